@@ -1,0 +1,15 @@
+/**
+ * Public exports of the pure Raft core.
+ *
+ * @module
+ */
+
+export * from "./types.ts";
+export { defaultRaftConfig, type RaftConfig, resolveRaftConfig } from "./config.ts";
+export { RaftNode, type RaftNodeOptions } from "./raft_node.ts";
+export { seededRandom } from "./prng.ts";
+export {
+  decodeMembershipChange,
+  encodeMembershipChange,
+  type MembershipChange,
+} from "./membership_codec.ts";

@@ -1,0 +1,110 @@
+/**
+ * @module
+ * The single source of truth for every configuration value of a node: its name, type, default
+ * and unit. CLI flags (see `cli_flags.ts`) are the kebab-case form of these names; `CONFIG GET
+ * raft.<name>` maps RedisRaft's parameter names onto them (see `raft_config_names.ts`).
+ */
+import { z } from "zod";
+
+const KIB = 1024;
+const MIB = 1024 * KIB;
+
+/** `host:port` with a port in 1..65535. */
+export const hostPortSchema = z.string().regex(
+  /^[^\s:]+:\d{1,5}$/,
+  "must be host:port, e.g. 127.0.0.1:5001",
+).refine((value) => {
+  const port = Number(value.slice(value.lastIndexOf(":") + 1));
+  return port >= 1 && port <= 65535;
+}, "port must be 1..65535");
+
+const positiveInt = () => z.coerce.number().int().positive();
+const yesNo = () =>
+  z.union([z.boolean(), z.enum(["yes", "no", "true", "false"])]).transform((value) =>
+    value === true || value === "yes" || value === "true"
+  );
+
+export const logLevels = ["debug", "verbose", "notice", "warning"] as const;
+export type LogLevel = typeof logLevels[number];
+
+export const readModes = ["linearizable", "lease", "stale"] as const;
+export type ReadMode = typeof readModes[number];
+
+export const configSchema = z.object({
+  /** Address this node listens on for clients and peers, and advertises to peers. */
+  addr: hostPortSchema,
+  /** Data directory (log, hard state, snapshots, the redis child's socket). Default ./data/<port>. */
+  dir: z.string().min(1).optional(),
+  /** Path of the redis-server binary started as the managed child. */
+  redisServer: z.string().min(1).default("redis-server"),
+  logLevel: z.enum(logLevels).default("notice"),
+  /** Node id to use on init/join (RedisRaft's raft.id); 0 picks a random unused id. */
+  nodeId: z.coerce.number().int().min(0).max(2 ** 31 - 1).default(0),
+
+  /** Read consistency: linearizable (ReadIndex), lease (leader lease), stale (local state). */
+  readMode: z.enum(readModes).default("linearizable"),
+  /** Followers forward commands to the leader instead of replying -MOVED. */
+  followerProxy: yesNo().default(false),
+  /** Password peers must present (RedisRaft's cluster-password). Empty: none. */
+  clusterPassword: z.string().default(""),
+  /** fdatasync the log before acknowledging (RedisRaft's log-fsync). */
+  logFsync: yesNo().default(true),
+
+  /** Raft timer granularity. */
+  tickIntervalMs: positiveInt().default(20),
+  /** Base election timeout (randomised up to twice this). RedisRaft's election-timeout. */
+  electionTimeoutMs: positiveInt().default(1000),
+  /** Leader heartbeat / AppendEntries retransmit interval. RedisRaft's request-timeout. */
+  heartbeatIntervalMs: positiveInt().default(100),
+  /** A client request that waits longer than this gets -TIMEOUT (the outcome is unknown). */
+  requestTimeoutMs: positiveInt().default(10_000),
+  /** How long RAFT.CLUSTER JOIN keeps trying. */
+  joinTimeoutMs: positiveInt().default(120_000),
+  /** Follower proxy: how long to wait for the leader's reply. */
+  proxyResponseTimeoutMs: positiveInt().default(10_000),
+
+  /** Largest bulk string a client may send (Redis's proto-max-bulk-len). */
+  protoMaxBulkLenBytes: positiveInt().default(512 * MIB),
+  /** Largest multibulk element count a client may send. */
+  multibulkMaxCount: positiveInt().default(1024 * 1024),
+  /** Largest inline command (Redis's PROTO_INLINE_MAX_SIZE). */
+  inlineMaxBytes: positiveInt().default(64 * KIB),
+  /** Largest unparsed input held for one client (Redis's client-query-buffer-limit). */
+  queryBufferMaxBytes: positiveInt().default(1024 * MIB),
+  /** A client whose unsent replies exceed this is not read from until they drain. */
+  clientReplyBufferMaxBytes: positiveInt().default(64 * MIB),
+  /** A client with this many pipelined requests in flight is not read from until some finish. */
+  clientPipelineMaxCount: positiveInt().default(1024),
+  /** Most clients connected at once (Redis's maxclients). */
+  clientsMaxCount: positiveInt().default(10_000),
+  /** Most commands sent to the redis child and not yet answered. */
+  childInflightMaxCount: positiveInt().default(4096),
+  /** Most proposals waiting for the log (beyond this, clients wait before being read). */
+  proposalQueueMaxCount: positiveInt().default(65_536),
+  /** Most bytes of proposals batched into one log write. */
+  logBatchMaxBytes: positiveInt().default(8 * MIB),
+  /** Log segment file size at which a new segment starts. */
+  logSegmentMaxBytes: positiveInt().default(64 * MIB),
+  /** Log size at which a snapshot compacts it (RedisRaft's log-max-file-size). */
+  logMaxBytes: positiveInt().default(128 * 1000 * 1000),
+  /** Entries per AppendEntries message (RedisRaft's append-req-max-count bounds messages in flight). */
+  appendReqMaxCount: positiveInt().default(2),
+  /** Payload bytes per AppendEntries message (RedisRaft's append-req-max-size). */
+  appendReqMaxBytes: positiveInt().default(2 * MIB),
+  /** Snapshot chunk size (RedisRaft's snapshot-req-max-size). */
+  snapshotReqMaxBytes: positiveInt().default(64 * KIB),
+  /** Snapshot chunks in flight per follower (RedisRaft's snapshot-req-max-count). */
+  snapshotReqMaxCount: positiveInt().default(32),
+  /** How long the node waits for the redis child to start answering. */
+  childStartTimeoutMs: positiveInt().default(10_000),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema> & { dir: string };
+
+/** Parse and validate raw values; fill the port-derived default of `dir`. */
+export function parseConfig(raw: Record<string, unknown>): Config {
+  const parsed = configSchema.parse(raw);
+  const port = parsed.addr.slice(parsed.addr.lastIndexOf(":") + 1);
+  return { ...parsed, dir: parsed.dir ?? `./data/${port}` };
+}

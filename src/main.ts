@@ -1,0 +1,61 @@
+/**
+ * @module
+ * Entry point: parse flags, start the node (redis child, log, Raft) and serve clients and peers
+ * on `--addr`. SIGINT/SIGTERM stop everything cleanly, child included.
+ */
+import { FlagError, parseCli } from "./config/cli_flags.ts";
+import { ClusterNode } from "./node/cluster_node.ts";
+import { Logger } from "./node/logger.ts";
+import { ClientListener } from "./server/client_listener.ts";
+import { CommandRouter } from "./server/command_router.ts";
+
+async function main(argv: string[]): Promise<number> {
+  let cli;
+  try {
+    cli = parseCli(argv);
+  } catch (error) {
+    if (error instanceof FlagError) {
+      console.error(`redisraft: ${error.message} (see --help)`);
+      return 2;
+    }
+    throw error;
+  }
+  if (cli.kind !== "run") {
+    console.log(cli.text);
+    return 0;
+  }
+  const config = cli.config;
+  const log = new Logger(config.logLevel);
+  const node = new ClusterNode(config, log);
+  const colon = config.addr.lastIndexOf(":");
+  let listener: ClientListener;
+  try {
+    await node.start();
+    listener = new ClientListener(
+      config.addr.slice(0, colon),
+      Number(config.addr.slice(colon + 1)),
+      new CommandRouter(node),
+      config,
+    );
+  } catch (error) {
+    log.warning(`cannot start: ${(error as Error).message}`);
+    await node.stop();
+    return 1;
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.notice(`${signal}: shutting down`);
+    listener.close();
+    await node.stop();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  log.notice(`redisraft listening on ${config.addr}, data in ${config.dir}, state ${node.state}`);
+  await listener.serve();
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,185 @@
+/**
+ * @module
+ * The commands the node answers itself, with RedisRaft's syntax and replies: RAFT.CLUSTER,
+ * RAFT.NODE, RAFT.DEBUG, RAFT.TRANSFER_LEADER, RAFT.TIMEOUT_NOW, and the plain Redis commands
+ * RedisRaft intercepts: INFO (raft sections, cluster_enabled:1), CONFIG GET/SET raft.*, CLUSTER.
+ */
+import {
+  concatBytes,
+  encodeArrayHeader,
+  encodeBulk,
+  encodeError,
+  encodeInteger,
+  encodeSimple,
+  encodeStringArray,
+} from "../server/replies.ts";
+import type { ClientSession } from "../server/client_session.ts";
+import { Errors } from "../server/errors.ts";
+import type { ReplySlot } from "../server/reply_queue.ts";
+import type { ClusterNode } from "./cluster_node.ts";
+import { configGet, configSet } from "./raft_config_params.ts";
+import { infoRaft } from "./info_raft.ts";
+
+export function handleAdminCommand(
+  node: ClusterNode,
+  _session: ClientSession,
+  name: string,
+  args: string[],
+  slot: ReplySlot,
+): void {
+  const reply = (p: Promise<Uint8Array> | Uint8Array) =>
+    Promise.resolve(p).then((bytes) => slot.complete(bytes), (error) =>
+      slot.complete(encodeError(`ERR ${(error as Error).message}`)));
+  switch (name) {
+    case "info":
+      return void reply(info(node, args));
+    case "config":
+      return void reply(config(node, args));
+    case "cluster":
+      return void reply(cluster(node, args));
+    case "raft.cluster":
+      return void reply(raftCluster(node, args));
+    case "raft.debug":
+      return void reply(raftDebug(node, args));
+    default:
+      return void reply(encodeError(Errors.notSupported));
+  }
+}
+
+function arity(name: string): Uint8Array {
+  return encodeError(`ERR wrong number of arguments for '${name}' command`);
+}
+
+async function info(node: ClusterNode, args: string[]): Promise<Uint8Array> {
+  const sections = args.slice(1).map((s) => s.toLowerCase());
+  if (sections.length > 0 && sections.every((s) => s.startsWith("raft"))) {
+    return encodeBulk(infoRaft(node));
+  }
+  const childInfo = String(await node.childRequest(["INFO", ...args.slice(1)]))
+    .replace("cluster_enabled:0", "cluster_enabled:1");
+  const all = sections.some((s) => s === "all" || s === "everything" || s.startsWith("raft"));
+  return encodeBulk(all ? childInfo + "\r\n" + infoRaft(node) : childInfo);
+}
+
+async function config(node: ClusterNode, args: string[]): Promise<Uint8Array> {
+  if (args.length < 2) return arity("config");
+  const sub = args[1].toLowerCase();
+  if (sub === "get") {
+    if (args.length < 3) return arity("config|get");
+    const pairs: string[] = [];
+    for (const pattern of args.slice(2)) {
+      pairs.push(...configGet(node.config, pattern, node.state !== "uninitialized"));
+      if (!pattern.toLowerCase().startsWith("raft.")) {
+        pairs.push(...(await node.childRequest(["CONFIG", "GET", pattern]) as string[]));
+      }
+    }
+    return encodeStringArray(pairs);
+  }
+  if (sub === "set") {
+    if (args.length < 4 || args.length % 2 !== 0) return arity("config|set");
+    for (let i = 2; i < args.length; i += 2) {
+      if (!args[i].toLowerCase().startsWith("raft.")) return encodeError(Errors.notSupported);
+    }
+    for (let i = 2; i < args.length; i += 2) {
+      const error = configSet(node.config, args[i], args[i + 1], node.state !== "uninitialized");
+      if (error) {
+        return encodeError(
+          `ERR CONFIG SET failed (possibly related to argument '${args[i]}') - ${error}`,
+        );
+      }
+    }
+    node.applyRuntimeConfig();
+    return encodeSimple("OK");
+  }
+  return encodeError(Errors.notSupported);
+}
+
+
+/** CLUSTER SLOTS/NODES/SHARDS emulated as RedisRaft does: one shard with every node. */
+function cluster(node: ClusterNode, args: string[]): Uint8Array {
+  if (args.length !== 2) return arity("cluster");
+  const sub = args[1].toLowerCase();
+  const members = [...node.membership.members].sort((a, b) =>
+    (b.id === node.leaderId ? 1 : 0) - (a.id === node.leaderId ? 1 : 0)
+  );
+  const dbid = node.identity?.dbid ?? "";
+  const nodeName = (id: number) => dbid + id.toString(16).padStart(8, "0");
+  const hostPort = (addr: string) => {
+    const colon = addr.lastIndexOf(":");
+    return [addr.slice(0, colon), Number(addr.slice(colon + 1))] as const;
+  };
+  if (sub === "slots") {
+    if (members.length === 0) return encodeArrayHeader(0);
+    const parts = [encodeArrayHeader(1), encodeArrayHeader(2 + members.length), encodeInteger(0), encodeInteger(16383)];
+    for (const m of members) {
+      const [host, port] = hostPort(m.addr);
+      parts.push(encodeArrayHeader(3), encodeBulk(host), encodeInteger(port), encodeBulk(nodeName(m.id)));
+    }
+    return concatBytes(parts);
+  }
+  if (sub === "nodes") {
+    const lines = members.map((m) => {
+      const [host, port] = hostPort(m.addr);
+      const self = m.id === node.identity?.nodeId ? "myself," : "";
+      const role = m.id === node.leaderId ? "master" : "slave";
+      const master = m.id === node.leaderId ? "-" : nodeName(node.leaderId);
+      const slots = m.id === node.leaderId ? " 0-16383" : "";
+      return `${nodeName(m.id)} ${host}:${port}@${port} ${self}${role} ${master} 0 0 0 connected${slots}`;
+    });
+    return encodeBulk(lines.join("\n") + (lines.length ? "\n" : ""));
+  }
+  if (sub === "shards") {
+    const parts = [encodeArrayHeader(members.length ? 1 : 0)];
+    if (members.length) {
+      parts.push(encodeArrayHeader(4), encodeBulk("slots"), encodeArrayHeader(2), encodeInteger(0), encodeInteger(16383));
+      parts.push(encodeBulk("nodes"), encodeArrayHeader(members.length));
+      for (const m of members) {
+        const [host, port] = hostPort(m.addr);
+        parts.push(encodeArrayHeader(12), encodeBulk("id"), encodeBulk(nodeName(m.id)), encodeBulk("endpoint"), encodeBulk(host),
+          encodeBulk("ip"), encodeBulk(host), encodeBulk("port"), encodeInteger(port),
+          encodeBulk("role"), encodeBulk(m.id === node.leaderId ? "master" : "replica"), encodeBulk("health"), encodeBulk("online"));
+      }
+    }
+    return concatBytes(parts);
+  }
+  return encodeError("ERR Unknown subcommand.");
+}
+
+async function raftCluster(node: ClusterNode, args: string[]): Promise<Uint8Array> {
+  if (args.length < 2) return arity("raft.cluster");
+  if (node.state !== "uninitialized") {
+    return encodeError(node.state === "loading" ? Errors.loading : Errors.alreadyMember);
+  }
+  const sub = args[1].toLowerCase();
+  if (sub === "init") {
+    if (args.length > 3) return arity("raft.cluster");
+    const dbid = args[2];
+    if (dbid !== undefined && dbid.length !== 32) return encodeError(Errors.clusterIdLength);
+    const created = await node.clusterInit(dbid);
+    return encodeSimple(`OK ${created}`);
+  }
+  if (sub === "join") {
+    if (args.length < 3) return arity("raft.cluster");
+    return encodeError("ERR failed to connect to cluster for join, please check logs");
+  }
+  return encodeError(Errors.clusterSubcommand);
+}
+
+async function raftDebug(node: ClusterNode, args: string[]): Promise<Uint8Array> {
+  if (args.length < 2) return arity("raft.debug");
+  const sub = args[1].toLowerCase();
+  if (sub === "digest") {
+    const digest = await node.childRequest(["DEBUG", "DIGEST"]);
+    return concatBytes([encodeArrayHeader(2), encodeInteger(node.appliedIndex), encodeBulk(String(digest))]);
+  }
+  if (sub === "exec") {
+    if (args.length < 3) return arity("raft.debug");
+    return node.childRequestRaw(args.slice(2));
+  }
+  if (sub === "used_node_ids") {
+    const ids = node.membership.usedNodeIds;
+    return concatBytes([encodeArrayHeader(ids.length), ...ids.map((id) => encodeInteger(id))]);
+  }
+  return encodeError(Errors.debugSubcommand);
+}
+

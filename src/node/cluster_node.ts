@@ -1,0 +1,350 @@
+/**
+ * @module
+ * The node: drives the pure Raft core (ticks, Ready handling in the order the core documents),
+ * persists through the segmented log, applies committed entries in order to the redis child and
+ * routes each reply back to the client that proposed the entry. Implements what the
+ * client-facing server needs (`NodeApi`).
+ */
+import type { Config } from "../config/config_schema.ts";
+import { ChildConnection } from "../redis/child_connection.ts";
+import { CommandTable } from "../redis/command_table.ts";
+import { RedisChild } from "../redis/redis_child.ts";
+import {
+  EntryType,
+  type Entry,
+  type Membership,
+  type Message,
+  RaftError,
+  RaftNode,
+  type Ready,
+  type Role,
+} from "../raft/mod.ts";
+import { decodeReply, encodeCommand } from "../resp/mod.ts";
+import { encodeError } from "../server/replies.ts";
+import type { ClientSession } from "../server/client_session.ts";
+import { Errors } from "../server/errors.ts";
+import type { NodeApi, NodeState } from "../server/node_api.ts";
+import type { ReplySlot } from "../server/reply_queue.ts";
+import { openLogStorage, type LogStorage } from "./log_storage.ts";
+import { decodePayload } from "./entry_payload.ts";
+import type { Logger } from "./logger.ts";
+import { loadIdentity, type NodeIdentity, randomDbid, randomNodeId, saveIdentity } from "./node_identity.ts";
+import { PendingWrites } from "./pending_requests.ts";
+import { type PendingRead, ReadBarrier } from "./read_barrier.ts";
+import { handleAdminCommand } from "./admin_commands.ts";
+
+export interface NodeStats {
+  startedAtMs: number;
+}
+
+export class ClusterNode implements NodeApi {
+  state: NodeState = "uninitialized";
+  commands!: CommandTable;
+  identity: NodeIdentity | null = null;
+  raft: RaftNode | null = null;
+  storage: LogStorage | null = null;
+  role: Role | "(none)" = "(none)";
+  leaderId = 0;
+  membership: Membership = { members: [], usedNodeIds: [] };
+  /** Last entry index handed to the child (the child connection is ordered). */
+  appliedIndex = 0;
+  /** True once this leader applied an entry of its own term (it may serve then). */
+  leaderReady = false;
+  currentTerm = 0;
+  readonly stats: NodeStats = { startedAtMs: Date.now() };
+
+  private readonly child: RedisChild;
+  private childConn!: ChildConnection;
+  private readonly pendingWrites = new PendingWrites();
+  private readonly reads: ReadBarrier;
+  private processing = false;
+  private processAgain = false;
+  private tickTimer: ReturnType<typeof setInterval> | undefined;
+  private stopped = false;
+
+  constructor(readonly config: Config, readonly log: Logger) {
+    this.child = new RedisChild({
+      redisServer: config.redisServer,
+      dir: `${config.dir}/redis`,
+      startTimeoutMs: config.childStartTimeoutMs,
+    }, log);
+    this.reads = new ReadBarrier(
+      (requestId) => {
+        this.raft?.readIndex(requestId);
+        this.schedule();
+      },
+      (read) => this.sendRead(read),
+    );
+  }
+
+  /** Start the child, load identity and log, and start ticking. */
+  async start(): Promise<void> {
+    await Deno.mkdir(this.config.dir, { recursive: true });
+    await this.child.start();
+    this.childConn = await ChildConnection.connect(this.child.socketPath);
+    this.watchChild();
+    const table = decodeReply(await this.childConn.request(encodeCommand(["COMMAND"])));
+    this.commands = new CommandTable(table as unknown[]);
+    this.identity = (await loadIdentity(this.config.dir)) ?? null;
+    if (this.identity) {
+      this.state = "loading";
+      await this.openRaft(this.identity, false);
+      this.state = "up";
+    }
+    this.tickTimer = setInterval(() => this.tick(), this.config.tickIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.tickTimer);
+    this.pendingWrites.failAll(Errors.shuttingDown);
+    this.reads.failAll(Errors.shuttingDown);
+    this.childConn?.close();
+    await this.child.stop();
+    await this.storage?.close();
+  }
+
+  // ---- NodeApi ----
+
+  dataCommandError(): string | null {
+    switch (this.state) {
+      case "uninitialized":
+        return Errors.noCluster;
+      case "joining":
+        return Errors.joining;
+      case "loading":
+        return Errors.loading;
+      case "removed":
+        return Errors.removed;
+    }
+    if (this.role !== "leader") {
+      const leader = this.membership.members.find((m) => m.id === this.leaderId);
+      return leader ? `MOVED 0 ${leader.addr}` : Errors.noLeader;
+    }
+    if (!this.leaderReady) return Errors.noLeader;
+    return null;
+  }
+
+  write(payload: Uint8Array, slot: ReplySlot): void {
+    const position = this.raft!.propose(payload);
+    if (position instanceof RaftError) return slot.complete(encodeError(raftErrorReply(position)));
+    this.pendingWrites.add(position.index, position.term, slot, Date.now() + this.config.requestTimeoutMs);
+    this.schedule();
+  }
+
+  read(commandBytes: Uint8Array, replyCount: number, slot: ReplySlot): void {
+    const read = { commandBytes, replyCount, slot, deadlineMs: Date.now() + this.config.requestTimeoutMs };
+    if (this.config.readMode === "stale") return this.sendRead(read);
+    this.reads.add(read);
+  }
+
+  local(commandBytes: Uint8Array, slot: ReplySlot): void {
+    this.childConn.send(commandBytes, 1, (frame) => slot.complete(frame));
+  }
+
+  admin(session: ClientSession, name: string, args: string[], slot: ReplySlot): void {
+    handleAdminCommand(this, session, name, args, slot);
+  }
+
+  /** Send a command to the child and decode its reply (for INFO, CONFIG GET, ...). */
+  async childRequest(args: string[]): Promise<unknown> {
+    return decodeReply(await this.childConn.request(encodeCommand(args)));
+  }
+
+  /** Raw child reply for `args`. */
+  childRequestRaw(args: string[]): Promise<Uint8Array> {
+    return this.childConn.request(encodeCommand(args));
+  }
+
+  get pendingWriteCount(): number {
+    return this.pendingWrites.size;
+  }
+
+  /** Runtime CONFIG SET raft.* values that need more than a field update. */
+  applyRuntimeConfig(): void {
+    this.log.setLevel(this.config.logLevel);
+  }
+
+  // ---- cluster lifecycle ----
+
+  /** RAFT.CLUSTER INIT: a new one-member cluster with this node as leader. Returns the dbid. */
+  async clusterInit(dbid: string | undefined): Promise<string> {
+    const identity: NodeIdentity = {
+      nodeId: this.config.nodeId || randomNodeId(),
+      dbid: dbid ?? randomDbid(),
+      addr: this.config.addr,
+    };
+    this.state = "loading";
+    try {
+      await this.openRaft(identity, true);
+      await saveIdentity(this.config.dir, identity);
+    } catch (error) {
+      this.state = "uninitialized";
+      throw error;
+    }
+    this.identity = identity;
+    this.state = "up";
+    return identity.dbid;
+  }
+
+  private async openRaft(identity: NodeIdentity, bootstrap: boolean): Promise<void> {
+    this.storage = await openLogStorage(this.config, bootstrap);
+    const persisted = bootstrap ? undefined : await this.storage.load();
+    const ticksPerMs = 1 / this.config.tickIntervalMs;
+    this.raft = new RaftNode({
+      id: identity.nodeId,
+      random: Math.random,
+      electionTicks: Math.max(2, Math.round(this.config.electionTimeoutMs * ticksPerMs)),
+      heartbeatTicks: Math.max(1, Math.round(this.config.heartbeatIntervalMs * ticksPerMs)),
+      leaseReads: this.config.readMode === "lease",
+      maxAppendEntriesBytes: this.config.appendReqMaxBytes,
+      snapshotChunkBytes: this.config.snapshotReqMaxBytes,
+      maxInflightSnapshotChunksCount: this.config.snapshotReqMaxCount,
+    }, persisted);
+    if (bootstrap) {
+      const error = this.raft.bootstrap(identity.addr);
+      if (error) throw error;
+    }
+    this.membership = this.raft.status().membership;
+    this.currentTerm = this.raft.status().term;
+    this.schedule();
+  }
+
+  // ---- the Raft loop ----
+
+  private tick(): void {
+    const now = Date.now();
+    this.pendingWrites.expire(now);
+    this.reads.expire(now);
+    if (!this.raft) return;
+    this.raft.tick();
+    this.schedule();
+  }
+
+  /** Process Ready batches; proposals that arrive while one is persisting join the next. */
+  schedule(): void {
+    if (this.processing) {
+      this.processAgain = true;
+      return;
+    }
+    this.processing = true;
+    queueMicrotask(() => this.process());
+  }
+
+  private async process(): Promise<void> {
+    try {
+      do {
+        this.processAgain = false;
+        while (this.raft && this.raft.hasReady() && !this.stopped) await this.handleReady(this.raft.ready());
+      } while (this.processAgain && !this.stopped);
+    } catch (error) {
+      this.fatal(`raft loop failed: ${(error as Error).stack ?? error}`);
+    } finally {
+      this.processing = false;
+    }
+  }
+
+  private async handleReady(ready: Ready): Promise<void> {
+    const raft = this.raft!;
+    const storage = this.storage!;
+    if (ready.softState) this.onSoftState(ready.softState.role, ready.softState.leaderId);
+    if (ready.membership) this.membership = ready.membership;
+    this.send(ready.messages);
+    if (ready.entries.length > 0) {
+      const first = ready.entries[0].index;
+      if (first <= storage.lastIndex) {
+        this.pendingWrites.failFrom(first);
+        await storage.truncateSuffix(first);
+      }
+      storage.append(ready.entries);
+    }
+    if (ready.hardState) {
+      this.currentTerm = ready.hardState.term;
+      await storage.saveHardState(ready.hardState);
+    }
+    if (ready.entries.length > 0) await storage.sync();
+    this.send(ready.messagesAfterPersist);
+    for (const entry of ready.committedEntries) this.apply(entry);
+    for (const read of ready.readStates) this.reads.confirm(read.requestId, read.index, this.appliedIndex);
+    for (const failed of ready.failedReads) {
+      this.reads.fail(failed.requestId, failed.reason === "not-leader" ? this.notLeaderError() : Errors.readNoQuorum);
+    }
+    raft.advance(ready);
+  }
+
+  private onSoftState(role: Role, leaderId: number): void {
+    if (role !== this.role || leaderId !== this.leaderId) {
+      this.log.notice(`role ${role}, leader ${leaderId || "unknown"}, term ${this.raft!.status().term}`);
+    }
+    if (this.role === "leader" && role !== "leader") {
+      this.reads.failAll(Errors.readNoQuorum);
+    }
+    if (role !== "leader") this.leaderReady = false;
+    this.role = role;
+    this.leaderId = leaderId;
+  }
+
+  private notLeaderError(): string {
+    return this.dataCommandError() ?? Errors.noLeader;
+  }
+
+  private send(messages: readonly Message[]): void {
+    // Peer transport arrives with the networked cluster; a one-member cluster sends nothing.
+    if (messages.length > 0) this.log.debug(`dropping ${messages.length} peer messages (no transport)`);
+  }
+
+  private apply(entry: Entry): void {
+    this.appliedIndex = entry.index;
+    if (entry.type === EntryType.Normal) {
+      const payload = decodePayload(entry.data);
+      const slot = this.pendingWrites.take(entry.index, entry.term);
+      this.childConn.send(payload.commandBytes, payload.replyCount, slot ? (frame) => slot.complete(frame) : ignore);
+    } else {
+      this.pendingWrites.take(entry.index, entry.term);
+    }
+    if (entry.term === this.currentTerm && this.role === "leader" && !this.leaderReady) {
+      this.leaderReady = true;
+    }
+    this.reads.applied(this.appliedIndex);
+  }
+
+  private sendRead(read: PendingRead): void {
+    this.childConn.send(read.commandBytes, read.replyCount, (frame) => read.slot.complete(frame));
+  }
+
+  private watchChild(): void {
+    this.child.exited.then((code) => {
+      if (this.stopped || this.child.isStopping) return;
+      this.fatal(`redis child exited unexpectedly (code ${code}); restart the node to rebuild it from the log`);
+    });
+  }
+
+  private fatal(message: string): void {
+    this.log.warning(`FATAL: ${message}`);
+    this.pendingWrites.failAll(Errors.shuttingDown);
+    this.reads.failAll(Errors.shuttingDown);
+    this.stop().finally(() => Deno.exit(1));
+  }
+}
+
+function ignore(): void {}
+
+function raftErrorReply(error: RaftError): string {
+  switch (error.code) {
+    case "not-leader":
+      return "ERR not leader";
+    case "transfer-in-progress":
+      return "ERR leader transfer is in progress";
+    case "membership-change-pending":
+      return "ERR one voting change only";
+    case "leader-not-ready":
+      return Errors.noLeader;
+    case "uncommitted-limit":
+      return "ERR try again";
+    default:
+      return `ERR ${error.message}`;
+  }
+}
+
+export { raftErrorReply };

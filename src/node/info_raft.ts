@@ -1,0 +1,85 @@
+/**
+ * @module
+ * The `INFO raft` text, with RedisRaft's sections and field names (see the reference).
+ */
+import type { ClusterNode } from "./cluster_node.ts";
+
+export const raftVersion = "0.1.0";
+
+export function infoRaft(node: ClusterNode): string {
+  const status = node.raft?.status();
+  const storage = node.storage;
+  const me = node.identity;
+  const members = node.membership.members;
+  const self = members.find((m) => m.id === me?.nodeId);
+  const lines: string[] = [
+    "# raft_version",
+    `raft_version:${raftVersion}`,
+    "raft_git_sha1:00000000",
+    "",
+    "# raft_general",
+    `raft_dbid:${me?.dbid ?? ""}`,
+    `raft_node_id:${me?.nodeId ?? node.config.nodeId}`,
+    `raft_state:${node.state}`,
+    `raft_role:${status ? node.role : "(none)"}`,
+    `raft_is_voting:${status ? (self?.voter ? "yes" : "no") : "-"}`,
+    `raft_voted_for:${status?.vote || -1}`,
+    `raft_leader_id:${node.leaderId || -1}`,
+    `raft_current_term:${status?.term ?? 0}`,
+    `raft_num_nodes:${members.length}`,
+    `raft_num_voting_nodes:${members.filter((m) => m.voter).length}`,
+  ];
+  let i = 1;
+  for (const member of members) {
+    if (member.id === me?.nodeId) continue;
+    const colon = member.addr.lastIndexOf(":");
+    lines.push(
+      `raft_node${i++}:id=${member.id},state=disconnected,voting=${member.voter ? "yes" : "no"},` +
+        `addr=${member.addr.slice(0, colon)},port=${member.addr.slice(colon + 1)},` +
+        `last_conn_secs=-1,conn_errors=0,conn_oks=0`,
+    );
+  }
+  const firstIndex = status?.firstIndex ?? 1;
+  const lastIndex = status?.lastIndex ?? 0;
+  lines.push(
+    "",
+    "# raft_log",
+    `raft_log_entries:${Math.max(0, lastIndex - firstIndex + 1)}`,
+    `raft_current_index:${lastIndex}`,
+    `raft_commit_index:${status?.commitIndex ?? 0}`,
+    `raft_last_applied_index:${node.appliedIndex}`,
+    `raft_file_size:${storage?.sizeBytes ?? 0}`,
+    `raft_cache_memory_size:0`,
+    `raft_cache_entries:0`,
+    `raft_client_attached_entries:${node.pendingWriteCount}`,
+    `raft_fsync_count:${storage?.syncCount ?? 0}`,
+    `raft_fsync_max_microseconds:${storage?.syncMaxMicros ?? 0}`,
+    `raft_fsync_avg_microseconds:${storage?.syncAvgMicros ?? 0}`,
+    "",
+    "# raft_snapshot",
+    "raft_snapshot_filename:snapshot.rdb",
+    `raft_snapshot_last_idx:${status?.snapshotIndex ?? 0}`,
+    `raft_snapshot_last_term:${status?.snapshotTerm ?? 0}`,
+    "raft_snapshot_size:0",
+    "raft_snapshot_time_secs:-1",
+    "raft_snapshots_created:0",
+    "raft_snapshots_received:0",
+    "raft_snapshot_in_progress:no",
+    "raft_snapshot_in_progress_last_idx:-1",
+    "raft_snapshot_in_progress_last_term:-1",
+    "",
+    "# raft_clients",
+    "raft_proxy_reqs:0",
+    "raft_proxy_failed_reqs:0",
+    "raft_proxy_failed_responses:0",
+    "raft_proxy_outstanding_reqs:0",
+    "",
+    "# raft_stats",
+    "raft_appendreq_received:0",
+    "raft_appendreq_with_entry_received:0",
+    "raft_snapshotreq_received:0",
+    "raft_exec_throttled:0",
+    "raft_num_sessions:0",
+  );
+  return lines.join("\r\n") + "\r\n";
+}

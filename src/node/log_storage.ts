@@ -1,0 +1,94 @@
+/**
+ * @module
+ * The node's durable Raft state: the segmented log and the hard state, seen through the
+ * shapes the Raft core uses (entries, HardState, PersistedState). Hard state is written only
+ * when term or vote change (the commit index is a hint: it is saved with them, never alone,
+ * since a restarted node relearns it from the leader).
+ */
+import type { Config } from "../config/config_schema.ts";
+import type { Entry, EntryType, HardState, PersistedState } from "../raft/mod.ts";
+import { FileHardStateStore } from "../storage/hard_state_store.ts";
+import { LOG_DIR_NAME, SegmentedLog } from "../storage/segmented_log.ts";
+import type { LogStore } from "../storage/types.ts";
+
+export class LogStorage {
+  private savedTerm = -1;
+  private savedVote = -1;
+
+  constructor(
+    private readonly log: LogStore,
+    private readonly hardStateStore: FileHardStateStore,
+  ) {}
+
+  get lastIndex(): number {
+    return this.log.lastIndex;
+  }
+  get sizeBytes(): number {
+    return this.log.sizeBytes;
+  }
+  get syncCount(): number {
+    return this.log.stats.syncCount;
+  }
+  get syncMaxMicros(): number {
+    return this.log.stats.syncMicrosecondsMax;
+  }
+  get syncAvgMicros(): number {
+    return Math.round(this.log.stats.syncMicrosecondsAvg);
+  }
+
+  /** Everything a restarting core needs. */
+  async load(): Promise<PersistedState> {
+    const saved = await this.hardStateStore.load();
+    const entries = this.log.lastIndex >= this.log.firstIndex
+      ? (await this.log.read(this.log.firstIndex, this.log.lastIndex)) as Entry[]
+      : [];
+    const term = saved?.term ?? 0;
+    this.savedTerm = term;
+    this.savedVote = saved?.votedFor ?? 0;
+    return {
+      hardState: {
+        term,
+        vote: saved?.votedFor ?? 0,
+        commit: Math.min(saved?.commitIndex ?? 0, this.log.lastIndex),
+      },
+      entries: entries.map((e) => ({ ...e, type: e.type as EntryType })),
+    };
+  }
+
+  append(entries: readonly Entry[]): void {
+    this.log.append(entries);
+  }
+
+  truncateSuffix(fromIndex: number): Promise<void> {
+    return this.log.truncateSuffix(fromIndex);
+  }
+
+  async saveHardState(state: HardState): Promise<void> {
+    if (state.term === this.savedTerm && state.vote === this.savedVote) return;
+    await this.hardStateStore.save({ term: state.term, votedFor: state.vote, commitIndex: state.commit });
+    this.savedTerm = state.term;
+    this.savedVote = state.vote;
+  }
+
+  /** Make appended entries durable. */
+  sync(): Promise<void> {
+    return this.log.sync();
+  }
+
+  close(): Promise<void> {
+    return this.log.close();
+  }
+}
+
+/** Open (or, for a brand-new cluster member, create) the log under `<dir>/log`. */
+export async function openLogStorage(config: Config, fresh: boolean): Promise<LogStorage> {
+  const logDir = `${config.dir}/${LOG_DIR_NAME}`;
+  if (fresh) {
+    // Leftovers of an init or join that crashed before the identity was saved.
+    await Deno.remove(logDir, { recursive: true }).catch(() => {});
+    await Deno.remove(`${config.dir}/hard_state.json`).catch(() => {});
+  }
+  const log = new SegmentedLog({ dir: config.dir, segmentMaxBytes: config.logSegmentMaxBytes });
+  await log.open();
+  return new LogStorage(log, new FileHardStateStore(config.dir));
+}

@@ -1,0 +1,103 @@
+/**
+ * @module
+ * `CONFIG GET/SET raft.<name>` with RedisRaft's parameter names, mapped onto our config keys.
+ * Init-only parameters are refused after init/join with RedisRaft's message; runtime ones take
+ * effect at once unless noted in the README.
+ */
+import type { Config } from "../config/config_schema.ts";
+
+type Kind = "ms" | "int" | "bool" | "string" | "loglevel" | "quorumReads";
+
+interface Param {
+  key: keyof Config;
+  kind: Kind;
+  initOnly?: boolean;
+  hidden?: boolean;
+}
+
+/** RedisRaft name → our config key. */
+export const raftParams: Record<string, Param> = {
+  "id": { key: "nodeId", kind: "int", initOnly: true },
+  "addr": { key: "addr", kind: "string", initOnly: true },
+  "periodic-interval": { key: "tickIntervalMs", kind: "ms", initOnly: true },
+  "request-timeout": { key: "heartbeatIntervalMs", kind: "ms", initOnly: true },
+  "election-timeout": { key: "electionTimeoutMs", kind: "ms", initOnly: true },
+  "join-timeout": { key: "joinTimeoutMs", kind: "ms" },
+  "proxy-response-timeout": { key: "proxyResponseTimeoutMs", kind: "ms" },
+  "log-max-file-size": { key: "logMaxBytes", kind: "int" },
+  "log-fsync": { key: "logFsync", kind: "bool" },
+  "quorum-reads": { key: "readMode", kind: "quorumReads" },
+  "follower-proxy": { key: "followerProxy", kind: "bool" },
+  "append-req-max-count": { key: "appendReqMaxCount", kind: "int" },
+  "append-req-max-size": { key: "appendReqMaxBytes", kind: "int" },
+  "snapshot-req-max-count": { key: "snapshotReqMaxCount", kind: "int" },
+  "snapshot-req-max-size": { key: "snapshotReqMaxBytes", kind: "int" },
+  "loglevel": { key: "logLevel", kind: "loglevel" },
+  "cluster-password": { key: "clusterPassword", kind: "string", hidden: true },
+};
+
+const initOnlyMessage = "Configuration change is not allowed after init/join for this parameter";
+
+function show(config: Config, param: Param): string {
+  const value = config[param.key];
+  if (param.kind === "bool") return value ? "yes" : "no";
+  if (param.kind === "quorumReads") return value === "stale" ? "no" : "yes";
+  return String(value);
+}
+
+/** Glob match as Redis does for CONFIG GET (`*` and `?`). */
+function globMatch(pattern: string, text: string): boolean {
+  const re = new RegExp(
+    "^" + pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") +
+      "$",
+  );
+  return re.test(text);
+}
+
+/** Name/value pairs of raft.* parameters matching `pattern`. */
+export function configGet(config: Config, pattern: string, _initialized: boolean): string[] {
+  const out: string[] = [];
+  const lower = pattern.toLowerCase();
+  for (const [name, param] of Object.entries(raftParams)) {
+    if (param.hidden) continue;
+    if (globMatch(lower, `raft.${name}`)) out.push(`raft.${name}`, show(config, param));
+  }
+  return out;
+}
+
+/** Set raft.<name>; returns an error text or null. */
+export function configSet(
+  config: Config,
+  fullName: string,
+  value: string,
+  initialized: boolean,
+): string | null {
+  const param = raftParams[fullName.toLowerCase().slice("raft.".length)];
+  if (!param) return "Unknown option or number of arguments";
+  if (param.initOnly && initialized) return initOnlyMessage;
+  const target = config as Record<string, unknown>;
+  switch (param.kind) {
+    case "ms":
+    case "int": {
+      if (!/^\d+$/.test(value) || (param.kind === "ms" && Number(value) === 0)) {
+        return "argument couldn't be parsed into an integer";
+      }
+      target[param.key] = Number(value);
+      return null;
+    }
+    case "bool":
+    case "quorumReads": {
+      const v = value.toLowerCase();
+      if (v !== "yes" && v !== "no") return "argument must be 'yes' or 'no'";
+      target[param.key] = param.kind === "bool" ? v === "yes" : (v === "yes" ? "linearizable" : "stale");
+      return null;
+    }
+    case "loglevel":
+      if (!["debug", "verbose", "notice", "warning"].includes(value)) return "argument(s) must be one of the following: debug, verbose, notice, warning";
+      target[param.key] = value;
+      return null;
+    case "string":
+      target[param.key] = value;
+      return null;
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * @module
+ * A pipelined connection to the redis child over its unix socket. Commands are written in
+ * order, coalesced into one socket write per event-loop turn; replies come back in the same
+ * order and are handed, as raw RESP frames, to the callback registered with each command.
+ */
+import { ReplyScanner } from "../resp/reply_scanner.ts";
+
+/** Receives the raw bytes of one reply frame. */
+export type ReplyCallback = (frame: Uint8Array) => void;
+
+const ignoreReply: ReplyCallback = () => {};
+
+export class ChildConnection {
+  private readonly callbacks: ReplyCallback[] = [];
+  private callbackHead = 0;
+  private pendingChunks: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private flushScheduled = false;
+  private writing: Promise<void> = Promise.resolve();
+  private closed = false;
+  private readonly scanner = new ReplyScanner();
+  /** Resolves when the connection ends (child died or close()); rejects never. */
+  readonly ended: Promise<void>;
+
+  private constructor(private readonly conn: Deno.UnixConn) {
+    this.ended = this.readLoop();
+  }
+
+  static async connect(socketPath: string): Promise<ChildConnection> {
+    const conn = await Deno.connect({ transport: "unix", path: socketPath });
+    return new ChildConnection(conn);
+  }
+
+  /** Replies not yet received. */
+  get inflightCount(): number {
+    return this.callbacks.length - this.callbackHead;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Queue already-encoded command bytes expecting `replyCount` replies; `onReply` gets the last
+   * one (the others, e.g. MULTI's +OK and +QUEUED, are consumed silently).
+   */
+  send(commandBytes: Uint8Array, replyCount: number, onReply: ReplyCallback): void {
+    if (this.closed) throw new Error("redis child connection is closed");
+    for (let i = 1; i < replyCount; i++) this.callbacks.push(ignoreReply);
+    this.callbacks.push(onReply);
+    this.pendingChunks.push(commandBytes);
+    this.pendingBytes += commandBytes.length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** Send and wait for the (last) reply. */
+  request(commandBytes: Uint8Array, replyCount = 1): Promise<Uint8Array> {
+    return new Promise((resolve) => this.send(commandBytes, replyCount, resolve));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.conn.close();
+    } catch { /* already closed */ }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.pendingChunks.length === 0 || this.closed) return;
+    const chunks = this.pendingChunks;
+    const size = this.pendingBytes;
+    this.pendingChunks = [];
+    this.pendingBytes = 0;
+    let data: Uint8Array;
+    if (chunks.length === 1) {
+      data = chunks[0];
+    } else {
+      data = new Uint8Array(size);
+      let offset = 0;
+      for (const chunk of chunks) {
+        data.set(chunk, offset);
+        offset += chunk.length;
+      }
+    }
+    this.writing = this.writing.then(() => this.writeAll(data));
+  }
+
+  private async writeAll(data: Uint8Array): Promise<void> {
+    let offset = 0;
+    try {
+      while (offset < data.length) offset += await this.conn.write(data.subarray(offset));
+    } catch {
+      this.close();
+    }
+  }
+
+  private async readLoop(): Promise<void> {
+    const buffer = new Uint8Array(256 * 1024);
+    try {
+      while (true) {
+        const n = await this.conn.read(buffer);
+        if (n === null) break;
+        this.scanner.push(buffer.subarray(0, n));
+        for (let frame = this.scanner.next(); frame !== null; frame = this.scanner.next()) {
+          const callback = this.callbacks[this.callbackHead++];
+          if (this.callbackHead > 4096 && this.callbackHead * 2 > this.callbacks.length) {
+            this.callbacks.splice(0, this.callbackHead);
+            this.callbackHead = 0;
+          }
+          callback(frame);
+        }
+      }
+    } catch {
+      // connection reset: treated as the end
+    }
+    this.close();
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * @module
+ * The command table, read from the child's `COMMAND` reply at start so that command support
+ * tracks the real Redis version. Each command (and each `name|subcommand`) is classified into
+ * the path the node sends it down: replicated write, read, node-local, or refused.
+ */
+
+/** How the node handles a command. */
+export type CommandRoute =
+  | "write" // replicated through the log, applied on every node
+  | "read" // answered by the leader after a read barrier
+  | "local" // answered by this node without the log (PING, ECHO, TIME, ...)
+  | "blocking" // BLPOP & co
+  | "pubsub" // SUBSCRIBE & co
+  | "refused"; // controls the child or breaks replication
+
+export interface CommandInfo {
+  name: string;
+  /** Redis arity: n > 0 exactly n arguments (name included); n < 0 at least -n. */
+  arity: number;
+  flags: Set<string>;
+  tips: Set<string>;
+  route: CommandRoute;
+  /** Subcommands keyed by lower-case name, for container commands (CONFIG, SCRIPT, ...). */
+  subcommands?: Map<string, CommandInfo>;
+}
+
+/** Refused whatever their flags say: they control the child or cannot be replicated safely. */
+const refusedNames = new Set([
+  "shutdown", "debug", "replicaof", "slaveof", "sync", "psync", "save", "bgsave",
+  "bgrewriteaof", "monitor", "migrate", "module", "failover", "reset", "wait", "waitaof",
+  "swapdb", "move", "config|set", "config|rewrite", "config|resetstat", "script|kill",
+  "function|kill", "function|restore", "function|dump", "pfdebug", "pfselftest", "restore-asking",
+  "xadd", "xack", "xpending", "xclaim", "xautoclaim", "xtrim", "xrange", "xrevrange", "xlen",
+  "xread", "xreadgroup", "xgroup", "xsetid", "xinfo", "xdel", "client|kill", "client|pause",
+  "client|unpause", "client|reply", "client|no-evict", "client|tracking", "client|caching",
+  "client|unblock", "acl|setuser", "acl|deluser", "acl|load", "acl|save", "latency|reset",
+  "slowlog|reset", "memory|purge", "cluster", "readonly", "readwrite", "asking", "lastsave",
+]); // deno-fmt-ignore
+
+/** Answered locally even though they are neither reads nor writes. */
+const localNames = new Set([
+  "ping", "echo", "time", "command", "lolwut", "role", "info", "config|get", "hello", "auth",
+  "quit", "select", "client", "slowlog", "latency", "memory", "acl",
+]); // deno-fmt-ignore
+
+function classify(name: string, flags: Set<string>): CommandRoute {
+  const parent = name.split("|")[0];
+  if (refusedNames.has(name) || refusedNames.has(parent)) return "refused";
+  if (flags.has("blocking")) return "blocking";
+  if (flags.has("pubsub") && parent !== "publish" && parent !== "spublish") return "pubsub";
+  if (flags.has("write")) return "write";
+  if (flags.has("readonly")) return "read";
+  if (localNames.has(name) || localNames.has(parent)) return "local";
+  if (parent === "publish" || parent === "spublish") return "read";
+  if (flags.has("admin")) return "refused";
+  // Neither read nor write (EVAL, SCRIPT LOAD, FUNCTION LOAD, ...): replicate, as RedisRaft does.
+  return "write";
+}
+
+function text(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value instanceof Uint8Array) return new TextDecoder().decode(value);
+  return String(value);
+}
+
+function parseEntry(entry: unknown): CommandInfo {
+  if (!Array.isArray(entry) || entry.length < 3) throw new Error("bad COMMAND entry");
+  const name = text(entry[0]).toLowerCase();
+  const flags = new Set((entry[2] as unknown[]).map((f) => text(f).toLowerCase()));
+  const tips = new Set(
+    Array.isArray(entry[7]) ? (entry[7] as unknown[]).map((t) => text(t).toLowerCase()) : [],
+  );
+  const info: CommandInfo = {
+    name,
+    arity: Number(entry[1]),
+    flags,
+    tips,
+    route: classify(name, flags),
+  };
+  if (Array.isArray(entry[9]) && entry[9].length > 0) {
+    info.subcommands = new Map();
+    for (const sub of entry[9] as unknown[]) {
+      const subInfo = parseEntry(sub);
+      info.subcommands.set(subInfo.name.slice(subInfo.name.indexOf("|") + 1), subInfo);
+    }
+  }
+  return info;
+}
+
+export class CommandTable {
+  private readonly commands = new Map<string, CommandInfo>();
+
+  /** Build from the decoded reply of `COMMAND` (RESP2 nested arrays). */
+  constructor(commandReply: unknown[]) {
+    for (const entry of commandReply) {
+      const info = parseEntry(entry);
+      this.commands.set(info.name, info);
+    }
+  }
+
+  get size(): number {
+    return this.commands.size;
+  }
+
+  /** The command (or its subcommand when it has them and one is given); undefined if unknown. */
+  lookup(name: string, subcommand?: string): CommandInfo | undefined {
+    const info = this.commands.get(name);
+    if (!info?.subcommands || subcommand === undefined) return info;
+    return info.subcommands.get(subcommand.toLowerCase()) ?? info;
+  }
+}
+
+/** True when `argc` (name included) satisfies Redis arity `arity`. */
+export function arityOk(arity: number, argc: number): boolean {
+  return arity >= 0 ? argc === arity : argc >= -arity;
+}
+
+/** Redis's exact error for an unknown command (server.c processCommand). */
+export function unknownCommandError(args: string[]): string {
+  let listed = "";
+  for (let i = 1; i < args.length && listed.length < 128; i++) {
+    listed += `'${args[i].slice(0, 128 - listed.length)}' `;
+  }
+  return `ERR unknown command '${
+    sanitize(args[0].slice(0, 128))
+  }', with args beginning with: ${sanitize(listed)}`;
+}
+
+/** Redis's exact error for a wrong argument count. */
+export function arityError(name: string): string {
+  return `ERR wrong number of arguments for '${name}' command`;
+}
+
+function sanitize(s: string): string {
+  return s.replace(/[\r\n]/g, " ");
+}

@@ -1,0 +1,141 @@
+/**
+ * @module
+ * The managed redis-server child: started on a unix socket inside the node's directory with
+ * persistence, replication and TCP off, so it is reachable only through the node. A stale child
+ * left by a crashed node (found through its pidfile) is stopped before a new one starts.
+ */
+import type { Logger } from "../node/logger.ts";
+
+export interface RedisChildOptions {
+  redisServer: string;
+  /** Directory owned by the child: socket, pidfile, log, RDB. */
+  dir: string;
+  startTimeoutMs: number;
+  /** RDB file to load at start (a snapshot); absent: start empty. */
+  rdbFileName?: string;
+}
+
+export class RedisChild {
+  readonly socketPath: string;
+  readonly pidPath: string;
+  private process: Deno.ChildProcess | null = null;
+  private stopping = false;
+  /** Resolves with the exit code when the child process ends. */
+  exited: Promise<number> = Promise.resolve(0);
+
+  constructor(private readonly options: RedisChildOptions, private readonly log: Logger) {
+    this.socketPath = `${options.dir}/redis.sock`;
+    this.pidPath = `${options.dir}/redis.pid`;
+  }
+
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  /** Start the child and wait until its socket accepts connections. */
+  async start(): Promise<void> {
+    await Deno.mkdir(this.options.dir, { recursive: true });
+    await stopStaleChild(this.pidPath, this.socketPath, this.log);
+    await Deno.remove(this.socketPath).catch(() => {});
+    const args = [
+      "--port", "0",
+      "--unixsocket", this.socketPath,
+      "--unixsocketperm", "700",
+      "--pidfile", this.pidPath,
+      "--dir", this.options.dir,
+      "--dbfilename", this.options.rdbFileName ?? "empty.rdb",
+      "--save", "",
+      "--appendonly", "no",
+      "--maxmemory-policy", "noeviction",
+      "--databases", "1",
+      "--daemonize", "no",
+      "--logfile", "redis.log",
+      "--enable-debug-command", "local",
+      "--enable-module-command", "no",
+      "--protected-mode", "no",
+    ]; // deno-fmt-ignore
+    this.stopping = false;
+    this.process = new Deno.Command(this.options.redisServer, {
+      args,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    this.exited = this.process.status.then((status) => status.code);
+    const deadline = Date.now() + this.options.startTimeoutMs;
+    for (let attempt = 0; Date.now() < deadline; attempt++) {
+      try {
+        const conn = await Deno.connect({ transport: "unix", path: this.socketPath });
+        conn.close();
+        this.log.verbose(`redis child pid ${this.process.pid} ready on ${this.socketPath}`);
+        return;
+      } catch {
+        const early = await Promise.race([this.exited, sleep(Math.min(5 + attempt * 5, 50))]);
+        if (typeof early === "number") {
+          throw new Error(
+            `redis-server exited with code ${early} at start; see ${this.options.dir}/redis.log`,
+          );
+        }
+      }
+    }
+    await this.stop();
+    throw new Error(`redis-server did not open ${this.socketPath} within the start timeout`);
+  }
+
+  /** True while the child is being stopped on purpose (its exit is expected). */
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  /** Stop the child: SIGTERM, then SIGKILL if it lingers. */
+  async stop(): Promise<void> {
+    const process = this.process;
+    if (!process) return;
+    this.stopping = true;
+    try {
+      process.kill("SIGTERM");
+    } catch { /* already gone */ }
+    const done = await Promise.race([this.exited.then(() => true), sleep(3000).then(() => false)]);
+    if (!done) {
+      try {
+        process.kill("SIGKILL");
+      } catch { /* already gone */ }
+      await this.exited;
+    }
+    this.process = null;
+    await Deno.remove(this.pidPath).catch(() => {});
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Stop a redis-server left running by an earlier run of this node (only if it is ours). */
+async function stopStaleChild(pidPath: string, socketPath: string, log: Logger): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number((await Deno.readTextFile(pidPath)).trim());
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(pid) || pid <= 1) return;
+  let cmdline: string;
+  try {
+    cmdline = (await Deno.readTextFile(`/proc/${pid}/cmdline`)).replaceAll("\0", " ");
+  } catch {
+    return; // no such process
+  }
+  if (!cmdline.includes("redis-server") || !cmdline.includes(socketPath)) return;
+  log.warning(`stopping stale redis child pid ${pid} left by an earlier run`);
+  Deno.kill(pid, "SIGKILL");
+  for (let i = 0; i < 200; i++) {
+    try {
+      await Deno.stat(`/proc/${pid}`);
+    } catch {
+      return;
+    }
+    await sleep(10);
+  }
+  throw new Error(`stale redis child pid ${pid} did not exit`);
+}

@@ -1,0 +1,109 @@
+/**
+ * @module
+ * One client connection: reads bytes, parses requests, hands each to the command handler with
+ * a reply slot, and writes replies in request order. Backpressure: while unsent replies exceed
+ * the byte limit or too many requests are in flight, the socket is not read. A protocol error
+ * gets Redis's error text and closes this connection only.
+ */
+import { ProtocolError, RequestParser } from "../resp/mod.ts";
+import { ReplyQueue, type ReplySlot } from "./reply_queue.ts";
+
+export interface SessionLimits {
+  protoMaxBulkLenBytes: number;
+  multibulkMaxCount: number;
+  inlineMaxBytes: number;
+  queryBufferMaxBytes: number;
+  clientReplyBufferMaxBytes: number;
+  clientPipelineMaxCount: number;
+}
+
+/** What a session hands each parsed request to. */
+export interface CommandHandler {
+  handle(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void;
+  closed(session: ClientSession): void;
+}
+
+let nextClientId = 1;
+
+export class ClientSession {
+  readonly id = nextClientId++;
+  readonly replies: ReplyQueue;
+  /** Name set by CLIENT SETNAME. */
+  name = "";
+  /** Per-session state owned by the command handler (MULTI queue, WATCH, ...). */
+  state: Record<string, unknown> = {};
+  private open = true;
+
+  constructor(
+    private readonly conn: Deno.Conn,
+    private readonly handler: CommandHandler,
+    private readonly limits: SessionLimits,
+  ) {
+    this.replies = new ReplyQueue((data) => this.writeAll(data), () => this.close());
+  }
+
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  get remoteAddr(): string {
+    const addr = this.conn.remoteAddr as Deno.NetAddr;
+    return `${addr.hostname}:${addr.port}`;
+  }
+
+  /** Serve until the client leaves or is closed. */
+  async serve(): Promise<void> {
+    const parser = new RequestParser({
+      limits: {
+        protoMaxBulkLenBytes: this.limits.protoMaxBulkLenBytes,
+        multibulkMaxCount: this.limits.multibulkMaxCount,
+        inlineMaxBytes: this.limits.inlineMaxBytes,
+        queryBufferMaxBytes: this.limits.queryBufferMaxBytes,
+      },
+    });
+    const buffer = new Uint8Array(64 * 1024);
+    try {
+      while (this.open) {
+        if (
+          this.replies.unsentBytes > this.limits.clientReplyBufferMaxBytes ||
+          this.replies.inflightCount > this.limits.clientPipelineMaxCount
+        ) {
+          await this.replies.belowLimits(
+            this.limits.clientReplyBufferMaxBytes,
+            this.limits.clientPipelineMaxCount,
+          );
+          continue;
+        }
+        const n = await this.conn.read(buffer);
+        if (n === null) break;
+        parser.push(buffer.subarray(0, n));
+        for (let args = parser.next(); args !== null && this.open; args = parser.next()) {
+          this.handler.handle(this, args, this.replies.take());
+        }
+      }
+    } catch (error) {
+      if (error instanceof ProtocolError && error.replyExpected && this.open) {
+        const slot = this.replies.take();
+        slot.closeAfter = true;
+        slot.complete(error.reply());
+        await this.replies.drained();
+      }
+    }
+    this.close();
+  }
+
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.replies.close();
+    try {
+      this.conn.close();
+    } catch { /* already closed */ }
+    this.handler.closed(this);
+  }
+
+  private async writeAll(data: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < data.length) offset += await this.conn.write(data.subarray(offset));
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * @module
+ * Makes a write deterministic before it is proposed, so that replaying the log on any node (or
+ * on this one after a restart) reaches exactly the state the client was told about:
+ * relative expiries become absolute (EXPIRE→PEXPIREAT, SET EX→PXAT, ...), and SPOP's random
+ * choice is fixed by a seed chosen here and carried in the entry. Invalid arguments are left
+ * untouched: the child rejects them identically on every node.
+ */
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Whole number in Redis's long long range, or null. */
+function parseInteger(bytes: Uint8Array): number | null {
+  const text = decoder.decode(bytes);
+  if (!/^-?\d{1,18}$/.test(text)) return null;
+  return Number(text);
+}
+
+function lower(bytes: Uint8Array): string {
+  return decoder.decode(bytes).toLowerCase();
+}
+
+const b = (s: string | number) => encoder.encode(String(s));
+
+/** Largest absolute expiry in ms Redis accepts without overflow checks failing. */
+const expiryMaxMs = 2 ** 52;
+
+function absoluteMs(amount: number, unitMs: number, nowMs: number): number | null {
+  const ms = amount * unitMs + nowMs;
+  return Math.abs(amount * unitMs) < expiryMaxMs ? ms : null;
+}
+
+// Deterministic SPOP: sort the members, pick with a seeded LCG, remove and return them.
+const spopScript = `
+local members = redis.pcall('SMEMBERS', KEYS[1])
+if type(members) == 'table' and members.err then return members end
+local count = tonumber(ARGV[1])
+local seed = tonumber(ARGV[2])
+local single = ARGV[3] == '1'
+table.sort(members)
+local n = #members
+if count > n then count = n end
+local picked = {}
+for i = 1, count do
+  seed = (seed * 1103515245 + 12345) % 2147483648
+  local j = i + (seed % (n - i + 1))
+  members[i], members[j] = members[j], members[i]
+  picked[i] = members[i]
+end
+if count > 0 then redis.call('SREM', KEYS[1], unpack(picked)) end
+if single then
+  if count == 0 then return false end
+  return picked[1]
+end
+return picked
+`;
+
+/** The command to propose instead of `args`, or an error text for the client. */
+export function rewriteForDeterminism(
+  name: string,
+  args: Uint8Array[],
+  nowMs = Date.now(),
+  random = Math.random,
+): Uint8Array[] | string {
+  switch (name) {
+    case "expire":
+    case "pexpire": {
+      const amount = parseInteger(args[2]);
+      if (amount === null) return args;
+      const at = absoluteMs(amount, name === "expire" ? 1000 : 1, nowMs);
+      if (at === null) return args;
+      return [b("PEXPIREAT"), args[1], b(at), ...args.slice(3)];
+    }
+    case "setex":
+    case "psetex": {
+      const amount = parseInteger(args[2]);
+      if (amount === null || amount <= 0) return args;
+      const at = absoluteMs(amount, name === "setex" ? 1000 : 1, nowMs);
+      if (at === null) return args;
+      return [b("SET"), args[1], args[3], b("PXAT"), b(at)];
+    }
+    case "set":
+      return rewriteExpiryOption(args, 3, nowMs);
+    case "getex":
+      return rewriteExpiryOption(args, 2, nowMs);
+    case "restore": {
+      const ttl = parseInteger(args[2]);
+      if (ttl === null || ttl <= 0 || args.slice(4).some((a) => lower(a) === "absttl")) return args;
+      return [args[0], args[1], b(ttl + nowMs), ...args.slice(3), b("ABSTTL")];
+    }
+    case "spop": {
+      if (args.length > 3) return args;
+      let count = 1;
+      if (args.length === 3) {
+        const parsed = parseInteger(args[2]);
+        if (parsed === null || parsed < 0) return "ERR value is out of range, must be positive";
+        count = parsed;
+      }
+      const seed = Math.floor(random() * 2147483647);
+      return [b("EVAL"), b(spopScript), b(1), args[1], b(count), b(seed), b(args.length === 2 ? 1 : 0)];
+    }
+  }
+  return args;
+}
+
+/** SET/GETEX: EX s / PX ms options from `start` on become PXAT. */
+function rewriteExpiryOption(args: Uint8Array[], start: number, nowMs: number): Uint8Array[] {
+  for (let i = start; i < args.length - 1; i++) {
+    const option = lower(args[i]);
+    if (option !== "ex" && option !== "px") continue;
+    const amount = parseInteger(args[i + 1]);
+    if (amount === null || amount <= 0) return args;
+    const at = absoluteMs(amount, option === "ex" ? 1000 : 1, nowMs);
+    if (at === null) return args;
+    const out = args.slice();
+    out[i] = b("PXAT");
+    out[i + 1] = b(at);
+    return out;
+  }
+  return args;
+}

@@ -1,0 +1,183 @@
+/**
+ * @module
+ * Routes each client request: transaction control (MULTI/EXEC/DISCARD/WATCH), the commands the
+ * node answers itself, and data commands down the write, read or local path after the checks
+ * Redis does (unknown command, arity) and the ones RedisRaft adds (cluster state, refused
+ * commands).
+ */
+import { arityError, arityOk, type CommandInfo, unknownCommandError } from "../redis/command_table.ts";
+import { encodeCommand } from "../resp/mod.ts";
+import { concatBytes, encodeBulk, encodeError, encodeInteger, encodeSimple, nullBulk } from "./replies.ts";
+import { encodePayload, PayloadKind } from "../node/entry_payload.ts";
+import type { ClientSession, CommandHandler } from "./client_session.ts";
+import { Errors } from "./errors.ts";
+import type { NodeApi } from "./node_api.ts";
+import type { ReplySlot } from "./reply_queue.ts";
+import { rewriteForDeterminism } from "./command_rewrite.ts";
+
+const decoder = new TextDecoder();
+const OK = encodeSimple("OK");
+const QUEUED = encodeSimple("QUEUED");
+const PONG = encodeSimple("PONG");
+
+interface Transaction {
+  commands: Uint8Array[][];
+  failed: boolean;
+  readOnly: boolean;
+}
+
+/** Commands the router or the node answers without consulting the command table. */
+const nodeCommands = new Set(["info", "config", "cluster", "raft.cluster", "raft.node",
+  "raft.debug", "raft.transfer_leader", "raft.timeout_now"]); // deno-fmt-ignore
+
+export class CommandRouter implements CommandHandler {
+  constructor(private readonly node: NodeApi) {}
+
+  handle(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
+    const name = lowerAscii(args[0]);
+    const txn = session.state.txn as Transaction | undefined;
+    switch (name) {
+      case "multi":
+        if (txn) return slot.complete(encodeError(Errors.nestedMulti));
+        session.state.txn = { commands: [], failed: false, readOnly: true } satisfies Transaction;
+        return slot.complete(OK);
+      case "exec":
+        if (!txn) return slot.complete(encodeError(Errors.execWithoutMulti));
+        delete session.state.txn;
+        return this.exec(txn, slot);
+      case "discard":
+        if (!txn) return slot.complete(encodeError(Errors.discardWithoutMulti));
+        delete session.state.txn;
+        return slot.complete(OK);
+      case "watch":
+        if (txn) return slot.complete(encodeError(Errors.watchInsideMulti));
+        break;
+      case "quit":
+        slot.closeAfter = true;
+        return slot.complete(OK);
+    }
+    if (txn) return this.queue(txn, name, args, slot);
+    if (name === "ping" && args.length <= 2) {
+      return slot.complete(args.length === 1 ? PONG : encodeBulk(args[1]));
+    }
+    if (nodeCommands.has(name)) {
+      return this.node.admin(session, name, args.map((a) => decoder.decode(a)), slot);
+    }
+    const check = this.check(name, args);
+    if (typeof check === "string") return slot.complete(encodeError(check));
+    const info = check;
+    if (info.route === "local") return this.local(session, name, args, slot);
+    const stateError = this.node.dataCommandError();
+    if (stateError) return slot.complete(encodeError(stateError));
+    switch (info.route) {
+      case "write": {
+        const rewritten = rewriteForDeterminism(name, args);
+        if (typeof rewritten === "string") return slot.complete(encodeError(rewritten));
+        return this.node.write(encodePayload(PayloadKind.Command, 1, encodeCommand(rewritten)), slot);
+      }
+      case "read":
+        return this.node.read(encodeCommand(args), 1, slot);
+      default:
+        return slot.complete(encodeError(Errors.notSupported));
+    }
+  }
+
+  closed(_session: ClientSession): void {}
+
+  /** Unknown command, arity and refused checks; returns the error text or the command. */
+  private check(name: string, args: Uint8Array[]): CommandInfo | string {
+    const sub = args.length > 1 ? lowerAscii(args[1]) : undefined;
+    const base = this.node.commands.lookup(name);
+    if (!base) return unknownCommandError(args.map((a) => decoder.decode(a)));
+    if (!arityOk(base.arity, args.length)) return arityError(name);
+    let info = base;
+    if (base.subcommands && sub !== undefined) {
+      const found = base.subcommands.get(sub);
+      if (!found) {
+        return `ERR unknown subcommand '${decoder.decode(args[1]).slice(0, 128)}'. Try ${name.toUpperCase()} HELP.`;
+      }
+      if (!arityOk(found.arity, args.length)) return arityError(found.name);
+      info = found;
+    }
+    if (info.route === "refused") return Errors.notSupported;
+    if (info.route === "blocking" || info.route === "pubsub") return Errors.notSupported;
+    return info;
+  }
+
+  private local(session: ClientSession, name: string, args: Uint8Array[], slot: ReplySlot): void {
+    if (name === "select") {
+      const db = decoder.decode(args[1]);
+      return slot.complete(db === "0" ? OK : encodeError(Errors.dbIndexOutOfRange));
+    }
+    if (name === "client") return this.client(session, args, slot);
+    if (name === "hello" && args.length > 1 && decoder.decode(args[1]) !== "2") {
+      return slot.complete(encodeError("NOPROTO unsupported protocol version"));
+    }
+    if (name === "hello" && args.length > 2) return slot.complete(encodeError(Errors.notSupported));
+    this.node.local(encodeCommand(args), slot);
+  }
+
+  private client(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
+    const sub = lowerAscii(args[1]);
+    if (sub === "id" && args.length === 2) return slot.complete(encodeInteger(session.id));
+    if (sub === "getname" && args.length === 2) {
+      return slot.complete(
+        session.name ? encodeBulk(session.name) : nullBulk,
+      );
+    }
+    if (sub === "setname" && args.length === 3) {
+      const name = decoder.decode(args[2]);
+      if (/[\s]/.test(name)) {
+        return slot.complete(encodeError("ERR Client names cannot contain spaces, newlines or special characters."));
+      }
+      session.name = name;
+      return slot.complete(OK);
+    }
+    return slot.complete(encodeError(Errors.notSupported));
+  }
+
+  private queue(txn: Transaction, name: string, args: Uint8Array[], slot: ReplySlot): void {
+    if (nodeCommands.has(name)) {
+      txn.failed = true;
+      return slot.complete(encodeError(Errors.notSupported));
+    }
+    const check = this.check(name, args);
+    if (typeof check === "string") {
+      txn.failed = true;
+      return slot.complete(encodeError(check));
+    }
+    if (check.route === "local" && name !== "ping" && name !== "echo" && name !== "time") {
+      txn.failed = true;
+      return slot.complete(encodeError(`${Errors.notSupported} inside MULTI/EXEC`));
+    }
+    const rewritten = check.route === "write" ? rewriteForDeterminism(name, args) : args;
+    if (typeof rewritten === "string") {
+      txn.failed = true;
+      return slot.complete(encodeError(rewritten));
+    }
+    if (check.route !== "read" && name !== "ping" && name !== "echo") txn.readOnly = false;
+    txn.commands.push(rewritten);
+    slot.complete(QUEUED);
+  }
+
+  private exec(txn: Transaction, slot: ReplySlot): void {
+    if (txn.failed) return slot.complete(encodeError(Errors.execAbort));
+    const stateError = this.node.dataCommandError();
+    if (stateError) return slot.complete(encodeError(stateError));
+    const parts = [encodeCommand(["MULTI"]), ...txn.commands.map((c) => encodeCommand(c)), encodeCommand(["EXEC"])];
+    const bytes = concatBytes(parts);
+    const replyCount = txn.commands.length + 2;
+    if (txn.readOnly) return this.node.read(bytes, replyCount, slot);
+    this.node.write(encodePayload(PayloadKind.Transaction, replyCount, bytes), slot);
+  }
+}
+
+export function lowerAscii(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    s += String.fromCharCode(c >= 65 && c <= 90 ? c + 32 : c);
+  }
+  return s;
+}
+

@@ -1,0 +1,29 @@
+/**
+ * @module
+ * Literal error replies, as RedisRaft and Redis spell them (see the reference). One place, so
+ * tests and code agree on every byte.
+ */
+export const Errors = {
+  noCluster: "NOCLUSTER No Raft Cluster",
+  joining: "NOCLUSTER No Raft Cluster (joining now)",
+  loading: "LOADING Raft module is loading data",
+  alreadyMember: "ERR Already cluster member",
+  noLeader: "CLUSTERDOWN No raft leader",
+  readNoQuorum: "TIMEOUT no quorum for read",
+  notCommitted: "TIMEOUT not committed yet",
+  requestTimeout: "TIMEOUT request timed out; the outcome is unknown",
+  notSupported: "ERR not supported by RedisRaft",
+  clusterIdLength: "ERR cluster id must be 32 characters",
+  clusterSubcommand: "RAFT.CLUSTER supports INIT / JOIN only",
+  nodeSubcommand: "ERR RAFT.NODE supports ADD / REMOVE only",
+  debugSubcommand: "ERR invalid debug subcommand",
+  execWithoutMulti: "ERR EXEC without MULTI",
+  discardWithoutMulti: "ERR DISCARD without MULTI",
+  nestedMulti: "ERR MULTI calls can not be nested",
+  watchInsideMulti: "ERR WATCH inside MULTI is not allowed",
+  execAbort: "EXECABORT Transaction discarded because of previous errors.",
+  dbIndexOutOfRange: "ERR DB index is out of range",
+  shuttingDown: "ERR shutdown",
+  removed: "ERR this node was removed from the cluster",
+  childDown: "LOADING Raft module is loading data",
+} as const;

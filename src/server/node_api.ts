@@ -1,0 +1,26 @@
+/**
+ * @module
+ * What the client-facing server needs from the node: its state, the command table, and the
+ * three paths a command can take (replicated write, read behind a barrier, local).
+ */
+import type { CommandTable } from "../redis/command_table.ts";
+import type { ClientSession } from "./client_session.ts";
+import type { ReplySlot } from "./reply_queue.ts";
+
+/** RedisRaft's raft_state values, plus `removed` for a node taken out of its cluster. */
+export type NodeState = "uninitialized" | "joining" | "loading" | "up" | "removed";
+
+export interface NodeApi {
+  readonly state: NodeState;
+  readonly commands: CommandTable;
+  /** Propose an entry payload; the slot gets the child's reply once applied, or an error. */
+  write(payload: Uint8Array, slot: ReplySlot): void;
+  /** A read (per the read mode): the slot gets the child's reply after the barrier. */
+  read(commandBytes: Uint8Array, replyCount: number, slot: ReplySlot): void;
+  /** Send to the child now, with no barrier (PING-like and introspection commands). */
+  local(commandBytes: Uint8Array, slot: ReplySlot): void;
+  /** RAFT.* commands and the commands RedisRaft intercepts (INFO raft, CONFIG raft.*, CLUSTER). */
+  admin(session: ClientSession, name: string, args: string[], slot: ReplySlot): void;
+  /** The error a data command gets right now (not a member, not leader, ...), or null. */
+  dataCommandError(): string | null;
+}

@@ -1,0 +1,119 @@
+/**
+ * @module
+ * Per-client ordered reply queue: each request takes a slot when it arrives; slots complete in
+ * any order, but replies leave strictly in request order, coalesced into as few socket writes
+ * as possible. Tracks bytes not yet written so the session can apply backpressure.
+ */
+import { concatBytes } from "./replies.ts";
+
+export class ReplySlot {
+  reply: Uint8Array | null = null;
+  /** Close the connection once this reply is written (QUIT, protocol errors). */
+  closeAfter = false;
+  constructor(private readonly queue: ReplyQueue) {}
+
+  complete(reply: Uint8Array): void {
+    if (this.reply !== null) return; // first answer wins (e.g. a timeout raced the real reply)
+    this.reply = reply;
+    this.queue.onComplete(this);
+  }
+
+  get done(): boolean {
+    return this.reply !== null;
+  }
+}
+
+export class ReplyQueue {
+  private slots: ReplySlot[] = [];
+  private head = 0;
+  private writing = false;
+  private flushQueued = false;
+  /** Bytes completed but not yet written. */
+  unsentBytes = 0;
+  private drainWaiters: (() => void)[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly write: (data: Uint8Array) => Promise<void>,
+    private readonly onClose: () => void,
+  ) {}
+
+  /** Requests taken but not yet answered and written. */
+  get inflightCount(): number {
+    return this.slots.length - this.head;
+  }
+
+  take(): ReplySlot {
+    const slot = new ReplySlot(this);
+    this.slots.push(slot);
+    return slot;
+  }
+
+  onComplete(slot: ReplySlot): void {
+    this.unsentBytes += slot.reply!.length;
+    if (this.slots[this.head] === slot && !this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** Resolves when nothing is left to write, or the queue is closed. */
+  drained(): Promise<void> {
+    if (this.inflightCount === 0 || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Resolves when unsent bytes are at most `limitBytes` and in-flight requests fit `limitCount`. */
+  async belowLimits(limitBytes: number, limitCount: number): Promise<void> {
+    while (!this.closed && (this.unsentBytes > limitBytes || this.inflightCount > limitCount)) {
+      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.wakeWaiters();
+  }
+
+  private async flush(): Promise<void> {
+    this.flushQueued = false;
+    if (this.writing || this.closed) return;
+    this.writing = true;
+    try {
+      while (!this.closed && this.head < this.slots.length && this.slots[this.head].done) {
+        const parts: Uint8Array[] = [];
+        let size = 0;
+        let closeAfter = false;
+        while (this.head < this.slots.length && this.slots[this.head].done && !closeAfter) {
+          const slot = this.slots[this.head++];
+          parts.push(slot.reply!);
+          size += slot.reply!.length;
+          closeAfter = slot.closeAfter;
+        }
+        if (this.head > 1024) {
+          this.slots = this.slots.slice(this.head);
+          this.head = 0;
+        }
+        await this.write(parts.length === 1 ? parts[0] : concatBytes(parts));
+        this.unsentBytes -= size;
+        this.wakeWaiters();
+        if (closeAfter) {
+          this.close();
+          this.onClose();
+          return;
+        }
+      }
+    } catch {
+      this.close();
+      this.onClose();
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private wakeWaiters(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const wake of waiters) wake();
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * @module
+ * Test helper: runs a real redisraft node as a separate process (in its own process group, so
+ * the node and its redis child can be stopped together), on 127.0.0.1 and a free port, with a
+ * temporary data directory. Only processes started here are ever signalled.
+ */
+import { RespClient } from "./resp_client.ts";
+
+const mainPath = new URL("../../src/main.ts", import.meta.url).pathname;
+
+export interface NodeOptions {
+  port?: number;
+  dir?: string;
+  args?: string[];
+}
+
+/** A free TCP port on 127.0.0.1 (bind to 0, read it, release it). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+export class NodeProcess {
+  process: Deno.ChildProcess | null = null;
+  readonly port: number;
+  readonly dir: string;
+  readonly logPath: string;
+  private logFile: Deno.FsFile | null = null;
+
+  private constructor(readonly options: NodeOptions, dir: string) {
+    this.port = options.port ?? freePort();
+    this.dir = dir;
+    this.logPath = `${dir}.log`;
+  }
+
+  static async start(options: NodeOptions = {}): Promise<NodeProcess> {
+    const dir = options.dir ?? await Deno.makeTempDir({ prefix: "redisraft-test-" });
+    const node = new NodeProcess(options, dir);
+    await node.spawn();
+    return node;
+  }
+
+  get addr(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  /** (Re)start the node process and wait until it accepts connections. */
+  async spawn(): Promise<void> {
+    this.logFile = await Deno.open(this.logPath, { append: true, create: true, write: true });
+    this.process = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", mainPath, "--addr", this.addr, "--dir", this.dir, ...(this.options.args ?? [])],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      detached: true,
+    }).spawn();
+    this.process.stdout.pipeTo(this.logFile.writable, { preventClose: true }).catch(() => {});
+    this.process.stderr.pipeTo(
+      (await Deno.open(this.logPath, { append: true, write: true })).writable,
+    ).catch(() => {});
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      try {
+        const client = await RespClient.connect(this.port);
+        client.close();
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    throw new Error(`node on ${this.addr} did not start; log:\n${await this.log()}`);
+  }
+
+  async log(): Promise<string> {
+    return await Deno.readTextFile(this.logPath).catch(() => "");
+  }
+
+  client(): Promise<RespClient> {
+    return RespClient.connect(this.port);
+  }
+
+  /** kill -9 the node process only (its redis child is left running, as after a real crash). */
+  async crash(): Promise<void> {
+    const process = this.process;
+    if (!process) return;
+    this.process = null;
+    try {
+      process.kill("SIGKILL");
+    } catch { /* gone */ }
+    await process.status;
+    this.logFile?.close();
+  }
+
+  /** Graceful stop (SIGTERM), then the whole process group is killed to be sure. */
+  async stop(): Promise<void> {
+    const process = this.process;
+    if (process) {
+      this.process = null;
+      try {
+        process.kill("SIGTERM");
+      } catch { /* gone */ }
+      const timer = setTimeout(() => killGroup(process.pid), 5000);
+      await process.status;
+      clearTimeout(timer);
+      killGroup(process.pid);
+      this.logFile?.close();
+    }
+    await this.killStaleChild();
+  }
+
+  /** Stop and remove the data directory. */
+  async destroy(): Promise<void> {
+    await this.stop();
+    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+    await Deno.remove(this.logPath).catch(() => {});
+  }
+
+  /** After crash(): the redis child started by this node's process, via its pidfile. */
+  async killStaleChild(): Promise<void> {
+    try {
+      const pid = Number((await Deno.readTextFile(`${this.dir}/redis/redis.pid`)).trim());
+      const cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`);
+      if (cmdline.includes(this.dir)) Deno.kill(pid, "SIGKILL");
+    } catch { /* none */ }
+  }
+}
+
+function killGroup(pid: number): void {
+  try {
+    Deno.kill(-pid, "SIGKILL");
+  } catch { /* gone */ }
+}
+
+/** Retry `fn` until it returns a truthy value, bounded by time. */
+export async function waitFor<T>(
+  fn: () => Promise<T>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await fn();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ""}`);
+}

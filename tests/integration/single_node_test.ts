@@ -1,0 +1,244 @@
+/**
+ * Integration: one real node process with its real redis-server child, driven with a raw RESP
+ * client (exact replies) and npm:redis (a real user's client).
+ */
+import assert from "node:assert/strict";
+import { createClient } from "redis";
+import { NodeProcess, waitFor } from "../helpers/node_process.ts";
+import { type RespClient, RespError } from "../helpers/resp_client.ts";
+
+function infoField(info: unknown, field: string): string | undefined {
+  return new RegExp(`^${field}:(.*)$`, "m").exec(String(info))?.[1]?.trim();
+}
+
+async function initialised(node: NodeProcess): Promise<RespClient> {
+  const client = await node.client();
+  const reply = await client.call("RAFT.CLUSTER", "INIT");
+  assert.match(String(reply), /^OK [0-9a-f]{32}$/);
+  await waitFor(async () => (await client.call("SET", "ready", "1")) === "OK", "leader ready");
+  return client;
+}
+
+Deno.test("before RAFT.CLUSTER INIT data commands get NOCLUSTER and INFO says uninitialized", async () => {
+  const node = await NodeProcess.start();
+  try {
+    const client = await node.client();
+    assert.deepEqual(await client.call("SET", "a", "b"), new RespError("NOCLUSTER No Raft Cluster"));
+    assert.deepEqual(await client.call("GET", "a"), new RespError("NOCLUSTER No Raft Cluster"));
+    const info = await client.call("INFO", "raft");
+    assert.equal(infoField(info, "raft_state"), "uninitialized");
+    assert.equal(infoField(info, "raft_role"), "(none)");
+    assert.equal(await client.call("PING"), "PONG");
+    client.close();
+  } finally {
+    await node.destroy();
+  }
+});
+
+Deno.test("RAFT.CLUSTER INIT replies OK <dbid>, counts log entries like RedisRaft, refuses a second INIT", async () => {
+  const node = await NodeProcess.start();
+  try {
+    const client = await node.client();
+    assert.deepEqual(
+      await client.call("RAFT.CLUSTER", "INIT", "1234567890123456789012345678901"),
+      new RespError("ERR cluster id must be 32 characters"),
+    );
+    assert.equal(
+      await client.call("RAFT.CLUSTER", "INIT", "12345678901234567890123456789012"),
+      "OK 12345678901234567890123456789012",
+    );
+    await waitFor(async () => (await client.call("GET", "x")) === null, "leader ready");
+    let info = await client.call("INFO", "raft");
+    assert.equal(infoField(info, "raft_dbid"), "12345678901234567890123456789012");
+    assert.equal(infoField(info, "raft_state"), "up");
+    assert.equal(infoField(info, "raft_role"), "leader");
+    assert.equal(infoField(info, "raft_current_index"), "2");
+    assert.equal(await client.call("SET", "key", "value"), "OK");
+    assert.equal(await client.call("GET", "key"), "value");
+    info = await client.call("INFO", "raft");
+    assert.equal(infoField(info, "raft_current_index"), "3", "a GET does not grow the log");
+    assert.deepEqual(await client.call("RAFT.CLUSTER", "INIT"), new RespError("ERR Already cluster member"));
+    assert.match(String(await client.call("INFO")), /cluster_enabled:1/);
+    client.close();
+  } finally {
+    await node.destroy();
+  }
+});
+
+Deno.test("data types work through npm:redis: strings, counters, lists, hashes, sets, sorted sets", async () => {
+  const node = await NodeProcess.start();
+  try {
+    (await initialised(node)).close();
+    const redis = createClient({ url: `redis://${node.addr}` });
+    await redis.connect();
+    assert.equal(await redis.set("s", "hello"), "OK");
+    assert.equal(await redis.append("s", " world"), 11);
+    assert.equal(await redis.get("s"), "hello world");
+    assert.equal(await redis.incr("counter"), 1);
+    assert.equal(await redis.incrBy("counter", 41), 42);
+    assert.equal(await redis.rPush("list", ["a", "b", "c"]), 3);
+    assert.deepEqual(await redis.lRange("list", 0, -1), ["a", "b", "c"]);
+    assert.equal(await redis.lPop("list"), "a");
+    await redis.hSet("hash", { f1: "v1", f2: "v2" });
+    assert.deepEqual(await redis.hGetAll("hash"), { f1: "v1", f2: "v2" });
+    assert.equal(await redis.sAdd("set", ["x", "y", "z"]), 3);
+    assert.deepEqual((await redis.sMembers("set")).sort(), ["x", "y", "z"]);
+    await redis.zAdd("zset", [{ score: 2, value: "two" }, { score: 1, value: "one" }]);
+    assert.deepEqual(await redis.zRange("zset", 0, -1), ["one", "two"]);
+    await assert.rejects(redis.incr("s"), /value is not an integer/);
+    await assert.rejects(redis.lPush("s", "x"), /WRONGTYPE/);
+    const popped = await redis.sPop("set");
+    assert.ok(["x", "y", "z"].includes(popped as unknown as string));
+    assert.equal(await redis.sCard("set"), 2);
+    await redis.quit();
+  } finally {
+    await node.destroy();
+  }
+});
+
+Deno.test("MULTI/EXEC is one log entry; MULTI misuse gets Redis's and RedisRaft's errors", async () => {
+  const node = await NodeProcess.start();
+  try {
+    const client = await initialised(node);
+    const before = infoField(await client.call("INFO", "raft"), "raft_current_index");
+    assert.equal(await client.call("MULTI"), "OK");
+    assert.deepEqual(await client.call("MULTI"), new RespError("ERR MULTI calls can not be nested"));
+    assert.deepEqual(await client.call("WATCH", "x"), new RespError("ERR WATCH inside MULTI is not allowed"));
+    for (let i = 0; i < 3; i++) assert.equal(await client.call("INCR", "txn"), "QUEUED");
+    assert.deepEqual(await client.call("EXEC"), [1, 2, 3]);
+    const after = infoField(await client.call("INFO", "raft"), "raft_current_index");
+    assert.equal(Number(after), Number(before) + 1);
+    assert.deepEqual(await client.call("EXEC"), new RespError("ERR EXEC without MULTI"));
+    assert.deepEqual(await client.call("DISCARD"), new RespError("ERR DISCARD without MULTI"));
+    assert.equal(await client.call("MULTI"), "OK");
+    assert.equal(await client.call("INCR", "discarded"), "QUEUED");
+    assert.equal(await client.call("DISCARD"), "OK");
+    assert.equal(await client.call("GET", "discarded"), null);
+    assert.equal(await client.call("MULTI"), "OK");
+    assert.equal(await client.call("SET", "mykey", "myval"), "QUEUED");
+    assert.deepEqual(await client.call("DEBUG", "HELP"), new RespError("ERR not supported by RedisRaft"));
+    assert.equal(await client.call("SET", "k", "v"), "QUEUED");
+    assert.deepEqual(
+      await client.call("EXEC"),
+      new RespError("EXECABORT Transaction discarded because of previous errors."),
+    );
+    assert.equal(await client.call("GET", "mykey"), null);
+    assert.equal(await client.call("MULTI"), "OK");
+    assert.equal(await client.call("SET", "n", "x"), "QUEUED");
+    assert.equal(await client.call("INCR", "n"), "QUEUED");
+    assert.deepEqual(await client.call("EXEC"), ["OK", new RespError("ERR value is not an integer or out of range")]);
+    client.close();
+  } finally {
+    await node.destroy();
+  }
+});
+
+Deno.test("commands that control the child or break replication are refused; errors match Redis", async () => {
+  const node = await NodeProcess.start();
+  try {
+    const client = await initialised(node);
+    const notSupported = new RespError("ERR not supported by RedisRaft");
+    for (
+      const command of [
+        ["SHUTDOWN"], ["CONFIG", "SET", "maxmemory", "1"], ["DEBUG", "SLEEP", "0"],
+        ["REPLICAOF", "127.0.0.1", "1"], ["SLAVEOF", "NO", "ONE"], ["SAVE"], ["BGSAVE"],
+        ["MONITOR"], ["MODULE", "LIST"], ["MIGRATE", "127.0.0.1", "1", "k", "0", "10"],
+        ["XADD", "s", "*", "a", "1"], ["BGREWRITEAOF"], ["SYNC"], ["FAILOVER"],
+      ]
+    ) {
+      assert.deepEqual(await client.call(...command), notSupported, command.join(" "));
+    }
+    assert.deepEqual(await client.call("SELECT", "1"), new RespError("ERR DB index is out of range"));
+    assert.equal(await client.call("SELECT", "0"), "OK");
+    assert.deepEqual(
+      await client.call("NOSUCHCMD", "a", "b"),
+      new RespError("ERR unknown command 'NOSUCHCMD', with args beginning with: 'a' 'b' "),
+    );
+    assert.deepEqual(
+      await client.call("GET"),
+      new RespError("ERR wrong number of arguments for 'get' command"),
+    );
+    assert.deepEqual(
+      await client.call("CONFIG", "GET"),
+      new RespError("ERR wrong number of arguments for 'config|get' command"),
+    );
+    assert.equal(await client.call("PING"), "PONG", "the node is still serving");
+    client.close();
+  } finally {
+    await node.destroy();
+  }
+});
+
+Deno.test("protocol errors close only the offending connection, with Redis's error text", async () => {
+  const node = await NodeProcess.start();
+  try {
+    const good = await initialised(node);
+    const cases: [string, string][] = [
+      ["*abc\r\n", "ERR Protocol error: invalid multibulk length"],
+      ["*1\r\n$abc\r\n", "ERR Protocol error: invalid bulk length"],
+      ["*1\r\n+GET\r\n", "ERR Protocol error: expected '$', got '+'"],
+      ["*1\r\n$999999999999\r\n", "ERR Protocol error: invalid bulk length"],
+      ['SET "unbalanced\r\n', "ERR Protocol error: unbalanced quotes in request"],
+    ];
+    for (const [bytes, error] of cases) {
+      const bad = await node.client();
+      await bad.sendRaw(bytes);
+      assert.deepEqual(await bad.read(), new RespError(error), JSON.stringify(bytes));
+      assert.ok(await bad.waitClosed(), "connection closed after a protocol error");
+    }
+    const huge = await node.client();
+    await huge.sendRaw("x".repeat(70 * 1024));
+    assert.deepEqual(await huge.read(), new RespError("ERR Protocol error: too big inline request"));
+    assert.equal(await good.call("SET", "still", "fine"), "OK");
+    assert.equal(await good.call("GET", "still"), "fine");
+    good.close();
+  } finally {
+    await node.destroy();
+  }
+});
+
+Deno.test("10,000 pipelined commands are answered in order; an 8 MiB value round-trips", async () => {
+  const node = await NodeProcess.start();
+  try {
+    const client = await initialised(node);
+    const commands: string[][] = [];
+    for (let i = 0; i < 10_000; i++) {
+      commands.push(i % 2 === 0 ? ["RPUSH", "pipe", String(i)] : ["LLEN", "pipe"]);
+    }
+    const replies = await client.pipeline(commands);
+    for (let i = 0; i < replies.length; i++) {
+      assert.equal(replies[i], Math.floor(i / 2) + 1, `reply ${i}`);
+    }
+    const big = "v".repeat(8 * 1024 * 1024);
+    assert.equal(await client.call("SET", "big", big), "OK");
+    assert.equal(await client.call("STRLEN", "big"), big.length);
+    assert.equal(await client.call("GET", "big"), big);
+    client.close();
+  } finally {
+    await node.destroy();
+  }
+});
+
+Deno.test("restart replays the log: data, TTLs fixed at proposal time, and the same identity", async () => {
+  const node = await NodeProcess.start();
+  try {
+    let client = await initialised(node);
+    assert.equal(await client.call("SET", "k", "v"), "OK");
+    assert.equal(await client.call("SET", "ttl", "v", "EX", "100"), "OK");
+    assert.equal(await client.call("RPUSH", "l", "a", "b"), 2);
+    const id = infoField(await client.call("INFO", "raft"), "raft_node_id");
+    client.close();
+    await new Promise((r) => setTimeout(r, 1100));
+    await node.stop();
+    await node.spawn();
+    client = await node.client();
+    await waitFor(async () => (await client.call("GET", "k")) === "v", "replayed data");
+    assert.deepEqual(await client.call("LRANGE", "l", "0", "-1"), ["a", "b"]);
+    const ttl = Number(await client.call("TTL", "ttl"));
+    assert.ok(ttl > 0 && ttl < 100, `TTL counts from the original SET, got ${ttl}`);
+    assert.equal(infoField(await client.call("INFO", "raft"), "raft_node_id"), id);
+    client.close();
+  } finally {
+    await node.destroy();
+  }
+});

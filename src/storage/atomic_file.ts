@@ -1,0 +1,70 @@
+/**
+ * Small files replaced atomically: write `<path>.tmp` → fsync → rename over `<path>` →
+ * fsync the directory. A reader sees either the old or the new content, also after a
+ * crash at any point. One writer per path at a time.
+ *
+ * @module
+ */
+
+import { dirname } from "node:path";
+
+export class AtomicFile {
+  constructor(readonly path: string) {}
+
+  get tmpPath(): string {
+    return `${this.path}.tmp`;
+  }
+
+  /** The current content, or undefined if the file was never written. */
+  async read(): Promise<Uint8Array | undefined> {
+    try {
+      return await Deno.readFile(this.path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+  }
+
+  /** Replaces the content; durable when the promise resolves. */
+  async write(data: Uint8Array): Promise<void> {
+    const file = await Deno.open(this.tmpPath, { write: true, create: true, truncate: true });
+    try {
+      await writeAll(file, data);
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(this.tmpPath, this.path);
+    await syncDir(dirname(this.path));
+  }
+
+  /** Removes the file (and a leftover temp file); durable when the promise resolves. */
+  async remove(): Promise<void> {
+    await removeIfExists(this.tmpPath);
+    await removeIfExists(this.path);
+    await syncDir(dirname(this.path));
+  }
+}
+
+/** fsync a directory so that creates, renames and unlinks inside it are durable. */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await Deno.open(dir, { read: true });
+  try {
+    await handle.sync();
+  } finally {
+    handle.close();
+  }
+}
+
+export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < data.length) written += await file.write(data.subarray(written));
+}
+
+export async function removeIfExists(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}

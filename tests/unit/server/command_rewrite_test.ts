@@ -1,0 +1,39 @@
+/** Unit: writes are made deterministic at proposal time (absolute expiries, seeded SPOP). */
+import assert from "node:assert/strict";
+import { rewriteForDeterminism } from "../../../src/server/command_rewrite.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const now = 1_700_000_000_000;
+
+function rewrite(...args: string[]): string[] | string {
+  const out = rewriteForDeterminism(args[0].toLowerCase(), args.map((a) => enc.encode(a)), now, () => 0.5);
+  return typeof out === "string" ? out : out.map((a) => dec.decode(a));
+}
+
+Deno.test("relative expiries become absolute PXAT/PEXPIREAT", () => {
+  assert.deepEqual(rewrite("EXPIRE", "k", "10"), ["PEXPIREAT", "k", String(now + 10_000)]);
+  assert.deepEqual(rewrite("EXPIRE", "k", "10", "NX"), ["PEXPIREAT", "k", String(now + 10_000), "NX"]);
+  assert.deepEqual(rewrite("PEXPIRE", "k", "250"), ["PEXPIREAT", "k", String(now + 250)]);
+  assert.deepEqual(rewrite("SETEX", "k", "5", "v"), ["SET", "k", "v", "PXAT", String(now + 5000)]);
+  assert.deepEqual(rewrite("PSETEX", "k", "5", "v"), ["SET", "k", "v", "PXAT", String(now + 5)]);
+  assert.deepEqual(rewrite("SET", "k", "v", "EX", "7"), ["SET", "k", "v", "PXAT", String(now + 7000)]);
+  assert.deepEqual(rewrite("SET", "k", "v", "NX", "px", "7"), ["SET", "k", "v", "NX", "PXAT", String(now + 7)]);
+  assert.deepEqual(rewrite("GETEX", "k", "EX", "1"), ["GETEX", "k", "PXAT", String(now + 1000)]);
+  assert.deepEqual(rewrite("RESTORE", "k", "100", "payload"), ["RESTORE", "k", String(now + 100), "payload", "ABSTTL"]);
+});
+
+Deno.test("invalid expiry arguments are left for the child to reject identically everywhere", () => {
+  assert.deepEqual(rewrite("EXPIRE", "k", "ten"), ["EXPIRE", "k", "ten"]);
+  assert.deepEqual(rewrite("SETEX", "k", "0", "v"), ["SETEX", "k", "0", "v"]);
+  assert.deepEqual(rewrite("SET", "k", "v", "EX", "-1"), ["SET", "k", "v", "EX", "-1"]);
+  assert.deepEqual(rewrite("SET", "k", "v", "KEEPTTL"), ["SET", "k", "v", "KEEPTTL"]);
+});
+
+Deno.test("SPOP carries a seed chosen at proposal, so replay picks the same members", () => {
+  const once = rewrite("SPOP", "s");
+  const again = rewrite("SPOP", "s");
+  assert.deepEqual(once, again);
+  assert.equal((once as string[])[0], "EVAL");
+  assert.equal(rewrite("SPOP", "s", "-1"), "ERR value is out of range, must be positive");
+});

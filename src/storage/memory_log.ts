@@ -95,15 +95,15 @@ export class MemoryLogStore implements LogStore {
     }
   }
 
-  sync(): Promise<void> {
+  async sync(): Promise<void> {
     this.#assertUsable();
-    if (this.#pending.length === 0) return this.#batcher.barrier();
+    if (this.#pending.length === 0) return await this.#batcher.barrier();
     const records = this.#pending;
     this.#pending = [];
-    return this.#batcher.submit(records);
+    return await this.#batcher.submit(records);
   }
 
-  truncateSuffix(fromIndex: number): Promise<void> {
+  async truncateSuffix(fromIndex: number): Promise<void> {
     this.#assertUsable();
     assertIndex(fromIndex, "fromIndex");
     if (fromIndex < this.firstIndex || fromIndex > this.lastIndex + 1) {
@@ -111,33 +111,33 @@ export class MemoryLogStore implements LogStore {
         `truncateSuffix(${fromIndex}) outside ${this.firstIndex}..${this.lastIndex + 1}`,
       );
     }
-    if (fromIndex === this.lastIndex + 1) return this.#batcher.barrier();
+    if (fromIndex === this.lastIndex + 1) return await this.#batcher.barrier();
     this.#records.length = fromIndex - this.#firstIndex;
     this.#dropUnwritten((record) => record.index < fromIndex);
     this.#flushDurableCap = Math.min(this.#flushDurableCap, fromIndex - 1);
     this.#syncedIndex = Math.min(this.#syncedIndex, fromIndex - 1);
-    return this.#batcher.run(() => {
+    return await this.#batcher.run(() => {
       const keep = fromIndex - this.disk.firstIndex;
       if (this.disk.records.length > keep) this.disk.records.length = keep;
       return Promise.resolve();
     });
   }
 
-  compactPrefix(uptoIndex: number): Promise<void> {
+  async compactPrefix(uptoIndex: number): Promise<void> {
     this.#assertUsable();
     assertIndex(uptoIndex, "uptoIndex");
     const newFirstIndex = Math.min(uptoIndex, this.#syncedIndex) + 1;
-    if (newFirstIndex <= this.#firstIndex) return this.#batcher.barrier();
+    if (newFirstIndex <= this.#firstIndex) return await this.#batcher.barrier();
     this.#records.splice(0, newFirstIndex - this.#firstIndex);
     this.#firstIndex = newFirstIndex;
-    return this.#batcher.run(() => {
+    return await this.#batcher.run(() => {
       this.disk.records.splice(0, newFirstIndex - this.disk.firstIndex);
       this.disk.firstIndex = newFirstIndex;
       return Promise.resolve();
     });
   }
 
-  reset(nextIndex: number): Promise<void> {
+  async reset(nextIndex: number): Promise<void> {
     this.#assertUsable();
     assertIndex(nextIndex, "nextIndex");
     assert(nextIndex >= 1, "reset nextIndex must be >= 1");
@@ -146,7 +146,7 @@ export class MemoryLogStore implements LogStore {
     this.#dropUnwritten(() => false);
     this.#flushDurableCap = -Infinity;
     this.#syncedIndex = nextIndex - 1;
-    return this.#batcher.run(() => {
+    return await this.#batcher.run(() => {
       this.disk.firstIndex = nextIndex;
       this.disk.records = [];
       return Promise.resolve();
@@ -161,8 +161,10 @@ export class MemoryLogStore implements LogStore {
   read(fromIndex: number, toIndex: number, maxBytes = Infinity): Promise<LogRecord[]> {
     this.#assertUsable();
     if (fromIndex < this.firstIndex || toIndex > this.lastIndex || fromIndex > toIndex) {
-      throw new RangeError(
-        `read(${fromIndex}, ${toIndex}) outside ${this.firstIndex}..${this.lastIndex}`,
+      return Promise.reject(
+        new RangeError(
+          `read(${fromIndex}, ${toIndex}) outside ${this.firstIndex}..${this.lastIndex}`,
+        ),
       );
     }
     const records: LogRecord[] = [];

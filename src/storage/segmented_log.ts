@@ -252,15 +252,15 @@ export class SegmentedLog implements LogStore {
     this.#lastTerm = term;
   }
 
-  sync(): Promise<void> {
+  async sync(): Promise<void> {
     this.#assertUsable();
-    if (this.#pending.length === 0) return this.#batcher.barrier();
+    if (this.#pending.length === 0) return await this.#batcher.barrier();
     const records = this.#pending;
     this.#pending = [];
-    return this.#batcher.submit(records);
+    return await this.#batcher.submit(records);
   }
 
-  truncateSuffix(fromIndex: number): Promise<void> {
+  async truncateSuffix(fromIndex: number): Promise<void> {
     this.#assertUsable();
     assertIndex(fromIndex, "fromIndex");
     if (fromIndex < this.firstIndex || fromIndex > this.lastIndex + 1) {
@@ -268,7 +268,7 @@ export class SegmentedLog implements LogStore {
         `truncateSuffix(${fromIndex}) outside ${this.firstIndex}..${this.lastIndex + 1}`,
       );
     }
-    if (fromIndex === this.lastIndex + 1) return this.#batcher.barrier();
+    if (fromIndex === this.lastIndex + 1) return await this.#batcher.barrier();
 
     const position = this.#segmentPosition(fromIndex);
     const cut = this.#segments[position];
@@ -286,7 +286,7 @@ export class SegmentedLog implements LogStore {
     this.#cache.truncate(fromIndex);
     this.#generation++;
 
-    return this.#batcher.run(async () => {
+    return await this.#batcher.run(async () => {
       let removed = false;
       for (let i = this.#files.length - 1; i >= 0; i--) {
         const file = this.#files[i];
@@ -309,7 +309,7 @@ export class SegmentedLog implements LogStore {
     });
   }
 
-  compactPrefix(uptoIndex: number): Promise<void> {
+  async compactPrefix(uptoIndex: number): Promise<void> {
     this.#assertUsable();
     assertIndex(uptoIndex, "uptoIndex");
     const durableUpto = Math.min(uptoIndex, this.#syncedIndex);
@@ -322,13 +322,13 @@ export class SegmentedLog implements LogStore {
       if (segment.lastIndex > durableUpto || next.firstIndex > this.#syncedIndex) break;
       dropCount++;
     }
-    if (dropCount === 0) return this.#batcher.barrier();
+    if (dropCount === 0) return await this.#batcher.barrier();
     const newFirstIndex = this.#segments[dropCount].firstIndex;
     this.#segments.splice(0, dropCount);
     this.#cache.dropBefore(newFirstIndex);
     this.#generation++;
 
-    return this.#batcher.run(async () => {
+    return await this.#batcher.run(async () => {
       // Lowest first: a crash part-way leaves a contiguous log.
       while (this.#files.length > 0 && this.#files[0].firstIndex < newFirstIndex) {
         await this.#removeFile(this.#files[0]);
@@ -338,7 +338,7 @@ export class SegmentedLog implements LogStore {
     });
   }
 
-  reset(nextIndex: number): Promise<void> {
+  async reset(nextIndex: number): Promise<void> {
     this.#assertUsable();
     assertIndex(nextIndex, "nextIndex");
     assert(nextIndex >= 1, "reset nextIndex must be >= 1");
@@ -350,7 +350,7 @@ export class SegmentedLog implements LogStore {
     this.#cache.reset(nextIndex);
     this.#generation++;
     const marker = new AtomicFile(join(this.logDir, RESET_MARKER_FILE_NAME));
-    return this.#batcher.run(async () => {
+    return await this.#batcher.run(async () => {
       // The marker is the commit point: once written, recovery finishes the reset.
       await marker.write(encodeChecksummedJson({ nextIndex }));
       await this.#resetOnDisk(nextIndex, marker);
@@ -388,8 +388,13 @@ export class SegmentedLog implements LogStore {
           index++;
           continue;
         }
-        const budgetBytes = records.length === 0 ? Infinity : maxBytes - payloadBytes;
-        const fromFile = await this.#readFromFile(index, toIndex, budgetBytes, generation);
+        const fromFile = await this.#readFromFile(
+          index,
+          toIndex,
+          maxBytes - payloadBytes,
+          records.length === 0,
+          generation,
+        );
         if (fromFile === undefined) {
           raced = true;
           break;
@@ -446,13 +451,14 @@ export class SegmentedLog implements LogStore {
 
   /**
    * Reads records `fromIndex..` (up to `toIndex`, the cache boundary, the segment end
-   * and `budgetBytes` of payload) from their segment file. Undefined when the log
-   * changed underneath (the caller retries).
+   * and `budgetBytes` of payload, but at least one record if `takeOne`) from their segment
+   * file. Undefined when the log changed underneath (the caller retries).
    */
   async #readFromFile(
     fromIndex: number,
     toIndex: number,
     budgetBytes: number,
+    takeOne: boolean,
     generation: number,
   ): Promise<LogRecord[] | undefined> {
     const segment = this.#segments[this.#segmentPosition(fromIndex)];
@@ -467,7 +473,7 @@ export class SegmentedLog implements LogStore {
       payloadBytes += nextBytes;
       endIndex++;
     }
-    if (payloadBytes > budgetBytes) return [];
+    if (payloadBytes > budgetBytes && !takeOne) return [];
     const start = segment.offsetOf(fromIndex);
     const length = segment.endOf(endIndex) - start;
     const bytes = new Uint8Array(length);

@@ -95,6 +95,15 @@ export const configSchema = z.object({
   snapshotReqMaxBytes: positiveInt().default(64 * KIB),
   /** Snapshot chunks in flight per follower (RedisRaft's snapshot-req-max-count). */
   snapshotReqMaxCount: positiveInt().default(32),
+  /** Bytes of messages queued for one peer; beyond this new messages are dropped (Raft resends). */
+  peerQueueMaxBytes: positiveInt().default(64 * MIB),
+  /** Peer connect timeout (RedisRaft's connection-timeout). */
+  peerConnectTimeoutMs: positiveInt().default(3000),
+  /** First and largest delay between peer reconnect attempts (jittered, doubling). */
+  peerReconnectMinMs: positiveInt().default(100),
+  peerReconnectMaxMs: positiveInt().default(2000),
+  /** Most entries accepted in one AppendEntries from a peer. */
+  peerEntriesMaxCount: positiveInt().default(65_536),
   /** How long the node waits for the redis child to start answering. */
   childStartTimeoutMs: positiveInt().default(10_000),
 });

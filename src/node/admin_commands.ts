@@ -19,6 +19,7 @@ import type { ReplySlot } from "../server/reply_queue.ts";
 import type { ClusterNode } from "./cluster_node.ts";
 import { configGet, configSet } from "./raft_config_params.ts";
 import { infoRaft } from "./info_raft.ts";
+import { clusterJoin, raftNode, timeoutNow, transferLeader } from "./membership_commands.ts";
 
 export function handleAdminCommand(
   node: ClusterNode,
@@ -41,6 +42,12 @@ export function handleAdminCommand(
       return void reply(raftCluster(node, args));
     case "raft.debug":
       return void reply(raftDebug(node, args));
+    case "raft.node":
+      return void reply(raftNode(node, args));
+    case "raft.transfer_leader":
+      return void reply(transferLeader(node, args));
+    case "raft.timeout_now":
+      return void reply(timeoutNow(node, args));
     default:
       return void reply(encodeError(Errors.notSupported));
   }
@@ -160,7 +167,7 @@ async function raftCluster(node: ClusterNode, args: string[]): Promise<Uint8Arra
   }
   if (sub === "join") {
     if (args.length < 3) return arity("raft.cluster");
-    return encodeError("ERR failed to connect to cluster for join, please check logs");
+    return clusterJoin(node, args.slice(2));
   }
   return encodeError(Errors.clusterSubcommand);
 }

@@ -12,6 +12,7 @@ import { RedisChild } from "../redis/redis_child.ts";
 import {
   EntryType,
   type Entry,
+  MessageType,
   type Membership,
   type Message,
   RaftError,
@@ -32,6 +33,9 @@ import { loadIdentity, type NodeIdentity, randomDbid, randomNodeId, saveIdentity
 import { PendingWrites } from "./pending_requests.ts";
 import { type PendingRead, ReadBarrier } from "./read_barrier.ts";
 import { handleAdminCommand } from "./admin_commands.ts";
+import { PeerHub } from "../peer/peer_hub.ts";
+import { decodeMessage } from "../peer/message_codec.ts";
+import { AppliedWaiters } from "./applied_waiters.ts";
 
 export interface NodeStats {
   startedAtMs: number;
@@ -53,6 +57,9 @@ export class ClusterNode implements NodeApi {
   currentTerm = 0;
   readonly stats: NodeStats = { startedAtMs: Date.now() };
 
+  peers: PeerHub | null = null;
+  readonly applied = new AppliedWaiters();
+  readonly counters = { appendReqReceived: 0, appendReqWithEntryReceived: 0, snapshotReqReceived: 0 };
   private readonly child: RedisChild;
   private childConn!: ChildConnection;
   private readonly pendingWrites = new PendingWrites();
@@ -88,7 +95,7 @@ export class ClusterNode implements NodeApi {
     this.identity = (await loadIdentity(this.config.dir)) ?? null;
     if (this.identity) {
       this.state = "loading";
-      await this.openRaft(this.identity, false);
+      await this.openRaft(this.identity, "restart");
       this.state = "up";
     }
     this.tickTimer = setInterval(() => this.tick(), this.config.tickIntervalMs);
@@ -100,12 +107,17 @@ export class ClusterNode implements NodeApi {
     clearInterval(this.tickTimer);
     this.pendingWrites.failAll(Errors.shuttingDown);
     this.reads.failAll(Errors.shuttingDown);
+    this.peers?.close();
     this.childConn?.close();
     await this.child.stop();
     await this.storage?.close();
   }
 
   // ---- NodeApi ----
+
+  get clusterPassword(): string {
+    return this.config.clusterPassword;
+  }
 
   dataCommandError(): string | null {
     switch (this.state) {
@@ -175,22 +187,32 @@ export class ClusterNode implements NodeApi {
       dbid: dbid ?? randomDbid(),
       addr: this.config.addr,
     };
+    await this.becomeMember(identity, "bootstrap");
+    return identity.dbid;
+  }
+
+  /** A completed RAFT.CLUSTER JOIN: start as a member with an empty log. */
+  joinCluster(identity: NodeIdentity): Promise<void> {
+    return this.becomeMember(identity, "join");
+  }
+
+  private async becomeMember(identity: NodeIdentity, mode: "bootstrap" | "join"): Promise<void> {
+    const previous = this.state;
     this.state = "loading";
     try {
-      await this.openRaft(identity, true);
+      await this.openRaft(identity, mode);
       await saveIdentity(this.config.dir, identity);
     } catch (error) {
-      this.state = "uninitialized";
+      this.state = previous;
       throw error;
     }
     this.identity = identity;
     this.state = "up";
-    return identity.dbid;
   }
 
-  private async openRaft(identity: NodeIdentity, bootstrap: boolean): Promise<void> {
-    this.storage = await openLogStorage(this.config, bootstrap);
-    const persisted = bootstrap ? undefined : await this.storage.load();
+  private async openRaft(identity: NodeIdentity, mode: "bootstrap" | "join" | "restart") {
+    this.storage = await openLogStorage(this.config, mode !== "restart");
+    const persisted = mode === "restart" ? await this.storage.load() : undefined;
     const ticksPerMs = 1 / this.config.tickIntervalMs;
     this.raft = new RaftNode({
       id: identity.nodeId,
@@ -202,12 +224,44 @@ export class ClusterNode implements NodeApi {
       snapshotChunkBytes: this.config.snapshotReqMaxBytes,
       maxInflightSnapshotChunksCount: this.config.snapshotReqMaxCount,
     }, persisted);
-    if (bootstrap) {
+    if (mode === "bootstrap") {
       const error = this.raft.bootstrap(identity.addr);
       if (error) throw error;
     }
     this.membership = this.raft.status().membership;
     this.currentTerm = this.raft.status().term;
+    this.peers = new PeerHub({
+      selfId: identity.nodeId,
+      selfAddr: identity.addr,
+      password: this.config.clusterPassword,
+      queueMaxBytes: this.config.peerQueueMaxBytes,
+      connectTimeoutMs: this.config.peerConnectTimeoutMs,
+      reconnectMinMs: this.config.peerReconnectMinMs,
+      reconnectMaxMs: this.config.peerReconnectMaxMs,
+    });
+    this.peers.updateMembership(this.membership);
+    this.schedule();
+  }
+
+  /** A peer announced itself on an inbound connection (RAFT.HELLO). */
+  peerHello(peerId: number, addr: string): void {
+    this.peers?.learnAddr(peerId, addr);
+  }
+
+  /** A RAFT.MSG payload from a peer; malformed input throws (the caller replies an error). */
+  peerMessage(bytes: Uint8Array): void {
+    if (!this.raft || !this.identity) throw new Error("not a cluster member");
+    const { message } = decodeMessage(bytes, {
+      entryMaxBytes: this.config.protoMaxBulkLenBytes,
+      entriesMaxCount: this.config.peerEntriesMaxCount,
+      chunkMaxBytes: this.config.snapshotReqMaxBytes,
+    });
+    if (message.to !== this.identity.nodeId) throw new Error("invalid or incorrect target node id");
+    if (message.type === MessageType.AppendEntries) {
+      this.counters.appendReqReceived++;
+      if (message.entries.length > 0) this.counters.appendReqWithEntryReceived++;
+    }
+    this.raft.step(message);
     this.schedule();
   }
 
@@ -249,7 +303,10 @@ export class ClusterNode implements NodeApi {
     const raft = this.raft!;
     const storage = this.storage!;
     if (ready.softState) this.onSoftState(ready.softState.role, ready.softState.leaderId);
-    if (ready.membership) this.membership = ready.membership;
+    if (ready.membership) {
+      this.membership = ready.membership;
+      this.peers?.updateMembership(ready.membership);
+    }
     this.send(ready.messages);
     if (ready.entries.length > 0) {
       const first = ready.entries[0].index;
@@ -290,8 +347,7 @@ export class ClusterNode implements NodeApi {
   }
 
   private send(messages: readonly Message[]): void {
-    // Peer transport arrives with the networked cluster; a one-member cluster sends nothing.
-    if (messages.length > 0) this.log.debug(`dropping ${messages.length} peer messages (no transport)`);
+    for (const message of messages) this.peers?.send(message);
   }
 
   private apply(entry: Entry): void {
@@ -307,6 +363,7 @@ export class ClusterNode implements NodeApi {
       this.leaderReady = true;
     }
     this.reads.applied(this.appliedIndex);
+    this.applied.reached(entry.index, entry.term);
   }
 
   private sendRead(read: PendingRead): void {

@@ -56,6 +56,8 @@ export class CommandRouter implements CommandHandler {
         slot.closeAfter = true;
         return slot.complete(OK);
     }
+    if (name === "raft.msg") return this.peerMessage(session, args, slot);
+    if (name === "raft.hello") return this.peerHello(session, args, slot);
     if (txn) return this.queue(txn, name, args, slot);
     if (name === "ping" && args.length <= 2) {
       return slot.complete(args.length === 1 ? PONG : encodeBulk(args[1]));
@@ -83,6 +85,34 @@ export class CommandRouter implements CommandHandler {
   }
 
   closed(_session: ClientSession): void {}
+
+  /** RAFT.HELLO <node id> <addr> [password]: this connection carries a peer's messages. */
+  private peerHello(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
+    if (args.length < 3 || args.length > 4) return slot.complete(encodeError("ERR wrong number of arguments for 'raft.hello' command"));
+    const password = this.node.clusterPassword;
+    if (password && (args.length < 4 || decoder.decode(args[3]) !== password)) {
+      return slot.complete(encodeError("WRONGPASS invalid cluster password"));
+    }
+    const id = Number(decoder.decode(args[1]));
+    if (!Number.isInteger(id) || id <= 0) return slot.complete(encodeError("ERR invalid source node id"));
+    session.state.peerId = id;
+    this.node.peerHello(id, decoder.decode(args[2]));
+    slot.complete(OK);
+  }
+
+  /** RAFT.MSG <binary message>: only on a connection that said RAFT.HELLO. */
+  private peerMessage(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
+    if (session.state.peerId === undefined) {
+      return slot.complete(encodeError("ERR RAFT.MSG is only accepted from peers after RAFT.HELLO"));
+    }
+    if (args.length !== 2) return slot.complete(encodeError("ERR wrong number of arguments for 'raft.msg' command"));
+    try {
+      this.node.peerMessage(args[1]);
+      slot.complete(OK);
+    } catch (error) {
+      slot.complete(encodeError(`ERR invalid message: ${(error as Error).message}`));
+    }
+  }
 
   /** Unknown command, arity and refused checks; returns the error text or the command. */
   private check(name: string, args: Uint8Array[]): CommandInfo | string {

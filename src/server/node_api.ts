@@ -21,6 +21,12 @@ export interface NodeApi {
   local(commandBytes: Uint8Array, slot: ReplySlot): void;
   /** RAFT.* commands and the commands RedisRaft intercepts (INFO raft, CONFIG raft.*, CLUSTER). */
   admin(session: ClientSession, name: string, args: string[], slot: ReplySlot): void;
+  /** Password peers must give in RAFT.HELLO; empty for none. */
+  readonly clusterPassword: string;
+  /** A peer announced its id and address on an inbound connection. */
+  peerHello(peerId: number, addr: string): void;
+  /** A peer's RAFT.MSG payload; throws on malformed input. */
+  peerMessage(bytes: Uint8Array): void;
   /** The error a data command gets right now (not a member, not leader, ...), or null. */
   dataCommandError(): string | null;
 }

@@ -1,0 +1,48 @@
+/**
+ * @module
+ * A one-shot RESP client for node-to-node admin requests (RAFT.CLUSTER JOIN sends RAFT.NODE
+ * ADD to an existing member): connect, send one command, read one decoded reply, close. Every
+ * step is bounded by a timeout.
+ */
+import { decodeReply, encodeCommand, ReplyScanner, type ReplyValue } from "../resp/mod.ts";
+
+export async function adminRequest(
+  addr: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<ReplyValue> {
+  const colon = addr.lastIndexOf(":");
+  const deadline = Date.now() + timeoutMs;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let conn: Deno.TcpConn | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      conn?.close();
+      reject(new Error(`no reply from ${addr} within ${timeoutMs} ms`));
+    }, Math.max(1, deadline - Date.now()));
+  });
+  const work = (async () => {
+    conn = await Deno.connect({ hostname: addr.slice(0, colon), port: Number(addr.slice(colon + 1)) });
+    const request = encodeCommand(args);
+    let offset = 0;
+    while (offset < request.length) offset += await conn.write(request.subarray(offset));
+    const scanner = new ReplyScanner();
+    const buffer = new Uint8Array(16 * 1024);
+    for (;;) {
+      const n = await conn.read(buffer);
+      if (n === null) throw new Error(`${addr} closed the connection`);
+      scanner.push(buffer.subarray(0, n));
+      const frame = scanner.next();
+      if (frame) return decodeReply(frame);
+    }
+  })();
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn?.close();
+    } catch { /* closed */ }
+    work.catch(() => {});
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * @module
+ * All outbound peer links of a node, kept in step with the cluster membership: a link per other
+ * member, created on first use or membership change, closed when the member leaves.
+ */
+import type { Membership, Message } from "../raft/mod.ts";
+import { encodeMessage } from "./message_codec.ts";
+import { PeerLink, type PeerLinkOptions } from "./peer_link.ts";
+
+export interface PeerHubOptions extends PeerLinkOptions {
+  selfAddr: string;
+}
+
+export class PeerHub {
+  readonly links = new Map<number, PeerLink>();
+  private addrs = new Map<number, string>();
+
+  constructor(private readonly options: PeerHubOptions) {}
+
+  /** Follow a membership change: open links to new members, close links to removed ones. */
+  updateMembership(membership: Membership): void {
+    for (const m of membership.members) this.addrs.set(m.id, m.addr);
+    const current = new Set(membership.members.map((m) => m.id));
+    for (const [id, link] of this.links) {
+      const addr = this.addrs.get(id);
+      if (!current.has(id) || addr !== link.addr) {
+        link.close();
+        this.links.delete(id);
+      }
+    }
+  }
+
+  /** Remember an address learned outside the membership (e.g. a node being added). */
+  learnAddr(id: number, addr: string): void {
+    this.addrs.set(id, addr);
+  }
+
+  send(message: Message, chunk?: Uint8Array): void {
+    const link = this.link(message.to);
+    if (!link) return;
+    link.send(encodeMessage(message, chunk));
+  }
+
+  close(): void {
+    for (const link of this.links.values()) link.close();
+    this.links.clear();
+  }
+
+  private link(id: number): PeerLink | undefined {
+    if (id === this.options.selfId) return undefined;
+    let link = this.links.get(id);
+    if (!link) {
+      const addr = this.addrs.get(id);
+      if (addr === undefined) return undefined;
+      link = new PeerLink(id, addr, this.options);
+      this.links.set(id, link);
+    }
+    return link;
+  }
+}

@@ -92,7 +92,7 @@ export class ThrowawayRedis {
     private readonly child: Deno.ChildProcess,
   ) {}
 
-  static async start(): Promise<ThrowawayRedis> {
+  static async start(extraArgs: readonly string[] = []): Promise<ThrowawayRedis> {
     const dir = await Deno.makeTempDir({ prefix: "resp_redis_" });
     const socketPath = `${dir}/redis.sock`;
     const child = new Deno.Command("redis-server", {
@@ -107,6 +107,7 @@ export class ThrowawayRedis {
         "no",
         "--dir",
         dir,
+        ...extraArgs,
       ],
       stdout: "null",
       stderr: "null",

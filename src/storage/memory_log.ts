@@ -181,7 +181,7 @@ export class MemoryLogStore implements LogStore {
   async close(): Promise<void> {
     if (this.#state !== "open") return;
     this.#state = "closed";
-    this.#dropUnwritten(() => false);
+    this.#pending = [];
     await this.#batcher.run(() => Promise.resolve()).catch(() => {});
   }
 

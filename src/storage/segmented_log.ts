@@ -19,7 +19,7 @@
  */
 
 import { open as openFileHandle } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { assert, assertIndex } from "./assert.ts";
 import { AtomicFile, removeIfExists, syncDir, writeAll } from "./atomic_file.ts";
 import { decodeChecksummedJson, encodeChecksummedJson } from "./checksummed_json.ts";
@@ -140,7 +140,13 @@ export class SegmentedLog implements LogStore {
 
   async open(): Promise<void> {
     assert(this.#state === "new", "open called twice");
-    await Deno.mkdir(this.logDir, { recursive: true });
+    await Deno.mkdir(dirname(this.logDir), { recursive: true });
+    try {
+      await Deno.mkdir(this.logDir);
+      await syncDir(dirname(this.logDir));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
     const marker = new AtomicFile(join(this.logDir, RESET_MARKER_FILE_NAME));
     const markerBytes = await marker.read();
     if (markerBytes !== undefined) {
@@ -414,8 +420,8 @@ export class SegmentedLog implements LogStore {
   async close(): Promise<void> {
     if (this.#state !== "open") return;
     this.#state = "closed";
+    // Records already handed to sync() still reach the disk: their callers were promised.
     this.#pending = [];
-    this.#dropUnwritten(() => false);
     await this.#batcher.run(() => Promise.resolve()).catch(() => {});
     for (const file of this.#files) {
       file.writer?.close();
@@ -616,11 +622,11 @@ export class SegmentedLog implements LogStore {
       file.writer?.close();
       file.writer = undefined;
     }
+    const names: string[] = [];
     for await (const entry of Deno.readDir(this.logDir)) {
-      if (entry.name.endsWith(SEGMENT_FILE_SUFFIX)) {
-        await Deno.remove(join(this.logDir, entry.name));
-      }
+      if (entry.name.endsWith(SEGMENT_FILE_SUFFIX)) names.push(entry.name);
     }
+    for (const name of names) await Deno.remove(join(this.logDir, name));
     const segment = SegmentIndex.create(this.logDir, nextIndex);
     const created = await Deno.open(segment.path, { write: true, createNew: true });
     try {

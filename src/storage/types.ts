@@ -84,8 +84,9 @@ export interface LogStore {
    */
   read(fromIndex: number, toIndex: number, maxBytes?: number): Promise<LogRecord[]>;
   /**
-   * Waits for queued I/O and releases file handles. Appends not yet synced are
-   * discarded, as a crash would: call `sync()` first for a clean shutdown.
+   * Waits for queued I/O (including syncs already requested) and releases file handles.
+   * Appends no `sync()` asked for are discarded, as a crash would: call `sync()` first
+   * for a clean shutdown.
    */
   close(): Promise<void>;
 }

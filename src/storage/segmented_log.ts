@@ -285,7 +285,9 @@ export class SegmentedLog implements LogStore {
     this.#segments.length = dropCutSegment ? position : position + 1;
     if (!dropCutSegment) cut.truncate(fromIndex);
 
-    this.#lastTerm = this.termAt(this.lastIndex) ?? this.#lastTerm;
+    // The replacing entries may carry lower terms than the dropped ones (they come from
+    // a leader that never saw them), so the term floor is what remains.
+    this.#lastTerm = this.termAt(this.lastIndex) ?? 0;
     this.#dropUnwritten((record) => record.index < fromIndex);
     this.#flushDurableCap = Math.min(this.#flushDurableCap, fromIndex - 1);
     this.#syncedIndex = Math.min(this.#syncedIndex, fromIndex - 1);

@@ -229,6 +229,23 @@ export function logStoreConformance(name: string, makeHarness: () => Promise<Log
     await reopened.close();
   });
 
+  scenario("after truncateSuffix, replacing records may have lower terms", async (h) => {
+    const log = await h.open();
+    log.append([...records(1, 4, 1), ...records(5, 9, 5)]);
+    await log.sync();
+    await log.truncateSuffix(5);
+    log.append(records(5, 6, 4));
+    await log.reset(20);
+    log.append(records(20, 21, 9));
+    await log.truncateSuffix(20);
+    log.append(records(20, 21, 8));
+    await log.sync();
+    await log.close();
+    const reopened = await h.open();
+    await assertContents(reopened, records(20, 21, 8));
+    await reopened.close();
+  });
+
   scenario("truncateSuffix outside the log is a RangeError; at lastIndex+1 a no-op", async (h) => {
     const log = await h.open();
     log.append(records(1, 5, 1));

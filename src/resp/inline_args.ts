@@ -23,6 +23,7 @@ function hexValue(b: number): number {
 
 /**
  * Arguments of `line[from..to)` (the line holds no NUL and no final newline).
+ * Unquoted arguments are views of `line`; quoted ones are fresh arrays.
  * Returns null on unbalanced quotes, as `sdssplitargs` does.
  */
 export function splitInlineArgs(line: Uint8Array, from: number, to: number): Uint8Array[] | null {
@@ -40,7 +41,7 @@ export function splitInlineArgs(line: Uint8Array, from: number, to: number): Uin
       q++;
     }
     if (q === to || (b !== 34 && b !== 39)) {
-      args.push(line.slice(p, q));
+      args.push(new Uint8Array(line.buffer, line.byteOffset + p, q - p));
       p = q;
       continue;
     }

@@ -219,28 +219,44 @@ export class ReplyWriter {
 
 /** `args` as a RESP multibulk request, in a fresh exactly sized buffer (each byte copied once). */
 export function encodeCommand(args: readonly (Uint8Array | string)[]): Uint8Array {
-  const bulks: Uint8Array[] = new Array(args.length);
+  // Non-ASCII strings are encoded up front; ASCII ones are copied char by char below.
+  let encoded: (Uint8Array | undefined)[] | undefined;
   let total = decimalLength(args.length) + 3;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    const bulk = typeof arg === "string" ? encoder.encode(arg) : arg;
-    bulks[i] = bulk;
-    total += decimalLength(bulk.length) + bulk.length + 5;
+    let len = arg.length;
+    if (typeof arg === "string" && !isAscii(arg)) {
+      const bytes = encoder.encode(arg);
+      (encoded ??= [])[i] = bytes;
+      len = bytes.length;
+    }
+    total += decimalLength(len) + len + 5;
   }
   const out = new Uint8Array(total);
   let at = writeLengthLine(out, 0, 42, args.length);
-  for (const bulk of bulks) {
-    at = writeLengthLine(out, at, 36, bulk.length);
-    if (bulk.length <= 16) {
-      for (let i = 0; i < bulk.length; i++) out[at + i] = bulk[i];
+  for (let i = 0; i < args.length; i++) {
+    const arg = encoded?.[i] ?? args[i];
+    const len = arg.length;
+    at = writeLengthLine(out, at, 36, len);
+    if (typeof arg === "string") {
+      for (let k = 0; k < len; k++) out[at + k] = arg.charCodeAt(k);
+    } else if (len <= 16) {
+      for (let k = 0; k < len; k++) out[at + k] = arg[k];
     } else {
-      out.set(bulk, at);
+      out.set(arg, at);
     }
-    at += bulk.length;
+    at += len;
     out[at++] = CR;
     out[at++] = LF;
   }
   return out;
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) >= 128) return false;
+  }
+  return true;
 }
 
 function decimalLength(n: number): number {

@@ -68,7 +68,7 @@ interface Outcome {
 /** Parses chunk by chunk, checking the parser's guarantees after every call. */
 function checkedParse(chunks: Uint8Array[], limits: RequestLimits, where: string): Outcome {
   const parser = new RequestParser({ limits });
-  const commands: string[][] = [];
+  const commands: Uint8Array[][] = [];
   let pushedBytes = 0;
   try {
     for (const chunk of chunks) {
@@ -82,7 +82,7 @@ function checkedParse(chunks: Uint8Array[], limits: RequestLimits, where: string
         for (const arg of cmd) {
           assert.ok(arg.length <= Math.max(limits.protoMaxBulkLenBytes, limits.inlineMaxBytes));
         }
-        commands.push(cmd.map(latin1));
+        commands.push(cmd);
       }
       assert.ok(parser.heldBytes <= limits.queryBufferMaxBytes, `${where}: held too much`);
     }
@@ -90,9 +90,10 @@ function checkedParse(chunks: Uint8Array[], limits: RequestLimits, where: string
     if (!(error instanceof ProtocolError)) {
       throw new Error(`${where}: threw ${error}`, { cause: error });
     }
-    return { commands, error: error.message };
+    return { commands: commands.map((cmd) => cmd.map(latin1)), error: error.message };
   }
-  return { commands, error: null };
+  // Converted only at the end: arguments must survive later input unchanged.
+  return { commands: commands.map((cmd) => cmd.map(latin1)), error: null };
 }
 
 Deno.test("fuzz: parser throws only ProtocolError, stays bounded, and ignores chunking", () => {

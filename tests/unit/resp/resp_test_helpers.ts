@@ -41,19 +41,22 @@ export function parseChunks(
   chunks: readonly Uint8Array[],
   parser = new RequestParser(),
 ): ParseOutcome {
-  const commands: string[][] = [];
+  // Converted only at the end: arguments must survive later input unchanged.
+  const commands: Uint8Array[][] = [];
+  const outcome = (error: string | null) => ({
+    commands: commands.map((cmd) => cmd.map(latin1)),
+    error,
+  });
   try {
     for (const chunk of chunks) {
       parser.push(chunk);
-      for (let cmd = parser.next(); cmd !== null; cmd = parser.next()) {
-        commands.push(cmd.map(latin1));
-      }
+      for (let cmd = parser.next(); cmd !== null; cmd = parser.next()) commands.push(cmd);
     }
   } catch (error) {
     if (!(error instanceof ProtocolError)) throw error;
-    return { commands, error: error.message };
+    return outcome(error.message);
   }
-  return { commands, error: null };
+  return outcome(null);
 }
 
 export function parseText(text: string, parser?: RequestParser): ParseOutcome {

@@ -91,6 +91,34 @@ Deno.test("scanner rejects malformed replies with ReplyProtocolError and stays d
   }
 });
 
+Deno.test("fuzz: scanner throws only ReplyProtocolError on random and mutated input", () => {
+  const seed = 99;
+  const random = prng(seed);
+  const valid = bytes(FRAMES.join(""));
+  for (let i = 0; i < 2000; i++) {
+    const data = random() < 0.5
+      ? new Uint8Array(Math.floor(random() * 100)).map(() => Math.floor(random() * 256))
+      : valid.map((b) => random() < 0.01 ? Math.floor(random() * 256) : b);
+    const cuts = Array.from({ length: 3 }, () => Math.floor(random() * data.length)).sort((a, b) =>
+      a - b
+    );
+    const scanner = new ReplyScanner({ frameMaxBytes: 4096 });
+    try {
+      let frames = 0;
+      for (const chunk of splitAt(data, cuts)) {
+        scanner.push(chunk);
+        for (let frame = scanner.next(); frame !== null; frame = scanner.next()) {
+          assert.ok(++frames <= data.length, `seed ${seed} iteration ${i}`);
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof ReplyProtocolError)) {
+        throw new Error(`seed ${seed} iteration ${i}: ${error}`, { cause: error });
+      }
+    }
+  }
+});
+
 Deno.test("scanner refuses a reply larger than frameMaxBytes as soon as its header says so", () => {
   const scanner = new ReplyScanner({ frameMaxBytes: 100 });
   scanner.push(bytes("*2\r\n$90\r\n"));

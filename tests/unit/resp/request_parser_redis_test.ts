@@ -78,3 +78,26 @@ Deno.test("parser agrees with redis-server 7.0 on replies, error texts and closi
     await redis.stop();
   }
 });
+
+Deno.test("unauthenticated limits agree with redis-server 7.0 started with requirepass", async () => {
+  const redis = await ThrowawayRedis.start(["--requirepass", "pw"]);
+  try {
+    for (const request of ["*11\r\n", "*2\r\n$4\r\nAUTH\r\n$16385\r\n"]) {
+      const parser = new RequestParser({ authRequired: true });
+      parser.push(bytes(request));
+      let expected = "";
+      try {
+        parser.next();
+      } catch (error) {
+        assert.ok(error instanceof ProtocolError);
+        expected = latin1(error.reply());
+      }
+      assert.deepEqual(await redis.exchange(bytes(request), 2000), {
+        reply: expected,
+        closed: true,
+      }, JSON.stringify(request));
+    }
+  } finally {
+    await redis.stop();
+  }
+});

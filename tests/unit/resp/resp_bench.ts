@@ -52,8 +52,6 @@ function benchParse(valueBytes: number, inline: boolean): void {
         .join(""),
     )
     : pipelinedSetStream(valueBytes);
-  const mbPerStream = stream.length / 1e6;
-  let streams = 0;
   const kind = inline ? "inline" : "multibulk";
   measure(`parse ${kind} SET, ${valueBytes}-byte values`, "commands", () => {
     const parser = new RequestParser();
@@ -63,11 +61,8 @@ function benchParse(valueBytes: number, inline: boolean): void {
       while (parser.next() !== null) commands++;
     }
     if (commands !== COMMANDS_PER_STREAM) throw new Error(`parsed ${commands}`);
-    streams++;
     return commands;
   });
-  void mbPerStream;
-  void streams;
 }
 
 function benchWriter(): void {
@@ -84,6 +79,11 @@ function benchWriter(): void {
     return 40_000;
   });
   const key = new TextEncoder().encode("key:12345");
+  measure("writer.writeCommand SET key <16 bytes>", "commands", () => {
+    for (let i = 0; i < 10_000; i++) writer.writeCommand(["SET", key, value]);
+    writer.reset();
+    return 10_000;
+  });
   measure("encodeCommand SET key <16 bytes>", "commands", () => {
     for (let i = 0; i < 10_000; i++) encodeCommand(["SET", key, value]);
     return 10_000;

@@ -36,6 +36,7 @@ import { handleAdminCommand } from "./admin_commands.ts";
 import { PeerHub } from "../peer/peer_hub.ts";
 import { decodeMessage } from "../peer/message_codec.ts";
 import { AppliedWaiters } from "./applied_waiters.ts";
+import { SessionOrder } from "./session_order.ts";
 
 export interface NodeStats {
   startedAtMs: number;
@@ -138,17 +139,32 @@ export class ClusterNode implements NodeApi {
     return null;
   }
 
-  write(payload: Uint8Array, slot: ReplySlot): void {
-    const position = this.raft!.propose(payload);
-    if (position instanceof RaftError) return slot.complete(encodeError(raftErrorReply(position)));
-    this.pendingWrites.add(position.index, position.term, slot, Date.now() + this.config.requestTimeoutMs);
-    this.schedule();
+  write(session: ClientSession, payload: Uint8Array, slot: ReplySlot): void {
+    const order = sessionOrder(session);
+    order.write(() => {
+      if (!this.raft) return slot.complete(encodeError(Errors.noCluster));
+      const position = this.raft.propose(payload);
+      if (position instanceof RaftError) return slot.complete(encodeError(raftErrorReply(position)));
+      order.lastWriteIndex = position.index;
+      this.pendingWrites.add(position.index, position.term, slot, Date.now() + this.config.requestTimeoutMs);
+      this.schedule();
+    });
   }
 
-  read(commandBytes: Uint8Array, replyCount: number, slot: ReplySlot): void {
-    const read = { commandBytes, replyCount, slot, deadlineMs: Date.now() + this.config.requestTimeoutMs };
-    if (this.config.readMode === "stale") return this.sendRead(read);
-    this.reads.add(read);
+  read(session: ClientSession, commandBytes: Uint8Array, replyCount: number, slot: ReplySlot): void {
+    const order = sessionOrder(session);
+    order.read(() => {
+      const read: PendingRead = {
+        commandBytes,
+        replyCount,
+        slot,
+        deadlineMs: Date.now() + this.config.requestTimeoutMs,
+        minIndex: order.lastWriteIndex,
+        dispatched: () => order.readDispatched(),
+      };
+      if (this.config.readMode === "stale") this.reads.addLocal(read, this.appliedIndex);
+      else this.reads.add(read);
+    });
   }
 
   local(commandBytes: Uint8Array, slot: ReplySlot): void {
@@ -386,6 +402,10 @@ export class ClusterNode implements NodeApi {
 }
 
 function ignore(): void {}
+
+function sessionOrder(session: ClientSession): SessionOrder {
+  return (session.state.order ??= new SessionOrder()) as SessionOrder;
+}
 
 function raftErrorReply(error: RaftError): string {
   switch (error.code) {

@@ -1,11 +1,13 @@
 /**
  * @module
  * Linearizable reads: reads arriving together share one ReadIndex round; once the core confirms
- * the round at index i, each read is sent to the child as soon as the applied index reaches i
- * (the child connection is ordered, so a read sent after entry i sees its effects).
+ * the round at index i, each read is sent to the child as soon as the applied index reaches both
+ * i and the read's own floor (the index of its session's last write, so a connection always reads
+ * its own writes in pipeline order). The child connection is ordered, so a read sent after entry
+ * i is applied sees its effects.
  */
-import { encodeError } from "../server/replies.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
+import { encodeError } from "../server/replies.ts";
 import { Errors } from "../server/errors.ts";
 
 export interface PendingRead {
@@ -13,6 +15,15 @@ export interface PendingRead {
   replyCount: number;
   slot: ReplySlot;
   deadlineMs: number;
+  /** Applied index this read must wait for regardless of the round (its session's last write). */
+  minIndex: number;
+  /** Called once the read is sent to the child (or failed). */
+  dispatched: () => void;
+}
+
+interface Waiting {
+  index: number;
+  read: PendingRead;
 }
 
 export class ReadBarrier {
@@ -21,8 +32,8 @@ export class ReadBarrier {
   private gathering: PendingRead[] = [];
   /** Rounds asked of the core and not yet confirmed. */
   private readonly rounds = new Map<number, PendingRead[]>();
-  /** Confirmed reads waiting for the applied index, in index order. */
-  private confirmed: { index: number; reads: PendingRead[] }[] = [];
+  /** Confirmed reads waiting for the applied index, sorted by index. */
+  private waiting: Waiting[] = [];
 
   constructor(
     private readonly askReadIndex: (requestId: number) => void,
@@ -30,15 +41,20 @@ export class ReadBarrier {
   ) {}
 
   get pendingCount(): number {
-    let n = this.gathering.length;
+    let n = this.gathering.length + this.waiting.length;
     for (const reads of this.rounds.values()) n += reads.length;
-    for (const c of this.confirmed) n += c.reads.length;
     return n;
   }
 
+  /** A linearizable read: joins the next ReadIndex round. */
   add(read: PendingRead): void {
     this.gathering.push(read);
     if (this.gathering.length === 1) queueMicrotask(() => this.startRound());
+  }
+
+  /** A read that needs no round (stale mode): only its floor. */
+  addLocal(read: PendingRead, appliedIndex: number): void {
+    this.wait(read.minIndex, read, appliedIndex);
   }
 
   private startRound(): void {
@@ -54,46 +70,59 @@ export class ReadBarrier {
     const reads = this.rounds.get(requestId);
     if (!reads) return;
     this.rounds.delete(requestId);
-    if (index <= appliedIndex) {
-      for (const read of reads) this.send(read);
-      return;
-    }
-    this.confirmed.push({ index, reads });
-    this.confirmed.sort((a, b) => a.index - b.index);
+    for (const read of reads) this.wait(Math.max(index, read.minIndex), read, appliedIndex);
+  }
+
+  private wait(index: number, read: PendingRead, appliedIndex: number): void {
+    if (index <= appliedIndex) return this.dispatch(read);
+    let at = this.waiting.length;
+    while (at > 0 && this.waiting[at - 1].index > index) at--;
+    this.waiting.splice(at, 0, { index, read });
+  }
+
+  private dispatch(read: PendingRead): void {
+    this.send(read);
+    read.dispatched();
   }
 
   fail(requestId: number, error: string): void {
     const reads = this.rounds.get(requestId);
     if (!reads) return;
     this.rounds.delete(requestId);
-    for (const read of reads) read.slot.complete(encodeError(error));
+    for (const read of reads) this.failRead(read, error);
   }
 
-  /** Send every confirmed read whose index is now applied. */
+  private failRead(read: PendingRead, error: string): void {
+    read.slot.complete(encodeError(error));
+    read.dispatched();
+  }
+
+  /** Send every waiting read whose index is now applied. */
   applied(appliedIndex: number): void {
-    while (this.confirmed.length > 0 && this.confirmed[0].index <= appliedIndex) {
-      for (const read of this.confirmed.shift()!.reads) this.send(read);
-    }
+    let n = 0;
+    while (n < this.waiting.length && this.waiting[n].index <= appliedIndex) n++;
+    if (n === 0) return;
+    const ready = this.waiting.splice(0, n);
+    for (const { read } of ready) this.dispatch(read);
   }
 
-  /** Fail reads past their deadline, and everything when leadership is lost. */
+  /** Fail reads past their deadline. */
   expire(nowMs: number): void {
-    const keep = (r: PendingRead) => {
-      if (r.deadlineMs > nowMs) return true;
-      r.slot.complete(encodeError(Errors.readNoQuorum));
-      return false;
-    };
-    this.gathering = this.gathering.filter(keep);
-    for (const [id, reads] of this.rounds) this.rounds.set(id, reads.filter(keep));
-    for (const c of this.confirmed) c.reads = c.reads.filter(keep);
+    const expired = (read: PendingRead) => read.deadlineMs <= nowMs;
+    const failed: PendingRead[] = [];
+    this.gathering = this.gathering.filter((r) => !(expired(r) && failed.push(r)));
+    for (const [id, reads] of this.rounds) {
+      this.rounds.set(id, reads.filter((r) => !(expired(r) && failed.push(r))));
+    }
+    this.waiting = this.waiting.filter((w) => !(expired(w.read) && failed.push(w.read)));
+    for (const read of failed) this.failRead(read, Errors.readNoQuorum);
   }
 
   failAll(error: string): void {
-    for (const read of this.gathering) read.slot.complete(encodeError(error));
-    for (const reads of this.rounds.values()) for (const r of reads) r.slot.complete(encodeError(error));
-    for (const c of this.confirmed) for (const r of c.reads) r.slot.complete(encodeError(error));
+    const all = [...this.gathering, ...[...this.rounds.values()].flat(), ...this.waiting.map((w) => w.read)];
     this.gathering = [];
     this.rounds.clear();
-    this.confirmed = [];
+    this.waiting = [];
+    for (const read of all) this.failRead(read, error);
   }
 }

@@ -44,7 +44,7 @@ export class CommandRouter implements CommandHandler {
       case "exec":
         if (!txn) return slot.complete(encodeError(Errors.execWithoutMulti));
         delete session.state.txn;
-        return this.exec(txn, slot);
+        return this.exec(session, txn, slot);
       case "discard":
         if (!txn) return slot.complete(encodeError(Errors.discardWithoutMulti));
         delete session.state.txn;
@@ -75,10 +75,10 @@ export class CommandRouter implements CommandHandler {
       case "write": {
         const rewritten = rewriteForDeterminism(name, args);
         if (typeof rewritten === "string") return slot.complete(encodeError(rewritten));
-        return this.node.write(encodePayload(PayloadKind.Command, 1, encodeCommand(rewritten)), slot);
+        return this.node.write(session, encodePayload(PayloadKind.Command, 1, encodeCommand(rewritten)), slot);
       }
       case "read":
-        return this.node.read(encodeCommand(args), 1, slot);
+        return this.node.read(session, encodeCommand(args), 1, slot);
       default:
         return slot.complete(encodeError(Errors.notSupported));
     }
@@ -190,15 +190,15 @@ export class CommandRouter implements CommandHandler {
     slot.complete(QUEUED);
   }
 
-  private exec(txn: Transaction, slot: ReplySlot): void {
+  private exec(session: ClientSession, txn: Transaction, slot: ReplySlot): void {
     if (txn.failed) return slot.complete(encodeError(Errors.execAbort));
     const stateError = this.node.dataCommandError();
     if (stateError) return slot.complete(encodeError(stateError));
     const parts = [encodeCommand(["MULTI"]), ...txn.commands.map((c) => encodeCommand(c)), encodeCommand(["EXEC"])];
     const bytes = concatBytes(parts);
     const replyCount = txn.commands.length + 2;
-    if (txn.readOnly) return this.node.read(bytes, replyCount, slot);
-    this.node.write(encodePayload(PayloadKind.Transaction, replyCount, bytes), slot);
+    if (txn.readOnly) return this.node.read(session, bytes, replyCount, slot);
+    this.node.write(session, encodePayload(PayloadKind.Transaction, replyCount, bytes), slot);
   }
 }
 

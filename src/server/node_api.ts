@@ -14,9 +14,9 @@ export interface NodeApi {
   readonly state: NodeState;
   readonly commands: CommandTable;
   /** Propose an entry payload; the slot gets the child's reply once applied, or an error. */
-  write(payload: Uint8Array, slot: ReplySlot): void;
+  write(session: ClientSession, payload: Uint8Array, slot: ReplySlot): void;
   /** A read (per the read mode): the slot gets the child's reply after the barrier. */
-  read(commandBytes: Uint8Array, replyCount: number, slot: ReplySlot): void;
+  read(session: ClientSession, commandBytes: Uint8Array, replyCount: number, slot: ReplySlot): void;
   /** Send to the child now, with no barrier (PING-like and introspection commands). */
   local(commandBytes: Uint8Array, slot: ReplySlot): void;
   /** RAFT.* commands and the commands RedisRaft intercepts (INFO raft, CONFIG raft.*, CLUSTER). */

@@ -33,10 +33,16 @@ export function infoRaft(node: ClusterNode): string {
   for (const member of members) {
     if (member.id === me?.nodeId) continue;
     const colon = member.addr.lastIndexOf(":");
+    const link = node.peers?.links.get(member.id);
+    const lastConnSecs = link?.lastConnectedAtMs
+      ? Math.floor((Date.now() - link.lastConnectedAtMs) / 1000)
+      : -1;
     lines.push(
-      `raft_node${i++}:id=${member.id},state=disconnected,voting=${member.voter ? "yes" : "no"},` +
+      `raft_node${i++}:id=${member.id},state=${link?.state ?? "disconnected"},` +
+        `voting=${member.voter ? "yes" : "no"},` +
         `addr=${member.addr.slice(0, colon)},port=${member.addr.slice(colon + 1)},` +
-        `last_conn_secs=-1,conn_errors=0,conn_oks=0`,
+        `last_conn_secs=${lastConnSecs},conn_errors=${link?.connErrors ?? 0},` +
+        `conn_oks=${link?.connOks ?? 0}`,
     );
   }
   const firstIndex = status?.firstIndex ?? 1;
@@ -75,9 +81,9 @@ export function infoRaft(node: ClusterNode): string {
     "raft_proxy_outstanding_reqs:0",
     "",
     "# raft_stats",
-    "raft_appendreq_received:0",
-    "raft_appendreq_with_entry_received:0",
-    "raft_snapshotreq_received:0",
+    `raft_appendreq_received:${node.counters.appendReqReceived}`,
+    `raft_appendreq_with_entry_received:${node.counters.appendReqWithEntryReceived}`,
+    `raft_snapshotreq_received:${node.counters.snapshotReqReceived}`,
     "raft_exec_throttled:0",
     "raft_num_sessions:0",
   );

@@ -5,23 +5,98 @@
  * @module
  */
 
+import { assert } from "./assert.ts";
 import { type RaftConfig, resolveRaftConfig } from "./config.ts";
-import type {
-  EntryPosition,
-  InstallSnapshotMessage,
-  Message,
-  NodeId,
-  PersistedState,
+import { encodeMembershipChange } from "./membership_codec.ts";
+import { emptyMembership, isMembershipEntry, MembershipTracker } from "./membership.ts";
+import { Progress } from "./progress.ts";
+import { RaftLog } from "./raft_log.ts";
+import { ReadIndexQueue } from "./read_index_queue.ts";
+import {
+  type AppendEntriesMessage,
+  type AppendEntriesResponseMessage,
+  type Entry,
+  type EntryPosition,
+  EntryType,
+  type FailedRead,
+  type HardState,
+  type HeartbeatMessage,
+  type HeartbeatResponseMessage,
+  type InstallSnapshotMessage,
+  type InstallSnapshotResponseMessage,
+  type Membership,
+  type Message,
+  MessageType,
+  type NodeId,
+  type PersistedState,
   RaftError,
-  RaftStatus,
-  Ready,
-  SnapshotMeta,
+  type RaftStatus,
+  type ReadFailureReason,
+  type ReadState,
+  type Ready,
+  type RequestVoteMessage,
+  type RequestVoteResponseMessage,
+  type Role,
+  type SnapshotMeta,
+  type SoftState,
 } from "./types.ts";
 
 export type RaftNodeOptions = Partial<RaftConfig> & Pick<RaftConfig, "id" | "random">;
 
+const emptyData = new Uint8Array(0);
+
+interface SnapshotReceive {
+  readonly term: number;
+  readonly index: number;
+  expectedOffsetBytes: number;
+}
+
 export class RaftNode {
   readonly config: RaftConfig;
+  private readonly log = new RaftLog();
+  private readonly members: MembershipTracker;
+
+  private term = 0;
+  private vote: NodeId = 0;
+  private role: Role = "follower";
+  private leaderId: NodeId = 0;
+
+  /** Logical clock: ticks since construction. */
+  private tickCount = 0;
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTicks = 0;
+  /** Right after (re)start, refuse votes for an election timeout as if a leader were live. */
+  private bootSticky = true;
+
+  private votes = new Map<NodeId, boolean>();
+
+  // Leader state.
+  private progress = new Map<NodeId, Progress>();
+  private reads = new ReadIndexQueue();
+  /** Index of the leader's first entry of its term; ready once committed. */
+  private leaderStartIndex = 0;
+  private transferTargetId: NodeId = 0;
+  private transferElapsedTicks = 0;
+  /** A TimeoutNow was sent this term: a lease can no longer be trusted. */
+  private leaseRevoked = false;
+  private leaseStartTick = -Infinity;
+  private uncommittedBytes = 0;
+  private needsFlush = false;
+
+  // Follower snapshot reception.
+  private snapshotReceive: SnapshotReceive | undefined = undefined;
+  private pendingSnapshot: SnapshotMeta | undefined = undefined;
+
+  // Ready output.
+  private msgs: Message[] = [];
+  private msgsAfterPersist: Message[] = [];
+  private readStates: ReadState[] = [];
+  private failedReads: FailedRead[] = [];
+  private reportedSoft: SoftState;
+  private reportedHard: HardState;
+  private reportedMembershipVersion: number;
+  private outstanding: Ready | undefined = undefined;
 
   /**
    * A node with no persisted state waits for a leader to contact it (a joined node)
@@ -29,69 +104,206 @@ export class RaftNode {
    */
   constructor(options: RaftNodeOptions, persisted?: PersistedState) {
     this.config = resolveRaftConfig(options);
-    void persisted;
+    if (persisted !== undefined) {
+      const snap = persisted.snapshot;
+      this.members = new MembershipTracker(
+        snap?.membership ?? emptyMembership,
+        snap?.index ?? 0,
+      );
+      this.log.restore(snap, persisted.entries, persisted.hardState.commit);
+      for (const entry of persisted.entries) {
+        if (entry.index > this.log.offsetIndex) this.members.onAppend(entry);
+      }
+      this.term = persisted.hardState.term;
+      this.vote = persisted.hardState.vote;
+    } else {
+      this.members = new MembershipTracker();
+    }
+    this.resetElectionTimer();
+    this.reportedSoft = this.softState();
+    this.reportedHard = this.hardState();
+    this.reportedMembershipVersion = this.members.version;
   }
 
   get id(): NodeId {
     return this.config.id;
   }
 
+  // ---------------------------------------------------------------- inputs
+
   /** RAFT.CLUSTER INIT: AddVoter(self) at index 1, become leader of term 1, NoOp at index 2. */
   bootstrap(addr: string): RaftError | undefined {
-    void addr;
-    throw new Error("not implemented");
+    if (this.term !== 0 || this.log.lastIndex() !== 0 || this.members.current().members.length) {
+      return new RaftError("already-initialized", "Already cluster member");
+    }
+    this.term = 1;
+    this.vote = this.id;
+    this.appendEntry(EntryType.AddVoter, encodeMembershipChange({ nodeId: this.id, addr }));
+    this.becomeLeader();
+    return undefined;
   }
 
   /** Advances logical time by one tick. */
   tick(): void {
-    throw new Error("not implemented");
+    this.tickCount++;
+    this.electionElapsed++;
+    if (this.role === "leader") this.tickLeader();
+    else this.tickFollower();
   }
 
   /** Handles a message from a peer. */
-  step(message: Message): void {
-    void message;
-    throw new Error("not implemented");
+  step(m: Message): void {
+    if (m.to !== this.id || m.from === this.id) return;
+    if (m.term > this.term) {
+      if (m.type === MessageType.RequestVote) {
+        if (!m.transfer && this.inLease()) return; // leader stickiness
+        if (m.preVote) {
+          this.handleRequestVote(m);
+          return;
+        }
+      }
+      if (m.type === MessageType.RequestVoteResponse && m.preVote && m.granted) {
+        // A pre-vote grant carries the future term; adopting it would disrupt.
+      } else {
+        const fromLeader = m.type === MessageType.AppendEntries ||
+          m.type === MessageType.Heartbeat || m.type === MessageType.InstallSnapshot;
+        this.becomeFollower(m.term, fromLeader ? m.from : 0);
+      }
+    } else if (m.term < this.term) {
+      this.stepStale(m);
+      return;
+    }
+    switch (m.type) {
+      case MessageType.AppendEntries:
+        this.followLeader(m.from);
+        this.handleAppendEntries(m);
+        break;
+      case MessageType.Heartbeat:
+        this.followLeader(m.from);
+        this.handleHeartbeat(m);
+        break;
+      case MessageType.InstallSnapshot:
+        this.followLeader(m.from);
+        this.handleInstallSnapshot(m);
+        break;
+      case MessageType.RequestVote:
+        this.handleRequestVote(m);
+        break;
+      case MessageType.RequestVoteResponse:
+        this.handleVoteResponse(m);
+        break;
+      case MessageType.TimeoutNow:
+        if (this.role !== "leader" && this.members.isVoter(this.id)) this.campaignNow(true);
+        break;
+      case MessageType.AppendEntriesResponse:
+        if (this.role === "leader") this.handleAppendResponse(m);
+        break;
+      case MessageType.HeartbeatResponse:
+        if (this.role === "leader") this.handleHeartbeatResponse(m);
+        break;
+      case MessageType.InstallSnapshotResponse:
+        if (this.role === "leader") this.handleSnapshotResponse(m);
+        break;
+    }
   }
 
   /** Appends a Normal entry (leader only). */
   propose(data: Uint8Array): EntryPosition | RaftError {
-    void data;
-    throw new Error("not implemented");
+    return this.proposeBatch([data]);
   }
 
   /** Appends Normal entries at consecutive indexes; returns the position of the first. */
   proposeBatch(datas: readonly Uint8Array[]): EntryPosition | RaftError {
-    void datas;
-    throw new Error("not implemented");
+    const refused = this.checkCanPropose();
+    if (refused) return refused;
+    let bytes = 0;
+    for (const data of datas) bytes += data.length;
+    if (
+      this.uncommittedBytes > 0 &&
+      this.uncommittedBytes + bytes > this.config.maxUncommittedEntriesBytes
+    ) {
+      return new RaftError("uncommitted-limit", "too many uncommitted bytes, retry later");
+    }
+    this.uncommittedBytes += bytes;
+    const first = this.log.lastIndex() + 1;
+    const entries: Entry[] = new Array(datas.length);
+    for (let i = 0; i < datas.length; i++) {
+      entries[i] = { index: first + i, term: this.term, type: EntryType.Normal, data: datas[i] };
+    }
+    this.log.append(entries);
+    this.needsFlush = true;
+    return { index: first, term: this.term };
   }
 
   /** Requests a linearizable read; the answer comes as a ReadState or FailedRead. */
   readIndex(requestId: number): void {
-    void requestId;
-    throw new Error("not implemented");
+    if (this.role !== "leader") return this.failRead(requestId, "not-leader");
+    if (this.reads.size >= this.config.maxPendingReadsCount) {
+      return this.failRead(requestId, "too-many-reads");
+    }
+    if (!this.leaderReady()) {
+      this.reads.notReady.push(requestId);
+      return;
+    }
+    this.admitRead(requestId);
   }
 
   /** Transfers leadership to `nodeId` (or the most up-to-date voter). */
   transferLeader(nodeId?: NodeId): RaftError | undefined {
-    void nodeId;
-    throw new Error("not implemented");
+    if (this.role !== "leader") return new RaftError("not-leader", "not leader");
+    let target = nodeId ?? 0;
+    if (nodeId === undefined) {
+      let best = -1;
+      for (const id of this.members.voterIds()) {
+        const pr = this.progress.get(id);
+        if (id !== this.id && pr !== undefined && pr.match > best) {
+          best = pr.match;
+          target = id;
+        }
+      }
+      if (target === 0) return new RaftError("invalid-node-id", "no other voter to transfer to");
+    }
+    if (target === this.id) return undefined;
+    if (!this.members.isVoter(target) || !this.progress.has(target)) {
+      return new RaftError("invalid-node-id", "invalid node id");
+    }
+    this.transferTargetId = target;
+    this.transferElapsedTicks = 0;
+    this.maybeSendTimeoutNow();
+    this.needsFlush = true;
+    return undefined;
   }
 
   /** Appends AddNonVoter(nodeId, addr); the leader promotes it once caught up. */
   addNode(nodeId: NodeId, addr: string): EntryPosition | RaftError {
-    void nodeId, addr;
-    throw new Error("not implemented");
+    const refused = this.checkCanChangeMembership();
+    if (refused) return refused;
+    if (!Number.isInteger(nodeId) || nodeId <= 0 || nodeId > 0x7fffffff) {
+      return new RaftError("invalid-node-id", "invalid node id");
+    }
+    if (this.members.isUsed(nodeId)) {
+      return new RaftError("node-id-used", "node id has already been used in this cluster");
+    }
+    return this.appendEntry(EntryType.AddNonVoter, encodeMembershipChange({ nodeId, addr }));
   }
 
   /** Appends RemoveNode(nodeId). */
   removeNode(nodeId: NodeId): EntryPosition | RaftError {
-    void nodeId;
-    throw new Error("not implemented");
+    const refused = this.checkCanChangeMembership();
+    if (refused) return refused;
+    const member = this.members.member(nodeId);
+    if (member === undefined) return new RaftError("unknown-node", "node id does not exist");
+    return this.appendEntry(
+      EntryType.RemoveNode,
+      encodeMembershipChange({ nodeId, addr: member.addr }),
+    );
   }
 
   /** RAFT.TIMEOUT_NOW: campaign at once, skipping pre-vote and leader stickiness. */
   campaign(): RaftError | undefined {
-    throw new Error("not implemented");
+    if (!this.members.isVoter(this.id)) return new RaftError("not-voter", "not a voting member");
+    if (this.role !== "leader") this.campaignNow(true);
+    return undefined;
   }
 
   /**
@@ -100,30 +312,811 @@ export class RaftNode {
    * (minus `compactionTrailingEntriesCount`).
    */
   compact(index: number, sizeBytes: number): SnapshotMeta {
-    void index, sizeBytes;
-    throw new Error("not implemented");
+    assert(index <= this.log.applied, `snapshot index ${index} beyond applied`);
+    assert(index > 0 && index >= this.log.offsetIndex, `snapshot index ${index} too old`);
+    assert(sizeBytes >= 1, "snapshot must not be empty");
+    const meta: SnapshotMeta = {
+      index,
+      term: this.log.term(index),
+      membership: this.members.at(index),
+      sizeBytes,
+    };
+    assert(meta.term > 0, `no term for snapshot index ${index}`);
+    const dropTo = Math.max(index - this.config.compactionTrailingEntriesCount, 0);
+    this.log.compact(dropTo, meta);
+    this.members.onCompact(this.log.offsetIndex);
+    if (this.role === "leader") {
+      for (const pr of this.progress.values()) {
+        if (pr.state === "snapshot") pr.becomeSnapshot(meta);
+      }
+      this.needsFlush = true;
+    }
+    return meta;
   }
 
   /** True when the transport should write this chunk's bytes (see types.ts). */
-  isExpectedSnapshotChunk(message: InstallSnapshotMessage): boolean {
-    void message;
-    throw new Error("not implemented");
+  isExpectedSnapshotChunk(m: InstallSnapshotMessage): boolean {
+    if (m.term < this.term || m.meta.index <= this.log.committed) return false;
+    if (m.offsetBytes === 0) return true;
+    const recv = this.snapshotReceive;
+    return recv !== undefined && recv.term === m.term && recv.index === m.meta.index &&
+      recv.expectedOffsetBytes === m.offsetBytes;
   }
 
+  // ---------------------------------------------------------------- output
+
   hasReady(): boolean {
-    throw new Error("not implemented");
+    if (this.outstanding !== undefined) return false;
+    if (this.needsFlush) this.flush();
+    return this.msgs.length > 0 || this.msgsAfterPersist.length > 0 ||
+      this.log.hasUnsentEntries() || this.log.hasCommittedToApply() ||
+      this.readStates.length > 0 || this.failedReads.length > 0 ||
+      this.pendingSnapshot !== undefined ||
+      this.members.version !== this.reportedMembershipVersion ||
+      !sameSoft(this.reportedSoft, this.softState()) ||
+      !sameHard(this.reportedHard, this.hardState());
   }
 
   ready(): Ready {
-    throw new Error("not implemented");
+    assert(this.outstanding === undefined, "ready() called before advance() of the previous Ready");
+    if (this.needsFlush) this.flush();
+    const soft = this.softState();
+    const hard = this.hardState();
+    const rd: Ready = {
+      softState: sameSoft(soft, this.reportedSoft) ? undefined : soft,
+      hardState: sameHard(hard, this.reportedHard) ? undefined : hard,
+      snapshot: this.pendingSnapshot,
+      entries: this.log.takeUnsentEntries(),
+      messages: this.msgs,
+      messagesAfterPersist: this.msgsAfterPersist,
+      committedEntries: this.log.committedToApply(),
+      readStates: this.readStates,
+      failedReads: this.failedReads,
+      membership: this.members.version !== this.reportedMembershipVersion
+        ? this.members.current()
+        : undefined,
+    };
+    this.reportedSoft = soft;
+    this.reportedHard = hard;
+    this.reportedMembershipVersion = this.members.version;
+    this.pendingSnapshot = undefined;
+    this.msgs = [];
+    this.msgsAfterPersist = [];
+    this.readStates = [];
+    this.failedReads = [];
+    this.outstanding = rd;
+    return rd;
   }
 
-  advance(ready: Ready): void {
-    void ready;
-    throw new Error("not implemented");
+  advance(rd: Ready): void {
+    assert(rd === this.outstanding, "advance() with a Ready that is not the outstanding one");
+    this.outstanding = undefined;
+    if (rd.snapshot !== undefined) this.log.markSnapshotPersisted(rd.snapshot);
+    this.log.markPersisted(rd.entries.length > 0);
+    const applied = rd.committedEntries.length;
+    if (applied > 0) {
+      const last = rd.committedEntries[applied - 1].index;
+      if (last > this.log.applied) this.log.appliedTo(last);
+    }
+    if (this.role === "leader" && rd.entries.length > 0) this.maybeCommit();
   }
 
   status(): RaftStatus {
-    throw new Error("not implemented");
+    return {
+      id: this.id,
+      term: this.term,
+      vote: this.vote,
+      role: this.role,
+      leaderId: this.leaderId,
+      commitIndex: this.log.committed,
+      appliedIndex: this.log.applied,
+      firstIndex: this.log.firstIndex(),
+      lastIndex: this.log.lastIndex(),
+      snapshotIndex: this.log.snapshot?.index ?? 0,
+      snapshotTerm: this.log.snapshot?.term ?? 0,
+      membership: this.members.current(),
+    };
   }
+
+  /** Term of the entry at `index`, or -1 when it is not held (compacted or beyond the end). */
+  logTerm(index: number): number {
+    return this.log.term(index);
+  }
+
+  /** Current effective membership. */
+  membership(): Membership {
+    return this.members.current();
+  }
+
+  // ---------------------------------------------------------------- roles
+
+  private softState(): SoftState {
+    return { role: this.role, leaderId: this.leaderId, transferTargetId: this.transferTargetId };
+  }
+
+  private hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  private resetElectionTimer(): void {
+    this.electionElapsed = 0;
+    const e = this.config.electionTicks;
+    this.randomizedElectionTicks = e + Math.floor(this.config.random() * e);
+  }
+
+  private becomeFollower(term: number, leaderId: NodeId): void {
+    assert(term >= this.term, "term must not decrease");
+    if (this.role === "leader") this.stepDownLeader();
+    if (term > this.term) {
+      this.term = term;
+      this.vote = 0;
+    }
+    this.role = "follower";
+    this.leaderId = leaderId;
+    this.votes.clear();
+    this.resetElectionTimer();
+  }
+
+  private stepDownLeader(): void {
+    for (const requestId of this.reads.drain()) this.failRead(requestId, "leadership-lost");
+    this.reads = new ReadIndexQueue();
+    this.progress.clear();
+    this.transferTargetId = 0;
+    this.leaseStartTick = -Infinity;
+    this.uncommittedBytes = 0;
+  }
+
+  private followLeader(leaderId: NodeId): void {
+    if (this.role !== "follower") this.becomeFollower(this.term, leaderId);
+    this.leaderId = leaderId;
+    this.electionElapsed = 0;
+    this.bootSticky = false;
+  }
+
+  private becomeLeader(): void {
+    assert(this.role !== "leader", "already leader");
+    this.role = "leader";
+    this.leaderId = this.id;
+    this.votes.clear();
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.transferTargetId = 0;
+    this.leaseRevoked = false;
+    this.leaseStartTick = -Infinity;
+    this.uncommittedBytes = 0;
+    this.reads = new ReadIndexQueue();
+    this.progress.clear();
+    this.syncProgress(false);
+    const noop = this.appendEntry(EntryType.NoOp, emptyData) as EntryPosition;
+    this.leaderStartIndex = noop.index;
+  }
+
+  /** Progress entries for every member but self, created at the end of the log. */
+  private syncProgress(recentActive: boolean): void {
+    const next = this.log.lastIndex() + 1;
+    const ids = new Set<NodeId>();
+    for (const member of this.members.current().members) {
+      if (member.id === this.id) continue;
+      ids.add(member.id);
+      if (!this.progress.has(member.id)) {
+        const pr = new Progress(
+          next,
+          this.config.maxInflightAppendsCount,
+          this.config.maxInflightAppendsBytes,
+        );
+        pr.recentActive = recentActive;
+        this.progress.set(member.id, pr);
+      }
+    }
+    for (const id of this.progress.keys()) if (!ids.has(id)) this.progress.delete(id);
+    if (this.transferTargetId !== 0 && !this.members.isVoter(this.transferTargetId)) {
+      this.transferTargetId = 0;
+    }
+  }
+
+  private tickFollower(): void {
+    if (this.electionElapsed >= this.config.electionTicks) this.bootSticky = false;
+    if (this.electionElapsed >= this.randomizedElectionTicks) {
+      this.resetElectionTimer();
+      if (this.members.isVoter(this.id)) this.campaignNow(false);
+    }
+  }
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++;
+    if (this.electionElapsed >= this.config.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.config.checkQuorum && !this.quorumActive()) {
+        this.becomeFollower(this.term, 0);
+        return;
+      }
+    }
+    if (this.transferTargetId !== 0 && ++this.transferElapsedTicks >= this.config.electionTicks) {
+      this.transferTargetId = 0; // transfer timed out
+    }
+    for (const pr of this.progress.values()) {
+      if (pr.state === "replicate" && pr.inflights.size > 0) {
+        if (++pr.ticksSinceAck >= this.config.electionTicks / 2) {
+          pr.becomeProbe(); // appends in flight but none acknowledged for a while: assume lost
+          this.needsFlush = true;
+        }
+      } else {
+        pr.ticksSinceAck = 0;
+      }
+      if (pr.snapshot !== undefined && ++pr.snapshot.idleTicks >= this.config.electionTicks) {
+        pr.snapshot.idleTicks = 0;
+        pr.snapshot.nextOffsetBytes = pr.snapshot.ackedOffsetBytes;
+        pr.snapshot.inflightChunksCount = 0;
+        this.needsFlush = true;
+      }
+    }
+    if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.broadcastHeartbeat();
+    }
+  }
+
+  private quorumActive(): boolean {
+    let active = 0;
+    const voters = this.members.voterIds();
+    for (const id of voters) {
+      if (id === this.id) active++;
+      else if (this.progress.get(id)?.recentActive) active++;
+    }
+    for (const pr of this.progress.values()) pr.recentActive = false;
+    return active >= quorumOf(voters.length);
+  }
+
+  /** True while this node believes a leader is alive (it then ignores vote requests). */
+  private inLease(): boolean {
+    if (!this.config.checkQuorum) return false;
+    if (this.role === "leader") return true;
+    return (this.leaderId !== 0 || this.bootSticky) &&
+      this.electionElapsed < this.config.electionTicks;
+  }
+
+  private campaignNow(transfer: boolean): void {
+    const voters = this.members.voterIds();
+    if (this.config.preVote && !transfer) {
+      this.role = "pre-candidate";
+      this.leaderId = 0;
+      this.votes.clear();
+      this.votes.set(this.id, true);
+      if (this.countVotes(true) >= quorumOf(voters.length)) return this.campaignNow(true);
+      this.sendVoteRequests(this.term + 1, true, false);
+      return;
+    }
+    this.becomeFollower(this.term + 1, 0);
+    this.role = "candidate";
+    this.vote = this.id;
+    this.votes.set(this.id, true);
+    if (this.countVotes(true) >= quorumOf(voters.length)) return this.becomeLeader();
+    this.sendVoteRequests(this.term, false, transfer);
+  }
+
+  private sendVoteRequests(term: number, preVote: boolean, transfer: boolean): void {
+    const lastIndex = this.log.lastIndex();
+    const lastTerm = this.log.lastTerm();
+    for (const id of this.members.voterIds()) {
+      if (id === this.id) continue;
+      const m: RequestVoteMessage = {
+        type: MessageType.RequestVote,
+        from: this.id,
+        to: id,
+        term,
+        preVote,
+        transfer,
+        lastIndex,
+        lastTerm,
+      };
+      // A real candidate's self-vote must be durable before it asks for votes.
+      if (preVote) this.msgs.push(m);
+      else this.msgsAfterPersist.push(m);
+    }
+  }
+
+  private countVotes(granted: boolean): number {
+    let n = 0;
+    for (const id of this.members.voterIds()) if (this.votes.get(id) === granted) n++;
+    return n;
+  }
+
+  private handleRequestVote(m: RequestVoteMessage): void {
+    const canVote = this.vote === m.from ||
+      (this.vote === 0 && this.leaderId === 0) ||
+      (m.preVote && m.term > this.term);
+    const grant = canVote && this.log.isUpToDate(m.lastIndex, m.lastTerm);
+    if (grant && !m.preVote) {
+      this.vote = m.from;
+      this.electionElapsed = 0;
+    }
+    const response: RequestVoteResponseMessage = {
+      type: MessageType.RequestVoteResponse,
+      from: this.id,
+      to: m.from,
+      term: grant && m.preVote ? m.term : this.term,
+      preVote: m.preVote,
+      granted: grant,
+    };
+    if (m.preVote) this.msgs.push(response);
+    else this.msgsAfterPersist.push(response);
+  }
+
+  private handleVoteResponse(m: RequestVoteResponseMessage): void {
+    const expected = m.preVote ? "pre-candidate" : "candidate";
+    if (this.role !== expected) return;
+    if (m.preVote && m.granted && m.term !== this.term + 1) return;
+    this.votes.set(m.from, m.granted);
+    const quorum = quorumOf(this.members.voterIds().length);
+    if (this.countVotes(true) >= quorum) {
+      if (m.preVote) this.campaignNow(true);
+      else this.becomeLeader();
+    } else if (this.countVotes(false) >= quorum) {
+      this.becomeFollower(this.term, 0);
+    }
+  }
+
+  /** Messages from an older term: tell a stale leader about the newer term. */
+  private stepStale(m: Message): void {
+    const staleLeader = m.type === MessageType.AppendEntries || m.type === MessageType.Heartbeat ||
+      m.type === MessageType.InstallSnapshot;
+    if (staleLeader && (this.config.checkQuorum || this.config.preVote)) {
+      this.msgs.push(this.appendResponse(m.from, false, 0));
+    } else if (m.type === MessageType.RequestVote && m.preVote) {
+      this.msgs.push({
+        type: MessageType.RequestVoteResponse,
+        from: this.id,
+        to: m.from,
+        term: this.term,
+        preVote: true,
+        granted: false,
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- follower replication
+
+  private appendResponse(
+    to: NodeId,
+    success: boolean,
+    index: number,
+    conflictIndex = 0,
+    conflictTerm = 0,
+  ): AppendEntriesResponseMessage {
+    return {
+      type: MessageType.AppendEntriesResponse,
+      from: this.id,
+      to,
+      term: this.term,
+      success,
+      index,
+      lastIndex: this.log.lastIndex(),
+      conflictIndex,
+      conflictTerm,
+    };
+  }
+
+  private handleAppendEntries(m: AppendEntriesMessage): void {
+    const log = this.log;
+    let prevIndex = m.prevIndex;
+    let prevTerm = m.prevTerm;
+    let entries = m.entries;
+    if (prevIndex < log.committed) {
+      // Everything up to our commit index matches the leader: skip that part.
+      const skip = log.committed - prevIndex;
+      if (skip >= entries.length) {
+        this.msgsAfterPersist.push(this.appendResponse(m.from, true, log.committed));
+        return;
+      }
+      entries = entries.slice(skip);
+      prevIndex = log.committed;
+      prevTerm = log.term(prevIndex);
+    }
+    if (!log.matchTerm(prevIndex, prevTerm)) {
+      const hintIndex = this.findConflictByTerm(Math.min(prevIndex, log.lastIndex()), prevTerm);
+      this.msgsAfterPersist.push(
+        this.appendResponse(m.from, false, m.prevIndex, hintIndex, log.term(hintIndex)),
+      );
+      return;
+    }
+    if (entries.length > 0) {
+      const oldLastIndex = log.lastIndex();
+      const firstNew = log.appendFollower(entries);
+      if (firstNew > 0) {
+        if (firstNew <= oldLastIndex) this.members.onTruncate(firstNew);
+        for (const entry of entries) {
+          if (entry.index >= firstNew && isMembershipEntry(entry)) this.members.onAppend(entry);
+        }
+      }
+    }
+    const lastNew = prevIndex + entries.length;
+    log.commitTo(Math.min(m.commit, lastNew));
+    this.msgsAfterPersist.push(this.appendResponse(m.from, true, lastNew));
+  }
+
+  /** Largest index <= `index` whose term is <= `term` (bounded below by the offset). */
+  private findConflictByTerm(index: number, term: number): number {
+    let i = index;
+    while (i > this.log.offsetIndex && this.log.term(i) > term) i--;
+    return i;
+  }
+
+  private handleHeartbeat(m: HeartbeatMessage): void {
+    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    const response: HeartbeatResponseMessage = {
+      type: MessageType.HeartbeatResponse,
+      from: this.id,
+      to: m.from,
+      term: this.term,
+      readSeq: m.readSeq,
+    };
+    this.msgs.push(response);
+  }
+
+  private handleInstallSnapshot(m: InstallSnapshotMessage): void {
+    const meta = m.meta;
+    const respond = (nextOffsetBytes: number, rejected: boolean, done: boolean) => {
+      const response: InstallSnapshotResponseMessage = {
+        type: MessageType.InstallSnapshotResponse,
+        from: this.id,
+        to: m.from,
+        term: this.term,
+        snapshotIndex: meta.index,
+        nextOffsetBytes,
+        rejected,
+        done,
+      };
+      if (done) this.msgsAfterPersist.push(response);
+      else this.msgs.push(response);
+    };
+    if (meta.index <= this.log.committed) {
+      respond(meta.sizeBytes, false, true);
+      return;
+    }
+    if (!this.isExpectedSnapshotChunk(m)) {
+      const recv = this.snapshotReceive;
+      const sameSnapshot = recv !== undefined && recv.term === m.term && recv.index === meta.index;
+      respond(sameSnapshot ? recv.expectedOffsetBytes : 0, true, false);
+      return;
+    }
+    if (m.offsetBytes === 0) {
+      this.snapshotReceive = { term: m.term, index: meta.index, expectedOffsetBytes: 0 };
+    }
+    const recv = this.snapshotReceive!;
+    recv.expectedOffsetBytes += m.lengthBytes;
+    if (!m.last) {
+      respond(recv.expectedOffsetBytes, false, false);
+      return;
+    }
+    assert(recv.expectedOffsetBytes === meta.sizeBytes, "snapshot size mismatch on last chunk");
+    this.snapshotReceive = undefined;
+    if (this.log.matchTerm(meta.index, meta.term)) {
+      // We already hold the snapshot's last entry: its prefix is committed, keep the log.
+      this.log.commitTo(meta.index);
+    } else {
+      this.log.installSnapshot(meta);
+      this.members.reset(meta.membership, meta.index);
+      this.pendingSnapshot = meta;
+    }
+    respond(meta.sizeBytes, false, true);
+  }
+
+  // ---------------------------------------------------------------- leader replication
+
+  private checkCanPropose(): RaftError | undefined {
+    if (this.role !== "leader") return new RaftError("not-leader", "not leader");
+    if (this.transferTargetId !== 0) {
+      return new RaftError("transfer-in-progress", "leadership transfer in progress");
+    }
+    return undefined;
+  }
+
+  private checkCanChangeMembership(): RaftError | undefined {
+    const refused = this.checkCanPropose();
+    if (refused) return refused;
+    if (!this.leaderReady()) {
+      return new RaftError("leader-not-ready", "leader has not committed an entry of its term");
+    }
+    if (this.members.lastChangeIndex() > this.log.committed) {
+      return new RaftError("membership-change-pending", "one voting change only");
+    }
+    return undefined;
+  }
+
+  private leaderReady(): boolean {
+    return this.role === "leader" && this.log.committed >= this.leaderStartIndex;
+  }
+
+  /** Leader-side append of one entry of any type. */
+  private appendEntry(type: EntryType, data: Uint8Array): EntryPosition {
+    const entry: Entry = { index: this.log.lastIndex() + 1, term: this.term, type, data };
+    this.log.append([entry]);
+    if (isMembershipEntry(entry)) {
+      this.members.onAppend(entry);
+      if (this.role === "leader") {
+        this.syncProgress(true);
+        this.maybeCommit();
+      }
+    }
+    this.needsFlush = true;
+    return { index: entry.index, term: entry.term };
+  }
+
+  /** Sends whatever each follower can take now. */
+  private flush(): void {
+    this.needsFlush = false;
+    if (this.role !== "leader") return;
+    for (const [id, pr] of this.progress) this.sendAppend(id, pr);
+    if (this.reads.needsRound()) this.broadcastHeartbeat();
+    this.maybePromoteLearner();
+  }
+
+  private sendAppend(id: NodeId, pr: Progress): void {
+    const log = this.log;
+    const last = log.lastIndex();
+    for (;;) {
+      if (pr.state === "snapshot") return this.sendSnapshotChunks(id, pr);
+      if (pr.state === "probe" && pr.probeSent) return;
+      if (pr.state === "replicate" && pr.inflights.full()) return;
+      const prevIndex = pr.next - 1;
+      const prevTerm = log.term(prevIndex);
+      if (prevTerm < 0 || prevIndex < log.offsetIndex) {
+        assert(log.snapshot !== undefined, `no snapshot to replace compacted index ${prevIndex}`);
+        pr.becomeSnapshot(log.snapshot);
+        continue;
+      }
+      const hasEntries = pr.next <= last;
+      if (!hasEntries && pr.sentCommit >= log.committed && pr.state === "replicate") return;
+      const entries = hasEntries
+        ? log.slice(
+          pr.next,
+          last + 1,
+          this.config.maxAppendEntriesCount,
+          this.config.maxAppendEntriesBytes,
+        )
+        : [];
+      const m: AppendEntriesMessage = {
+        type: MessageType.AppendEntries,
+        from: this.id,
+        to: id,
+        term: this.term,
+        prevIndex,
+        prevTerm,
+        entries,
+        commit: log.committed,
+      };
+      this.msgs.push(m);
+      pr.sentCommit = log.committed;
+      if (pr.state === "probe") {
+        pr.probeSent = true;
+        return;
+      }
+      if (entries.length === 0) return;
+      let bytes = 0;
+      for (const entry of entries) bytes += entry.data.length;
+      const lastSent = entries[entries.length - 1].index;
+      pr.inflights.add(lastSent, bytes);
+      pr.next = lastSent + 1;
+    }
+  }
+
+  private sendSnapshotChunks(id: NodeId, pr: Progress): void {
+    const transfer = pr.snapshot!;
+    const size = transfer.meta.sizeBytes;
+    const chunk = this.config.snapshotChunkBytes;
+    while (
+      transfer.inflightChunksCount < this.config.maxInflightSnapshotChunksCount &&
+      transfer.nextOffsetBytes < size
+    ) {
+      const offsetBytes = transfer.nextOffsetBytes;
+      const lengthBytes = Math.min(chunk, size - offsetBytes);
+      this.msgs.push({
+        type: MessageType.InstallSnapshot,
+        from: this.id,
+        to: id,
+        term: this.term,
+        meta: transfer.meta,
+        offsetBytes,
+        lengthBytes,
+        last: offsetBytes + lengthBytes === size,
+      });
+      transfer.nextOffsetBytes += lengthBytes;
+      transfer.inflightChunksCount++;
+    }
+  }
+
+  private broadcastHeartbeat(): void {
+    const seq = this.reads.startRound(this.tickCount);
+    for (const [id, pr] of this.progress) {
+      const m: HeartbeatMessage = {
+        type: MessageType.Heartbeat,
+        from: this.id,
+        to: id,
+        term: this.term,
+        commit: Math.min(pr.match, this.log.committed),
+        readSeq: seq,
+      };
+      this.msgs.push(m);
+    }
+    // A leader alone (or the only voter) confirms its rounds by itself.
+    this.maybeConfirmReads();
+  }
+
+  private handleAppendResponse(m: AppendEntriesResponseMessage): void {
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    if (!m.success) {
+      // The follower's hint: its last index <= prevIndex with a term <= our prevTerm. Skip
+      // back over our entries of later terms than the hint's: they cannot match either.
+      let i = Math.min(m.conflictIndex, this.log.lastIndex());
+      while (i > this.log.offsetIndex && this.log.term(i) > m.conflictTerm) i--;
+      if (pr.maybeDecrTo(m.index, i + 1)) this.needsFlush = true;
+      return;
+    }
+    pr.ticksSinceAck = 0;
+    if (pr.maybeUpdate(m.index)) {
+      if (pr.state === "probe") pr.becomeReplicate();
+      pr.inflights.freeLE(m.index);
+      this.maybeCommit();
+      this.maybeSendTimeoutNow();
+      this.needsFlush = true;
+    } else if (pr.state === "probe" && pr.probeSent) {
+      pr.probeSent = false;
+      this.needsFlush = true;
+    }
+  }
+
+  private handleHeartbeatResponse(m: HeartbeatResponseMessage): void {
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    if (pr.state === "probe") pr.probeSent = false;
+    if (pr.match < this.log.lastIndex() || pr.sentCommit < this.log.committed) {
+      this.needsFlush = true;
+    }
+    if (m.readSeq > pr.readSeqAcked) {
+      pr.readSeqAcked = m.readSeq;
+      this.maybeConfirmReads();
+    }
+  }
+
+  private handleSnapshotResponse(m: InstallSnapshotResponseMessage): void {
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    if (m.done) {
+      if (pr.state === "snapshot" || pr.match < m.snapshotIndex) {
+        pr.maybeUpdate(m.snapshotIndex);
+        pr.becomeProbe();
+        this.maybeCommit();
+        this.needsFlush = true;
+      }
+      return;
+    }
+    const transfer = pr.snapshot;
+    if (transfer === undefined || transfer.meta.index !== m.snapshotIndex) return;
+    transfer.idleTicks = 0;
+    if (m.rejected) {
+      transfer.nextOffsetBytes = m.nextOffsetBytes;
+      transfer.ackedOffsetBytes = m.nextOffsetBytes;
+      transfer.inflightChunksCount = 0;
+    } else {
+      transfer.ackedOffsetBytes = Math.max(transfer.ackedOffsetBytes, m.nextOffsetBytes);
+      transfer.inflightChunksCount = Math.max(0, transfer.inflightChunksCount - 1);
+    }
+    this.needsFlush = true;
+  }
+
+  /** Commit = highest index held by a quorum of voters, if it is of the current term. */
+  private maybeCommit(): void {
+    const voters = this.members.voterIds();
+    if (voters.length === 0) return;
+    const matches: number[] = [];
+    for (const id of voters) {
+      if (id === this.id) matches.push(this.log.stableIndex);
+      else matches.push(this.progress.get(id)?.match ?? 0);
+    }
+    matches.sort((a, b) => b - a);
+    const candidate = matches[quorumOf(voters.length) - 1];
+    if (candidate <= this.log.committed || this.log.term(candidate) !== this.term) return;
+    const before = this.log.committed;
+    this.log.commitTo(candidate);
+    this.onLeaderCommit(before);
+  }
+
+  private onLeaderCommit(before: number): void {
+    const committed = this.log.committed;
+    let bytes = 0;
+    for (let i = before + 1; i <= committed; i++) bytes += this.log.entry(i).data.length;
+    this.uncommittedBytes = Math.max(0, this.uncommittedBytes - bytes);
+    this.needsFlush = true;
+    if (before < this.leaderStartIndex && committed >= this.leaderStartIndex) {
+      for (const requestId of this.reads.notReady) this.admitRead(requestId);
+      this.reads.notReady = [];
+    }
+    // A leader whose own removal is committed steps down.
+    if (!this.members.member(this.id) && this.members.lastChangeIndex() <= committed) {
+      this.becomeFollower(this.term, 0);
+    }
+  }
+
+  private maybeSendTimeoutNow(): void {
+    const target = this.transferTargetId;
+    if (target === 0) return;
+    const pr = this.progress.get(target);
+    if (pr === undefined || pr.match !== this.log.lastIndex()) return;
+    this.leaseRevoked = true;
+    this.msgs.push({ type: MessageType.TimeoutNow, from: this.id, to: target, term: this.term });
+  }
+
+  private maybePromoteLearner(): void {
+    if (!this.leaderReady() || this.transferTargetId !== 0) return;
+    if (this.members.lastChangeIndex() > this.log.committed) return;
+    const threshold = this.log.lastIndex() - this.config.learnerCatchUpEntries;
+    for (const member of this.members.current().members) {
+      if (member.voter) continue;
+      const pr = this.progress.get(member.id);
+      if (pr === undefined || pr.match < threshold) continue;
+      if (pr.match < this.members.lastChangeIndex()) continue; // it must hold its own addition
+      this.appendEntry(
+        EntryType.AddVoter,
+        encodeMembershipChange({ nodeId: member.id, addr: member.addr }),
+      );
+      return;
+    }
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  private failRead(requestId: number, reason: ReadFailureReason): void {
+    this.failedReads.push({ requestId, reason });
+  }
+
+  private leaseValid(): boolean {
+    return this.config.leaseReads && !this.leaseRevoked && this.transferTargetId === 0 &&
+      this.tickCount < this.leaseStartTick + this.config.electionTicks -
+          this.config.leaseSafetyMarginTicks;
+  }
+
+  private admitRead(requestId: number): void {
+    const index = this.log.committed;
+    if (this.leaseValid()) {
+      this.readStates.push({ requestId, index });
+      return;
+    }
+    this.reads.add(requestId, index);
+    this.needsFlush = true;
+  }
+
+  private maybeConfirmReads(): void {
+    const voters = this.members.voterIds();
+    if (voters.length === 0) return;
+    const seqs: number[] = [];
+    for (const id of voters) {
+      if (id === this.id) seqs.push(this.reads.lastSentSeq);
+      else seqs.push(this.progress.get(id)?.readSeqAcked ?? 0);
+    }
+    seqs.sort((a, b) => b - a);
+    const { reads, roundSentTick } = this.reads.confirm(seqs[quorumOf(voters.length) - 1]);
+    if (roundSentTick >= 0 && roundSentTick > this.leaseStartTick) {
+      this.leaseStartTick = roundSentTick;
+    }
+    for (const read of reads) {
+      this.readStates.push({ requestId: read.requestId, index: read.index });
+    }
+  }
+}
+
+function quorumOf(voterCount: number): number {
+  return Math.floor(voterCount / 2) + 1;
+}
+
+function sameSoft(a: SoftState, b: SoftState): boolean {
+  return a.role === b.role && a.leaderId === b.leaderId &&
+    a.transferTargetId === b.transferTargetId;
+}
+
+function sameHard(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
 }

@@ -232,8 +232,10 @@ export interface InstallSnapshotMessage extends MessageBase {
 export interface InstallSnapshotResponseMessage extends MessageBase {
   readonly type: typeof MessageType.InstallSnapshotResponse;
   readonly snapshotIndex: number;
-  /** Next offset the follower expects; `-1` = rejected, restart from 0. */
+  /** Next offset the follower expects. */
   readonly nextOffsetBytes: number;
+  /** The chunk was not the expected one: resend from `nextOffsetBytes`. */
+  readonly rejected: boolean;
   /** True once the whole snapshot was received and handed over for install. */
   readonly done: boolean;
 }
@@ -291,6 +293,7 @@ export type RaftErrorCode =
   | "node-id-used"
   | "invalid-node-id"
   | "uncommitted-limit"
+  | "not-voter"
   | "already-initialized";
 
 /** An expected, recoverable refusal (returned, not thrown). Broken invariants throw `Error`. */

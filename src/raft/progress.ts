@@ -1,0 +1,101 @@
+/**
+ * The leader's view of one follower: how much of the log it holds (`match`),
+ * what to send next (`next`) and how: probe (one message at a time until the
+ * match point is found), replicate (pipelined, bounded by {@link Inflights}) or
+ * snapshot (InstallSnapshot chunks in flight).
+ *
+ * @module
+ */
+
+import { Inflights } from "./inflights.ts";
+import type { SnapshotMeta } from "./types.ts";
+
+export type ProgressState = "probe" | "replicate" | "snapshot";
+
+export interface SnapshotTransfer {
+  readonly meta: SnapshotMeta;
+  /** Offset of the next chunk to send. */
+  nextOffsetBytes: number;
+  /** Highest offset the follower confirmed. */
+  ackedOffsetBytes: number;
+  inflightChunksCount: number;
+  /** Ticks since the follower last answered a chunk; rewinds the transfer when too high. */
+  idleTicks: number;
+}
+
+export class Progress {
+  match = 0;
+  next: number;
+  state: ProgressState = "probe";
+  /** In probe state: a probe is in flight, wait for an answer (or a heartbeat response). */
+  probeSent = false;
+  /** Heard from since the last CheckQuorum round. */
+  recentActive = false;
+  /** Ticks since an append was last acknowledged while appends are in flight (loss detection). */
+  ticksSinceAck = 0;
+  /** Highest commit index sent to this follower. */
+  sentCommit = 0;
+  /** Highest read round this follower acknowledged. */
+  readSeqAcked = 0;
+  snapshot: SnapshotTransfer | undefined = undefined;
+  readonly inflights: Inflights;
+
+  constructor(next: number, maxInflightCount: number, maxInflightBytes: number) {
+    this.next = next;
+    this.inflights = new Inflights(maxInflightCount, maxInflightBytes);
+  }
+
+  becomeProbe(): void {
+    this.state = "probe";
+    this.probeSent = false;
+    this.snapshot = undefined;
+    this.inflights.reset();
+    this.next = this.match + 1;
+  }
+
+  becomeReplicate(): void {
+    this.state = "replicate";
+    this.probeSent = false;
+    this.snapshot = undefined;
+    this.inflights.reset();
+    this.next = this.match + 1;
+  }
+
+  becomeSnapshot(meta: SnapshotMeta): void {
+    this.state = "snapshot";
+    this.probeSent = false;
+    this.inflights.reset();
+    this.snapshot = {
+      meta,
+      nextOffsetBytes: 0,
+      ackedOffsetBytes: 0,
+      inflightChunksCount: 0,
+      idleTicks: 0,
+    };
+  }
+
+  /** Records a successful append up to `index`; returns true if `match` moved. */
+  maybeUpdate(index: number): boolean {
+    let updated = false;
+    if (this.match < index) {
+      this.match = index;
+      updated = true;
+    }
+    if (this.next < index + 1) this.next = index + 1;
+    return updated;
+  }
+
+  /** Handles a rejection of `rejectedIndex`; returns false when the rejection is stale. */
+  maybeDecrTo(rejectedIndex: number, nextHint: number): boolean {
+    if (this.state === "replicate") {
+      if (rejectedIndex <= this.match) return false;
+      this.becomeProbe();
+      this.next = Math.max(Math.min(rejectedIndex, nextHint), this.match + 1);
+      return true;
+    }
+    if (this.next - 1 !== rejectedIndex) return false;
+    this.next = Math.max(Math.min(rejectedIndex, nextHint), this.match + 1);
+    this.probeSent = false;
+    return true;
+  }
+}

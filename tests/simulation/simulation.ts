@@ -1,0 +1,493 @@
+/**
+ * The deterministic cluster simulation: real Raft cores on a simulated network and
+ * simulated disks, driven by one seeded PRNG. Clients write unique values and read
+ * linearizably; faults crash and restart nodes, cut links, transfer leadership,
+ * change membership and compact logs. Every property in `checker.ts` is checked as
+ * the run goes; at the end all faults heal and the cluster must make progress.
+ *
+ * @module
+ */
+
+import {
+  decodeMembershipChange,
+  type Entry,
+  EntryType,
+  type NodeId,
+  RaftError,
+  type RaftNodeOptions,
+  seededRandom,
+} from "../../src/raft/mod.ts";
+import { Checker, SafetyViolation } from "./checker.ts";
+import { Network } from "./network.ts";
+import { encodeValue, SimNode, type SimNodeHooks } from "./sim_node.ts";
+
+export interface SimOptions {
+  readonly seed: number;
+  /** Simulation time units with faults (a node ticks every `unitsPerTick`). */
+  readonly steps: number;
+  readonly nodes: 3 | 5;
+  readonly leaseReads?: boolean;
+  /** Max time units allowed for the healed cluster to converge. */
+  readonly livenessUnits?: number;
+}
+
+export interface SimResult {
+  readonly ok: boolean;
+  readonly seed: number;
+  readonly property?: string;
+  readonly failure?: string;
+  readonly trace: readonly string[];
+  readonly stats: SimStats;
+}
+
+export interface SimStats {
+  writesAcked: number;
+  readsChecked: number;
+  elections: number;
+  snapshotsInstalled: number;
+  crashes: number;
+  membershipChanges: number;
+  transfers: number;
+  committedIndex: number;
+}
+
+const unitsPerTick = 4;
+const traceLength = 400;
+
+interface PendingRead {
+  readonly nodeId: NodeId;
+  readonly ackedAtInvoke: number;
+  readAtInvoke: number;
+}
+
+export class Simulation {
+  readonly random: () => number;
+  readonly network: Network;
+  readonly checker = new Checker();
+  readonly nodes = new Map<NodeId, SimNode>();
+  now = 0;
+  private nextNodeId: NodeId;
+  private nextValue = 1;
+  private nextRequestId = 1;
+  private readonly reads = new Map<number, PendingRead>();
+  private readonly trace: string[] = [];
+  private readonly restartAt = new Map<NodeId, number>();
+  private healAt = 0;
+  readonly stats: SimStats = {
+    writesAcked: 0,
+    readsChecked: 0,
+    elections: 0,
+    snapshotsInstalled: 0,
+    crashes: 0,
+    membershipChanges: 0,
+    transfers: 0,
+    committedIndex: 0,
+  };
+  private readonly hooks: SimNodeHooks;
+
+  constructor(readonly options: SimOptions) {
+    this.random = seededRandom(options.seed * 7919 + 17);
+    this.network = new Network(seededRandom(options.seed * 104729 + 3));
+    this.hooks = this.makeHooks();
+    this.nextNodeId = 1;
+    const first = this.createNode();
+    first.raft!.bootstrap(`n${first.id}`);
+    this.log(`bootstrap n${first.id}`);
+  }
+
+  log(line: string): void {
+    if (this.trace.length >= traceLength) this.trace.shift();
+    this.trace.push(`[t=${this.now}] ${line}`);
+  }
+
+  traceTail(): string[] {
+    return [...this.trace];
+  }
+
+  private nodeOptions(id: NodeId): RaftNodeOptions {
+    const r = this.random;
+    return {
+      id,
+      random: seededRandom(this.options.seed * 31 + id * 1013),
+      electionTicks: 10,
+      heartbeatTicks: 1,
+      maxAppendEntriesCount: 4 + Math.floor(r() * 64),
+      maxAppendEntriesBytes: 32 + Math.floor(r() * 512),
+      maxInflightAppendsCount: 1 + Math.floor(r() * 4),
+      learnerCatchUpEntries: 5,
+      leaseReads: this.options.leaseReads ?? false,
+      leaseSafetyMarginTicks: 2,
+      snapshotChunkBytes: 16 + Math.floor(r() * 64),
+      maxInflightSnapshotChunksCount: 1 + Math.floor(r() * 3),
+      compactionTrailingEntriesCount: Math.floor(r() * 6),
+    };
+  }
+
+  private createNode(): SimNode {
+    const id = this.nextNodeId++;
+    const node = new SimNode(
+      id,
+      Math.floor(this.random() * unitsPerTick),
+      this.nodeOptions(id),
+      this.hooks,
+    );
+    this.nodes.set(id, node);
+    return node;
+  }
+
+  private makeHooks(): SimNodeHooks {
+    return {
+      send: (envelope) => this.network.send(this.now, envelope),
+      onSoftState: (node, soft, previousRole) => {
+        if (soft.role === "leader" && previousRole !== "leader") {
+          const term = node.raft!.status().term;
+          this.stats.elections++;
+          this.log(`n${node.id} leader of term ${term}`);
+          this.checker.onLeader(node.id, term, node.raft!);
+        }
+      },
+      onCommitIndex: (node, commit) => {
+        const raft = node.raft!;
+        for (let i = Math.max(node.checkedCommit + 1, 1); i <= commit; i++) {
+          const term = raft.logTerm(i);
+          if (term >= 0) this.checker.onCommitted(node.id, i, term);
+        }
+        if (commit > this.stats.committedIndex) this.stats.committedIndex = commit;
+      },
+      onApply: (node, entry) => this.onApply(node, entry),
+      onSnapshotInstalled: (node, meta, values) => {
+        this.stats.snapshotsInstalled++;
+        this.log(`n${node.id} installed snapshot ${meta.index}/${meta.term}`);
+        this.checkSnapshotState(node.id, meta.index, values);
+      },
+      onReadDone: (node, requestId, index) => {
+        const read = this.reads.get(requestId);
+        if (read === undefined) return;
+        this.reads.delete(requestId);
+        this.checker.onReadCompleted(
+          node.id,
+          requestId,
+          index,
+          node.appliedIndex,
+          read.ackedAtInvoke,
+          read.readAtInvoke,
+        );
+        this.stats.readsChecked++;
+      },
+      onReadFailed: (_node, requestId) => {
+        this.reads.delete(requestId);
+      },
+    };
+  }
+
+  private onApply(node: SimNode, entry: Entry): void {
+    this.checker.onApply(node.id, entry);
+    const proposal = node.proposals.get(entry.index);
+    if (proposal !== undefined) {
+      node.proposals.delete(entry.index);
+      if (proposal.term === entry.term) {
+        this.checker.onWriteAcked(entry.index);
+        this.stats.writesAcked++;
+      }
+    }
+    if (entry.type === EntryType.RemoveNode) {
+      const { nodeId } = decodeMembershipChange(entry.data);
+      const removed = this.nodes.get(nodeId);
+      if (removed !== undefined && !removed.removed && node.role === "leader") {
+        // RedisRaft: the leader tells the removed node to shut down once it applies the removal.
+        removed.removed = true;
+        removed.crash();
+        this.log(`n${nodeId} shut down after removal`);
+      }
+    }
+  }
+
+  private checkSnapshotState(id: NodeId, index: number, values: number[]): void {
+    let n = 0;
+    for (let i = 1; i <= index; i++) {
+      const entry = this.checker.appliedEntry(i);
+      if (entry === undefined) continue;
+      if (entry.type === EntryType.Normal) n++;
+    }
+    if (values.length < n) {
+      throw new SafetyViolation(
+        "State Machine Safety",
+        `node ${id} installed snapshot ${index} with ${values.length} values, history has ${n}`,
+      );
+    }
+  }
+
+  // ------------------------------------------------------------ one unit of time
+
+  /** Advances one time unit: deliver, tick, complete fsyncs, take Readies. */
+  stepTime(): void {
+    const now = ++this.now;
+    for (const envelope of this.network.deliverDue(now)) {
+      this.nodes.get(envelope.message.to)?.deliver(envelope);
+    }
+    for (const node of this.nodes.values()) {
+      if (node.raft !== undefined && (now + node.phaseUnits) % unitsPerTick === 0) {
+        node.raft.tick();
+      }
+    }
+    for (const node of this.nodes.values()) node.complete(now);
+    for (const node of this.nodes.values()) node.pump(now, 1 + Math.floor(this.random() * 3));
+  }
+
+  leaders(): SimNode[] {
+    const out: SimNode[] = [];
+    for (const node of this.nodes.values()) if (node.up && node.role === "leader") out.push(node);
+    return out;
+  }
+
+  /** Fisher-Yates (a random comparator in sort() is not reproducible across JIT tiers). */
+  private shuffle<T>(items: readonly T[]): T[] {
+    const out = [...items];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(this.random() * (i + 1));
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+    return out;
+  }
+
+  private pick<T>(items: readonly T[]): T | undefined {
+    return items.length === 0 ? undefined : items[Math.floor(this.random() * items.length)];
+  }
+
+  write(): void {
+    const leader = this.pick(this.leaders());
+    if (leader === undefined) return;
+    const count = this.random() < 0.2 ? 1 + Math.floor(this.random() * 4) : 1;
+    const datas: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) datas.push(encodeValue(this.nextValue++));
+    const result = leader.raft!.proposeBatch(datas);
+    if (result instanceof RaftError) return;
+    for (let i = 0; i < count; i++) {
+      leader.proposals.set(result.index + i, { term: result.term, value: 0 });
+    }
+  }
+
+  read(): void {
+    const node = this.pick(this.leaders());
+    if (node === undefined) return;
+    const requestId = this.nextRequestId++;
+    this.reads.set(requestId, {
+      nodeId: node.id,
+      ackedAtInvoke: this.checker.maxAckedWriteIndex,
+      readAtInvoke: this.checker.maxReadResultIndex,
+    });
+    node.raft!.readIndex(requestId);
+  }
+
+  private members(): NodeId[] {
+    const leader = this.leaders()[0];
+    if (leader === undefined) return [];
+    return leader.raft!.membership().members.map((m) => m.id);
+  }
+
+  private fault(): void {
+    const r = this.random();
+    const ids = [...this.nodes.keys()].filter((id) => !this.nodes.get(id)!.removed);
+    if (r < 0.25) {
+      const victim = this.pick(ids.filter((id) => this.nodes.get(id)!.up));
+      const down = ids.filter((id) => !this.nodes.get(id)!.up).length;
+      const maxDown = Math.floor((ids.length - 1) / 2) + (this.random() < 0.2 ? 1 : 0);
+      if (victim !== undefined && down < maxDown) {
+        this.nodes.get(victim)!.crash();
+        this.restartAt.set(victim, this.now + 40 + Math.floor(this.random() * 600));
+        this.stats.crashes++;
+        this.log(`crash n${victim}`);
+      }
+    } else if (r < 0.4) {
+      const shuffled = this.shuffle(ids);
+      const cut = 1 + Math.floor(this.random() * (shuffled.length - 1));
+      this.network.heal();
+      this.network.partition(shuffled.slice(0, cut), shuffled.slice(cut));
+      this.healAt = this.now + 40 + Math.floor(this.random() * 800);
+      this.log(`partition ${shuffled.slice(0, cut)} | ${shuffled.slice(cut)}`);
+    } else if (r < 0.5) {
+      const from = this.pick(ids);
+      if (from !== undefined) {
+        this.network.heal();
+        for (const to of ids) if (to !== from && this.random() < 0.7) this.network.cut(from, to);
+        this.healAt = this.now + 40 + Math.floor(this.random() * 800);
+        this.log(`one-way cut: n${from} cannot send to some`);
+      }
+    } else if (r < 0.62) {
+      const faults = this.network.faults;
+      faults.dropRate = this.random() < 0.5 ? 0 : this.random() * 0.2;
+      faults.duplicateRate = this.random() < 0.5 ? 0 : this.random() * 0.1;
+      faults.maxDelayUnits = 1 + Math.floor(this.random() * 12);
+      this.log(
+        `network drop=${faults.dropRate.toFixed(2)} dup=${
+          faults.duplicateRate.toFixed(2)
+        } delay<=${faults.maxDelayUnits}`,
+      );
+    } else if (r < 0.72) {
+      const leader = this.pick(this.leaders());
+      if (leader !== undefined) {
+        const target = this.random() < 0.3 ? undefined : this.pick(this.members());
+        const err = leader.raft!.transferLeader(target);
+        this.stats.transfers++;
+        this.log(`transfer n${leader.id} -> ${target ?? "best"}: ${err?.code ?? "started"}`);
+      }
+    } else if (r < 0.84) {
+      this.changeMembership();
+    } else {
+      const node = this.pick(ids.map((id) => this.nodes.get(id)!).filter((n) => n.up));
+      if (node !== undefined && node.compact()) {
+        this.log(`n${node.id} compacted at ${node.appliedIndex}`);
+      }
+    }
+  }
+
+  /** Ends faults whose time is up. */
+  private healDue(): void {
+    if (this.now >= this.healAt && this.network.partitioned) {
+      this.network.heal();
+      this.log("heal network");
+    }
+    for (const [id, at] of this.restartAt) {
+      if (this.now < at) continue;
+      this.restartAt.delete(id);
+      const node = this.nodes.get(id)!;
+      if (!node.up && !node.removed) {
+        node.restart();
+        this.log(`restart n${id}`);
+      }
+    }
+  }
+
+  private changeMembership(): void {
+    const leader = this.pick(this.leaders());
+    if (leader === undefined) return;
+    const raft = leader.raft!;
+    const members = raft.membership().members;
+    const voters = members.filter((m) => m.voter).length;
+    const minVoters = Math.max(2, this.options.nodes - 1);
+    if (members.length < this.options.nodes + 1 && this.random() < 0.5) {
+      const id = this.nextNodeId;
+      const result = raft.addNode(id, `n${id}`);
+      if (result instanceof RaftError) return;
+      const node = this.createNode();
+      this.stats.membershipChanges++;
+      this.log(`n${leader.id} adds n${node.id} at ${result.index}`);
+    } else {
+      const victim = this.pick(members)!;
+      if (victim.voter && voters - 1 < minVoters) return;
+      const result = raft.removeNode(victim.id);
+      if (result instanceof RaftError) return;
+      this.stats.membershipChanges++;
+      this.log(`n${leader.id} removes n${victim.id} at ${result.index}`);
+    }
+  }
+
+  /** RAFT.CLUSTER JOIN for nodes 2..N, one at a time, each promoted before the next. */
+  formCluster(): void {
+    const deadline = this.now + 200 * unitsPerTick;
+    while (this.now < deadline) {
+      this.stepTime();
+      const leader = this.leaders()[0];
+      if (leader === undefined) continue;
+      const members = leader.raft!.membership().members;
+      if (members.some((m) => !m.voter)) continue;
+      if (members.length >= this.options.nodes) return;
+      const id = this.nextNodeId;
+      if (leader.raft!.addNode(id, `n${id}`) instanceof RaftError) continue;
+      this.createNode();
+      this.log(`n${leader.id} adds n${id}`);
+    }
+    throw new SafetyViolation("Liveness", "cluster did not form");
+  }
+
+  /** Runs the faulty phase. */
+  runFaulty(): void {
+    for (let i = 0; i < this.options.steps; i++) {
+      const r = this.random();
+      if (r < 0.3) this.write();
+      else if (r < 0.4) this.read();
+      else if (r < 0.41) this.fault();
+      this.healDue();
+      this.stepTime();
+      if ((this.now & 255) === 0) this.checkLogs();
+    }
+  }
+
+  checkLogs(): void {
+    const up = [...this.nodes.values()].filter((n) => n.up);
+    for (let i = 0; i < up.length; i++) {
+      for (let j = i + 1; j < up.length; j++) {
+        this.checker.checkLogMatching(up[i].raft!, up[j].raft!);
+      }
+    }
+  }
+
+  /** Heals everything; the cluster must elect a leader and commit a fresh write on every member. */
+  runLiveness(): string | undefined {
+    this.network.heal();
+    this.network.faults = { dropRate: 0, duplicateRate: 0, maxDelayUnits: 4 };
+    for (const node of this.nodes.values()) {
+      if (!node.up && !node.removed) node.restart();
+    }
+    this.log("liveness phase: all healed and restarted");
+    const deadline = this.now + (this.options.livenessUnits ?? 600 * unitsPerTick);
+    let sentinel: { node: SimNode; index: number; term: number } | undefined;
+    while (this.now < deadline) {
+      this.stepTime();
+      const leaders = this.leaders();
+      if (leaders.length !== 1) continue;
+      const leader = leaders[0];
+      const raft = leader.raft!;
+      if (sentinel === undefined || sentinel.node !== leader || !leader.up) {
+        const result = raft.propose(encodeValue(this.nextValue++));
+        if (result instanceof RaftError) continue;
+        sentinel = { node: leader, index: result.index, term: result.term };
+        leader.proposals.set(result.index, { term: result.term, value: 0 });
+        continue;
+      }
+      if (leader.appliedIndex < sentinel.index) continue;
+      const members = raft.membership().members;
+      const done = members.every((m) => {
+        const node = this.nodes.get(m.id);
+        return node !== undefined && node.up && node.appliedIndex >= sentinel!.index;
+      });
+      if (done && raft.logTerm(sentinel.index) === sentinel.term) {
+        this.checkLogs();
+        return undefined;
+      }
+    }
+    const states = [...this.nodes.values()].map((n) =>
+      `n${n.id}:${n.removed ? "removed" : n.up ? n.role : "down"}@${n.appliedIndex}/${
+        n.raft?.status().commitIndex ?? "-"
+      }/t${n.raft?.status().term ?? "-"}`
+    );
+    return `no convergence within the liveness bound: ${states.join(" ")}`;
+  }
+}
+
+export function runSimulation(options: SimOptions): SimResult {
+  const sim = new Simulation(options);
+  const finish = (property?: string, failure?: string): SimResult => ({
+    ok: failure === undefined,
+    seed: options.seed,
+    property,
+    failure,
+    trace: sim.traceTail(),
+    stats: {
+      ...sim.stats,
+      writesAcked: sim.checker.writesAcked,
+      readsChecked: sim.checker.readsChecked,
+    },
+  });
+  try {
+    sim.formCluster();
+    sim.runFaulty();
+    const liveness = sim.runLiveness();
+    if (liveness !== undefined) return finish("Liveness", liveness);
+    return finish();
+  } catch (error) {
+    if (error instanceof SafetyViolation) return finish(error.property, error.message);
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    return finish("Invariant", message);
+  }
+}

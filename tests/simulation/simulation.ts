@@ -73,6 +73,11 @@ export class Simulation {
   private readonly trace: string[] = [];
   private readonly restartAt = new Map<NodeId, number>();
   private healAt = 0;
+  /** Per-seed fault profile, so that some seeds hammer leaders and short crash windows. */
+  private readonly faultRate: number;
+  private readonly leaderBias: number;
+  private readonly downtimeMaxUnits: number;
+  private readonly fsyncMaxUnits: number;
   readonly stats: SimStats = {
     writesAcked: 0,
     readsChecked: 0,
@@ -89,6 +94,10 @@ export class Simulation {
     this.random = seededRandom(options.seed * 7919 + 17);
     this.network = new Network(seededRandom(options.seed * 104729 + 3));
     this.hooks = this.makeHooks();
+    this.faultRate = [0.005, 0.01, 0.03][Math.floor(this.random() * 3)];
+    this.leaderBias = this.random();
+    this.downtimeMaxUnits = this.random() < 0.5 ? 40 : 600;
+    this.fsyncMaxUnits = this.random() < 0.5 ? 3 : 12;
     this.nextNodeId = 1;
     const first = this.createNode();
     first.raft!.bootstrap(`n${first.id}`);
@@ -111,7 +120,7 @@ export class Simulation {
       random: seededRandom(this.options.seed * 31 + id * 1013),
       electionTicks: 10,
       heartbeatTicks: 1,
-      maxAppendEntriesCount: 4 + Math.floor(r() * 64),
+      maxAppendEntriesCount: 8 + Math.floor(r() * 64),
       maxAppendEntriesBytes: 32 + Math.floor(r() * 512),
       maxInflightAppendsCount: 1 + Math.floor(r() * 4),
       learnerCatchUpEntries: 5,
@@ -231,7 +240,9 @@ export class Simulation {
       }
     }
     for (const node of this.nodes.values()) node.complete(now);
-    for (const node of this.nodes.values()) node.pump(now, 1 + Math.floor(this.random() * 3));
+    for (const node of this.nodes.values()) {
+      node.pump(now, 1 + Math.floor(this.random() * this.fsyncMaxUnits));
+    }
   }
 
   leaders(): SimNode[] {
@@ -289,21 +300,30 @@ export class Simulation {
     const r = this.random();
     const ids = [...this.nodes.keys()].filter((id) => !this.nodes.get(id)!.removed);
     if (r < 0.25) {
-      const victim = this.pick(ids.filter((id) => this.nodes.get(id)!.up));
+      const leader = this.pick(this.leaders());
+      const victim = leader !== undefined && this.random() < this.leaderBias
+        ? leader.id
+        : this.pick(ids.filter((id) => this.nodes.get(id)!.up));
       const down = ids.filter((id) => !this.nodes.get(id)!.up).length;
       const maxDown = Math.floor((ids.length - 1) / 2) + (this.random() < 0.2 ? 1 : 0);
       if (victim !== undefined && down < maxDown) {
         this.nodes.get(victim)!.crash();
-        this.restartAt.set(victim, this.now + 40 + Math.floor(this.random() * 600));
+        const downtime = 1 + Math.floor(this.random() * this.downtimeMaxUnits);
+        this.restartAt.set(victim, this.now + downtime);
         this.stats.crashes++;
         this.log(`crash n${victim}`);
       }
     } else if (r < 0.4) {
-      const shuffled = this.shuffle(ids);
-      const cut = 1 + Math.floor(this.random() * (shuffled.length - 1));
+      const leader = this.pick(this.leaders());
+      let shuffled = this.shuffle(ids);
+      let cut = 1 + Math.floor(this.random() * (shuffled.length - 1));
+      if (leader !== undefined && this.random() < this.leaderBias) {
+        shuffled = [leader.id, ...shuffled.filter((id) => id !== leader.id)];
+        cut = 1; // isolate the leader
+      }
       this.network.heal();
       this.network.partition(shuffled.slice(0, cut), shuffled.slice(cut));
-      this.healAt = this.now + 40 + Math.floor(this.random() * 800);
+      this.healAt = this.now + 10 + Math.floor(this.random() * 800);
       this.log(`partition ${shuffled.slice(0, cut)} | ${shuffled.slice(cut)}`);
     } else if (r < 0.5) {
       const from = this.pick(ids);
@@ -406,7 +426,7 @@ export class Simulation {
       const r = this.random();
       if (r < 0.3) this.write();
       else if (r < 0.4) this.read();
-      else if (r < 0.41) this.fault();
+      else if (r < 0.4 + this.faultRate) this.fault();
       this.healDue();
       this.stepTime();
       if ((this.now & 255) === 0) this.checkLogs();
@@ -430,7 +450,13 @@ export class Simulation {
       if (!node.up && !node.removed) node.restart();
     }
     this.log("liveness phase: all healed and restarted");
-    const deadline = this.now + (this.options.livenessUnits ?? 600 * unitsPerTick);
+    // Bounded: a fixed allowance for elections plus a catch-up allowance per missing entry.
+    let backlog = 0;
+    for (const node of this.nodes.values()) {
+      const last = node.raft?.status().lastIndex ?? 0;
+      for (const other of this.nodes.values()) backlog = Math.max(backlog, last - other.appliedIndex);
+    }
+    const deadline = this.now + (this.options.livenessUnits ?? 600 * unitsPerTick) + 4 * backlog;
     let sentinel: { node: SimNode; index: number; term: number } | undefined;
     while (this.now < deadline) {
       this.stepTime();

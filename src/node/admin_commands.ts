@@ -48,6 +48,8 @@ export function handleAdminCommand(
       return void reply(transferLeader(node, args));
     case "raft.timeout_now":
       return void reply(timeoutNow(node, args));
+    case "raft.nodeshutdown":
+      return void reply(nodeShutdown(node, args));
     default:
       return void reply(encodeError(Errors.notSupported));
   }
@@ -170,6 +172,16 @@ async function raftCluster(node: ClusterNode, args: string[]): Promise<Uint8Arra
     return clusterJoin(node, args.slice(2));
   }
   return encodeError(Errors.clusterSubcommand);
+}
+
+/** RAFT.NODESHUTDOWN <id> <dbid> [password]: the leader tells a removed node to leave. */
+function nodeShutdown(node: ClusterNode, args: string[]): Uint8Array {
+  if (args.length < 3 || args.length > 4) return arity("raft.nodeshutdown");
+  if (node.config.clusterPassword && args[3] !== node.config.clusterPassword) {
+    return encodeError("WRONGPASS invalid cluster password");
+  }
+  if (!node.nodeShutdownRequest(Number(args[1]), args[2])) return encodeError("ERR invalid node id");
+  return encodeSimple("OK");
 }
 
 async function raftDebug(node: ClusterNode, args: string[]): Promise<Uint8Array> {

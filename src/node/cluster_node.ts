@@ -18,6 +18,7 @@ import {
   RaftError,
   RaftNode,
   type Ready,
+  decodeMembershipChange,
   type Role,
 } from "../raft/mod.ts";
 import { decodeReply, encodeCommand } from "../resp/mod.ts";
@@ -35,6 +36,7 @@ import { type PendingRead, ReadBarrier } from "./read_barrier.ts";
 import { handleAdminCommand } from "./admin_commands.ts";
 import { PeerHub } from "../peer/peer_hub.ts";
 import { decodeMessage } from "../peer/message_codec.ts";
+import { adminRequest } from "../peer/admin_client.ts";
 import { AppliedWaiters } from "./applied_waiters.ts";
 import { SessionOrder } from "./session_order.ts";
 
@@ -59,6 +61,8 @@ export class ClusterNode implements NodeApi {
   readonly stats: NodeStats = { startedAtMs: Date.now() };
 
   peers: PeerHub | null = null;
+  /** Addresses of members, kept after they leave so the leader can tell them to shut down. */
+  private readonly removedAddrs = new Map<number, string>();
   readonly applied = new AppliedWaiters();
   readonly counters = { appendReqReceived: 0, appendReqWithEntryReceived: 0, snapshotReqReceived: 0 };
   private readonly child: RedisChild;
@@ -320,6 +324,7 @@ export class ClusterNode implements NodeApi {
     const storage = this.storage!;
     if (ready.softState) this.onSoftState(ready.softState.role, ready.softState.leaderId);
     if (ready.membership) {
+      for (const member of this.membership.members) this.removedAddrs.set(member.id, member.addr);
       this.membership = ready.membership;
       this.peers?.updateMembership(ready.membership);
     }
@@ -376,12 +381,68 @@ export class ClusterNode implements NodeApi {
       this.childConn.send(payload.commandBytes, payload.replyCount, slot ? (frame) => slot.complete(frame) : ignore);
     } else {
       this.pendingWrites.take(entry.index, entry.term);
+      if (entry.type === EntryType.RemoveNode) this.onNodeRemoved(decodeMembershipChange(entry.data).nodeId);
     }
     if (entry.term === this.currentTerm && this.role === "leader" && !this.leaderReady) {
       this.leaderReady = true;
     }
     this.reads.applied(this.appliedIndex);
     this.applied.reached(entry.index, entry.term);
+  }
+
+  /** A RemoveNode entry was applied: leave the cluster if it is us, else tell the node. */
+  private onNodeRemoved(nodeId: number): void {
+    if (nodeId === this.identity?.nodeId) {
+      queueMicrotask(() => this.leaveCluster("removed from the cluster"));
+      return;
+    }
+    if (this.role !== "leader") return;
+    const addr = this.removedAddrs.get(nodeId);
+    if (!addr || !this.identity) return;
+    const args = ["RAFT.NODESHUTDOWN", String(nodeId), this.identity.dbid];
+    if (this.config.clusterPassword) args.push(this.config.clusterPassword);
+    adminRequest(addr, args, this.config.peerConnectTimeoutMs).catch(() => {
+      this.log.verbose(`could not tell removed node ${nodeId} at ${addr} to shut down`);
+    });
+  }
+
+  /** RAFT.NODESHUTDOWN from the leader: true if it named this node of this cluster. */
+  nodeShutdownRequest(nodeId: number, dbid: string): boolean {
+    if (!this.identity || nodeId !== this.identity.nodeId || dbid !== this.identity.dbid) return false;
+    queueMicrotask(() => this.leaveCluster("the leader says this node was removed"));
+    return true;
+  }
+
+  /**
+   * Stop being a member: archive the Raft state under `removed-<id>-<time>/`, empty the child
+   * and come back uninitialized (as RedisRaft does), so no data is served from here any more.
+   */
+  async leaveCluster(reason: string): Promise<void> {
+    if (!this.identity || this.state === "removed") return;
+    const identity = this.identity;
+    this.state = "removed";
+    this.log.warning(`*** NODE REMOVED (${reason}), leaving the cluster`);
+    this.pendingWrites.failAll(Errors.removed);
+    this.reads.failAll(Errors.removed);
+    this.applied.failAll();
+    this.peers?.close();
+    this.peers = null;
+    this.raft = null;
+    await this.storage?.close();
+    this.storage = null;
+    const archive = `${this.config.dir}/removed-${identity.nodeId}-${Date.now()}`;
+    await Deno.mkdir(archive, { recursive: true });
+    for (const name of ["identity.json", "hard_state.json", "log", "snapshot"]) {
+      await Deno.rename(`${this.config.dir}/${name}`, `${archive}/${name}`).catch(() => {});
+    }
+    await this.childRequest(["FLUSHALL"]);
+    this.identity = null;
+    this.role = "(none)";
+    this.leaderId = 0;
+    this.membership = { members: [], usedNodeIds: [] };
+    this.appliedIndex = 0;
+    this.leaderReady = false;
+    this.state = "uninitialized";
   }
 
   private sendRead(read: PendingRead): void {

@@ -28,7 +28,7 @@ interface Transaction {
 
 /** Commands the router or the node answers without consulting the command table. */
 const nodeCommands = new Set(["info", "config", "cluster", "raft.cluster", "raft.node",
-  "raft.debug", "raft.transfer_leader", "raft.timeout_now"]); // deno-fmt-ignore
+  "raft.debug", "raft.transfer_leader", "raft.timeout_now", "raft.nodeshutdown"]); // deno-fmt-ignore
 
 export class CommandRouter implements CommandHandler {
   constructor(private readonly node: NodeApi) {}

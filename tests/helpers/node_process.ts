@@ -135,7 +135,7 @@ function killGroup(pid: number): void {
 
 /** Retry `fn` until it returns a truthy value, bounded by time. */
 export async function waitFor<T>(
-  fn: () => Promise<T>,
+  fn: () => Promise<T | undefined | null | false>,
   what: string,
   timeoutMs = 10_000,
 ): Promise<T> {
@@ -144,7 +144,7 @@ export async function waitFor<T>(
   while (Date.now() < deadline) {
     try {
       const value = await fn();
-      if (value) return value;
+      if (value) return value as T;
     } catch (error) {
       last = error;
     }

@@ -1,0 +1,189 @@
+/**
+ * Integration: 3-node clusters of real node processes (each with its redis-server child) on
+ * 127.0.0.1, driven with redis-cli and a raw RESP client: the README walkthrough, replication,
+ * redirects, failover, restarts and no-quorum behaviour.
+ */
+import assert from "node:assert/strict";
+import { NodeProcess, waitFor } from "../helpers/node_process.ts";
+import { RespError } from "../helpers/resp_client.ts";
+import { fastTimers, infoField, TestCluster } from "../helpers/test_cluster.ts";
+
+async function redisCli(port: number, ...args: string[]): Promise<string> {
+  const out = await new Deno.Command("redis-cli", {
+    args: ["-h", "127.0.0.1", "-p", String(port), ...args],
+    stdout: "piped",
+  }).output();
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+Deno.test("README walkthrough: INIT, JOIN (also via a follower), writes on the leader, MOVED on followers", async () => {
+  const nodes = await Promise.all([0, 1, 2].map(() => NodeProcess.start({ args: fastTimers })));
+  try {
+    const [n1, n2, n3] = nodes;
+    assert.match(await redisCli(n1.port, "RAFT.CLUSTER", "INIT"), /^OK [0-9a-f]{32}$/);
+    assert.equal(await redisCli(n2.port, "RAFT.CLUSTER", "JOIN", n1.addr), "OK");
+    assert.equal(await redisCli(n3.port, "RAFT.CLUSTER", "JOIN", n2.addr), "OK", "JOIN via a follower");
+    const cluster = new TestCluster(nodes);
+    await cluster.waitConverged();
+    const info = await redisCli(n1.port, "INFO", "raft");
+    assert.equal(infoField(info, "raft_role"), "leader");
+    assert.equal(infoField(info, "raft_num_nodes"), "3");
+    assert.equal(infoField(info, "raft_num_voting_nodes"), "3");
+    assert.equal(infoField(info, "raft_current_index"), "6", "INIT 2 entries + 2 per join");
+    assert.equal(await redisCli(n1.port, "SET", "greeting", "hello"), "OK");
+    assert.equal(await redisCli(n1.port, "GET", "greeting"), "hello");
+    assert.equal(infoField(await redisCli(n1.port, "INFO", "raft"), "raft_current_index"), "7");
+    for (const follower of [n2, n3]) {
+      assert.equal(await redisCli(follower.port, "SET", "k", "v"), `MOVED 0 ${n1.addr}`);
+      assert.equal(await redisCli(follower.port, "GET", "greeting"), `MOVED 0 ${n1.addr}`);
+      const followerInfo = await redisCli(follower.port, "INFO", "raft");
+      assert.equal(infoField(followerInfo, "raft_role"), "follower");
+      assert.equal(infoField(followerInfo, "raft_leader_id"), infoField(info, "raft_node_id"));
+      await waitFor(
+        async () => (await redisCli(follower.port, "RAFT.DEBUG", "EXEC", "GET", "greeting")) === "hello",
+        "the write to reach the follower",
+      );
+    }
+    assert.match(await redisCli(n1.port, "RAFT.CLUSTER", "JOIN", n2.addr), /Already cluster member/);
+  } finally {
+    await Promise.all(nodes.map((n) => n.destroy()));
+  }
+});
+
+Deno.test("every write reaches every node: equal digests at equal applied index", async () => {
+  const cluster = await TestCluster.start(3);
+  try {
+    const leader = await cluster.leader();
+    const client = await leader.client();
+    const commands: string[][] = [];
+    for (let i = 0; i < 300; i++) {
+      commands.push(["SET", `key:${i}`, `value:${i}`], ["INCR", "counter"], ["RPUSH", "list", String(i)]);
+    }
+    await client.pipeline(commands);
+    client.close();
+    const [applied] = await cluster.waitConverged();
+    assert.ok(applied >= 6 + 900);
+    for (const node of cluster.nodes) {
+      const c = await node.client();
+      assert.equal(await c.call("RAFT.DEBUG", "EXEC", "GET", "counter"), "300");
+      assert.equal(await c.call("RAFT.DEBUG", "EXEC", "LLEN", "list"), 300);
+      c.close();
+    }
+  } finally {
+    await cluster.destroy();
+  }
+});
+
+Deno.test("leader kill -9 during writes: a new leader takes over, acknowledged writes survive, the old leader catches up", async () => {
+  const cluster = await TestCluster.start(3);
+  try {
+    const acked: number[] = [];
+    let stop = false;
+    const writer = (async () => {
+      for (let i = 0; !stop && i < 100_000; i++) {
+        const reply = await cluster.call(["RPUSH", "log", String(i)], 10_000, false);
+        if (typeof reply === "number") acked.push(i);
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 700));
+    const oldLeader = await cluster.leader();
+    await oldLeader.crash();
+    const others = cluster.nodes.filter((n) => n !== oldLeader);
+    const newLeader = await cluster.leader(10_000, others);
+    assert.notEqual(newLeader, oldLeader);
+    await new Promise((r) => setTimeout(r, 700));
+    stop = true;
+    await writer;
+    await oldLeader.spawn();
+    await cluster.waitConverged(30_000);
+    const list = (await cluster.call(["LRANGE", "log", "0", "-1"]) as string[]).map(Number);
+    for (const value of acked) assert.ok(list.includes(value), `acknowledged ${value} present`);
+    assert.equal(new Set(list).size, list.length, "no duplicates");
+    assert.ok(acked.length > 5, "writes made progress around the failover");
+  } finally {
+    await cluster.destroy();
+  }
+});
+
+Deno.test("a paused follower and a restarted follower catch up; a full-cluster restart keeps the data", async () => {
+  const cluster = await TestCluster.start(3);
+  try {
+    const leader = await cluster.leader();
+    const follower = cluster.nodes.find((n) => n !== leader)!;
+    Deno.kill(follower.process!.pid, "SIGSTOP");
+    for (let i = 0; i < 50; i++) assert.equal(await cluster.call(["INCR", "c"]), i + 1);
+    Deno.kill(follower.process!.pid, "SIGCONT");
+    await cluster.waitConverged();
+    await follower.stop();
+    for (let i = 50; i < 100; i++) assert.equal(await cluster.call(["INCR", "c"]), i + 1);
+    await follower.spawn();
+    await cluster.waitConverged();
+    await Promise.all(cluster.nodes.map((n) => n.stop()));
+    await Promise.all(cluster.nodes.map((n) => n.spawn()));
+    assert.equal(await cluster.call(["GET", "c"], 20_000), "100");
+    await cluster.waitConverged();
+  } finally {
+    await cluster.destroy();
+  }
+});
+
+Deno.test("without a quorum writes do not succeed and reads time out; service resumes with the quorum", async () => {
+  const cluster = await TestCluster.start(3, ["--request-timeout-ms", "1500"]);
+  try {
+    const leader = await cluster.leader();
+    assert.equal(await cluster.call(["SET", "k", "before"]), "OK");
+    const followers = cluster.nodes.filter((n) => n !== leader);
+    await Promise.all(followers.map((n) => n.stop()));
+    const client = await leader.client();
+    const write = await client.call("SET", "k", "during");
+    assert.ok(write instanceof RespError && /^(TIMEOUT|CLUSTERDOWN)/.test(write.message), String(write));
+    const read = await client.call("GET", "k");
+    assert.ok(read instanceof RespError && /^(TIMEOUT|CLUSTERDOWN|MOVED)/.test(read.message), String(read));
+    client.close();
+    await Promise.all(followers.map((n) => n.spawn()));
+    const value = await cluster.call(["GET", "k"], 20_000);
+    assert.ok(value === "before" || value === "during", `got ${value}`);
+    assert.equal(await cluster.call(["SET", "k", "after"]), "OK");
+    assert.equal(await cluster.call(["GET", "k"]), "after");
+  } finally {
+    await cluster.destroy();
+  }
+});
+
+Deno.test("TTLs are absolute: a key with a TTL vanishes on every node", async () => {
+  const cluster = await TestCluster.start(3);
+  try {
+    assert.equal(await cluster.call(["SET", "e1", "v", "PX", "300"]), "OK");
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(await cluster.call(["GET", "e1"]), null);
+    for (const node of cluster.nodes) {
+      const c = await node.client();
+      assert.equal(await c.call("RAFT.DEBUG", "EXEC", "EXISTS", "e1"), 0);
+      c.close();
+    }
+  } finally {
+    await cluster.destroy();
+  }
+});
+
+Deno.test("hostile input on the shared port: fake peer messages and garbage harm nothing", async () => {
+  const cluster = await TestCluster.start(3);
+  try {
+    const leader = await cluster.leader();
+    assert.equal(await cluster.call(["SET", "safe", "1"]), "OK");
+    const intruder = await leader.client();
+    assert.match(String(await intruder.call("RAFT.MSG", "xyz")), /only accepted from peers/);
+    assert.equal(await intruder.call("RAFT.HELLO", "424242", "127.0.0.1:1"), "OK");
+    assert.match(String(await intruder.call("RAFT.MSG", "\x01\x02garbage")), /^ERR invalid message/);
+    assert.match(String(await intruder.call("RAFT.MSG", new Uint8Array(64))), /^ERR invalid message/);
+    intruder.close();
+    const garbage = await leader.client();
+    await garbage.sendRaw("*2\r\n$8\r\nRAFT.MSG\r\n$-7\r\n");
+    assert.match(String(await garbage.read()), /Protocol error/);
+    assert.equal(await cluster.call(["GET", "safe"]), "1");
+    assert.equal(await cluster.call(["INCR", "safe"]), 2);
+    await cluster.waitConverged();
+  } finally {
+    await cluster.destroy();
+  }
+});

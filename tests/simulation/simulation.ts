@@ -454,7 +454,9 @@ export class Simulation {
     let backlog = 0;
     for (const node of this.nodes.values()) {
       const last = node.raft?.status().lastIndex ?? 0;
-      for (const other of this.nodes.values()) backlog = Math.max(backlog, last - other.appliedIndex);
+      for (const other of this.nodes.values()) {
+        backlog = Math.max(backlog, last - other.appliedIndex);
+      }
     }
     const deadline = this.now + (this.options.livenessUnits ?? 600 * unitsPerTick) + 4 * backlog;
     let sentinel: { node: SimNode; index: number; term: number } | undefined;

@@ -1,0 +1,96 @@
+/**
+ * Integration: membership changes on a live cluster of real processes: a node joins under load,
+ * a follower and then the leader are removed, a fresh node is added; removed nodes stop serving,
+ * also after a restart, and node ids are never reused.
+ */
+import assert from "node:assert/strict";
+import { NodeProcess, waitFor } from "../helpers/node_process.ts";
+import { RespError } from "../helpers/resp_client.ts";
+import { fastTimers, infoField, TestCluster } from "../helpers/test_cluster.ts";
+
+async function nodeId(cluster: TestCluster, node: NodeProcess): Promise<string> {
+  return infoField(await cluster.info(node), "raft_node_id")!;
+}
+
+Deno.test("join under load, remove a follower, remove the leader, add a fresh node", async () => {
+  const cluster = await TestCluster.start(3);
+  const extra: NodeProcess[] = [...cluster.nodes];
+  try {
+    let stop = false;
+    let acked = 0;
+    const load = (async () => {
+      for (let i = 0; !stop && i < 100_000; i++) {
+        if (typeof await cluster.call(["INCR", "load"], 10_000, false) === "number") acked++;
+      }
+    })();
+
+    // A fourth node joins while writes flow, and becomes a voter.
+    const n4 = await NodeProcess.start({ args: fastTimers });
+    extra.push(n4);
+    await cluster.join(n4, cluster.nodes[0]);
+    cluster.nodes.push(n4);
+    await waitFor(async () => {
+      const info = await cluster.info(await cluster.leader());
+      return infoField(info, "raft_num_voting_nodes") === "4";
+    }, "the new node to be promoted to voter");
+
+    // Remove a follower: it leaves and refuses data commands, also after a restart.
+    let leader = await cluster.leader();
+    const follower = cluster.nodes.find((n) => n !== leader && n !== n4)!;
+    const followerId = await nodeId(cluster, follower);
+    const admin = await leader.client();
+    assert.equal(await admin.call("RAFT.NODE", "REMOVE", followerId), "OK");
+    assert.deepEqual(await admin.call("RAFT.NODE", "REMOVE", "12345"), new RespError("ERR node id does not exist"));
+    admin.close();
+    cluster.nodes.splice(cluster.nodes.indexOf(follower), 1);
+    await waitFor(async () => {
+      const c = await follower.client();
+      const reply = await c.call("SET", "x", "1");
+      c.close();
+      return reply instanceof RespError && reply.message === "NOCLUSTER No Raft Cluster";
+    }, "the removed follower to refuse service");
+    await follower.stop();
+    await follower.spawn();
+    const again = await follower.client();
+    assert.deepEqual(await again.call("GET", "load"), new RespError("NOCLUSTER No Raft Cluster"));
+    assert.equal(infoField(await again.call("INFO", "raft"), "raft_state"), "uninitialized");
+    again.close();
+
+    // Remove the leader itself: the others elect a new leader and go on.
+    leader = await cluster.leader();
+    const leaderId = await nodeId(cluster, leader);
+    const leaderClient = await leader.client();
+    assert.equal(await leaderClient.call("RAFT.NODE", "REMOVE", leaderId), "OK");
+    leaderClient.close();
+    cluster.nodes.splice(cluster.nodes.indexOf(leader), 1);
+    const newLeader = await cluster.leader(15_000);
+    assert.notEqual(newLeader, leader);
+    const info = await cluster.info(newLeader);
+    assert.equal(infoField(info, "raft_num_nodes"), "2");
+
+    // A fresh node joins; the removed id cannot be reused.
+    const n5 = await NodeProcess.start({ args: fastTimers });
+    extra.push(n5);
+    await cluster.join(n5, newLeader);
+    cluster.nodes.push(n5);
+    const used = await newLeader.client();
+    const usedIds = (await used.call("RAFT.DEBUG", "USED_NODE_IDS") as number[]).map(String);
+    assert.ok(usedIds.includes(followerId) && usedIds.includes(leaderId));
+    const leader2 = await cluster.leader();
+    const add = await leader2.client();
+    assert.deepEqual(
+      await add.call("RAFT.NODE", "ADD", followerId, "127.0.0.1:1"),
+      new RespError("ERR node id has already been used in this cluster"),
+    );
+    add.close();
+    used.close();
+
+    stop = true;
+    await load;
+    const final = Number(await cluster.call(["GET", "load"], 20_000));
+    assert.ok(final >= acked, `counter ${final} >= acknowledged ${acked}`);
+    await cluster.waitConverged(30_000);
+  } finally {
+    await Promise.all(extra.map((n) => n.destroy()));
+  }
+});

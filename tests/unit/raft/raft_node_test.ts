@@ -1,0 +1,354 @@
+/**
+ * Classic Raft scenarios on the pure core, driven step by step.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import {
+  encodeMembershipChange,
+  type Entry,
+  EntryType,
+  type Membership,
+  MessageType,
+  RaftError,
+  type SnapshotMeta,
+} from "../../../src/raft/mod.ts";
+import { TestCluster } from "./cluster_harness.ts";
+
+const data = (s: string) => new TextEncoder().encode(s);
+
+function entry(index: number, term: number, type: Entry["type"] = EntryType.Normal): Entry {
+  return { index, term, type, data: type === EntryType.Normal ? data(`v${index}`) : data("") };
+}
+
+/** Persisted state with a snapshot at index 1 (term 1) holding `voters` as members. */
+function persisted(voters: number[], term: number, entries: Entry[]) {
+  const membership: Membership = {
+    members: voters.map((id) => ({ id, addr: `n${id}`, voter: true })),
+    usedNodeIds: voters,
+  };
+  const snapshot: SnapshotMeta = { index: 1, term: 1, membership, sizeBytes: 1 };
+  return { hardState: { term, vote: 0, commit: 1 }, snapshot, entries };
+}
+
+Deno.test("INIT puts AddVoter(self) at 1 and the leader's NoOp at 2; each join adds 2 entries", () => {
+  const cluster = TestCluster.formed(1);
+  const n1 = cluster.node(1);
+  assert.equal(n1.status().role, "leader");
+  assert.equal(n1.status().lastIndex, 2);
+  assert.equal(n1.status().commitIndex, 2);
+  assert.deepEqual(cluster.applied.get(1)!.map((e) => e.type), [
+    EntryType.AddVoter,
+    EntryType.NoOp,
+  ]);
+  const joined = TestCluster.formed(3);
+  assert.equal(joined.node(1).status().lastIndex, 6);
+  assert.deepEqual(
+    joined.node(1).membership().members.map((m) => [m.id, m.voter]),
+    [[1, true], [2, true], [3, true]],
+  );
+  assert.equal(joined.node(3).status().commitIndex, 6);
+});
+
+Deno.test("a second INIT is refused", () => {
+  const cluster = TestCluster.formed(1);
+  const err = cluster.node(1).bootstrap("n1");
+  assert.ok(err instanceof RaftError && err.code === "already-initialized");
+});
+
+Deno.test("Figure 8: a leader does not commit an older-term entry by counting replicas", () => {
+  const cluster = new TestCluster({ maxAppendEntriesCount: 1 });
+  const voters = [1, 2, 3, 4, 5];
+  cluster.add(1, persisted(voters, 3, [entry(2, 2)]));
+  cluster.add(2, persisted(voters, 3, []));
+  cluster.add(3, persisted(voters, 3, []));
+  cluster.add(4, persisted(voters, 3, []));
+  cluster.add(5, persisted(voters, 3, [entry(2, 3)]));
+  cluster.isolate(4);
+  cluster.isolate(5);
+  cluster.node(1).campaign();
+  cluster.settle();
+  const n1 = cluster.node(1);
+  assert.equal(n1.status().role, "leader");
+  assert.equal(n1.status().term, 4);
+  // Nodes 2 and 3 now hold index 2 (term 2) like the leader: a majority, yet not committed
+  // until the leader's own NoOp (index 3, term 4) reaches a majority too.
+  const acks = cluster.sent.filter((m) =>
+    m.type === MessageType.AppendEntriesResponse && m.success && m.index === 2
+  );
+  assert.ok(acks.length >= 2, "followers acknowledged index 2 alone");
+  assert.equal(n1.logTerm(2), 2);
+  const committedOldTermAlone = cluster.applied.get(1)!.some((e) => e.index === 2) &&
+    !cluster.applied.get(1)!.some((e) => e.index === 3);
+  assert.ok(!committedOldTermAlone, "index 2 must never be committed without index 3");
+  assert.equal(n1.status().commitIndex, 3);
+  assert.deepEqual(cluster.applied.get(1)!.map((e) => e.index), [2, 3]);
+});
+
+Deno.test("Figure 8: with the old-term entry on a majority, the commit index waits", () => {
+  const cluster = new TestCluster({ maxAppendEntriesCount: 1 });
+  const voters = [1, 2, 3];
+  cluster.add(1, persisted(voters, 3, [entry(2, 2)]));
+  cluster.add(2, persisted(voters, 3, []));
+  cluster.add(3, persisted(voters, 3, [entry(2, 3)]));
+  cluster.isolate(3);
+  cluster.node(1).campaign();
+  cluster.flushReadies();
+  cluster.deliver(); // vote request to n2
+  cluster.flushReadies();
+  cluster.deliver(); // vote granted -> n1 leader, appends NoOp 3/4
+  cluster.flushReadies();
+  assert.equal(cluster.node(1).status().role, "leader");
+  cluster.deliver(); // probe prevIndex 2 -> n2 rejects
+  cluster.flushReadies();
+  cluster.deliver(); // rejection -> leader sends [2/2] only
+  cluster.flushReadies();
+  cluster.deliver(); // n2 appends 2/2 and acks 2
+  cluster.flushReadies();
+  cluster.deliver((m) => m.type === MessageType.AppendEntriesResponse); // leader learns match 2
+  cluster.flushReadies();
+  assert.equal(cluster.node(2).logTerm(2), 2);
+  assert.equal(cluster.node(1).status().commitIndex, 1, "2/2 is on 2 of 3 but not committed");
+  cluster.settle();
+  assert.equal(cluster.node(1).status().commitIndex, 3);
+});
+
+Deno.test("a vote is sent only after it is persisted, with the hard state in the same Ready", () => {
+  const cluster = TestCluster.formed(3, { checkQuorum: false, preVote: false });
+  const follower = cluster.node(2);
+  follower.step({
+    type: MessageType.RequestVote,
+    from: 3,
+    to: 2,
+    term: follower.status().term + 1,
+    preVote: false,
+    transfer: false,
+    lastIndex: 100,
+    lastTerm: 100,
+  });
+  const rd = follower.ready();
+  assert.ok(rd.hardState !== undefined && rd.hardState.vote === 3);
+  assert.equal(rd.messages.filter((m) => m.type === MessageType.RequestVoteResponse).length, 0);
+  assert.equal(
+    rd.messagesAfterPersist.filter((m) => m.type === MessageType.RequestVoteResponse).length,
+    1,
+  );
+  follower.advance(rd);
+});
+
+Deno.test("split votes resolve: a leader is elected after the leader fails", () => {
+  const cluster = TestCluster.formed(5);
+  cluster.isolate(1);
+  cluster.tick(60);
+  const leaders = cluster.leaders().filter((id) => id !== 1);
+  assert.equal(leaders.length, 1);
+});
+
+Deno.test("PreVote: an isolated follower does not bump its term nor disrupt on rejoin", () => {
+  const cluster = TestCluster.formed(3);
+  const termBefore = cluster.node(1).status().term;
+  cluster.isolate(3);
+  cluster.tick(100);
+  assert.equal(cluster.node(3).status().term, termBefore, "pre-votes fail without a quorum");
+  assert.equal(cluster.node(3).status().role, "pre-candidate");
+  cluster.heal();
+  cluster.tick(5);
+  assert.deepEqual(cluster.leaders(), [1]);
+  assert.equal(cluster.node(1).status().term, termBefore);
+  assert.equal(cluster.node(3).status().leaderId, 1);
+});
+
+Deno.test("CheckQuorum: an isolated leader steps down within two election timeouts", () => {
+  const cluster = TestCluster.formed(3);
+  cluster.isolate(1);
+  cluster.tick(21);
+  assert.equal(cluster.node(1).status().role, "follower");
+  const err = cluster.node(1).propose(data("x"));
+  assert.ok(err instanceof RaftError && err.code === "not-leader");
+});
+
+Deno.test("leader stickiness: followers with a live leader ignore a disruptive candidate", () => {
+  const cluster = TestCluster.formed(3);
+  const term = cluster.node(1).status().term;
+  cluster.node(2).step({
+    type: MessageType.RequestVote,
+    from: 3,
+    to: 2,
+    term: term + 5,
+    preVote: false,
+    transfer: false,
+    lastIndex: 1000,
+    lastTerm: term + 4,
+  });
+  cluster.settle();
+  assert.equal(cluster.node(2).status().term, term);
+  assert.deepEqual(cluster.leaders(), [1]);
+});
+
+Deno.test("leadership transfer: target catches up, gets TimeoutNow and wins", () => {
+  const cluster = TestCluster.formed(3);
+  const n1 = cluster.node(1);
+  n1.propose(data("a"));
+  assert.equal(n1.transferLeader(3), undefined);
+  const refused = n1.propose(data("b"));
+  assert.ok(refused instanceof RaftError && refused.code === "transfer-in-progress");
+  cluster.settle();
+  assert.deepEqual(cluster.leaders(), [3]);
+  assert.ok(cluster.sent.some((m) => m.type === MessageType.TimeoutNow && m.to === 3));
+});
+
+Deno.test("leadership transfer to an unresponsive target times out", () => {
+  const cluster = TestCluster.formed(3);
+  cluster.isolate(3);
+  const n1 = cluster.node(1);
+  n1.propose(data("a"));
+  cluster.settle();
+  assert.equal(n1.transferLeader(3), undefined);
+  cluster.tick(11);
+  assert.equal(n1.status().role, "leader");
+  assert.ok(!("code" in n1.propose(data("b"))), "proposals accepted again after the timeout");
+  const err = n1.transferLeader(9);
+  assert.ok(err instanceof RaftError && err.code === "invalid-node-id");
+});
+
+Deno.test("membership: one change at a time, ids are never reused", () => {
+  const cluster = TestCluster.formed(3);
+  const n1 = cluster.node(1);
+  cluster.isolate(2);
+  cluster.isolate(3);
+  assert.ok("index" in n1.removeNode(3));
+  const second = n1.removeNode(2);
+  assert.ok(second instanceof RaftError && second.code === "membership-change-pending");
+  cluster.heal();
+  cluster.tick(3);
+  assert.deepEqual(n1.membership().members.map((m) => m.id), [1, 2]);
+  const reused = n1.addNode(3, "n3");
+  assert.ok(reused instanceof RaftError && reused.code === "node-id-used");
+  assert.deepEqual(n1.membership().usedNodeIds, [1, 2, 3]);
+  const unknown = n1.removeNode(12345);
+  assert.ok(unknown instanceof RaftError && unknown.code === "unknown-node");
+});
+
+Deno.test("a new learner is promoted to voter once caught up", () => {
+  const cluster = TestCluster.formed(3);
+  for (let i = 0; i < 50; i++) cluster.node(1).propose(data(`v${i}`));
+  cluster.settle();
+  cluster.add(4);
+  const pos = cluster.node(1).addNode(4, "n4");
+  assert.ok("index" in pos);
+  assert.equal(cluster.node(1).membership().members.find((m) => m.id === 4)?.voter, false);
+  cluster.tick(3);
+  assert.equal(cluster.node(1).membership().members.find((m) => m.id === 4)?.voter, true);
+  const types = cluster.applied.get(4)!.slice(-2).map((e) => e.type);
+  assert.deepEqual(types, [EntryType.AddNonVoter, EntryType.AddVoter]);
+});
+
+Deno.test("a leader that removes itself steps down once the removal commits", () => {
+  const cluster = TestCluster.formed(3);
+  const n1 = cluster.node(1);
+  assert.ok("index" in n1.removeNode(1));
+  assert.equal(n1.status().role, "leader", "still leads while the removal is uncommitted");
+  cluster.settle();
+  assert.equal(n1.status().role, "follower");
+  cluster.isolate(1);
+  cluster.tick(60);
+  const leaders = cluster.leaders();
+  assert.equal(leaders.length, 1);
+  assert.notEqual(leaders[0], 1);
+  assert.equal(n1.status().role, "follower", "a removed node never campaigns");
+});
+
+Deno.test("fast backtracking repairs a long divergent follower log in a few round trips", () => {
+  const voters = [1, 2, 3];
+  const leaderLog: Entry[] = [];
+  const followerLog: Entry[] = [];
+  for (let i = 2; i <= 200; i++) leaderLog.push(entry(i, i <= 10 ? 1 : 5));
+  for (let i = 2; i <= 400; i++) followerLog.push(entry(i, i <= 10 ? 1 : 3));
+  const cluster = new TestCluster();
+  cluster.add(1, persisted(voters, 5, leaderLog));
+  cluster.add(2, persisted(voters, 5, leaderLog));
+  cluster.add(3, persisted(voters, 5, followerLog));
+  cluster.node(1).campaign();
+  cluster.settle();
+  assert.deepEqual(cluster.leaders(), [1]);
+  const rejections = cluster.sent.filter((m) =>
+    m.type === MessageType.AppendEntriesResponse && m.from === 3 && !m.success
+  );
+  assert.ok(rejections.length <= 3, `${rejections.length} rejections`);
+  assert.equal(cluster.node(3).logTerm(200), 5);
+  assert.equal(cluster.node(3).status().lastIndex, 201);
+});
+
+Deno.test("ReadIndex: many reads share one heartbeat round", () => {
+  const cluster = TestCluster.formed(3);
+  const n1 = cluster.node(1);
+  const before = cluster.sent.filter((m) => m.type === MessageType.Heartbeat).length;
+  for (let id = 1; id <= 100; id++) n1.readIndex(id);
+  cluster.settle();
+  const heartbeats = cluster.sent.filter((m) => m.type === MessageType.Heartbeat).length - before;
+  assert.equal(heartbeats, 2, "one round to the two followers");
+  const reads = cluster.readStates.get(1)!;
+  assert.equal(reads.length, 100);
+  assert.ok(reads.every((r) => r.index === n1.status().commitIndex));
+});
+
+Deno.test("ReadIndex waits for the new leader's first commit and fails on a follower", () => {
+  const cluster = TestCluster.formed(3);
+  cluster.isolate(1);
+  cluster.tick(40);
+  const leaderId = cluster.leaders().find((id) => id !== 1)!;
+  const leader = cluster.node(leaderId);
+  cluster.heal();
+  cluster.settle();
+  leader.readIndex(7);
+  cluster.settle();
+  assert.equal(cluster.readStates.get(leaderId)!.at(-1)?.requestId, 7);
+  const follower = cluster.node(leaderId === 2 ? 3 : 2);
+  follower.readIndex(8);
+  const rd = follower.ready();
+  assert.deepEqual(rd.failedReads, [{ requestId: 8, reason: "not-leader" }]);
+  follower.advance(rd);
+});
+
+Deno.test("a follower behind the leader's compaction point gets the snapshot in chunks", () => {
+  const cluster = TestCluster.formed(3, { snapshotChunkBytes: 10 });
+  cluster.isolate(3);
+  const n1 = cluster.node(1);
+  for (let i = 0; i < 30; i++) n1.propose(data(`v${i}`));
+  cluster.settle();
+  const applied = n1.status().appliedIndex;
+  const meta = n1.compact(applied, 35);
+  assert.equal(meta.index, applied);
+  assert.deepEqual(meta.membership.members.map((m) => m.id), [1, 2, 3]);
+  assert.equal(n1.status().firstIndex, applied + 1);
+  cluster.heal();
+  // Drive n3 by hand to see its Ready.snapshot.
+  let installed: SnapshotMeta | undefined;
+  for (let i = 0; i < 50 && installed === undefined; i++) {
+    for (const node of cluster.nodes.values()) node.tick();
+    for (const [, node] of cluster.nodes) {
+      while (node.hasReady()) {
+        const rd = node.ready();
+        if (rd.snapshot) installed = rd.snapshot;
+        for (const m of [...rd.messages, ...rd.messagesAfterPersist]) {
+          cluster.sent.push(m);
+          cluster.queue.push(m);
+        }
+        node.advance(rd);
+      }
+    }
+    cluster.deliver();
+  }
+  assert.equal(installed?.index, applied);
+  const chunks = cluster.sent.filter((m) => m.type === MessageType.InstallSnapshot && m.to === 3);
+  assert.ok(chunks.length >= 4, `35 bytes in 10-byte chunks, got ${chunks.length}`);
+  cluster.settle();
+  assert.equal(cluster.node(3).status().commitIndex, n1.status().commitIndex);
+  assert.equal(cluster.node(3).status().snapshotIndex, applied);
+});
+
+Deno.test("membership entry codec round-trips", () => {
+  const bytes = encodeMembershipChange({ nodeId: 0x7fffffff, addr: "10.0.0.1:5001" });
+  assert.equal(bytes.length, 4 + 13);
+});

@@ -66,6 +66,17 @@ async function waitReady(port: number): Promise<string> {
   throw new Error(`node on port ${port} did not come up`);
 }
 
+async function findLeader(): Promise<number | string> {
+  for (let i = 0; i < 100; i++) {
+    for (const node of running) {
+      const info = await redisCli(node.port, "INFO", "raft").catch(() => "");
+      if (/raft_role:leader/.test(info)) return node.port;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return "(none yet)";
+}
+
 let stopping = false;
 async function stopAll(code: number) {
   if (stopping) return;
@@ -92,11 +103,13 @@ if (states[0] === "uninitialized") {
 } else {
   console.log(`[cluster] reusing the existing cluster in ./${values.dir}`);
 }
+const leaderPort = await findLeader();
 const ports = running.map((node) => node.port).join(", ");
 console.log(`
-[cluster] ${nodeCount} node(s) up on 127.0.0.1 port(s) ${ports}. Try:
-    redis-cli -p ${basePort} SET greeting hello
-    redis-cli -p ${basePort} GET greeting
+[cluster] ${nodeCount} node(s) up on 127.0.0.1 port(s) ${ports}; leader on port ${leaderPort}.
+[cluster] Any node answers; followers redirect with MOVED, which redis-cli -c follows. Try:
+    redis-cli -c -p ${basePort} SET greeting hello
+    redis-cli -c -p ${basePort} GET greeting
     redis-cli -p ${basePort} INFO raft
 [cluster] Ctrl-C stops every node; data stays in ./${values.dir} for the next run.
 `);

@@ -4,6 +4,7 @@
  * and unit. CLI flags (see `cli_flags.ts`) are the kebab-case form of these names; `CONFIG GET
  * raft.<name>` maps RedisRaft's parameter names onto them (see `raft_config_names.ts`).
  */
+import { resolve } from "node:path";
 import { z } from "zod";
 
 const KIB = 1024;
@@ -115,5 +116,6 @@ export type Config = z.output<typeof configSchema> & { dir: string };
 export function parseConfig(raw: Record<string, unknown>): Config {
   const parsed = configSchema.parse(raw);
   const port = parsed.addr.slice(parsed.addr.lastIndexOf(":") + 1);
-  return { ...parsed, dir: parsed.dir ?? `./data/${port}` };
+  // Absolute: the redis child resolves its socket path after changing into its own directory.
+  return { ...parsed, dir: resolve(parsed.dir ?? `./data/${port}`) };
 }

@@ -32,7 +32,7 @@ Deno.test("defaults: dir from the port, fsync on, linearizable reads; switches h
   const result = parseCli(["--addr", "127.0.0.1:5001", "--follower-proxy", "--no-log-fsync"]);
   assert.equal(result.kind, "run");
   if (result.kind !== "run") return;
-  assert.equal(result.config.dir, "./data/5001");
+  assert.equal(result.config.dir, `${Deno.cwd()}/data/5001`);
   assert.equal(result.config.readMode, "linearizable");
   assert.equal(result.config.followerProxy, true);
   assert.equal(result.config.logFsync, false);

@@ -8,6 +8,8 @@
  * @module
  */
 
+const maxRoundsRemembered = 1024;
+
 export interface PendingRead {
   readonly requestId: number;
   readonly index: number;
@@ -45,6 +47,8 @@ export class ReadIndexQueue {
   startRound(tick: number): number {
     this.lastSentSeq++;
     this.roundsSent.push(this.lastSentSeq, tick);
+    // Bounded: forgetting the oldest unconfirmed rounds only forgoes a lease extension.
+    if (this.roundsSent.length > 2 * maxRoundsRemembered) this.roundsSent.splice(0, 2);
     return this.lastSentSeq;
   }
 

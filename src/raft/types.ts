@@ -64,6 +64,17 @@
  *   on receipt writes them at `offset` into a temp file keyed by (message term,
  *   meta.index) only if `node.isExpectedSnapshotChunk(m)`, then calls `step(m)`. When the
  *   last chunk arrives, Ready.snapshot names the complete temp file to install.
+ * - Lifecycle: `new RaftNode(options)` is a joined node with an empty log that waits for
+ *   a leader (it never campaigns while it is not a voter); `bootstrap(addr)` turns it into
+ *   a new one-member cluster (RAFT.CLUSTER INIT); `new RaftNode(options, persisted)`
+ *   restarts from durable state (hard state, snapshot meta, entries after the snapshot).
+ *   After a restart the state machine must be the snapshot's; committed entries after
+ *   it are handed out again for apply. A restarted node refuses votes for one election
+ *   timeout (as if it had a live leader), which keeps leader leases safe across crashes.
+ * - Memory: the core holds the entries since the last compaction; `compact` bounds it.
+ * - `campaign()` (RAFT.TIMEOUT_NOW) bypasses leader stickiness, so an operator who uses
+ *   it while another leader holds a lease can break lease reads (ReadIndex stays safe).
+ * - Accessors for INFO and tests: `status()`, `membership()`, `logTerm(index)`.
  *
  * @module
  */
@@ -180,12 +191,15 @@ export interface AppendEntriesResponseMessage extends MessageBase {
   readonly success: boolean;
   /** On success: last index known to match the leader's log. On reject: the prevIndex rejected. */
   readonly index: number;
-  /** Reject hint: follower's last index (when its log is shorter than prevIndex). */
+  /** Follower's last index (informational). */
   readonly lastIndex: number;
-  /** Reject hint: term of the follower's entry at prevIndex (0 if none)... */
-  readonly conflictTerm: number;
-  /** ... and the first index the follower holds with that term. */
+  /**
+   * Reject hint (etcd style): the follower's largest index <= prevIndex whose term is
+   * <= the leader's prevTerm, and that entry's term. The leader skips back to the last
+   * of its own entries at or below it with a term <= conflictTerm.
+   */
   readonly conflictIndex: number;
+  readonly conflictTerm: number;
 }
 
 export interface RequestVoteMessage extends MessageBase {

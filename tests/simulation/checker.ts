@@ -77,9 +77,6 @@ export class Checker {
   onApply(id: NodeId, entry: Entry): void {
     const known = this.appliedEntries[entry.index];
     if (known === undefined) {
-      if (entry.index > 1 && this.appliedEntries[entry.index - 1] === undefined) {
-        // A node can start applying after a snapshot: fill nothing, check later indexes.
-      }
       this.appliedEntries[entry.index] = entry;
       return;
     }

@@ -6,7 +6,7 @@
  * client-facing server needs (`NodeApi`).
  */
 import type { Config } from "../config/config_schema.ts";
-import { ChildConnection } from "../redis/child_connection.ts";
+import { PipelinedConnection } from "../redis/pipelined_connection.ts";
 import { CommandTable } from "../redis/command_table.ts";
 import { RedisChild } from "../redis/redis_child.ts";
 import {
@@ -25,7 +25,8 @@ import { decodeReply, encodeCommand } from "../resp/mod.ts";
 import { encodeError } from "../server/replies.ts";
 import type { ClientSession } from "../server/client_session.ts";
 import { Errors } from "../server/errors.ts";
-import type { NodeApi, NodeState } from "../server/node_api.ts";
+import type { DataRoute, NodeApi, NodeState } from "../server/node_api.ts";
+import { LeaderProxy } from "./leader_proxy.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
 import { openLogStorage, type LogStorage } from "./log_storage.ts";
 import { decodePayload } from "./entry_payload.ts";
@@ -66,8 +67,12 @@ export class ClusterNode implements NodeApi {
   readonly applied = new AppliedWaiters();
   readonly counters = { appendReqReceived: 0, appendReqWithEntryReceived: 0, snapshotReqReceived: 0 };
   private readonly child: RedisChild;
-  private childConn!: ChildConnection;
+  private childConn!: PipelinedConnection;
   private readonly pendingWrites = new PendingWrites();
+  readonly leaderProxy = new LeaderProxy(() => this.config.proxyResponseTimeoutMs);
+  /** Stale reads wait until the commit index persisted before a restart is applied. */
+  private staleReadFloorIndex = 0;
+  private leaderSeen = false;
   private readonly reads: ReadBarrier;
   private processing = false;
   private processAgain = false;
@@ -93,7 +98,7 @@ export class ClusterNode implements NodeApi {
   async start(): Promise<void> {
     await Deno.mkdir(this.config.dir, { recursive: true });
     await this.child.start();
-    this.childConn = await ChildConnection.connect(this.child.socketPath);
+    this.childConn = await PipelinedConnection.connect(this.child.socketPath);
     this.watchChild();
     const table = decodeReply(await this.childConn.request(encodeCommand(["COMMAND"])));
     this.commands = new CommandTable(table as unknown[]);
@@ -113,6 +118,7 @@ export class ClusterNode implements NodeApi {
     this.pendingWrites.failAll(Errors.shuttingDown);
     this.reads.failAll(Errors.shuttingDown);
     this.peers?.close();
+    this.leaderProxy.reset();
     this.childConn?.close();
     await this.child.stop();
     await this.storage?.close();
@@ -124,6 +130,25 @@ export class ClusterNode implements NodeApi {
     return this.config.clusterPassword;
   }
 
+  dataCommandRoute(kind: "read" | "write"): DataRoute {
+    if (this.state !== "up") return this.dataCommandError();
+    if (kind === "read" && this.config.readMode === "stale") {
+      // Any node serves stale reads, but not before it replayed what it had before a restart
+      // and heard from a leader: a restarted node never serves state older than it had.
+      return this.appliedIndex >= this.staleReadFloorIndex && this.leaderSeen ? null : Errors.noLeader;
+    }
+    if (this.role !== "leader" && this.config.followerProxy && this.leaderId !== 0) {
+      const leader = this.membership.members.find((m) => m.id === this.leaderId);
+      if (leader) return { proxyTo: leader.addr };
+    }
+    return this.dataCommandError();
+  }
+
+  proxy(addr: string, commandBytes: Uint8Array, slot: ReplySlot): void {
+    this.leaderProxy.forward(addr, commandBytes, slot);
+  }
+
+  /** The error a command that needs the leader gets right now, or null if this is it. */
   dataCommandError(): string | null {
     switch (this.state) {
       case "uninitialized":
@@ -233,6 +258,7 @@ export class ClusterNode implements NodeApi {
   private async openRaft(identity: NodeIdentity, mode: "bootstrap" | "join" | "restart") {
     this.storage = await openLogStorage(this.config, mode !== "restart");
     const persisted = mode === "restart" ? await this.storage.load() : undefined;
+    this.staleReadFloorIndex = persisted?.hardState.commit ?? 0;
     const ticksPerMs = 1 / this.config.tickIntervalMs;
     this.raft = new RaftNode({
       id: identity.nodeId,
@@ -291,6 +317,7 @@ export class ClusterNode implements NodeApi {
     const now = Date.now();
     this.pendingWrites.expire(now);
     this.reads.expire(now);
+    this.leaderProxy.checkTimeouts(now);
     if (!this.raft) return;
     this.raft.tick();
     this.schedule();
@@ -361,6 +388,8 @@ export class ClusterNode implements NodeApi {
       this.reads.failAll(Errors.readNoQuorum);
     }
     if (role !== "leader") this.leaderReady = false;
+    if (leaderId !== this.leaderId) this.leaderProxy.reset();
+    if (leaderId !== 0) this.leaderSeen = true;
     this.role = role;
     this.leaderId = leaderId;
   }

@@ -1,8 +1,10 @@
 /**
  * @module
- * A pipelined connection to the redis child over its unix socket. Commands are written in
- * order, coalesced into one socket write per event-loop turn; replies come back in the same
- * order and are handed, as raw RESP frames, to the callback registered with each command.
+ * A pipelined RESP connection: to the redis child over its unix socket, or to the leader for
+ * the follower proxy. Commands are written in order, coalesced into one socket write per
+ * event-loop turn; replies come back in the same order and are handed, as raw RESP frames, to
+ * the callback registered with each command. When the connection ends, every request still
+ * waiting gets the `lostReply` frame: replies are never matched to the wrong request.
  */
 import { ReplyScanner } from "../resp/reply_scanner.ts";
 
@@ -11,7 +13,7 @@ export type ReplyCallback = (frame: Uint8Array) => void;
 
 const ignoreReply: ReplyCallback = () => {};
 
-export class ChildConnection {
+export class PipelinedConnection {
   private readonly callbacks: ReplyCallback[] = [];
   private callbackHead = 0;
   private pendingChunks: Uint8Array[] = [];
@@ -23,13 +25,20 @@ export class ChildConnection {
   /** Resolves when the connection ends (child died or close()); rejects never. */
   readonly ended: Promise<void>;
 
-  private constructor(private readonly conn: Deno.UnixConn) {
+  private constructor(private readonly conn: Deno.Conn, private readonly lostReply: Uint8Array) {
     this.ended = this.readLoop();
   }
 
-  static async connect(socketPath: string): Promise<ChildConnection> {
+  static async connect(socketPath: string): Promise<PipelinedConnection> {
     const conn = await Deno.connect({ transport: "unix", path: socketPath });
-    return new ChildConnection(conn);
+    return new PipelinedConnection(conn, new TextEncoder().encode("-ERR redis child connection lost\r\n"));
+  }
+
+  static async connectTcp(addr: string, lostReply: Uint8Array): Promise<PipelinedConnection> {
+    const colon = addr.lastIndexOf(":");
+    const conn = await Deno.connect({ hostname: addr.slice(0, colon), port: Number(addr.slice(colon + 1)) });
+    conn.setNoDelay(true);
+    return new PipelinedConnection(conn, lostReply);
   }
 
   /** Replies not yet received. */
@@ -46,7 +55,7 @@ export class ChildConnection {
    * one (the others, e.g. MULTI's +OK and +QUEUED, are consumed silently).
    */
   send(commandBytes: Uint8Array, replyCount: number, onReply: ReplyCallback): void {
-    if (this.closed) throw new Error("redis child connection is closed");
+    if (this.closed) return onReply(this.lostReply);
     for (let i = 1; i < replyCount; i++) this.callbacks.push(ignoreReply);
     this.callbacks.push(onReply);
     this.pendingChunks.push(commandBytes);
@@ -68,6 +77,10 @@ export class ChildConnection {
     try {
       this.conn.close();
     } catch { /* already closed */ }
+    const waiting = this.callbacks.slice(this.callbackHead);
+    this.callbacks.length = 0;
+    this.callbackHead = 0;
+    for (const callback of waiting) callback(this.lostReply);
   }
 
   private flush(): void {

@@ -6,7 +6,7 @@
  * commands).
  */
 import { arityError, arityOk, type CommandInfo, unknownCommandError } from "../redis/command_table.ts";
-import { encodeCommand } from "../resp/mod.ts";
+import { encodeCommand, RequestParser } from "../resp/mod.ts";
 import { concatBytes, encodeBulk, encodeError, encodeInteger, encodeSimple, nullBulk } from "./replies.ts";
 import { encodePayload, PayloadKind } from "../node/entry_payload.ts";
 import type { ClientSession, CommandHandler } from "./client_session.ts";
@@ -19,6 +19,7 @@ const decoder = new TextDecoder();
 const OK = encodeSimple("OK");
 const QUEUED = encodeSimple("QUEUED");
 const PONG = encodeSimple("PONG");
+const RAFT_TXN = new TextEncoder().encode("RAFT.TXN");
 
 interface Transaction {
   commands: Uint8Array[][];
@@ -57,6 +58,7 @@ export class CommandRouter implements CommandHandler {
         return slot.complete(OK);
     }
     if (name === "raft.msg") return this.peerMessage(session, args, slot);
+    if (name === "raft.txn") return this.proxiedTransaction(session, args, slot);
     if (name === "raft.hello") return this.peerHello(session, args, slot);
     if (txn) return this.queue(txn, name, args, slot);
     if (name === "ping" && args.length <= 2) {
@@ -69,8 +71,9 @@ export class CommandRouter implements CommandHandler {
     if (typeof check === "string") return slot.complete(encodeError(check));
     const info = check;
     if (info.route === "local") return this.local(session, name, args, slot);
-    const stateError = this.node.dataCommandError();
-    if (stateError) return slot.complete(encodeError(stateError));
+    const route = this.node.dataCommandRoute(info.route === "read" ? "read" : "write");
+    if (typeof route === "string") return slot.complete(encodeError(route));
+    if (route) return this.node.proxy(route.proxyTo, encodeCommand(args), slot);
     switch (info.route) {
       case "write": {
         const rewritten = rewriteForDeterminism(name, args);
@@ -85,6 +88,27 @@ export class CommandRouter implements CommandHandler {
   }
 
   closed(_session: ClientSession): void {}
+
+  /**
+   * RAFT.TXN <command>...: a transaction forwarded by a follower proxy, each argument one
+   * RESP-encoded command; run as MULTI ... EXEC on this connection.
+   */
+  private proxiedTransaction(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
+    if (session.state.txn) return slot.complete(encodeError(Errors.nestedMulti));
+    const txn: Transaction = { commands: [], failed: false, readOnly: true };
+    for (const encoded of args.slice(1)) {
+      const parser = new RequestParser();
+      parser.push(encoded);
+      let command: Uint8Array[] | null = null;
+      try {
+        command = parser.next();
+      } catch { /* malformed: refused below */ }
+      if (!command || parser.next() !== null) return slot.complete(encodeError("ERR invalid argument"));
+      const queued = this.queueCheck(txn, lowerAscii(command[0]), command);
+      if (queued) return slot.complete(encodeError(Errors.execAbort));
+    }
+    this.exec(session, txn, slot);
+  }
 
   /** RAFT.HELLO <node id> <addr> [password]: this connection carries a peer's messages. */
   private peerHello(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
@@ -167,33 +191,37 @@ export class CommandRouter implements CommandHandler {
   }
 
   private queue(txn: Transaction, name: string, args: Uint8Array[], slot: ReplySlot): void {
-    if (nodeCommands.has(name)) {
+    const error = this.queueCheck(txn, name, args);
+    slot.complete(error ? encodeError(error) : QUEUED);
+  }
+
+  /** Queue a command into `txn`; returns the error (and marks the transaction failed) or null. */
+  private queueCheck(txn: Transaction, name: string, args: Uint8Array[]): string | null {
+    const fail = (error: string) => {
       txn.failed = true;
-      return slot.complete(encodeError(Errors.notSupported));
-    }
+      return error;
+    };
+    if (nodeCommands.has(name)) return fail(Errors.notSupported);
     const check = this.check(name, args);
-    if (typeof check === "string") {
-      txn.failed = true;
-      return slot.complete(encodeError(check));
-    }
+    if (typeof check === "string") return fail(check);
     if (check.route === "local" && name !== "ping" && name !== "echo" && name !== "time") {
-      txn.failed = true;
-      return slot.complete(encodeError(`${Errors.notSupported} inside MULTI/EXEC`));
+      return fail(`${Errors.notSupported} inside MULTI/EXEC`);
     }
     const rewritten = check.route === "write" ? rewriteForDeterminism(name, args) : args;
-    if (typeof rewritten === "string") {
-      txn.failed = true;
-      return slot.complete(encodeError(rewritten));
-    }
+    if (typeof rewritten === "string") return fail(rewritten);
     if (check.route !== "read" && name !== "ping" && name !== "echo") txn.readOnly = false;
     txn.commands.push(rewritten);
-    slot.complete(QUEUED);
+    return null;
   }
 
   private exec(session: ClientSession, txn: Transaction, slot: ReplySlot): void {
     if (txn.failed) return slot.complete(encodeError(Errors.execAbort));
-    const stateError = this.node.dataCommandError();
-    if (stateError) return slot.complete(encodeError(stateError));
+    const route = this.node.dataCommandRoute(txn.readOnly ? "read" : "write");
+    if (typeof route === "string") return slot.complete(encodeError(route));
+    if (route) {
+      const commands = txn.commands.map((c) => encodeCommand(c));
+      return this.node.proxy(route.proxyTo, encodeCommand([RAFT_TXN, ...commands]), slot);
+    }
     const parts = [encodeCommand(["MULTI"]), ...txn.commands.map((c) => encodeCommand(c)), encodeCommand(["EXEC"])];
     const bytes = concatBytes(parts);
     const replyCount = txn.commands.length + 2;

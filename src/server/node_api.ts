@@ -10,6 +10,8 @@ import type { ReplySlot } from "./reply_queue.ts";
 /** RedisRaft's raft_state values, plus `removed` for a node taken out of its cluster. */
 export type NodeState = "uninitialized" | "joining" | "loading" | "up" | "removed";
 
+export type DataRoute = null | string | { proxyTo: string };
+
 export interface NodeApi {
   readonly state: NodeState;
   readonly commands: CommandTable;
@@ -27,6 +29,11 @@ export interface NodeApi {
   peerHello(peerId: number, addr: string): void;
   /** A peer's RAFT.MSG payload; throws on malformed input. */
   peerMessage(bytes: Uint8Array): void;
-  /** The error a data command gets right now (not a member, not leader, ...), or null. */
-  dataCommandError(): string | null;
+  /**
+   * How a data command of `kind` is served right now: null = here, a string = that error
+   * (not a member, not leader, ...), `{ proxyTo }` = forward it to the leader at that address.
+   */
+  dataCommandRoute(kind: "read" | "write"): DataRoute;
+  /** Forward one encoded command to the leader (follower proxy). */
+  proxy(addr: string, commandBytes: Uint8Array, slot: ReplySlot): void;
 }

@@ -187,3 +187,42 @@ Deno.test("hostile input on the shared port: fake peer messages and garbage harm
     await cluster.destroy();
   }
 });
+
+Deno.test("--follower-proxy: followers forward commands and transactions to the leader", async () => {
+  const cluster = await TestCluster.start(3, ["--follower-proxy"]);
+  try {
+    const leader = await cluster.leader();
+    const follower = cluster.nodes.find((n) => n !== leader)!;
+    const client = await follower.client();
+    assert.equal(await client.call("SET", "p", "1"), "OK");
+    assert.equal(await client.call("INCR", "p"), 2);
+    assert.equal(await client.call("GET", "p"), "2");
+    assert.equal(await client.call("MULTI"), "OK");
+    assert.equal(await client.call("INCR", "p"), "QUEUED");
+    assert.equal(await client.call("GET", "p"), "QUEUED");
+    assert.deepEqual(await client.call("EXEC"), [3, "3"]);
+    const replies = await client.pipeline(Array.from({ length: 200 }, (_, i) => ["RPUSH", "pl", String(i)]));
+    assert.deepEqual(replies, Array.from({ length: 200 }, (_, i) => i + 1), "in order");
+    assert.match(infoField(await client.call("INFO", "raft"), "raft_proxy_reqs") ?? "", /^[1-9]/);
+    client.close();
+  } finally {
+    await cluster.destroy();
+  }
+});
+
+Deno.test("--read-mode stale: followers answer reads from local state", async () => {
+  const cluster = await TestCluster.start(3, ["--read-mode", "stale"]);
+  try {
+    assert.equal(await cluster.call(["SET", "s", "v"]), "OK");
+    await cluster.waitConverged();
+    const leader = await cluster.leader();
+    for (const node of cluster.nodes.filter((n) => n !== leader)) {
+      const client = await node.client();
+      assert.equal(await client.call("GET", "s"), "v");
+      assert.deepEqual(await client.call("SET", "s", "w"), new RespError(`MOVED 0 ${leader.addr}`));
+      client.close();
+    }
+  } finally {
+    await cluster.destroy();
+  }
+});

@@ -1,0 +1,76 @@
+/**
+ * @module
+ * The follower proxy (`--follower-proxy`): a follower forwards data commands to the leader over
+ * one pipelined connection and relays the replies. Replies are matched to requests strictly in
+ * order; if the leader changes, the connection breaks or a reply is late, the connection is
+ * closed and every request still waiting gets an error (its outcome is unknown), so replies can
+ * never cross to the wrong request, also across reconnects.
+ */
+import { PipelinedConnection } from "../redis/pipelined_connection.ts";
+import type { ReplySlot } from "../server/reply_queue.ts";
+import { encodeError } from "../server/replies.ts";
+
+const noReplyFromLeader = new TextEncoder().encode("-TIMEOUT no reply from leader\r\n");
+
+export class LeaderProxy {
+  private conn: PipelinedConnection | null = null;
+  private connecting: Promise<PipelinedConnection> | null = null;
+  private addr = "";
+  /** Bumped on every reset, so a connect that completes after a reset is discarded. */
+  private generation = 0;
+  private readonly deadlines: number[] = [];
+  readonly stats = { requests: 0, failedRequests: 0, failedResponses: 0 };
+
+  constructor(private readonly responseTimeoutMs: () => number) {}
+
+  get outstanding(): number {
+    return this.conn?.inflightCount ?? 0;
+  }
+
+  /** Forward `commandBytes` (one command) to the leader at `addr`. */
+  forward(addr: string, commandBytes: Uint8Array, slot: ReplySlot): void {
+    this.stats.requests++;
+    if (addr !== this.addr) this.reset(addr);
+    const send = (conn: PipelinedConnection) => {
+      this.deadlines.push(Date.now() + this.responseTimeoutMs());
+      conn.send(commandBytes, 1, (frame) => {
+        this.deadlines.shift();
+        if (frame === noReplyFromLeader) this.stats.failedResponses++;
+        slot.complete(frame);
+      });
+    };
+    if (this.conn && !this.conn.isClosed) return send(this.conn);
+    const generation = this.generation;
+    this.connecting ??= PipelinedConnection.connectTcp(addr, noReplyFromLeader).then((conn) => {
+      if (generation !== this.generation) {
+        conn.close();
+        throw new Error("leader changed while connecting");
+      }
+      this.conn = conn;
+      this.connecting = null;
+      return conn;
+    }, (error) => {
+      if (generation === this.generation) this.connecting = null;
+      throw error;
+    });
+    this.connecting.then(send, () => {
+      this.stats.failedRequests++;
+      slot.complete(encodeError("NOTLEADER Failed to proxy command"));
+    });
+  }
+
+  /** Close the connection if the oldest request waits too long (called on every tick). */
+  checkTimeouts(nowMs: number): void {
+    if (this.deadlines.length > 0 && this.deadlines[0] < nowMs) this.reset(this.addr);
+  }
+
+  /** Drop the current connection (leader changed): waiting requests get an error. */
+  reset(addr = ""): void {
+    this.generation++;
+    this.addr = addr;
+    this.deadlines.length = 0;
+    this.conn?.close();
+    this.conn = null;
+    this.connecting = null;
+  }
+}

@@ -352,3 +352,21 @@ Deno.test("membership entry codec round-trips", () => {
   const bytes = encodeMembershipChange({ nodeId: 0x7fffffff, addr: "10.0.0.1:5001" });
   assert.equal(bytes.length, 4 + 13);
 });
+
+Deno.test("a leader counts itself toward commit only after advance() (its own fsync)", () => {
+  const cluster = TestCluster.formed(3);
+  cluster.isolate(3);
+  const n1 = cluster.node(1);
+  const n2 = cluster.node(2);
+  const pos = n1.propose(data("x"));
+  assert.ok("index" in pos);
+  const leaderReady = n1.ready(); // entries handed to the disk, fsync still running
+  assert.equal(leaderReady.entries.at(-1)?.index, pos.index);
+  for (const m of leaderReady.messages) if (m.to === 2) n2.step(m);
+  const followerReady = n2.ready();
+  n2.advance(followerReady);
+  for (const m of followerReady.messagesAfterPersist) n1.step(m);
+  assert.equal(n1.status().commitIndex, pos.index - 1, "one follower alone is not a majority");
+  n1.advance(leaderReady);
+  assert.equal(n1.status().commitIndex, pos.index);
+});

@@ -105,6 +105,8 @@ export const configSchema = z.object({
   peerReconnectMaxMs: positiveInt().default(2000),
   /** Most entries accepted in one AppendEntries from a peer. */
   peerEntriesMaxCount: positiveInt().default(65_536),
+  /** Applied writes remembered to decide WATCH; a watch older than this aborts its EXEC. */
+  watchHistoryMaxEntries: positiveInt().default(100_000),
   /** How long the node waits for the redis child to start answering. */
   childStartTimeoutMs: positiveInt().default(10_000),
 });

@@ -40,6 +40,7 @@ import { decodeMessage } from "../peer/message_codec.ts";
 import { adminRequest } from "../peer/admin_client.ts";
 import { AppliedWaiters } from "./applied_waiters.ts";
 import { SessionOrder } from "./session_order.ts";
+import { keyString, WatchHistory } from "./watch_history.ts";
 
 export interface NodeStats {
   startedAtMs: number;
@@ -70,6 +71,7 @@ export class ClusterNode implements NodeApi {
   private childConn!: PipelinedConnection;
   private readonly pendingWrites = new PendingWrites();
   readonly leaderProxy = new LeaderProxy(() => this.config.proxyResponseTimeoutMs);
+  private readonly watchHistory = new WatchHistory(this.config.watchHistoryMaxEntries, () => this.commands);
   /** Stale reads wait until the commit index persisted before a restart is applied. */
   private staleReadFloorIndex = 0;
   private leaderSeen = false;
@@ -142,6 +144,10 @@ export class ClusterNode implements NodeApi {
       if (leader) return { proxyTo: leader.addr };
     }
     return this.dataCommandError();
+  }
+
+  watchIndex(session: ClientSession): number {
+    return Math.max(this.appliedIndex, sessionOrder(session).lastWriteIndex);
   }
 
   proxy(addr: string, commandBytes: Uint8Array, slot: ReplySlot): void {
@@ -407,7 +413,12 @@ export class ClusterNode implements NodeApi {
     if (entry.type === EntryType.Normal) {
       const payload = decodePayload(entry.data);
       const slot = this.pendingWrites.take(entry.index, entry.term);
-      this.childConn.send(payload.commandBytes, payload.replyCount, slot ? (frame) => slot.complete(frame) : ignore);
+      if (payload.watch && this.watchHistory.modifiedSince(payload.watch.index, new Set(payload.watch.keys.map(keyString)))) {
+        slot?.complete(nullArray); // a watched key changed: EXEC aborts, identically on every node
+      } else {
+        this.watchHistory.record(entry.index, payload.commandBytes);
+        this.childConn.send(payload.commandBytes, payload.replyCount, slot ? (frame) => slot.complete(frame) : ignore);
+      }
     } else {
       this.pendingWrites.take(entry.index, entry.term);
       if (entry.type === EntryType.RemoveNode) this.onNodeRemoved(decodeMembershipChange(entry.data).nodeId);
@@ -494,6 +505,8 @@ export class ClusterNode implements NodeApi {
 }
 
 function ignore(): void {}
+
+const nullArray = new TextEncoder().encode("*-1\r\n");
 
 function sessionOrder(session: ClientSession): SessionOrder {
   return (session.state.order ??= new SessionOrder()) as SessionOrder;

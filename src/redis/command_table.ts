@@ -21,6 +21,10 @@ export interface CommandInfo {
   flags: Set<string>;
   tips: Set<string>;
   route: CommandRoute;
+  /** Legacy key positions: first and last key argument (negative: from the end) and step. */
+  firstKey: number;
+  lastKey: number;
+  keyStep: number;
   /** Subcommands keyed by lower-case name, for container commands (CONFIG, SCRIPT, ...). */
   subcommands?: Map<string, CommandInfo>;
 }
@@ -77,6 +81,9 @@ function parseEntry(entry: unknown): CommandInfo {
     flags,
     tips,
     route: classify(name, flags),
+    firstKey: Number(entry[3] ?? 0),
+    lastKey: Number(entry[4] ?? 0),
+    keyStep: Number(entry[5] ?? 0),
   };
   if (Array.isArray(entry[9]) && entry[9].length > 0) {
     info.subcommands = new Map();
@@ -109,6 +116,21 @@ export class CommandTable {
     if (!info?.subcommands || subcommand === undefined) return info;
     return info.subcommands.get(subcommand.toLowerCase()) ?? info;
   }
+}
+
+/**
+ * The key arguments of a command by its legacy key positions, or null when they cannot be known
+ * from the table alone (movable keys: EVAL, ZUNIONSTORE, SORT ... STORE, ...).
+ */
+export function commandKeys(info: CommandInfo, args: readonly Uint8Array[]): Uint8Array[] | null {
+  if (info.flags.has("movablekeys")) return null;
+  if (info.firstKey <= 0) return [];
+  const last = info.lastKey < 0 ? args.length + info.lastKey : info.lastKey;
+  const keys: Uint8Array[] = [];
+  for (let i = info.firstKey; i <= last && i < args.length; i += Math.max(1, info.keyStep)) {
+    keys.push(args[i]);
+  }
+  return keys;
 }
 
 /** True when `argc` (name included) satisfies Redis arity `arity`. */

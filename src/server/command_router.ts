@@ -14,12 +14,19 @@ import { Errors } from "./errors.ts";
 import type { NodeApi } from "./node_api.ts";
 import type { ReplySlot } from "./reply_queue.ts";
 import { rewriteForDeterminism } from "./command_rewrite.ts";
+import { keyString } from "../node/watch_history.ts";
 
 const decoder = new TextDecoder();
 const OK = encodeSimple("OK");
 const QUEUED = encodeSimple("QUEUED");
 const PONG = encodeSimple("PONG");
 const RAFT_TXN = new TextEncoder().encode("RAFT.TXN");
+
+/** WATCHed keys of a session and the applied index they are watched from. */
+interface SessionWatch {
+  index: number;
+  keys: Map<string, Uint8Array>;
+}
 
 interface Transaction {
   commands: Uint8Array[][];
@@ -42,17 +49,26 @@ export class CommandRouter implements CommandHandler {
         if (txn) return slot.complete(encodeError(Errors.nestedMulti));
         session.state.txn = { commands: [], failed: false, readOnly: true } satisfies Transaction;
         return slot.complete(OK);
-      case "exec":
+      case "exec": {
         if (!txn) return slot.complete(encodeError(Errors.execWithoutMulti));
         delete session.state.txn;
-        return this.exec(session, txn, slot);
+        const watch = session.state.watch as SessionWatch | undefined;
+        delete session.state.watch;
+        return this.exec(session, txn, slot, watch);
+      }
       case "discard":
         if (!txn) return slot.complete(encodeError(Errors.discardWithoutMulti));
         delete session.state.txn;
+        delete session.state.watch;
         return slot.complete(OK);
       case "watch":
         if (txn) return slot.complete(encodeError(Errors.watchInsideMulti));
-        break;
+        return this.watch(session, args, slot);
+      case "unwatch":
+        if (txn) break;
+        if (args.length !== 1) return slot.complete(encodeError(arityError("unwatch")));
+        delete session.state.watch;
+        return slot.complete(OK);
       case "quit":
         slot.closeAfter = true;
         return slot.complete(OK);
@@ -214,9 +230,20 @@ export class CommandRouter implements CommandHandler {
     return null;
   }
 
-  private exec(session: ClientSession, txn: Transaction, slot: ReplySlot): void {
+  /** WATCH key...: remember the keys and the applied index they are watched from (leader only). */
+  private watch(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
+    if (args.length < 2) return slot.complete(encodeError(arityError("watch")));
+    const route = this.node.dataCommandRoute("write");
+    if (typeof route === "string") return slot.complete(encodeError(route));
+    if (route) return slot.complete(encodeError("ERR WATCH is not supported through the follower proxy; connect to the leader"));
+    const watch = (session.state.watch ??= { index: this.node.watchIndex(session), keys: new Map() }) as SessionWatch;
+    for (const key of args.slice(1)) watch.keys.set(keyString(key), key.slice());
+    slot.complete(OK);
+  }
+
+  private exec(session: ClientSession, txn: Transaction, slot: ReplySlot, watch?: SessionWatch): void {
     if (txn.failed) return slot.complete(encodeError(Errors.execAbort));
-    const route = this.node.dataCommandRoute(txn.readOnly ? "read" : "write");
+    const route = this.node.dataCommandRoute(txn.readOnly && !watch ? "read" : "write");
     if (typeof route === "string") return slot.complete(encodeError(route));
     if (route) {
       const commands = txn.commands.map((c) => encodeCommand(c));
@@ -225,8 +252,9 @@ export class CommandRouter implements CommandHandler {
     const parts = [encodeCommand(["MULTI"]), ...txn.commands.map((c) => encodeCommand(c)), encodeCommand(["EXEC"])];
     const bytes = concatBytes(parts);
     const replyCount = txn.commands.length + 2;
-    if (txn.readOnly) return this.node.read(session, bytes, replyCount, slot);
-    this.node.write(session, encodePayload(PayloadKind.Transaction, replyCount, bytes), slot);
+    if (txn.readOnly && !watch) return this.node.read(session, bytes, replyCount, slot);
+    const watched = watch ? { index: watch.index, keys: [...watch.keys.values()] } : undefined;
+    this.node.write(session, encodePayload(PayloadKind.Transaction, replyCount, bytes, watched), slot);
   }
 }
 

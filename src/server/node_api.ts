@@ -34,6 +34,8 @@ export interface NodeApi {
    * (not a member, not leader, ...), `{ proxyTo }` = forward it to the leader at that address.
    */
   dataCommandRoute(kind: "read" | "write"): DataRoute;
+  /** The applied index a WATCH issued now on `session` watches from (after its own writes). */
+  watchIndex(session: ClientSession): number;
   /** Forward one encoded command to the leader (follower proxy). */
   proxy(addr: string, commandBytes: Uint8Array, slot: ReplySlot): void;
 }

@@ -107,6 +107,8 @@ export const configSchema = z.object({
   peerEntriesMaxCount: positiveInt().default(65_536),
   /** Applied writes remembered to decide WATCH; a watch older than this aborts its EXEC. */
   watchHistoryMaxEntries: positiveInt().default(100_000),
+  /** Scripts remembered for EVALSHA (Redis keeps every script; we bound the count). */
+  scriptsMaxCount: positiveInt().default(10_000),
   /** How long the node waits for the redis child to start answering. */
   childStartTimeoutMs: positiveInt().default(10_000),
 });

@@ -22,14 +22,16 @@ import {
   type Role,
 } from "../raft/mod.ts";
 import { decodeReply, encodeCommand } from "../resp/mod.ts";
-import { encodeError } from "../server/replies.ts";
+import { encodeBulk, encodeError } from "../server/replies.ts";
 import type { ClientSession } from "../server/client_session.ts";
 import { Errors } from "../server/errors.ts";
 import type { DataRoute, NodeApi, NodeState } from "../server/node_api.ts";
 import { LeaderProxy } from "./leader_proxy.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
 import { openLogStorage, type LogStorage } from "./log_storage.ts";
-import { decodePayload } from "./entry_payload.ts";
+import { decodePayload, PayloadKind } from "./entry_payload.ts";
+import { ScriptRegistry } from "./script_registry.ts";
+import { ScriptSandbox } from "../server/script_sandbox.ts";
 import type { Logger } from "./logger.ts";
 import { loadIdentity, type NodeIdentity, randomDbid, randomNodeId, saveIdentity } from "./node_identity.ts";
 import { PendingWrites } from "./pending_requests.ts";
@@ -49,6 +51,8 @@ export interface NodeStats {
 export class ClusterNode implements NodeApi {
   state: NodeState = "uninitialized";
   commands!: CommandTable;
+  sandbox!: ScriptSandbox;
+  readonly scripts: ScriptRegistry;
   identity: NodeIdentity | null = null;
   raft: RaftNode | null = null;
   storage: LogStorage | null = null;
@@ -71,7 +75,7 @@ export class ClusterNode implements NodeApi {
   private childConn!: PipelinedConnection;
   private readonly pendingWrites = new PendingWrites();
   readonly leaderProxy = new LeaderProxy(() => this.config.proxyResponseTimeoutMs);
-  private readonly watchHistory = new WatchHistory(this.config.watchHistoryMaxEntries, () => this.commands);
+  private readonly watchHistory: WatchHistory;
   /** Stale reads wait until the commit index persisted before a restart is applied. */
   private staleReadFloorIndex = 0;
   private leaderSeen = false;
@@ -82,6 +86,8 @@ export class ClusterNode implements NodeApi {
   private stopped = false;
 
   constructor(readonly config: Config, readonly log: Logger) {
+    this.scripts = new ScriptRegistry(config.scriptsMaxCount);
+    this.watchHistory = new WatchHistory(config.watchHistoryMaxEntries, () => this.commands);
     this.child = new RedisChild({
       redisServer: config.redisServer,
       dir: `${config.dir}/redis`,
@@ -104,6 +110,7 @@ export class ClusterNode implements NodeApi {
     this.watchChild();
     const table = decodeReply(await this.childConn.request(encodeCommand(["COMMAND"])));
     this.commands = new CommandTable(table as unknown[]);
+    this.sandbox = new ScriptSandbox(this.commands);
     this.identity = (await loadIdentity(this.config.dir)) ?? null;
     if (this.identity) {
       this.state = "loading";
@@ -413,7 +420,15 @@ export class ClusterNode implements NodeApi {
     if (entry.type === EntryType.Normal) {
       const payload = decodePayload(entry.data);
       const slot = this.pendingWrites.take(entry.index, entry.term);
-      if (payload.watch && this.watchHistory.modifiedSince(payload.watch.index, new Set(payload.watch.keys.map(keyString)))) {
+      if (payload.script) {
+        const sha = this.scripts.add(new TextDecoder().decode(payload.script));
+        if (payload.commandBytes.length === 0) slot?.complete(encodeBulk(sha)); // SCRIPT LOAD
+      } else if (payload.kind === PayloadKind.ScriptFlush) {
+        this.scripts.clear();
+      }
+      if (payload.commandBytes.length === 0) {
+        // nothing for the child
+      } else if (payload.watch && this.watchHistory.modifiedSince(payload.watch.index, new Set(payload.watch.keys.map(keyString)))) {
         slot?.complete(nullArray); // a watched key changed: EXEC aborts, identically on every node
       } else {
         this.watchHistory.record(entry.index, payload.commandBytes);

@@ -110,6 +110,14 @@ export class CommandTable {
     return this.commands.size;
   }
 
+  /** Every command and subcommand. */
+  *all(): Iterable<CommandInfo> {
+    for (const info of this.commands.values()) {
+      yield info;
+      if (info.subcommands) yield* info.subcommands.values();
+    }
+  }
+
   /** The command (or its subcommand when it has them and one is given); undefined if unknown. */
   lookup(name: string, subcommand?: string): CommandInfo | undefined {
     const info = this.commands.get(name);

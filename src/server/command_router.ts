@@ -7,7 +7,15 @@
  */
 import { arityError, arityOk, type CommandInfo, unknownCommandError } from "../redis/command_table.ts";
 import { encodeCommand, RequestParser } from "../resp/mod.ts";
-import { concatBytes, encodeBulk, encodeError, encodeInteger, encodeSimple, nullBulk } from "./replies.ts";
+import {
+  concatBytes,
+  encodeArrayHeader,
+  encodeBulk,
+  encodeError,
+  encodeInteger,
+  encodeSimple,
+  nullBulk,
+} from "./replies.ts";
 import { encodePayload, PayloadKind } from "../node/entry_payload.ts";
 import type { ClientSession, CommandHandler } from "./client_session.ts";
 import { Errors } from "./errors.ts";
@@ -20,7 +28,10 @@ const decoder = new TextDecoder();
 const OK = encodeSimple("OK");
 const QUEUED = encodeSimple("QUEUED");
 const PONG = encodeSimple("PONG");
-const RAFT_TXN = new TextEncoder().encode("RAFT.TXN");
+const encoder = new TextEncoder();
+const RAFT_TXN = encoder.encode("RAFT.TXN");
+const EVAL = encoder.encode("EVAL");
+const EVAL_RO = encoder.encode("EVAL_RO");
 
 /** WATCHed keys of a session and the applied index they are watched from. */
 interface SessionWatch {
@@ -90,10 +101,23 @@ export class CommandRouter implements CommandHandler {
     const route = this.node.dataCommandRoute(info.route === "read" ? "read" : "write");
     if (typeof route === "string") return slot.complete(encodeError(route));
     if (route) return this.node.proxy(route.proxyTo, encodeCommand(args), slot);
+    if (info.name.startsWith("script|") || name.startsWith("eval")) {
+      const script = this.scriptCommand(info.name, args);
+      if (script) {
+        if (typeof script === "string") return slot.complete(encodeError(script));
+        if ("bulk" in script) return slot.complete(script.bulk);
+        if ("read" in script) return this.node.read(session, script.read, 1, slot);
+        return this.node.write(session, script.payload, slot);
+      }
+    }
     switch (info.route) {
       case "write": {
-        const rewritten = rewriteForDeterminism(name, args);
+        let rewritten = rewriteForDeterminism(name, args);
         if (typeof rewritten === "string") return slot.complete(encodeError(rewritten));
+        if (info.name === "function|load") {
+          const code = decoder.decode(args[args.length - 1]);
+          rewritten = [...args.slice(0, -1), encoder.encode(this.node.sandbox.wrap(code))];
+        }
         return this.node.write(session, encodePayload(PayloadKind.Command, 1, encodeCommand(rewritten)), slot);
       }
       case "read":
@@ -104,6 +128,47 @@ export class CommandRouter implements CommandHandler {
   }
 
   closed(_session: ClientSession): void {}
+
+  /**
+   * EVAL/EVALSHA (sandboxed, replicated with their text), SCRIPT LOAD/FLUSH/EXISTS, and the
+   * read-only variants; null for other commands. `fullName` is `name` or `name|subcommand`.
+   */
+  private scriptCommand(
+    fullName: string,
+    args: Uint8Array[],
+  ): string | { payload: Uint8Array } | { read: Uint8Array } | { bulk: Uint8Array } | null {
+    const scripts = this.node.scripts;
+    const body = (): string | undefined =>
+      fullName.startsWith("evalsha") ? scripts.get(decoder.decode(args[1])) : decoder.decode(args[1]);
+    switch (fullName) {
+      case "eval":
+      case "evalsha": {
+        const text = body();
+        if (text === undefined) return Errors.noScript;
+        scripts.add(text);
+        const command = encodeCommand([EVAL, this.node.sandbox.wrap(text), ...args.slice(2)]);
+        return { payload: encodePayload(PayloadKind.Script, 1, command, undefined, encoder.encode(text)) };
+      }
+      case "eval_ro":
+      case "evalsha_ro": {
+        const text = body();
+        if (text === undefined) return Errors.noScript;
+        return { read: encodeCommand([EVAL_RO, text, ...args.slice(2)]) };
+      }
+      case "script|load": {
+        const text = decoder.decode(args[2]);
+        scripts.add(text);
+        return { payload: encodePayload(PayloadKind.Script, 1, new Uint8Array(0), undefined, encoder.encode(text)) };
+      }
+      case "script|flush":
+        return { payload: encodePayload(PayloadKind.ScriptFlush, 1, encodeCommand(args)) };
+      case "script|exists": {
+        const found = args.slice(2).map((sha) => encodeInteger(scripts.get(decoder.decode(sha)) ? 1 : 0));
+        return { bulk: concatBytes([encodeArrayHeader(found.length), ...found]) };
+      }
+    }
+    return null;
+  }
 
   /**
    * RAFT.TXN <command>...: a transaction forwarded by a follower proxy, each argument one
@@ -223,8 +288,16 @@ export class CommandRouter implements CommandHandler {
     if (check.route === "local" && name !== "ping" && name !== "echo" && name !== "time") {
       return fail(`${Errors.notSupported} inside MULTI/EXEC`);
     }
-    const rewritten = check.route === "write" ? rewriteForDeterminism(name, args) : args;
+    let rewritten = check.route === "write" ? rewriteForDeterminism(name, args) : args;
     if (typeof rewritten === "string") return fail(rewritten);
+    if (name === "eval" || name === "evalsha") {
+      const text = name === "eval" ? decoder.decode(args[1]) : this.node.scripts.get(decoder.decode(args[1]));
+      if (text === undefined) return fail(Errors.noScript);
+      this.node.scripts.add(text);
+      rewritten = [EVAL, encoder.encode(this.node.sandbox.wrap(text)), ...args.slice(2)];
+    } else if (check.name === "function|load") {
+      rewritten = [...args.slice(0, -1), encoder.encode(this.node.sandbox.wrap(decoder.decode(args[args.length - 1])))];
+    }
     if (check.route !== "read" && name !== "ping" && name !== "echo") txn.readOnly = false;
     txn.commands.push(rewritten);
     return null;

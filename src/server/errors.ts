@@ -26,4 +26,5 @@ export const Errors = {
   shuttingDown: "ERR shutdown",
   removed: "ERR this node was removed from the cluster",
   childDown: "LOADING Raft module is loading data",
+  noScript: "NOSCRIPT No matching script. Please use EVAL.",
 } as const;

@@ -6,6 +6,8 @@
 import type { CommandTable } from "../redis/command_table.ts";
 import type { ClientSession } from "./client_session.ts";
 import type { ReplySlot } from "./reply_queue.ts";
+import type { ScriptRegistry } from "../node/script_registry.ts";
+import type { ScriptSandbox } from "./script_sandbox.ts";
 
 /** RedisRaft's raft_state values, plus `removed` for a node taken out of its cluster. */
 export type NodeState = "uninitialized" | "joining" | "loading" | "up" | "removed";
@@ -15,6 +17,9 @@ export type DataRoute = null | string | { proxyTo: string };
 export interface NodeApi {
   readonly state: NodeState;
   readonly commands: CommandTable;
+  /** Scripts known to the cluster (for EVALSHA), and the sandbox that makes them deterministic. */
+  readonly scripts: ScriptRegistry;
+  readonly sandbox: ScriptSandbox;
   /** Propose an entry payload; the slot gets the child's reply once applied, or an error. */
   write(session: ClientSession, payload: Uint8Array, slot: ReplySlot): void;
   /** A read (per the read mode): the slot gets the child's reply after the barrier. */

@@ -1,0 +1,47 @@
+/**
+ * @module
+ * The scripts known to the cluster, by the SHA1 of their original text: filled when EVAL and
+ * SCRIPT LOAD entries are applied (identically on every node), so EVALSHA can be turned into a
+ * replicated EVAL of the sandboxed text on whichever node leads. Bounded in count: beyond the
+ * limit new scripts are not remembered (EVALSHA of them answers NOSCRIPT), on every node alike.
+ */
+import { createHash } from "node:crypto";
+
+export function sha1Hex(text: string): string {
+  return createHash("sha1").update(text).digest("hex");
+}
+
+export class ScriptRegistry {
+  private readonly scripts = new Map<string, string>();
+
+  constructor(private readonly maxCount: number) {}
+
+  get size(): number {
+    return this.scripts.size;
+  }
+
+  /** Remember `body`; returns its SHA1. */
+  add(body: string): string {
+    const sha = sha1Hex(body);
+    if (!this.scripts.has(sha) && this.scripts.size < this.maxCount) this.scripts.set(sha, body);
+    return sha;
+  }
+
+  get(sha: string): string | undefined {
+    return this.scripts.get(sha.toLowerCase());
+  }
+
+  clear(): void {
+    this.scripts.clear();
+  }
+
+  /** For snapshots. */
+  toJSON(): string[] {
+    return [...this.scripts.values()];
+  }
+
+  restore(bodies: readonly string[]): void {
+    this.scripts.clear();
+    for (const body of bodies) this.add(body);
+  }
+}

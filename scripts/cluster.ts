@@ -95,7 +95,13 @@ Deno.addSignalListener("SIGTERM", () => stopAll(0));
 for (let i = 0; i < nodeCount; i++) running.push(start(i));
 const states = await Promise.all(running.map((node) => waitReady(node.port)));
 if (states[0] === "uninitialized") {
-  console.log(`[cluster] RAFT.CLUSTER INIT on ${basePort}: ${await redisCli(basePort, "RAFT.CLUSTER", "INIT")}`);
+  console.log(
+    `[cluster] RAFT.CLUSTER INIT on ${basePort}: ${await redisCli(
+      basePort,
+      "RAFT.CLUSTER",
+      "INIT",
+    )}`,
+  );
   for (let i = 1; i < nodeCount; i++) {
     const reply = await redisCli(running[i].port, "RAFT.CLUSTER", "JOIN", `127.0.0.1:${basePort}`);
     console.log(`[cluster] RAFT.CLUSTER JOIN on ${running[i].port}: ${reply}`);

@@ -29,8 +29,10 @@ export function handleAdminCommand(
   slot: ReplySlot,
 ): void {
   const reply = (p: Promise<Uint8Array> | Uint8Array) =>
-    Promise.resolve(p).then((bytes) => slot.complete(bytes), (error) =>
-      slot.complete(encodeError(`ERR ${(error as Error).message}`)));
+    Promise.resolve(p).then(
+      (bytes) => slot.complete(bytes),
+      (error) => slot.complete(encodeError(`ERR ${(error as Error).message}`)),
+    );
   switch (name) {
     case "info":
       return void reply(info(node, args));
@@ -103,7 +105,6 @@ async function config(node: ClusterNode, args: string[]): Promise<Uint8Array> {
   return encodeError(Errors.notSupported);
 }
 
-
 /** CLUSTER SLOTS/NODES/SHARDS emulated as RedisRaft does: one shard with every node. */
 function cluster(node: ClusterNode, args: string[]): Uint8Array {
   if (args.length !== 2) return arity("cluster");
@@ -119,10 +120,20 @@ function cluster(node: ClusterNode, args: string[]): Uint8Array {
   };
   if (sub === "slots") {
     if (members.length === 0) return encodeArrayHeader(0);
-    const parts = [encodeArrayHeader(1), encodeArrayHeader(2 + members.length), encodeInteger(0), encodeInteger(16383)];
+    const parts = [
+      encodeArrayHeader(1),
+      encodeArrayHeader(2 + members.length),
+      encodeInteger(0),
+      encodeInteger(16383),
+    ];
     for (const m of members) {
       const [host, port] = hostPort(m.addr);
-      parts.push(encodeArrayHeader(3), encodeBulk(host), encodeInteger(port), encodeBulk(nodeName(m.id)));
+      parts.push(
+        encodeArrayHeader(3),
+        encodeBulk(host),
+        encodeInteger(port),
+        encodeBulk(nodeName(m.id)),
+      );
     }
     return concatBytes(parts);
   }
@@ -133,20 +144,40 @@ function cluster(node: ClusterNode, args: string[]): Uint8Array {
       const role = m.id === node.leaderId ? "master" : "slave";
       const master = m.id === node.leaderId ? "-" : nodeName(node.leaderId);
       const slots = m.id === node.leaderId ? " 0-16383" : "";
-      return `${nodeName(m.id)} ${host}:${port}@${port} ${self}${role} ${master} 0 0 0 connected${slots}`;
+      return `${
+        nodeName(m.id)
+      } ${host}:${port}@${port} ${self}${role} ${master} 0 0 0 connected${slots}`;
     });
     return encodeBulk(lines.join("\n") + (lines.length ? "\n" : ""));
   }
   if (sub === "shards") {
     const parts = [encodeArrayHeader(members.length ? 1 : 0)];
     if (members.length) {
-      parts.push(encodeArrayHeader(4), encodeBulk("slots"), encodeArrayHeader(2), encodeInteger(0), encodeInteger(16383));
+      parts.push(
+        encodeArrayHeader(4),
+        encodeBulk("slots"),
+        encodeArrayHeader(2),
+        encodeInteger(0),
+        encodeInteger(16383),
+      );
       parts.push(encodeBulk("nodes"), encodeArrayHeader(members.length));
       for (const m of members) {
         const [host, port] = hostPort(m.addr);
-        parts.push(encodeArrayHeader(12), encodeBulk("id"), encodeBulk(nodeName(m.id)), encodeBulk("endpoint"), encodeBulk(host),
-          encodeBulk("ip"), encodeBulk(host), encodeBulk("port"), encodeInteger(port),
-          encodeBulk("role"), encodeBulk(m.id === node.leaderId ? "master" : "replica"), encodeBulk("health"), encodeBulk("online"));
+        parts.push(
+          encodeArrayHeader(12),
+          encodeBulk("id"),
+          encodeBulk(nodeName(m.id)),
+          encodeBulk("endpoint"),
+          encodeBulk(host),
+          encodeBulk("ip"),
+          encodeBulk(host),
+          encodeBulk("port"),
+          encodeInteger(port),
+          encodeBulk("role"),
+          encodeBulk(m.id === node.leaderId ? "master" : "replica"),
+          encodeBulk("health"),
+          encodeBulk("online"),
+        );
       }
     }
     return concatBytes(parts);
@@ -180,7 +211,9 @@ function nodeShutdown(node: ClusterNode, args: string[]): Uint8Array {
   if (node.config.clusterPassword && args[3] !== node.config.clusterPassword) {
     return encodeError("WRONGPASS invalid cluster password");
   }
-  if (!node.nodeShutdownRequest(Number(args[1]), args[2])) return encodeError("ERR invalid node id");
+  if (!node.nodeShutdownRequest(Number(args[1]), args[2])) {
+    return encodeError("ERR invalid node id");
+  }
   return encodeSimple("OK");
 }
 
@@ -189,7 +222,11 @@ async function raftDebug(node: ClusterNode, args: string[]): Promise<Uint8Array>
   const sub = args[1].toLowerCase();
   if (sub === "digest") {
     const digest = await node.childRequest(["DEBUG", "DIGEST"]);
-    return concatBytes([encodeArrayHeader(2), encodeInteger(node.appliedIndex), encodeBulk(String(digest))]);
+    return concatBytes([
+      encodeArrayHeader(2),
+      encodeInteger(node.appliedIndex),
+      encodeBulk(String(digest)),
+    ]);
   }
   if (sub === "exec") {
     if (args.length < 3) return arity("raft.debug");
@@ -201,4 +238,3 @@ async function raftDebug(node: ClusterNode, args: string[]): Promise<Uint8Array>
   }
   return encodeError(Errors.debugSubcommand);
 }
-

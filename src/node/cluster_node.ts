@@ -10,15 +10,15 @@ import { PipelinedConnection } from "../redis/pipelined_connection.ts";
 import { CommandTable } from "../redis/command_table.ts";
 import { RedisChild } from "../redis/redis_child.ts";
 import {
-  EntryType,
+  decodeMembershipChange,
   type Entry,
-  MessageType,
+  EntryType,
   type Membership,
   type Message,
+  MessageType,
   RaftError,
   RaftNode,
   type Ready,
-  decodeMembershipChange,
   type Role,
 } from "../raft/mod.ts";
 import { decodeReply, encodeCommand } from "../resp/mod.ts";
@@ -28,12 +28,18 @@ import { Errors } from "../server/errors.ts";
 import type { DataRoute, NodeApi, NodeState } from "../server/node_api.ts";
 import { LeaderProxy } from "./leader_proxy.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
-import { openLogStorage, type LogStorage } from "./log_storage.ts";
+import { type LogStorage, openLogStorage } from "./log_storage.ts";
 import { decodePayload, PayloadKind } from "./entry_payload.ts";
 import { ScriptRegistry } from "./script_registry.ts";
 import { ScriptSandbox } from "../server/script_sandbox.ts";
 import type { Logger } from "./logger.ts";
-import { loadIdentity, type NodeIdentity, randomDbid, randomNodeId, saveIdentity } from "./node_identity.ts";
+import {
+  loadIdentity,
+  type NodeIdentity,
+  randomDbid,
+  randomNodeId,
+  saveIdentity,
+} from "./node_identity.ts";
 import { PendingWrites } from "./pending_requests.ts";
 import { type PendingRead, ReadBarrier } from "./read_barrier.ts";
 import { handleAdminCommand } from "./admin_commands.ts";
@@ -70,7 +76,11 @@ export class ClusterNode implements NodeApi {
   /** Addresses of members, kept after they leave so the leader can tell them to shut down. */
   private readonly removedAddrs = new Map<number, string>();
   readonly applied = new AppliedWaiters();
-  readonly counters = { appendReqReceived: 0, appendReqWithEntryReceived: 0, snapshotReqReceived: 0 };
+  readonly counters = {
+    appendReqReceived: 0,
+    appendReqWithEntryReceived: 0,
+    snapshotReqReceived: 0,
+  };
   private readonly child: RedisChild;
   private childConn!: PipelinedConnection;
   private readonly pendingWrites = new PendingWrites();
@@ -144,7 +154,9 @@ export class ClusterNode implements NodeApi {
     if (kind === "read" && this.config.readMode === "stale") {
       // Any node serves stale reads, but not before it replayed what it had before a restart
       // and heard from a leader: a restarted node never serves state older than it had.
-      return this.appliedIndex >= this.staleReadFloorIndex && this.leaderSeen ? null : Errors.noLeader;
+      return this.appliedIndex >= this.staleReadFloorIndex && this.leaderSeen
+        ? null
+        : Errors.noLeader;
     }
     if (this.role !== "leader" && this.config.followerProxy && this.leaderId !== 0) {
       const leader = this.membership.members.find((m) => m.id === this.leaderId);
@@ -186,14 +198,26 @@ export class ClusterNode implements NodeApi {
     order.write(() => {
       if (!this.raft) return slot.complete(encodeError(Errors.noCluster));
       const position = this.raft.propose(payload);
-      if (position instanceof RaftError) return slot.complete(encodeError(raftErrorReply(position)));
+      if (position instanceof RaftError) {
+        return slot.complete(encodeError(raftErrorReply(position)));
+      }
       order.lastWriteIndex = position.index;
-      this.pendingWrites.add(position.index, position.term, slot, Date.now() + this.config.requestTimeoutMs);
+      this.pendingWrites.add(
+        position.index,
+        position.term,
+        slot,
+        Date.now() + this.config.requestTimeoutMs,
+      );
       this.schedule();
     });
   }
 
-  read(session: ClientSession, commandBytes: Uint8Array, replyCount: number, slot: ReplySlot): void {
+  read(
+    session: ClientSession,
+    commandBytes: Uint8Array,
+    replyCount: number,
+    slot: ReplySlot,
+  ): void {
     const order = sessionOrder(session);
     order.read(() => {
       const read: PendingRead = {
@@ -350,7 +374,9 @@ export class ClusterNode implements NodeApi {
     try {
       do {
         this.processAgain = false;
-        while (this.raft && this.raft.hasReady() && !this.stopped) await this.handleReady(this.raft.ready());
+        while (this.raft && this.raft.hasReady() && !this.stopped) {
+          await this.handleReady(this.raft.ready());
+        }
       } while (this.processAgain && !this.stopped);
     } catch (error) {
       this.fatal(`raft loop failed: ${(error as Error).stack ?? error}`);
@@ -384,9 +410,14 @@ export class ClusterNode implements NodeApi {
     // Committed entries are durable on a quorum already: apply them (and answer confirmed reads)
     // while this Ready's new entries are being synced, instead of after.
     for (const entry of ready.committedEntries) this.apply(entry);
-    for (const read of ready.readStates) this.reads.confirm(read.requestId, read.index, this.appliedIndex);
+    for (const read of ready.readStates) {
+      this.reads.confirm(read.requestId, read.index, this.appliedIndex);
+    }
     for (const failed of ready.failedReads) {
-      this.reads.fail(failed.requestId, failed.reason === "not-leader" ? this.notLeaderError() : Errors.readNoQuorum);
+      this.reads.fail(
+        failed.requestId,
+        failed.reason === "not-leader" ? this.notLeaderError() : Errors.readNoQuorum,
+      );
     }
     if (ready.entries.length > 0) await storage.sync();
     this.send(ready.messagesAfterPersist);
@@ -395,7 +426,9 @@ export class ClusterNode implements NodeApi {
 
   private onSoftState(role: Role, leaderId: number): void {
     if (role !== this.role || leaderId !== this.leaderId) {
-      this.log.notice(`role ${role}, leader ${leaderId || "unknown"}, term ${this.raft!.status().term}`);
+      this.log.notice(
+        `role ${role}, leader ${leaderId || "unknown"}, term ${this.raft!.status().term}`,
+      );
     }
     if (this.role === "leader" && role !== "leader") {
       this.reads.failAll(Errors.readNoQuorum);
@@ -428,15 +461,27 @@ export class ClusterNode implements NodeApi {
       }
       if (payload.commandBytes.length === 0) {
         // nothing for the child
-      } else if (payload.watch && this.watchHistory.modifiedSince(payload.watch.index, new Set(payload.watch.keys.map(keyString)))) {
+      } else if (
+        payload.watch &&
+        this.watchHistory.modifiedSince(
+          payload.watch.index,
+          new Set(payload.watch.keys.map(keyString)),
+        )
+      ) {
         slot?.complete(nullArray); // a watched key changed: EXEC aborts, identically on every node
       } else {
         this.watchHistory.record(entry.index, payload.commandBytes);
-        this.childConn.send(payload.commandBytes, payload.replyCount, slot ? (frame) => slot.complete(frame) : ignore);
+        this.childConn.send(
+          payload.commandBytes,
+          payload.replyCount,
+          slot ? (frame) => slot.complete(frame) : ignore,
+        );
       }
     } else {
       this.pendingWrites.take(entry.index, entry.term);
-      if (entry.type === EntryType.RemoveNode) this.onNodeRemoved(decodeMembershipChange(entry.data).nodeId);
+      if (entry.type === EntryType.RemoveNode) {
+        this.onNodeRemoved(decodeMembershipChange(entry.data).nodeId);
+      }
     }
     if (entry.term === this.currentTerm && this.role === "leader" && !this.leaderReady) {
       this.leaderReady = true;
@@ -463,7 +508,9 @@ export class ClusterNode implements NodeApi {
 
   /** RAFT.NODESHUTDOWN from the leader: true if it named this node of this cluster. */
   nodeShutdownRequest(nodeId: number, dbid: string): boolean {
-    if (!this.identity || nodeId !== this.identity.nodeId || dbid !== this.identity.dbid) return false;
+    if (!this.identity || nodeId !== this.identity.nodeId || dbid !== this.identity.dbid) {
+      return false;
+    }
     queueMicrotask(() => this.leaveCluster("the leader says this node was removed"));
     return true;
   }
@@ -507,7 +554,9 @@ export class ClusterNode implements NodeApi {
   private watchChild(): void {
     this.child.exited.then((code) => {
       if (this.stopped || this.child.isStopping) return;
-      this.fatal(`redis child exited unexpectedly (code ${code}); restart the node to rebuild it from the log`);
+      this.fatal(
+        `redis child exited unexpectedly (code ${code}); restart the node to rebuild it from the log`,
+      );
     });
   }
 

@@ -84,7 +84,12 @@ export function decodePayload(data: Uint8Array): EntryPayload {
     const length = view.getUint32(headerBytes);
     const end = headerBytes + 4 + length;
     if (end > data.length) throw new Error("script overruns the entry");
-    return { kind, replyCount, script: data.subarray(headerBytes + 4, end), commandBytes: data.subarray(end) };
+    return {
+      kind,
+      replyCount,
+      script: data.subarray(headerBytes + 4, end),
+      commandBytes: data.subarray(end),
+    };
   }
   if (kind !== PayloadKind.WatchedTransaction) {
     return { kind, replyCount, commandBytes: data.subarray(headerBytes) };

@@ -65,7 +65,11 @@ export class LogStorage {
 
   async saveHardState(state: HardState): Promise<void> {
     if (state.term === this.savedTerm && state.vote === this.savedVote) return;
-    await this.hardStateStore.save({ term: state.term, votedFor: state.vote, commitIndex: state.commit });
+    await this.hardStateStore.save({
+      term: state.term,
+      votedFor: state.vote,
+      commitIndex: state.commit,
+    });
     this.savedTerm = state.term;
     this.savedVote = state.vote;
   }

@@ -56,7 +56,11 @@ export async function raftNode(node: ClusterNode, args: string[]): Promise<Uint8
     if (!await node.applied.wait(position.index, position.term, timeoutMs)) {
       return encodeError(Errors.notCommitted);
     }
-    return concatBytes([encodeArrayHeader(2), encodeInteger(id), encodeSimple(node.identity!.dbid)]);
+    return concatBytes([
+      encodeArrayHeader(2),
+      encodeInteger(id),
+      encodeSimple(node.identity!.dbid),
+    ]);
   }
   if (!node.membership.members.some((m) => m.id === id)) {
     return encodeError("ERR node id does not exist");
@@ -103,7 +107,9 @@ export function timeoutNow(node: ClusterNode, args: string[]): Uint8Array {
   if (!node.raft) return encodeError(Errors.noCluster);
   const error = node.raft.campaign();
   node.schedule();
-  return error ? encodeError(`ERR failed to start an election: ${error.message}`) : encodeSimple("OK");
+  return error
+    ? encodeError(`ERR failed to start an election: ${error.message}`)
+    : encodeSimple("OK");
 }
 
 /** RAFT.CLUSTER JOIN addr...: ask members to add us (following MOVED), then start as a member. */

@@ -89,11 +89,15 @@ export function configSet(
     case "quorumReads": {
       const v = value.toLowerCase();
       if (v !== "yes" && v !== "no") return "argument must be 'yes' or 'no'";
-      target[param.key] = param.kind === "bool" ? v === "yes" : (v === "yes" ? "linearizable" : "stale");
+      target[param.key] = param.kind === "bool"
+        ? v === "yes"
+        : (v === "yes" ? "linearizable" : "stale");
       return null;
     }
     case "loglevel":
-      if (!["debug", "verbose", "notice", "warning"].includes(value)) return "argument(s) must be one of the following: debug, verbose, notice, warning";
+      if (!["debug", "verbose", "notice", "warning"].includes(value)) {
+        return "argument(s) must be one of the following: debug, verbose, notice, warning";
+      }
       target[param.key] = value;
       return null;
     case "string":

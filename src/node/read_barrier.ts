@@ -119,7 +119,11 @@ export class ReadBarrier {
   }
 
   failAll(error: string): void {
-    const all = [...this.gathering, ...[...this.rounds.values()].flat(), ...this.waiting.map((w) => w.read)];
+    const all = [
+      ...this.gathering,
+      ...[...this.rounds.values()].flat(),
+      ...this.waiting.map((w) => w.read),
+    ];
     this.gathering = [];
     this.rounds.clear();
     this.waiting = [];

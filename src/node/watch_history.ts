@@ -9,7 +9,7 @@
  * Key expiry is per node and does not abort a watched EXEC (documented).
  */
 import { RequestParser } from "../resp/mod.ts";
-import { type CommandTable, commandKeys } from "../redis/command_table.ts";
+import { commandKeys, type CommandTable } from "../redis/command_table.ts";
 import { lowerAscii } from "../server/command_router.ts";
 
 const touchesEverything = new Set(["flushall", "flushdb", "swapdb"]);

@@ -22,7 +22,10 @@ export async function adminRequest(
     }, Math.max(1, deadline - Date.now()));
   });
   const work = (async () => {
-    conn = await Deno.connect({ hostname: addr.slice(0, colon), port: Number(addr.slice(colon + 1)) });
+    conn = await Deno.connect({
+      hostname: addr.slice(0, colon),
+      port: Number(addr.slice(colon + 1)),
+    });
     const request = encodeCommand(args);
     let offset = 0;
     while (offset < request.length) offset += await conn.write(request.subarray(offset));

@@ -161,7 +161,10 @@ export function decodeMessage(bytes: Uint8Array, limits: CodecLimits): WireMessa
     case MessageType.AppendEntriesResponse:
       result = {
         message: {
-          type, from, to, term,
+          type,
+          from,
+          to,
+          term,
           success: r.bool(),
           index: r.u53(),
           lastIndex: r.u53(),
@@ -172,7 +175,16 @@ export function decodeMessage(bytes: Uint8Array, limits: CodecLimits): WireMessa
       break;
     case MessageType.RequestVote:
       result = {
-        message: { type, from, to, term, preVote: r.bool(), transfer: r.bool(), lastIndex: r.u53(), lastTerm: r.u53() },
+        message: {
+          type,
+          from,
+          to,
+          term,
+          preVote: r.bool(),
+          transfer: r.bool(),
+          lastIndex: r.u53(),
+          lastTerm: r.u53(),
+        },
       }; // deno-fmt-ignore
       break;
     case MessageType.RequestVoteResponse:
@@ -200,8 +212,14 @@ export function decodeMessage(bytes: Uint8Array, limits: CodecLimits): WireMessa
     case MessageType.InstallSnapshotResponse:
       result = {
         message: {
-          type, from, to, term,
-          snapshotIndex: r.u53(), nextOffsetBytes: r.u53(), rejected: r.bool(), done: r.bool(),
+          type,
+          from,
+          to,
+          term,
+          snapshotIndex: r.u53(),
+          nextOffsetBytes: r.u53(),
+          rejected: r.bool(),
+          done: r.bool(),
         },
       }; // deno-fmt-ignore
       break;

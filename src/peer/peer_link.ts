@@ -36,7 +36,11 @@ export class PeerLink {
   private backoffMs: number;
   private wake: (() => void) | null = null;
 
-  constructor(readonly peerId: number, public addr: string, private readonly options: PeerLinkOptions) {
+  constructor(
+    readonly peerId: number,
+    public addr: string,
+    private readonly options: PeerLinkOptions,
+  ) {
     this.backoffMs = options.reconnectMinMs;
     this.run();
   }
@@ -44,7 +48,9 @@ export class PeerLink {
   /** Queue one encoded message; false when dropped because the queue is full. */
   send(messageBytes: Uint8Array): boolean {
     if (this.closed) return false;
-    if (this.queuedBytes + messageBytes.length > this.options.queueMaxBytes && this.queue.length > 0) {
+    if (
+      this.queuedBytes + messageBytes.length > this.options.queueMaxBytes && this.queue.length > 0
+    ) {
       this.droppedCount++;
       return false;
     }
@@ -68,7 +74,10 @@ export class PeerLink {
       try {
         const colon = this.addr.lastIndexOf(":");
         const conn = await withTimeout(
-          Deno.connect({ hostname: this.addr.slice(0, colon), port: Number(this.addr.slice(colon + 1)) }),
+          Deno.connect({
+            hostname: this.addr.slice(0, colon),
+            port: Number(this.addr.slice(colon + 1)),
+          }),
           this.options.connectTimeoutMs,
         );
         conn.setNoDelay(true);

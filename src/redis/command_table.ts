@@ -31,15 +31,69 @@ export interface CommandInfo {
 
 /** Refused whatever their flags say: they control the child or cannot be replicated safely. */
 const refusedNames = new Set([
-  "shutdown", "debug", "replicaof", "slaveof", "sync", "psync", "save", "bgsave",
-  "bgrewriteaof", "monitor", "migrate", "module", "failover", "reset", "wait", "waitaof",
-  "swapdb", "move", "config|set", "config|rewrite", "config|resetstat", "script|kill",
-  "function|kill", "function|restore", "function|dump", "pfdebug", "pfselftest", "restore-asking",
-  "xadd", "xack", "xpending", "xclaim", "xautoclaim", "xtrim", "xrange", "xrevrange", "xlen",
-  "xread", "xreadgroup", "xgroup", "xsetid", "xinfo", "xdel", "client|kill", "client|pause",
-  "client|unpause", "client|reply", "client|no-evict", "client|tracking", "client|caching",
-  "client|unblock", "acl|setuser", "acl|deluser", "acl|load", "acl|save", "latency|reset",
-  "slowlog|reset", "memory|purge", "cluster", "readonly", "readwrite", "asking", "lastsave",
+  "shutdown",
+  "debug",
+  "replicaof",
+  "slaveof",
+  "sync",
+  "psync",
+  "save",
+  "bgsave",
+  "bgrewriteaof",
+  "monitor",
+  "migrate",
+  "module",
+  "failover",
+  "reset",
+  "wait",
+  "waitaof",
+  "swapdb",
+  "move",
+  "config|set",
+  "config|rewrite",
+  "config|resetstat",
+  "script|kill",
+  "function|kill",
+  "function|restore",
+  "function|dump",
+  "pfdebug",
+  "pfselftest",
+  "restore-asking",
+  "xadd",
+  "xack",
+  "xpending",
+  "xclaim",
+  "xautoclaim",
+  "xtrim",
+  "xrange",
+  "xrevrange",
+  "xlen",
+  "xread",
+  "xreadgroup",
+  "xgroup",
+  "xsetid",
+  "xinfo",
+  "xdel",
+  "client|kill",
+  "client|pause",
+  "client|unpause",
+  "client|reply",
+  "client|no-evict",
+  "client|tracking",
+  "client|caching",
+  "client|unblock",
+  "acl|setuser",
+  "acl|deluser",
+  "acl|load",
+  "acl|save",
+  "latency|reset",
+  "slowlog|reset",
+  "memory|purge",
+  "cluster",
+  "readonly",
+  "readwrite",
+  "asking",
+  "lastsave",
 ]); // deno-fmt-ignore
 
 /** Answered locally even though they are neither reads nor writes. */
@@ -152,9 +206,9 @@ export function unknownCommandError(args: string[]): string {
   for (let i = 1; i < args.length && listed.length < 128; i++) {
     listed += `'${args[i].slice(0, 128 - listed.length)}' `;
   }
-  return `ERR unknown command '${
-    sanitize(args[0].slice(0, 128))
-  }', with args beginning with: ${sanitize(listed)}`;
+  return `ERR unknown command '${sanitize(args[0].slice(0, 128))}', with args beginning with: ${
+    sanitize(listed)
+  }`;
 }
 
 /** Redis's exact error for a wrong argument count. */

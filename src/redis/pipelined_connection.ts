@@ -31,12 +31,18 @@ export class PipelinedConnection {
 
   static async connect(socketPath: string): Promise<PipelinedConnection> {
     const conn = await Deno.connect({ transport: "unix", path: socketPath });
-    return new PipelinedConnection(conn, new TextEncoder().encode("-ERR redis child connection lost\r\n"));
+    return new PipelinedConnection(
+      conn,
+      new TextEncoder().encode("-ERR redis child connection lost\r\n"),
+    );
   }
 
   static async connectTcp(addr: string, lostReply: Uint8Array): Promise<PipelinedConnection> {
     const colon = addr.lastIndexOf(":");
-    const conn = await Deno.connect({ hostname: addr.slice(0, colon), port: Number(addr.slice(colon + 1)) });
+    const conn = await Deno.connect({
+      hostname: addr.slice(0, colon),
+      port: Number(addr.slice(colon + 1)),
+    });
     conn.setNoDelay(true);
     return new PipelinedConnection(conn, lostReply);
   }

@@ -98,7 +98,15 @@ export function rewriteForDeterminism(
         count = parsed;
       }
       const seed = Math.floor(random() * 2147483647);
-      return [b("EVAL"), b(spopScript), b(1), args[1], b(count), b(seed), b(args.length === 2 ? 1 : 0)];
+      return [
+        b("EVAL"),
+        b(spopScript),
+        b(1),
+        args[1],
+        b(count),
+        b(seed),
+        b(args.length === 2 ? 1 : 0),
+      ];
     }
   }
   return args;

@@ -5,7 +5,12 @@
  * Redis does (unknown command, arity) and the ones RedisRaft adds (cluster state, refused
  * commands).
  */
-import { arityError, arityOk, type CommandInfo, unknownCommandError } from "../redis/command_table.ts";
+import {
+  arityError,
+  arityOk,
+  type CommandInfo,
+  unknownCommandError,
+} from "../redis/command_table.ts";
 import { encodeCommand, RequestParser } from "../resp/mod.ts";
 import {
   concatBytes,
@@ -46,8 +51,17 @@ interface Transaction {
 }
 
 /** Commands the router or the node answers without consulting the command table. */
-const nodeCommands = new Set(["info", "config", "cluster", "raft.cluster", "raft.node",
-  "raft.debug", "raft.transfer_leader", "raft.timeout_now", "raft.nodeshutdown"]); // deno-fmt-ignore
+const nodeCommands = new Set([
+  "info",
+  "config",
+  "cluster",
+  "raft.cluster",
+  "raft.node",
+  "raft.debug",
+  "raft.transfer_leader",
+  "raft.timeout_now",
+  "raft.nodeshutdown",
+]); // deno-fmt-ignore
 
 export class CommandRouter implements CommandHandler {
   constructor(private readonly node: NodeApi) {}
@@ -339,4 +353,3 @@ export function lowerAscii(bytes: Uint8Array): string {
   }
   return s;
 }
-

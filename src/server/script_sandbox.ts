@@ -10,10 +10,27 @@ import type { CommandTable } from "../redis/command_table.ts";
 
 /** Fields of the `redis` API copied into the shadow table (no `pairs` at function load time). */
 const redisApiFields = [
-  "error_reply", "status_reply", "sha1hex", "log", "LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE",
-  "LOG_WARNING", "setresp", "set_repl", "replicate_commands", "REPL_ALL", "REPL_AOF",
-  "REPL_REPLICA", "REPL_SLAVE", "REPL_NONE", "breakpoint", "debug", "acl_check_cmd",
-  "REDIS_VERSION", "REDIS_VERSION_NUM",
+  "error_reply",
+  "status_reply",
+  "sha1hex",
+  "log",
+  "LOG_DEBUG",
+  "LOG_VERBOSE",
+  "LOG_NOTICE",
+  "LOG_WARNING",
+  "setresp",
+  "set_repl",
+  "replicate_commands",
+  "REPL_ALL",
+  "REPL_AOF",
+  "REPL_REPLICA",
+  "REPL_SLAVE",
+  "REPL_NONE",
+  "breakpoint",
+  "debug",
+  "acl_check_cmd",
+  "REDIS_VERSION",
+  "REDIS_VERSION_NUM",
 ]; // deno-fmt-ignore
 
 /** Commands whose reply is a flat field/value list, sorted by field. */
@@ -31,7 +48,8 @@ export class ScriptSandbox {
       if (info.tips.has("nondeterministic_output")) random.push(info.name);
       else if (info.tips.has("nondeterministic_output_order")) sorted.push(info.name);
     }
-    const set = (names: string[]) => `{${names.sort().map((n) => `[${JSON.stringify(n)}]=true`).join(",")}}`;
+    const set = (names: string[]) =>
+      `{${names.sort().map((n) => `[${JSON.stringify(n)}]=true`).join(",")}}`;
     this.prologue = [
       // The global `redis` is looked up at call time: function libraries see a different table
       // at load time than when their functions run.
@@ -56,12 +74,16 @@ export class ScriptSandbox {
       // The API is resolved inside the function bodies: at library load time it is off limits.
       "local function __raft_call(cmd, ...)",
       "  local name = string.lower(cmd)",
-      `  if __raft_random[name] then error(__raft_api().error_reply(${JSON.stringify(randomCommandError)})) end`,
+      `  if __raft_random[name] then error(__raft_api().error_reply(${
+        JSON.stringify(randomCommandError)
+      })) end`,
       "  return __raft_fix(name, __raft_api().call(cmd, ...))",
       "end",
       "local function __raft_pcall(cmd, ...)",
       "  local name = string.lower(cmd)",
-      `  if __raft_random[name] then return __raft_api().error_reply(${JSON.stringify(randomCommandError)}) end`,
+      `  if __raft_random[name] then return __raft_api().error_reply(${
+        JSON.stringify(randomCommandError)
+      }) end`,
       "  return __raft_fix(name, __raft_api().pcall(cmd, ...))",
       "end",
       "local __raft_filled = false",

@@ -32,8 +32,25 @@ const rows: Row[] = [
 async function benchmark(port: number, row: Row): Promise<number> {
   const n = row.pipeline > 1 ? requests * 4 : requests;
   const out = await new Deno.Command("redis-benchmark", {
-    args: ["-h", "127.0.0.1", "-p", String(port), "-c", String(clients), "-n", String(n),
-      "-P", String(row.pipeline), "-t", row.test.toLowerCase(), "-r", "100000", "-d", "16", "--csv"],
+    args: [
+      "-h",
+      "127.0.0.1",
+      "-p",
+      String(port),
+      "-c",
+      String(clients),
+      "-n",
+      String(n),
+      "-P",
+      String(row.pipeline),
+      "-t",
+      row.test.toLowerCase(),
+      "-r",
+      "100000",
+      "-d",
+      "16",
+      "--csv",
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output(); // deno-fmt-ignore
@@ -47,8 +64,20 @@ async function startPlainRedis(): Promise<{ port: number; stop: () => Promise<vo
   const dir = await Deno.makeTempDir({ prefix: "bench-redis-" });
   const port = freePort();
   const process = new Deno.Command("redis-server", {
-    args: ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes",
-      "--appendfsync", "always", "--save", ""],
+    args: [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      dir,
+      "--appendonly",
+      "yes",
+      "--appendfsync",
+      "always",
+      "--save",
+      "",
+    ],
     stdout: "null",
     stderr: "null",
   }).spawn(); // deno-fmt-ignore

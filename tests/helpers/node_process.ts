@@ -50,7 +50,16 @@ export class NodeProcess {
   async spawn(): Promise<void> {
     this.logFile = await Deno.open(this.logPath, { append: true, create: true, write: true });
     this.process = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", mainPath, "--addr", this.addr, "--dir", this.dir, ...(this.options.args ?? [])],
+      args: [
+        "run",
+        "-A",
+        mainPath,
+        "--addr",
+        this.addr,
+        "--dir",
+        this.dir,
+        ...(this.options.args ?? []),
+      ],
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -55,14 +55,18 @@ export class TestCluster {
 
   /** The node that says it is leader and serves writes. */
   async leader(timeoutMs = 15_000, among = this.nodes): Promise<NodeProcess> {
-    return await waitFor(async () => {
-      for (const node of among) {
-        if (!node.process) continue;
-        const info = await this.info(node).catch(() => "");
-        if (infoField(info, "raft_role") === "leader") return node;
-      }
-      return undefined;
-    }, "a leader", timeoutMs);
+    return await waitFor(
+      async () => {
+        for (const node of among) {
+          if (!node.process) continue;
+          const info = await this.info(node).catch(() => "");
+          if (infoField(info, "raft_role") === "leader") return node;
+        }
+        return undefined;
+      },
+      "a leader",
+      timeoutMs,
+    );
   }
 
   /**
@@ -108,22 +112,26 @@ export class TestCluster {
 
   /** Wait until every running node has applied the same index with the same digest. */
   async waitConverged(timeoutMs = 20_000, among = this.nodes): Promise<[number, string]> {
-    return await waitFor(async () => {
-      const digests: [number, string][] = [];
-      for (const node of among) {
-        if (!node.process) continue;
-        const client = await node.client();
-        try {
-          const reply = await client.call("RAFT.DEBUG", "DIGEST") as [number, string];
-          digests.push(reply);
-        } finally {
-          client.close();
+    return await waitFor(
+      async () => {
+        const digests: [number, string][] = [];
+        for (const node of among) {
+          if (!node.process) continue;
+          const client = await node.client();
+          try {
+            const reply = await client.call("RAFT.DEBUG", "DIGEST") as [number, string];
+            digests.push(reply);
+          } finally {
+            client.close();
+          }
         }
-      }
-      const [first] = digests;
-      const same = digests.every((d) => d[0] === first[0] && d[1] === first[1]);
-      return same ? first : undefined;
-    }, "nodes to converge", timeoutMs);
+        const [first] = digests;
+        const same = digests.every((d) => d[0] === first[0] && d[1] === first[1]);
+        return same ? first : undefined;
+      },
+      "nodes to converge",
+      timeoutMs,
+    );
   }
 
   async destroy(): Promise<void> {
@@ -132,4 +140,11 @@ export class TestCluster {
 }
 
 /** Short timers so that failover tests take seconds, not minutes. */
-export const fastTimers = ["--election-timeout-ms", "500", "--heartbeat-interval-ms", "50", "--tick-interval-ms", "10"];
+export const fastTimers = [
+  "--election-timeout-ms",
+  "500",
+  "--heartbeat-interval-ms",
+  "50",
+  "--tick-interval-ms",
+  "10",
+];

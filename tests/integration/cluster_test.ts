@@ -22,7 +22,11 @@ Deno.test("README walkthrough: INIT, JOIN (also via a follower), writes on the l
     const [n1, n2, n3] = nodes;
     assert.match(await redisCli(n1.port, "RAFT.CLUSTER", "INIT"), /^OK [0-9a-f]{32}$/);
     assert.equal(await redisCli(n2.port, "RAFT.CLUSTER", "JOIN", n1.addr), "OK");
-    assert.equal(await redisCli(n3.port, "RAFT.CLUSTER", "JOIN", n2.addr), "OK", "JOIN via a follower");
+    assert.equal(
+      await redisCli(n3.port, "RAFT.CLUSTER", "JOIN", n2.addr),
+      "OK",
+      "JOIN via a follower",
+    );
     const cluster = new TestCluster(nodes);
     await cluster.waitConverged();
     const info = await redisCli(n1.port, "INFO", "raft");
@@ -40,11 +44,15 @@ Deno.test("README walkthrough: INIT, JOIN (also via a follower), writes on the l
       assert.equal(infoField(followerInfo, "raft_role"), "follower");
       assert.equal(infoField(followerInfo, "raft_leader_id"), infoField(info, "raft_node_id"));
       await waitFor(
-        async () => (await redisCli(follower.port, "RAFT.DEBUG", "EXEC", "GET", "greeting")) === "hello",
+        async () =>
+          (await redisCli(follower.port, "RAFT.DEBUG", "EXEC", "GET", "greeting")) === "hello",
         "the write to reach the follower",
       );
     }
-    assert.match(await redisCli(n1.port, "RAFT.CLUSTER", "JOIN", n2.addr), /Already cluster member/);
+    assert.match(
+      await redisCli(n1.port, "RAFT.CLUSTER", "JOIN", n2.addr),
+      /Already cluster member/,
+    );
   } finally {
     await Promise.all(nodes.map((n) => n.destroy()));
   }
@@ -57,7 +65,11 @@ Deno.test("every write reaches every node: equal digests at equal applied index"
     const client = await leader.client();
     const commands: string[][] = [];
     for (let i = 0; i < 300; i++) {
-      commands.push(["SET", `key:${i}`, `value:${i}`], ["INCR", "counter"], ["RPUSH", "list", String(i)]);
+      commands.push(["SET", `key:${i}`, `value:${i}`], ["INCR", "counter"], [
+        "RPUSH",
+        "list",
+        String(i),
+      ]);
     }
     await client.pipeline(commands);
     client.close();
@@ -136,9 +148,15 @@ Deno.test("without a quorum writes do not succeed and reads time out; service re
     await Promise.all(followers.map((n) => n.stop()));
     const client = await leader.client();
     const write = await client.call("SET", "k", "during");
-    assert.ok(write instanceof RespError && /^(TIMEOUT|CLUSTERDOWN)/.test(write.message), String(write));
+    assert.ok(
+      write instanceof RespError && /^(TIMEOUT|CLUSTERDOWN)/.test(write.message),
+      String(write),
+    );
     const read = await client.call("GET", "k");
-    assert.ok(read instanceof RespError && /^(TIMEOUT|CLUSTERDOWN|MOVED)/.test(read.message), String(read));
+    assert.ok(
+      read instanceof RespError && /^(TIMEOUT|CLUSTERDOWN|MOVED)/.test(read.message),
+      String(read),
+    );
     client.close();
     await Promise.all(followers.map((n) => n.spawn()));
     const value = await cluster.call(["GET", "k"], 20_000);
@@ -174,8 +192,14 @@ Deno.test("hostile input on the shared port: fake peer messages and garbage harm
     const intruder = await leader.client();
     assert.match(String(await intruder.call("RAFT.MSG", "xyz")), /only accepted from peers/);
     assert.equal(await intruder.call("RAFT.HELLO", "424242", "127.0.0.1:1"), "OK");
-    assert.match(String(await intruder.call("RAFT.MSG", "\x01\x02garbage")), /^ERR invalid message/);
-    assert.match(String(await intruder.call("RAFT.MSG", new Uint8Array(64))), /^ERR invalid message/);
+    assert.match(
+      String(await intruder.call("RAFT.MSG", "\x01\x02garbage")),
+      /^ERR invalid message/,
+    );
+    assert.match(
+      String(await intruder.call("RAFT.MSG", new Uint8Array(64))),
+      /^ERR invalid message/,
+    );
     intruder.close();
     const garbage = await leader.client();
     await garbage.sendRaw("*2\r\n$8\r\nRAFT.MSG\r\n$-7\r\n");
@@ -201,7 +225,9 @@ Deno.test("--follower-proxy: followers forward commands and transactions to the 
     assert.equal(await client.call("INCR", "p"), "QUEUED");
     assert.equal(await client.call("GET", "p"), "QUEUED");
     assert.deepEqual(await client.call("EXEC"), [3, "3"]);
-    const replies = await client.pipeline(Array.from({ length: 200 }, (_, i) => ["RPUSH", "pl", String(i)]));
+    const replies = await client.pipeline(
+      Array.from({ length: 200 }, (_, i) => ["RPUSH", "pl", String(i)]),
+    );
     assert.deepEqual(replies, Array.from({ length: 200 }, (_, i) => i + 1), "in order");
     assert.match(infoField(await client.call("INFO", "raft"), "raft_proxy_reqs") ?? "", /^[1-9]/);
     client.close();

@@ -75,7 +75,11 @@ Deno.test("kill -9 during concurrent writes loses no acknowledged write, duplica
     admin.close();
     for (let round = 0; round <= crashCount; round++) {
       const probe = await node.client();
-      await waitFor(async () => (await probe.call("SET", "probe", "1")) === "OK", "leader ready", 20_000);
+      await waitFor(
+        async () => (await probe.call("SET", "probe", "1")) === "OK",
+        "leader ready",
+        20_000,
+      );
       probe.close();
       const writers = states.map((s, id) => runWriter(node.port, id, s, Date.now() + 1500));
       if (round < crashCount) {
@@ -93,12 +97,19 @@ Deno.test("kill -9 during concurrent writes loses no acknowledged write, duplica
       const list = (await client.call("LRANGE", `list:${id}`, "0", "-1") as string[]).map(Number);
       const seen = new Set(list);
       assert.equal(seen.size, list.length, `writer ${id}: no value twice`);
-      for (let i = 1; i < list.length; i++) assert.ok(list[i] > list[i - 1], `writer ${id}: in order`);
-      for (const seq of state.ackedPushes) assert.ok(seen.has(seq), `writer ${id}: acked ${seq} present`);
+      for (let i = 1; i < list.length; i++) {
+        assert.ok(list[i] > list[i - 1], `writer ${id}: in order`);
+      }
+      for (const seq of state.ackedPushes) {
+        assert.ok(seen.has(seq), `writer ${id}: acked ${seq} present`);
+      }
       const allowed = new Set([...state.ackedPushes, ...state.unknownPushes]);
       for (const value of list) assert.ok(allowed.has(value), `writer ${id}: ${value} was sent`);
       const counter = Number(await client.call("GET", `counter:${id}`) ?? 0);
-      assert.ok(counter >= state.ackedCounter, `writer ${id}: counter ${counter} >= acked ${state.ackedCounter}`);
+      assert.ok(
+        counter >= state.ackedCounter,
+        `writer ${id}: counter ${counter} >= acked ${state.ackedCounter}`,
+      );
       assert.ok(
         counter <= state.ackedCounter + state.unknownIncrs,
         `writer ${id}: counter not inflated`,

@@ -40,7 +40,10 @@ Deno.test("join under load, remove a follower, remove the leader, add a fresh no
     const followerId = await nodeId(cluster, follower);
     const admin = await leader.client();
     assert.equal(await admin.call("RAFT.NODE", "REMOVE", followerId), "OK");
-    assert.deepEqual(await admin.call("RAFT.NODE", "REMOVE", "12345"), new RespError("ERR node id does not exist"));
+    assert.deepEqual(
+      await admin.call("RAFT.NODE", "REMOVE", "12345"),
+      new RespError("ERR node id does not exist"),
+    );
     admin.close();
     cluster.nodes.splice(cluster.nodes.indexOf(follower), 1);
     await waitFor(async () => {

@@ -12,30 +12,65 @@ Deno.test("EVAL/EVALSHA/SCRIPT LOAD/FCALL are deterministic on every node", asyn
   try {
     const leader = await cluster.leader();
     const c = await leader.client();
-    const index = async () => Number(/raft_current_index:(\d+)/.exec(String(await c.call("INFO", "raft")))![1]);
+    const index = async () =>
+      Number(/raft_current_index:(\d+)/.exec(String(await c.call("INFO", "raft")))![1]);
     const before = await index();
-    assert.equal(await c.call("EVAL", "redis.call('SET','key1','value1') redis.call('SET','key2','value2') return 1234", "0"), 1234);
+    assert.equal(
+      await c.call(
+        "EVAL",
+        "redis.call('SET','key1','value1') redis.call('SET','key2','value2') return 1234",
+        "0",
+      ),
+      1234,
+    );
     assert.equal(await index(), before + 1, "one log entry per script");
     for (const random of ["TIME", "RANDOMKEY"]) {
       const reply = await c.call("EVAL", `return redis.call('${random}')`, "0");
-      assert.ok(reply instanceof RespError && reply.message.includes("Cannot run a command with random results"), String(reply));
+      assert.ok(
+        reply instanceof RespError &&
+          reply.message.includes("Cannot run a command with random results"),
+        String(reply),
+      );
     }
     assert.equal(await c.call("SADD", "s", "c", "b", "a", "e", "d"), 5);
-    assert.deepEqual(await c.call("EVAL", "return redis.call('SMEMBERS', KEYS[1])", "1", "s"), ["a", "b", "c", "d", "e"]);
+    assert.deepEqual(await c.call("EVAL", "return redis.call('SMEMBERS', KEYS[1])", "1", "s"), [
+      "a",
+      "b",
+      "c",
+      "d",
+      "e",
+    ]);
     assert.equal(await c.call("HSET", "h", "z", "1", "a", "2", "m", "3"), 3);
-    assert.deepEqual(await c.call("EVAL", "return redis.call('HGETALL', 'h')", "0"), ["a", "2", "m", "3", "z", "1"]);
+    assert.deepEqual(await c.call("EVAL", "return redis.call('HGETALL', 'h')", "0"), [
+      "a",
+      "2",
+      "m",
+      "3",
+      "z",
+      "1",
+    ]);
     const sha = String(await c.call("SCRIPT", "LOAD", "return redis.call('INCR', KEYS[1])"));
     assert.match(sha, /^[0-9a-f]{40}$/);
-    assert.deepEqual(await c.call("SCRIPT", "EXISTS", sha, "0000000000000000000000000000000000000000"), [1, 0]);
+    assert.deepEqual(
+      await c.call("SCRIPT", "EXISTS", sha, "0000000000000000000000000000000000000000"),
+      [1, 0],
+    );
     assert.equal(await c.call("EVALSHA", sha, "1", "counter"), 1);
     assert.equal(await c.call("EVALSHA", sha, "1", "counter"), 2);
     assert.deepEqual(
       await c.call("EVALSHA", "0000000000000000000000000000000000000000", "0"),
       new RespError("NOSCRIPT No matching script. Please use EVAL."),
     );
-    assert.equal(await c.call("EVAL_RO", "return redis.call('GET', KEYS[1])", "1", "key1"), "value1");
     assert.equal(
-      await c.call("FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('members', function(keys) return redis.call('SMEMBERS', keys[1]) end)"),
+      await c.call("EVAL_RO", "return redis.call('GET', KEYS[1])", "1", "key1"),
+      "value1",
+    );
+    assert.equal(
+      await c.call(
+        "FUNCTION",
+        "LOAD",
+        "#!lua name=lib\nredis.register_function('members', function(keys) return redis.call('SMEMBERS', keys[1]) end)",
+      ),
       "lib",
     );
     assert.deepEqual(await c.call("FCALL", "members", "1", "s"), ["a", "b", "c", "d", "e"]);

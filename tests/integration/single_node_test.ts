@@ -23,7 +23,10 @@ Deno.test("before RAFT.CLUSTER INIT data commands get NOCLUSTER and INFO says un
   const node = await NodeProcess.start();
   try {
     const client = await node.client();
-    assert.deepEqual(await client.call("SET", "a", "b"), new RespError("NOCLUSTER No Raft Cluster"));
+    assert.deepEqual(
+      await client.call("SET", "a", "b"),
+      new RespError("NOCLUSTER No Raft Cluster"),
+    );
     assert.deepEqual(await client.call("GET", "a"), new RespError("NOCLUSTER No Raft Cluster"));
     const info = await client.call("INFO", "raft");
     assert.equal(infoField(info, "raft_state"), "uninitialized");
@@ -57,7 +60,10 @@ Deno.test("RAFT.CLUSTER INIT replies OK <dbid>, counts log entries like RedisRaf
     assert.equal(await client.call("GET", "key"), "value");
     info = await client.call("INFO", "raft");
     assert.equal(infoField(info, "raft_current_index"), "3", "a GET does not grow the log");
-    assert.deepEqual(await client.call("RAFT.CLUSTER", "INIT"), new RespError("ERR Already cluster member"));
+    assert.deepEqual(
+      await client.call("RAFT.CLUSTER", "INIT"),
+      new RespError("ERR Already cluster member"),
+    );
     assert.match(String(await client.call("INFO")), /cluster_enabled:1/);
     client.close();
   } finally {
@@ -102,8 +108,14 @@ Deno.test("MULTI/EXEC is one log entry; MULTI misuse gets Redis's and RedisRaft'
     const client = await initialised(node);
     const before = infoField(await client.call("INFO", "raft"), "raft_current_index");
     assert.equal(await client.call("MULTI"), "OK");
-    assert.deepEqual(await client.call("MULTI"), new RespError("ERR MULTI calls can not be nested"));
-    assert.deepEqual(await client.call("WATCH", "x"), new RespError("ERR WATCH inside MULTI is not allowed"));
+    assert.deepEqual(
+      await client.call("MULTI"),
+      new RespError("ERR MULTI calls can not be nested"),
+    );
+    assert.deepEqual(
+      await client.call("WATCH", "x"),
+      new RespError("ERR WATCH inside MULTI is not allowed"),
+    );
     for (let i = 0; i < 3; i++) assert.equal(await client.call("INCR", "txn"), "QUEUED");
     assert.deepEqual(await client.call("EXEC"), [1, 2, 3]);
     const after = infoField(await client.call("INFO", "raft"), "raft_current_index");
@@ -116,7 +128,10 @@ Deno.test("MULTI/EXEC is one log entry; MULTI misuse gets Redis's and RedisRaft'
     assert.equal(await client.call("GET", "discarded"), null);
     assert.equal(await client.call("MULTI"), "OK");
     assert.equal(await client.call("SET", "mykey", "myval"), "QUEUED");
-    assert.deepEqual(await client.call("DEBUG", "HELP"), new RespError("ERR not supported by RedisRaft"));
+    assert.deepEqual(
+      await client.call("DEBUG", "HELP"),
+      new RespError("ERR not supported by RedisRaft"),
+    );
     assert.equal(await client.call("SET", "k", "v"), "QUEUED");
     assert.deepEqual(
       await client.call("EXEC"),
@@ -126,7 +141,10 @@ Deno.test("MULTI/EXEC is one log entry; MULTI misuse gets Redis's and RedisRaft'
     assert.equal(await client.call("MULTI"), "OK");
     assert.equal(await client.call("SET", "n", "x"), "QUEUED");
     assert.equal(await client.call("INCR", "n"), "QUEUED");
-    assert.deepEqual(await client.call("EXEC"), ["OK", new RespError("ERR value is not an integer or out of range")]);
+    assert.deepEqual(await client.call("EXEC"), [
+      "OK",
+      new RespError("ERR value is not an integer or out of range"),
+    ]);
     client.close();
   } finally {
     await node.destroy();
@@ -140,15 +158,28 @@ Deno.test("commands that control the child or break replication are refused; err
     const notSupported = new RespError("ERR not supported by RedisRaft");
     for (
       const command of [
-        ["SHUTDOWN"], ["CONFIG", "SET", "maxmemory", "1"], ["DEBUG", "SLEEP", "0"],
-        ["REPLICAOF", "127.0.0.1", "1"], ["SLAVEOF", "NO", "ONE"], ["SAVE"], ["BGSAVE"],
-        ["MONITOR"], ["MODULE", "LIST"], ["MIGRATE", "127.0.0.1", "1", "k", "0", "10"],
-        ["XADD", "s", "*", "a", "1"], ["BGREWRITEAOF"], ["SYNC"], ["FAILOVER"],
+        ["SHUTDOWN"],
+        ["CONFIG", "SET", "maxmemory", "1"],
+        ["DEBUG", "SLEEP", "0"],
+        ["REPLICAOF", "127.0.0.1", "1"],
+        ["SLAVEOF", "NO", "ONE"],
+        ["SAVE"],
+        ["BGSAVE"],
+        ["MONITOR"],
+        ["MODULE", "LIST"],
+        ["MIGRATE", "127.0.0.1", "1", "k", "0", "10"],
+        ["XADD", "s", "*", "a", "1"],
+        ["BGREWRITEAOF"],
+        ["SYNC"],
+        ["FAILOVER"],
       ]
     ) {
       assert.deepEqual(await client.call(...command), notSupported, command.join(" "));
     }
-    assert.deepEqual(await client.call("SELECT", "1"), new RespError("ERR DB index is out of range"));
+    assert.deepEqual(
+      await client.call("SELECT", "1"),
+      new RespError("ERR DB index is out of range"),
+    );
     assert.equal(await client.call("SELECT", "0"), "OK");
     assert.deepEqual(
       await client.call("NOSUCHCMD", "a", "b"),
@@ -188,7 +219,10 @@ Deno.test("protocol errors close only the offending connection, with Redis's err
     }
     const huge = await node.client();
     await huge.sendRaw("x".repeat(70 * 1024));
-    assert.deepEqual(await huge.read(), new RespError("ERR Protocol error: too big inline request"));
+    assert.deepEqual(
+      await huge.read(),
+      new RespError("ERR Protocol error: too big inline request"),
+    );
     assert.equal(await good.call("SET", "still", "fine"), "OK");
     assert.equal(await good.call("GET", "still"), "fine");
     good.close();

@@ -29,10 +29,22 @@ Deno.test("WATCH aborts EXEC after a concurrent write to a watched key, on every
     assert.equal(await a.call("SET", "k", "own"), "OK");
     assert.equal(await a.call("MULTI"), "OK");
     assert.equal(await a.call("INCR", "n"), "QUEUED");
-    assert.equal(await a.call("EXEC"), null, "the client's own write after WATCH aborts too, as in Redis");
+    assert.equal(
+      await a.call("EXEC"),
+      null,
+      "the client's own write after WATCH aborts too, as in Redis",
+    );
 
-    const replies = await a.pipeline([["SET", "k", "1"], ["WATCH", "k"], ["MULTI"], ["SET", "k", "2"], ["EXEC"]]);
-    assert.deepEqual(replies, ["OK", "OK", "OK", "QUEUED", ["OK"]], "a write pipelined before WATCH does not abort");
+    const replies = await a.pipeline([["SET", "k", "1"], ["WATCH", "k"], ["MULTI"], [
+      "SET",
+      "k",
+      "2",
+    ], ["EXEC"]]);
+    assert.deepEqual(
+      replies,
+      ["OK", "OK", "OK", "QUEUED", ["OK"]],
+      "a write pipelined before WATCH does not abort",
+    );
 
     assert.equal(await a.call("WATCH", "k"), "OK");
     assert.equal(await a.call("UNWATCH"), "OK");

@@ -19,9 +19,18 @@ Deno.test("--addr is required and must be host:port with a valid port", () => {
 });
 
 Deno.test("numeric limits reject words, zero and negatives, naming the flag", () => {
-  assert.match(flagError(["--addr", "127.0.0.1:5001", "--election-timeout-ms", "abc"]), /^--election-timeout-ms /);
-  assert.match(flagError(["--addr", "127.0.0.1:5001", "--proto-max-bulk-len-bytes", "0"]), /^--proto-max-bulk-len-bytes /);
-  assert.match(flagError(["--addr", "127.0.0.1:5001", "--read-mode", "sometimes"]), /^--read-mode /);
+  assert.match(
+    flagError(["--addr", "127.0.0.1:5001", "--election-timeout-ms", "abc"]),
+    /^--election-timeout-ms /,
+  );
+  assert.match(
+    flagError(["--addr", "127.0.0.1:5001", "--proto-max-bulk-len-bytes", "0"]),
+    /^--proto-max-bulk-len-bytes /,
+  );
+  assert.match(
+    flagError(["--addr", "127.0.0.1:5001", "--read-mode", "sometimes"]),
+    /^--read-mode /,
+  );
 });
 
 Deno.test("unknown flags are refused", () => {
@@ -42,8 +51,15 @@ Deno.test("defaults: dir from the port, fsync on, linearizable reads; switches h
 Deno.test("the node process exits 2 with one line on a bad flag and starts nothing", async () => {
   const dir = await Deno.makeTempDir();
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../../../src/main.ts", import.meta.url).pathname, "--addr", "nope",
-      "--dir", dir],
+    args: [
+      "run",
+      "-A",
+      new URL("../../../src/main.ts", import.meta.url).pathname,
+      "--addr",
+      "nope",
+      "--dir",
+      dir,
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output(); // deno-fmt-ignore

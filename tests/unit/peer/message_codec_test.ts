@@ -1,7 +1,7 @@
 /** Unit: peer message encoding round-trips every message type and rejects hostile bytes. */
 import assert from "node:assert/strict";
 import { type Message, MessageType } from "../../../src/raft/mod.ts";
-import { decodeMessage, DecodeError, encodeMessage } from "../../../src/peer/message_codec.ts";
+import { DecodeError, decodeMessage, encodeMessage } from "../../../src/peer/message_codec.ts";
 
 const limits = { entryMaxBytes: 1 << 20, entriesMaxCount: 1000, chunkMaxBytes: 1 << 16 };
 const meta = {
@@ -16,24 +16,52 @@ const meta = {
 
 const samples: Message[] = [
   {
-    type: MessageType.AppendEntries, from: 1, to: 2, term: 5, prevIndex: 10, prevTerm: 4, commit: 9,
+    type: MessageType.AppendEntries,
+    from: 1,
+    to: 2,
+    term: 5,
+    prevIndex: 10,
+    prevTerm: 4,
+    commit: 9,
     entries: [
       { index: 11, term: 5, type: 0, data: new Uint8Array([1, 2, 3]) },
       { index: 12, term: 5, type: 4, data: new Uint8Array(0) },
     ],
   },
   {
-    type: MessageType.AppendEntriesResponse, from: 2, to: 1, term: 5, success: false, index: 10,
-    lastIndex: 8, conflictTerm: 3, conflictIndex: 6,
+    type: MessageType.AppendEntriesResponse,
+    from: 2,
+    to: 1,
+    term: 5,
+    success: false,
+    index: 10,
+    lastIndex: 8,
+    conflictTerm: 3,
+    conflictIndex: 6,
   },
-  { type: MessageType.RequestVote, from: 3, to: 1, term: 6, preVote: true, transfer: false, lastIndex: 12, lastTerm: 5 },
+  {
+    type: MessageType.RequestVote,
+    from: 3,
+    to: 1,
+    term: 6,
+    preVote: true,
+    transfer: false,
+    lastIndex: 12,
+    lastTerm: 5,
+  },
   { type: MessageType.RequestVoteResponse, from: 1, to: 3, term: 6, preVote: true, granted: true },
   { type: MessageType.Heartbeat, from: 1, to: 2, term: 5, commit: 12, readSeq: 99 },
   { type: MessageType.HeartbeatResponse, from: 2, to: 1, term: 5, readSeq: 99 },
   { type: MessageType.TimeoutNow, from: 1, to: 2, term: 5 },
   {
-    type: MessageType.InstallSnapshotResponse, from: 2, to: 1, term: 5, snapshotIndex: 100,
-    nextOffsetBytes: 4096, rejected: true, done: false,
+    type: MessageType.InstallSnapshotResponse,
+    from: 2,
+    to: 1,
+    term: 5,
+    snapshotIndex: 100,
+    nextOffsetBytes: 4096,
+    rejected: true,
+    done: false,
   },
 ]; // deno-fmt-ignore
 
@@ -54,7 +82,11 @@ Deno.test("every message type round-trips", () => {
 Deno.test("truncated, oversized, unknown and trailing input is a DecodeError, never a crash", () => {
   const bytes = encodeMessage(samples[0]);
   for (let cut = 0; cut < bytes.length; cut++) {
-    assert.throws(() => decodeMessage(bytes.subarray(0, cut), limits), DecodeError, `cut at ${cut}`);
+    assert.throws(
+      () => decodeMessage(bytes.subarray(0, cut), limits),
+      DecodeError,
+      `cut at ${cut}`,
+    );
   }
   assert.throws(() => decodeMessage(new Uint8Array([...bytes, 0]), limits), DecodeError);
   assert.throws(() => decodeMessage(new Uint8Array([77, 0, 0, 0, 1]), limits), DecodeError);

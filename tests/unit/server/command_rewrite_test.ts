@@ -7,20 +7,49 @@ const dec = new TextDecoder();
 const now = 1_700_000_000_000;
 
 function rewrite(...args: string[]): string[] | string {
-  const out = rewriteForDeterminism(args[0].toLowerCase(), args.map((a) => enc.encode(a)), now, () => 0.5);
+  const out = rewriteForDeterminism(
+    args[0].toLowerCase(),
+    args.map((a) => enc.encode(a)),
+    now,
+    () => 0.5,
+  );
   return typeof out === "string" ? out : out.map((a) => dec.decode(a));
 }
 
 Deno.test("relative expiries become absolute PXAT/PEXPIREAT", () => {
   assert.deepEqual(rewrite("EXPIRE", "k", "10"), ["PEXPIREAT", "k", String(now + 10_000)]);
-  assert.deepEqual(rewrite("EXPIRE", "k", "10", "NX"), ["PEXPIREAT", "k", String(now + 10_000), "NX"]);
+  assert.deepEqual(rewrite("EXPIRE", "k", "10", "NX"), [
+    "PEXPIREAT",
+    "k",
+    String(now + 10_000),
+    "NX",
+  ]);
   assert.deepEqual(rewrite("PEXPIRE", "k", "250"), ["PEXPIREAT", "k", String(now + 250)]);
   assert.deepEqual(rewrite("SETEX", "k", "5", "v"), ["SET", "k", "v", "PXAT", String(now + 5000)]);
   assert.deepEqual(rewrite("PSETEX", "k", "5", "v"), ["SET", "k", "v", "PXAT", String(now + 5)]);
-  assert.deepEqual(rewrite("SET", "k", "v", "EX", "7"), ["SET", "k", "v", "PXAT", String(now + 7000)]);
-  assert.deepEqual(rewrite("SET", "k", "v", "NX", "px", "7"), ["SET", "k", "v", "NX", "PXAT", String(now + 7)]);
+  assert.deepEqual(rewrite("SET", "k", "v", "EX", "7"), [
+    "SET",
+    "k",
+    "v",
+    "PXAT",
+    String(now + 7000),
+  ]);
+  assert.deepEqual(rewrite("SET", "k", "v", "NX", "px", "7"), [
+    "SET",
+    "k",
+    "v",
+    "NX",
+    "PXAT",
+    String(now + 7),
+  ]);
   assert.deepEqual(rewrite("GETEX", "k", "EX", "1"), ["GETEX", "k", "PXAT", String(now + 1000)]);
-  assert.deepEqual(rewrite("RESTORE", "k", "100", "payload"), ["RESTORE", "k", String(now + 100), "payload", "ABSTTL"]);
+  assert.deepEqual(rewrite("RESTORE", "k", "100", "payload"), [
+    "RESTORE",
+    "k",
+    String(now + 100),
+    "payload",
+    "ABSTTL",
+  ]);
 });
 
 Deno.test("invalid expiry arguments are left for the child to reject identically everywhere", () => {

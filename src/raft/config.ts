@@ -43,7 +43,32 @@ export interface RaftConfig {
   readonly maxUncommittedEntriesBytes: number;
   /** Max ReadIndex requests waiting for confirmation. */
   readonly maxPendingReadsCount: number;
+  /** TEST ONLY: deliberate protocol bugs (all off by default); see {@link InjectedBugs}. */
+  readonly injectedBugs: InjectedBugs;
 }
+
+/**
+ * TEST ONLY. Each switch breaks one Raft safety rule on purpose, so that the simulation's
+ * self-test (`tests/simulation/injected_bugs_test.ts`) can show that it catches the bug.
+ * Every switch defaults to off; production code never sets any of them.
+ */
+export interface InjectedBugs {
+  /** Leader commits a quorum-replicated entry of an older term (violates Raft §5.4.2, Figure 8). */
+  readonly commitOldTermEntries?: boolean;
+  /** Grant votes without checking that the candidate's log is up to date (violates §5.4.1). */
+  readonly voteWithoutLogCheck?: boolean;
+  /** Serve ReadIndex before the leader has committed an entry of its own term (its NoOp). */
+  readonly readBeforeLeaderCommit?: boolean;
+  /** Send vote requests and vote grants before the term and vote are persisted. */
+  readonly sendVotesBeforePersist?: boolean;
+  /** Acknowledge AppendEntries before the appended entries are persisted. */
+  readonly ackAppendBeforePersist?: boolean;
+  /** Leader counts its own entries toward the commit quorum before its own fsync. */
+  readonly countSelfBeforeFsync?: boolean;
+}
+
+/** No injected bugs: the default. */
+export const noInjectedBugs: InjectedBugs = Object.freeze({});
 
 export const defaultRaftConfig: Omit<RaftConfig, "id" | "random"> = {
   electionTicks: 10,
@@ -62,6 +87,7 @@ export const defaultRaftConfig: Omit<RaftConfig, "id" | "random"> = {
   compactionTrailingEntriesCount: 0,
   maxUncommittedEntriesBytes: 256 * 1024 * 1024,
   maxPendingReadsCount: 100_000,
+  injectedBugs: noInjectedBugs,
 };
 
 /** Fills defaults and validates. Throws on an invalid configuration. */

@@ -5,7 +5,13 @@
  */
 
 export * from "./types.ts";
-export { defaultRaftConfig, type RaftConfig, resolveRaftConfig } from "./config.ts";
+export {
+  defaultRaftConfig,
+  type InjectedBugs,
+  noInjectedBugs,
+  type RaftConfig,
+  resolveRaftConfig,
+} from "./config.ts";
 export { RaftNode, type RaftNodeOptions } from "./raft_node.ts";
 export { seededRandom } from "./prng.ts";
 export {

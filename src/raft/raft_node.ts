@@ -241,7 +241,7 @@ export class RaftNode {
     if (this.reads.size >= this.config.maxPendingReadsCount) {
       return this.failRead(requestId, "too-many-reads");
     }
-    if (!this.leaderReady()) {
+    if (!this.leaderReady() && !this.config.injectedBugs.readBeforeLeaderCommit) {
       this.reads.notReady.push(requestId);
       return;
     }
@@ -610,7 +610,7 @@ export class RaftNode {
         lastTerm,
       };
       // A real candidate's self-vote must be durable before it asks for votes.
-      if (preVote) this.msgs.push(m);
+      if (preVote || this.config.injectedBugs.sendVotesBeforePersist) this.msgs.push(m);
       else this.msgsAfterPersist.push(m);
     }
   }
@@ -625,7 +625,9 @@ export class RaftNode {
     const canVote = this.vote === m.from ||
       (this.vote === 0 && this.leaderId === 0) ||
       (m.preVote && m.term > this.term);
-    const grant = canVote && this.log.isUpToDate(m.lastIndex, m.lastTerm);
+    const grant = canVote &&
+      (this.log.isUpToDate(m.lastIndex, m.lastTerm) ||
+        this.config.injectedBugs.voteWithoutLogCheck === true);
     if (grant && !m.preVote) {
       this.vote = m.from;
       this.electionElapsed = 0;
@@ -638,7 +640,7 @@ export class RaftNode {
       preVote: m.preVote,
       granted: grant,
     };
-    if (m.preVote) this.msgs.push(response);
+    if (m.preVote || this.config.injectedBugs.sendVotesBeforePersist) this.msgs.push(response);
     else this.msgsAfterPersist.push(response);
   }
 
@@ -731,7 +733,9 @@ export class RaftNode {
     }
     const lastNew = prevIndex + entries.length;
     log.commitTo(Math.min(m.commit, lastNew));
-    this.msgsAfterPersist.push(this.appendResponse(m.from, true, lastNew));
+    const ack = this.appendResponse(m.from, true, lastNew);
+    if (this.config.injectedBugs.ackAppendBeforePersist) this.msgs.push(ack);
+    else this.msgsAfterPersist.push(ack);
   }
 
   /** Largest index <= `index` whose term is <= `term` (bounded below by the offset). */
@@ -1012,14 +1016,21 @@ export class RaftNode {
   private maybeCommit(): void {
     const voters = this.members.voterIds();
     if (voters.length === 0) return;
+    // Correct: the leader's own entries count once durable (advance). Bug switch: at once.
+    const selfMatch = this.config.injectedBugs.countSelfBeforeFsync
+      ? this.log.lastIndex()
+      : this.log.stableIndex;
     const matches: number[] = [];
     for (const id of voters) {
-      if (id === this.id) matches.push(this.log.stableIndex);
+      if (id === this.id) matches.push(selfMatch);
       else matches.push(this.progress.get(id)?.match ?? 0);
     }
     matches.sort((a, b) => b - a);
     const candidate = matches[quorumOf(voters.length) - 1];
-    if (candidate <= this.log.committed || this.log.term(candidate) !== this.term) return;
+    if (candidate <= this.log.committed) return;
+    if (this.log.term(candidate) !== this.term && !this.config.injectedBugs.commitOldTermEntries) {
+      return;
+    }
     const before = this.log.committed;
     this.log.commitTo(candidate);
     this.onLeaderCommit(before);

@@ -12,6 +12,7 @@ import {
   decodeMembershipChange,
   type Entry,
   EntryType,
+  type InjectedBugs,
   type NodeId,
   RaftError,
   type RaftNodeOptions,
@@ -29,6 +30,8 @@ export interface SimOptions {
   readonly leaseReads?: boolean;
   /** Max time units allowed for the healed cluster to converge. */
   readonly livenessUnits?: number;
+  /** TEST ONLY: protocol bugs injected into every node (see `injected_bugs_test.ts`). */
+  readonly injectedBugs?: InjectedBugs;
 }
 
 export interface SimResult {
@@ -129,6 +132,7 @@ export class Simulation {
       snapshotChunkBytes: 16 + Math.floor(r() * 64),
       maxInflightSnapshotChunksCount: 1 + Math.floor(r() * 3),
       compactionTrailingEntriesCount: Math.floor(r() * 6),
+      ...(this.options.injectedBugs ? { injectedBugs: this.options.injectedBugs } : {}),
     };
   }
 

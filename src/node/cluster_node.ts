@@ -48,6 +48,7 @@ import { decodeMessage } from "../peer/message_codec.ts";
 import { adminRequest } from "../peer/admin_client.ts";
 import { AppliedWaiters } from "./applied_waiters.ts";
 import { SessionOrder } from "./session_order.ts";
+import { PubSubSession } from "./pubsub_session.ts";
 import { keyString, WatchHistory } from "./watch_history.ts";
 
 export interface NodeStats {
@@ -84,6 +85,8 @@ export class ClusterNode implements NodeApi {
   private readonly child: RedisChild;
   private childConn!: PipelinedConnection;
   private readonly pendingWrites = new PendingWrites();
+  /** Subscribers on this node's child; closed when it stops leading. */
+  private readonly pubsubSessions = new Set<PubSubSession>();
   readonly leaderProxy = new LeaderProxy(() => this.config.proxyResponseTimeoutMs);
   private readonly watchHistory: WatchHistory;
   /** Stale reads wait until the commit index persisted before a restart is applied. */
@@ -167,6 +170,33 @@ export class ClusterNode implements NodeApi {
 
   watchIndex(session: ClientSession): number {
     return Math.max(this.appliedIndex, sessionOrder(session).lastWriteIndex);
+  }
+
+  pubsub(session: ClientSession, commandBytes: Uint8Array, slot: ReplySlot): void {
+    let pending = session.state.pubsub as Promise<PubSubSession | null> | undefined;
+    if (!pending) {
+      const error = this.dataCommandError();
+      if (error) return slot.complete(encodeError(error));
+      pending = PubSubSession.open(
+        this.child.socketPath,
+        session,
+        this.config.clientReplyBufferMaxBytes,
+        (ended) => {
+          this.pubsubSessions.delete(ended);
+          if (session.state.pubsub === pending) delete session.state.pubsub;
+        },
+      ).then((opened) => {
+        this.pubsubSessions.add(opened);
+        return opened;
+      }, () => null);
+      session.state.pubsub = pending;
+    }
+    // The command's replies arrive as frames from the child, queued after this empty slot.
+    pending.then((pubsub) => {
+      if (!pubsub) return slot.complete(encodeError("ERR pub/sub is unavailable"));
+      slot.complete(new Uint8Array(0));
+      pubsub.send(commandBytes).catch(() => pubsub.close());
+    });
   }
 
   proxy(addr: string, commandBytes: Uint8Array, slot: ReplySlot): void {
@@ -432,12 +462,21 @@ export class ClusterNode implements NodeApi {
     }
     if (this.role === "leader" && role !== "leader") {
       this.reads.failAll(Errors.readNoQuorum);
+      this.disconnectSubscribers();
     }
     if (role !== "leader") this.leaderReady = false;
     if (leaderId !== this.leaderId) this.leaderProxy.reset();
     if (leaderId !== 0) this.leaderSeen = true;
     this.role = role;
     this.leaderId = leaderId;
+  }
+
+  /** A node that stops leading disconnects its subscribers, as RedisRaft does. */
+  private disconnectSubscribers(): void {
+    for (const pubsub of [...this.pubsubSessions]) {
+      pubsub.close();
+      pubsub.session.close();
+    }
   }
 
   private notLeaderError(): string {

@@ -102,15 +102,20 @@ const localNames = new Set([
   "quit", "select", "client", "slowlog", "latency", "memory", "acl",
 ]); // deno-fmt-ignore
 
+/** The commands that enter or leave pub/sub mode. */
+export const subscribeNames = new Set([
+  "subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe",
+]); // deno-fmt-ignore
+
 function classify(name: string, flags: Set<string>): CommandRoute {
   const parent = name.split("|")[0];
   if (refusedNames.has(name) || refusedNames.has(parent)) return "refused";
   if (flags.has("blocking")) return "blocking";
-  if (flags.has("pubsub") && parent !== "publish" && parent !== "spublish") return "pubsub";
+  if (subscribeNames.has(name)) return "pubsub";
   if (flags.has("write")) return "write";
   if (flags.has("readonly")) return "read";
   if (localNames.has(name) || localNames.has(parent)) return "local";
-  if (parent === "publish" || parent === "spublish") return "read";
+  if (flags.has("pubsub")) return "read"; // PUBLISH, PUBSUB CHANNELS, ...: on the leader
   if (flags.has("admin")) return "refused";
   // Neither read nor write (EVAL, SCRIPT LOAD, FUNCTION LOAD, ...): replicate, as RedisRaft does.
   return "write";

@@ -9,6 +9,7 @@ import {
   arityError,
   arityOk,
   type CommandInfo,
+  subscribeNames,
   unknownCommandError,
 } from "../redis/command_table.ts";
 import { encodeCommand, RequestParser } from "../resp/mod.ts";
@@ -102,6 +103,16 @@ export class CommandRouter implements CommandHandler {
     if (name === "raft.txn") return this.proxiedTransaction(session, args, slot);
     if (name === "raft.hello") return this.peerHello(session, args, slot);
     if (txn) return this.queue(txn, name, args, slot);
+    if (session.state.pubsub && !subscribeNames.has(name) && name !== "ping") {
+      return slot.complete(encodeError(
+        `ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
+      ));
+    }
+    if (session.state.pubsub || subscribeNames.has(name)) {
+      const check = this.check(name, args);
+      if (typeof check === "string") return slot.complete(encodeError(check));
+      return this.node.pubsub(session, encodeCommand(args), slot);
+    }
     if (name === "ping" && args.length <= 2) {
       return slot.complete(args.length === 1 ? PONG : encodeBulk(args[1]));
     }
@@ -249,7 +260,7 @@ export class CommandRouter implements CommandHandler {
       info = found;
     }
     if (info.route === "refused") return Errors.notSupported;
-    if (info.route === "blocking" || info.route === "pubsub") return Errors.notSupported;
+    if (info.route === "blocking") return Errors.notSupported;
     return info;
   }
 

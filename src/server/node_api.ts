@@ -41,6 +41,8 @@ export interface NodeApi {
   dataCommandRoute(kind: "read" | "write"): DataRoute;
   /** The applied index a WATCH issued now on `session` watches from (after its own writes). */
   watchIndex(session: ClientSession): number;
+  /** A SUBSCRIBE-family command (or PING while subscribed): pub/sub on the leader's child. */
+  pubsub(session: ClientSession, commandBytes: Uint8Array, slot: ReplySlot): void;
   /** Forward one encoded command to the leader (follower proxy). */
   proxy(addr: string, commandBytes: Uint8Array, slot: ReplySlot): void;
 }

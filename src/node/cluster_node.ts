@@ -10,9 +10,7 @@ import { PipelinedConnection } from "../redis/pipelined_connection.ts";
 import { CommandTable } from "../redis/command_table.ts";
 import { RedisChild } from "../redis/redis_child.ts";
 import {
-  decodeMembershipChange,
   type Entry,
-  EntryType,
   type Membership,
   type Message,
   MessageType,
@@ -22,14 +20,16 @@ import {
   type Role,
 } from "../raft/mod.ts";
 import { decodeReply, encodeCommand } from "../resp/mod.ts";
-import { encodeBulk, encodeError } from "../server/replies.ts";
+import { encodeError } from "../server/replies.ts";
 import type { ClientSession } from "../server/client_session.ts";
 import { Errors } from "../server/errors.ts";
 import type { DataRoute, NodeApi, NodeState } from "../server/node_api.ts";
 import { LeaderProxy } from "./leader_proxy.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
 import { type LogStorage, openLogStorage } from "./log_storage.ts";
-import { decodePayload, PayloadKind } from "./entry_payload.ts";
+import { encodePayload, PayloadKind } from "./entry_payload.ts";
+import { ApplyLoop } from "./apply_loop.ts";
+import { BlockedClients } from "./blocked_clients.ts";
 import { ScriptRegistry } from "./script_registry.ts";
 import { ScriptSandbox } from "../server/script_sandbox.ts";
 import type { Logger } from "./logger.ts";
@@ -49,7 +49,7 @@ import { adminRequest } from "../peer/admin_client.ts";
 import { AppliedWaiters } from "./applied_waiters.ts";
 import { SessionOrder } from "./session_order.ts";
 import { PubSubSession } from "./pubsub_session.ts";
-import { keyString, WatchHistory } from "./watch_history.ts";
+import { WatchHistory } from "./watch_history.ts";
 
 export interface NodeStats {
   startedAtMs: number;
@@ -89,6 +89,8 @@ export class ClusterNode implements NodeApi {
   private readonly pubsubSessions = new Set<PubSubSession>();
   readonly leaderProxy = new LeaderProxy(() => this.config.proxyResponseTimeoutMs);
   private readonly watchHistory: WatchHistory;
+  readonly blocked = new BlockedClients();
+  private readonly applyLoop: ApplyLoop;
   /** Stale reads wait until the commit index persisted before a restart is applied. */
   private staleReadFloorIndex = 0;
   private leaderSeen = false;
@@ -101,6 +103,18 @@ export class ClusterNode implements NodeApi {
   constructor(readonly config: Config, readonly log: Logger) {
     this.scripts = new ScriptRegistry(config.scriptsMaxCount);
     this.watchHistory = new WatchHistory(config.watchHistoryMaxEntries, () => this.commands);
+    this.applyLoop = new ApplyLoop({
+      child: () => this.childConn,
+      commands: () => this.commands,
+      pendingWrites: this.pendingWrites,
+      scripts: this.scripts,
+      watchHistory: this.watchHistory,
+      blocked: this.blocked,
+      nowMs: () => Date.now(),
+      applied: (entry) => this.finishApply(entry),
+      nodeRemoved: (nodeId) => this.onNodeRemoved(nodeId),
+      fatal: (message) => this.fatal(message),
+    });
     this.child = new RedisChild({
       redisServer: config.redisServer,
       dir: `${config.dir}/redis`,
@@ -384,6 +398,7 @@ export class ClusterNode implements NodeApi {
     const now = Date.now();
     this.pendingWrites.expire(now);
     this.reads.expire(now);
+    this.expireBlockedClients(now);
     this.leaderProxy.checkTimeouts(now);
     if (!this.raft) return;
     this.raft.tick();
@@ -439,7 +454,7 @@ export class ClusterNode implements NodeApi {
     }
     // Committed entries are durable on a quorum already: apply them (and answer confirmed reads)
     // while this Ready's new entries are being synced, instead of after.
-    for (const entry of ready.committedEntries) this.apply(entry);
+    this.applyLoop.push(ready.committedEntries);
     for (const read of ready.readStates) {
       this.reads.confirm(read.requestId, read.index, this.appliedIndex);
     }
@@ -487,46 +502,31 @@ export class ClusterNode implements NodeApi {
     for (const message of messages) this.peers?.send(message);
   }
 
-  private apply(entry: Entry): void {
+  /** The apply loop finished `entry`: its effects are in the child, in order. */
+  private finishApply(entry: Entry): void {
     this.appliedIndex = entry.index;
-    if (entry.type === EntryType.Normal) {
-      const payload = decodePayload(entry.data);
-      const slot = this.pendingWrites.take(entry.index, entry.term);
-      if (payload.script) {
-        const sha = this.scripts.add(new TextDecoder().decode(payload.script));
-        if (payload.commandBytes.length === 0) slot?.complete(encodeBulk(sha)); // SCRIPT LOAD
-      } else if (payload.kind === PayloadKind.ScriptFlush) {
-        this.scripts.clear();
-      }
-      if (payload.commandBytes.length === 0) {
-        // nothing for the child
-      } else if (
-        payload.watch &&
-        this.watchHistory.modifiedSince(
-          payload.watch.index,
-          new Set(payload.watch.keys.map(keyString)),
-        )
-      ) {
-        slot?.complete(nullArray); // a watched key changed: EXEC aborts, identically on every node
-      } else {
-        this.watchHistory.record(entry.index, payload.commandBytes);
-        this.childConn.send(
-          payload.commandBytes,
-          payload.replyCount,
-          slot ? (frame) => slot.complete(frame) : ignore,
-        );
-      }
-    } else {
-      this.pendingWrites.take(entry.index, entry.term);
-      if (entry.type === EntryType.RemoveNode) {
-        this.onNodeRemoved(decodeMembershipChange(entry.data).nodeId);
-      }
-    }
     if (entry.term === this.currentTerm && this.role === "leader" && !this.leaderReady) {
       this.leaderReady = true;
     }
     this.reads.applied(this.appliedIndex);
     this.applied.reached(entry.index, entry.term);
+  }
+
+  /** Leader: end the waits of blocked clients past their timeout (or gone) through the log. */
+  private expireBlockedClients(nowMs: number): void {
+    if (this.role !== "leader" || !this.raft || this.blocked.size === 0) return;
+    for (const waiter of this.blocked.all()) {
+      if (waiter.timeoutProposed || !waiter.slot) continue;
+      const gone = waiter.slot.queue.isClosed;
+      if (!gone && (waiter.deadlineMs === undefined || waiter.deadlineMs > nowMs)) continue;
+      const payload = encodePayload(
+        PayloadKind.BlockedTimeout,
+        1,
+        new TextEncoder().encode(String(waiter.id)),
+      );
+      if (!(this.raft.propose(payload) instanceof RaftError)) waiter.timeoutProposed = true;
+    }
+    this.schedule();
   }
 
   /** A RemoveNode entry was applied: leave the cluster if it is us, else tell the node. */
@@ -606,10 +606,6 @@ export class ClusterNode implements NodeApi {
     this.stop().finally(() => Deno.exit(1));
   }
 }
-
-function ignore(): void {}
-
-const nullArray = new TextEncoder().encode("*-1\r\n");
 
 function sessionOrder(session: ClientSession): SessionOrder {
   return (session.state.order ??= new SessionOrder()) as SessionOrder;

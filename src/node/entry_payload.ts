@@ -17,6 +17,10 @@ export const PayloadKind = {
   Script: 4,
   /** SCRIPT FLUSH: forget every script. */
   ScriptFlush: 5,
+  /** A blocking command (BLPOP & co); its RESP is the command as the client sent it. */
+  Blocking: 6,
+  /** The leader ends a blocked client's wait; its RESP bytes are the waiter id in ASCII. */
+  BlockedTimeout: 7,
 } as const;
 const headerBytes = 5;
 
@@ -75,7 +79,7 @@ export function encodePayload(
 export function decodePayload(data: Uint8Array): EntryPayload {
   if (data.length < headerBytes) throw new Error(`entry payload too short (${data.length} bytes)`);
   const kind = data[0];
-  if (kind < PayloadKind.Command || kind > PayloadKind.ScriptFlush) {
+  if (kind < PayloadKind.Command || kind > PayloadKind.BlockedTimeout) {
     throw new Error(`unknown entry payload kind ${kind}`);
   }
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);

@@ -29,6 +29,7 @@ import type { NodeApi } from "./node_api.ts";
 import type { ReplySlot } from "./reply_queue.ts";
 import { rewriteForDeterminism } from "./command_rewrite.ts";
 import { keyString } from "../node/watch_history.ts";
+import { parseBlocking } from "../node/blocked_clients.ts";
 
 const decoder = new TextDecoder();
 const OK = encodeSimple("OK");
@@ -147,6 +148,11 @@ export class CommandRouter implements CommandHandler {
       }
       case "read":
         return this.node.read(session, encodeCommand(args), 1, slot);
+      case "blocking": {
+        const call = parseBlocking(name, args);
+        if (typeof call === "string") return slot.complete(encodeError(call));
+        return this.node.write(session, encodePayload(PayloadKind.Blocking, 1, encodeCommand(args)), slot);
+      }
       default:
         return slot.complete(encodeError(Errors.notSupported));
     }
@@ -260,7 +266,6 @@ export class CommandRouter implements CommandHandler {
       info = found;
     }
     if (info.route === "refused") return Errors.notSupported;
-    if (info.route === "blocking") return Errors.notSupported;
     return info;
   }
 

@@ -10,7 +10,7 @@ export class ReplySlot {
   reply: Uint8Array | null = null;
   /** Close the connection once this reply is written (QUIT, protocol errors). */
   closeAfter = false;
-  constructor(private readonly queue: ReplyQueue) {}
+  constructor(readonly queue: ReplyQueue) {}
 
   complete(reply: Uint8Array): void {
     if (this.reply !== null) return; // first answer wins (e.g. a timeout raced the real reply)
@@ -68,6 +68,11 @@ export class ReplyQueue {
     while (!this.closed && (this.unsentBytes > limitBytes || this.inflightCount > limitCount)) {
       await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     }
+  }
+
+  /** True once the connection behind this queue is gone. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   close(): void {

@@ -1,0 +1,234 @@
+/**
+ * @module
+ * Applies committed entries to the redis child strictly in log order. Most entries are written
+ * to the ordered child connection without waiting (pipelined); an entry whose effect depends on
+ * the child's answer (a blocking command, or a write that may serve blocked clients) is a
+ * barrier: later entries wait for its answer, so every node takes the same decisions in the
+ * same order. Each entry's reply is routed to the client that proposed it, if it is here.
+ */
+import { decodeMembershipChange, type Entry, EntryType } from "../raft/mod.ts";
+import { RequestParser } from "../resp/mod.ts";
+import { commandKeys, type CommandTable } from "../redis/command_table.ts";
+import type { PipelinedConnection } from "../redis/pipelined_connection.ts";
+import { encodeBulk, encodeError } from "../server/replies.ts";
+import { lowerAscii } from "../server/command_router.ts";
+import type { ReplySlot } from "../server/reply_queue.ts";
+import {
+  BlockedClients,
+  isNothing,
+  parseBlocking,
+  tryCommand,
+  type Waiter,
+} from "./blocked_clients.ts";
+import { decodePayload, type EntryPayload, PayloadKind } from "./entry_payload.ts";
+import type { PendingWrites } from "./pending_requests.ts";
+import type { ScriptRegistry } from "./script_registry.ts";
+import { keyString, type WatchHistory } from "./watch_history.ts";
+
+const nullArray = new TextEncoder().encode("*-1\r\n");
+const ok = new TextEncoder().encode("+OK\r\n");
+const droppedWaiter = "UNBLOCKED the leader changed while the client was blocked";
+const everything = ["flushall", "flushdb", "swapdb"];
+
+export interface ApplyContext {
+  child: () => PipelinedConnection;
+  commands: () => CommandTable;
+  pendingWrites: PendingWrites;
+  scripts: ScriptRegistry;
+  watchHistory: WatchHistory;
+  blocked: BlockedClients;
+  /** Milliseconds clock for blocked-client deadlines (leader side). */
+  nowMs: () => number;
+  /** Called once the entry's effects are in the child (in order). */
+  applied: (entry: Entry) => void;
+  nodeRemoved: (nodeId: number) => void;
+  fatal: (message: string) => void;
+}
+
+export class ApplyLoop {
+  private backlog: Entry[] = [];
+  private head = 0;
+  private stalled = false;
+
+  constructor(private readonly ctx: ApplyContext) {}
+
+  /** Entries waiting behind a barrier. */
+  get backlogCount(): number {
+    return this.backlog.length - this.head;
+  }
+
+  push(entries: readonly Entry[]): void {
+    for (const entry of entries) this.backlog.push(entry);
+    this.drain();
+  }
+
+  private drain(): void {
+    while (!this.stalled && this.head < this.backlog.length) {
+      const entry = this.backlog[this.head++];
+      const barrier = this.applyEntry(entry);
+      if (barrier) {
+        this.stalled = true;
+        barrier.then(
+          () => {
+            this.stalled = false;
+            this.ctx.applied(entry);
+            this.drain();
+          },
+          (error) =>
+            this.ctx.fatal(`apply of entry ${entry.index} failed: ${error?.stack ?? error}`),
+        );
+        break;
+      }
+      this.ctx.applied(entry);
+    }
+    if (this.head === this.backlog.length) {
+      this.backlog = [];
+      this.head = 0;
+    }
+  }
+
+  private applyEntry(entry: Entry): Promise<void> | undefined {
+    for (const waiter of this.ctx.blocked.dropOlderThan(entry.term)) {
+      waiter.slot?.complete(encodeError(droppedWaiter));
+    }
+    if (entry.type !== EntryType.Normal) {
+      this.ctx.pendingWrites.take(entry.index, entry.term);
+      if (entry.type === EntryType.RemoveNode) {
+        this.ctx.nodeRemoved(decodeMembershipChange(entry.data).nodeId);
+      }
+      return undefined;
+    }
+    const payload = decodePayload(entry.data);
+    const slot = this.ctx.pendingWrites.take(entry.index, entry.term);
+    switch (payload.kind) {
+      case PayloadKind.Blocking:
+        return this.applyBlocking(entry, payload, slot);
+      case PayloadKind.BlockedTimeout: {
+        const waiter = this.ctx.blocked.remove(
+          Number(new TextDecoder().decode(payload.commandBytes)),
+        );
+        waiter?.slot?.complete(nullArray);
+        slot?.complete(ok);
+        return undefined;
+      }
+      case PayloadKind.ScriptFlush:
+        this.ctx.scripts.clear();
+        break;
+    }
+    if (payload.script) {
+      const sha = this.ctx.scripts.add(new TextDecoder().decode(payload.script));
+      if (payload.commandBytes.length === 0) slot?.complete(encodeBulk(sha)); // SCRIPT LOAD
+    }
+    if (payload.commandBytes.length === 0) return undefined;
+    if (payload.watch) {
+      const keys = new Set(payload.watch.keys.map(keyString));
+      if (this.ctx.watchHistory.modifiedSince(payload.watch.index, keys)) {
+        slot?.complete(nullArray); // a watched key changed: EXEC aborts, identically on every node
+        return undefined;
+      }
+    }
+    this.ctx.watchHistory.record(entry.index, payload.commandBytes);
+    this.ctx.child().send(
+      payload.commandBytes,
+      payload.replyCount,
+      slot ? (frame) => slot.complete(frame) : ignore,
+    );
+    if (this.ctx.blocked.size === 0) return undefined;
+    return this.serveWaiters(entry.index, this.touchedKeys(payload.commandBytes));
+  }
+
+  private async applyBlocking(
+    entry: Entry,
+    payload: EntryPayload,
+    slot: ReplySlot | undefined,
+  ): Promise<void> {
+    const args = parseOne(payload.commandBytes);
+    const call = parseBlocking(lowerAscii(args[0]), args);
+    if (typeof call === "string") {
+      slot?.complete(encodeError(call));
+      return;
+    }
+    const frame = await this.try(entry.index, call);
+    if (!isNothing(frame)) {
+      slot?.complete(frame);
+      if (!frame.length || frame[0] !== 45 /* error */) await this.afterServe(entry.index, call);
+      return;
+    }
+    const waiter: Waiter = {
+      id: entry.index,
+      term: entry.term,
+      call,
+      keyStrings: call.keys.map(keyString),
+      slot,
+      deadlineMs: slot && call.timeoutMs > 0 ? this.ctx.nowMs() + call.timeoutMs : undefined,
+    };
+    this.ctx.blocked.add(waiter);
+  }
+
+  /** Try waiters (FIFO) whose keys were touched; a served move may touch more keys. */
+  private async serveWaiters(index: number, touched: Set<string> | null): Promise<void> {
+    const pending: (Set<string> | null)[] = [touched];
+    for (let rounds = 0; pending.length > 0 && rounds < 10_000; rounds++) {
+      const keys = pending.shift()!;
+      for (const waiter of this.ctx.blocked.candidates(keys)) {
+        if (!this.ctx.blocked.all().includes(waiter)) continue;
+        const frame = await this.try(index, waiter.call);
+        if (isNothing(frame)) continue;
+        this.ctx.blocked.remove(waiter.id);
+        waiter.slot?.complete(frame);
+        if (waiter.call.mode === "lmove" || waiter.call.mode === "rpoplpush") {
+          pending.push(new Set([keyString(waiter.call.keys[1])]));
+        }
+      }
+    }
+  }
+
+  private async afterServe(
+    index: number,
+    call: { mode: string; keys: Uint8Array[] },
+  ): Promise<void> {
+    if (this.ctx.blocked.size === 0) return;
+    if (call.mode === "lmove" || call.mode === "rpoplpush") {
+      await this.serveWaiters(index, new Set([keyString(call.keys[1])]));
+    }
+  }
+
+  private try(index: number, call: Parameters<typeof tryCommand>[0]): Promise<Uint8Array> {
+    const command = tryCommand(call);
+    this.ctx.watchHistory.record(index, command); // an EVAL: any WATCH spanning it aborts
+    return new Promise((resolve) =>
+      this.ctx.child().send(command, 1, (frame) => resolve(frame.slice()))
+    );
+  }
+
+  /** Keys a write may have touched; null when unknowable (scripts, FLUSHALL, ...). */
+  private touchedKeys(commandBytes: Uint8Array): Set<string> | null {
+    const touched = new Set<string>();
+    const parser = new RequestParser();
+    parser.push(commandBytes);
+    for (let args = parser.next(); args !== null; args = parser.next()) {
+      const name = lowerAscii(args[0]);
+      if (name === "multi" || name === "exec") continue;
+      if (everything.includes(name)) return null;
+      const info = this.ctx.commands().lookup(
+        name,
+        args.length > 1 ? lowerAscii(args[1]) : undefined,
+      );
+      if (!info) continue;
+      const keys = commandKeys(info, args);
+      if (keys === null) return null;
+      for (const key of keys) touched.add(keyString(key));
+    }
+    return touched;
+  }
+}
+
+function parseOne(bytes: Uint8Array): Uint8Array[] {
+  const parser = new RequestParser();
+  parser.push(bytes);
+  const args = parser.next();
+  if (!args) throw new Error("blocking entry holds no command");
+  return args;
+}
+
+function ignore(): void {}

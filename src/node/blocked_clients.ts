@@ -1,0 +1,213 @@
+/**
+ * @module
+ * Blocking commands (BLPOP, BRPOP, BRPOPLPUSH, BLMOVE, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP),
+ * replicated as RedisRaft does: the command is a log entry; when it is applied (on every node)
+ * its non-blocking form is tried, and if there is nothing to take the client waits in a FIFO
+ * that is part of the replicated state. Each later write that touches a waited-for key tries the
+ * waiters in order, so every node serves the same waiter with the same element. The leader
+ * enforces timeouts by proposing a timeout entry; waiters from an older term are dropped when an
+ * entry of a newer term is applied (their clients were disconnected by the leader change).
+ */
+import { encodeCommand } from "../resp/mod.ts";
+import type { ClientSession } from "../server/client_session.ts";
+import type { ReplySlot } from "../server/reply_queue.ts";
+import { keyString } from "./watch_history.ts";
+
+const decoder = new TextDecoder();
+
+/** How a blocking command tries to take an element now; false when there is nothing. */
+const tryScript = `
+local mode = ARGV[1]
+if mode == 'lpop' or mode == 'rpop' then
+  for i = 1, #KEYS do
+    local v = redis.pcall(mode, KEYS[i])
+    if type(v) == 'table' and v.err then return v end
+    if v then return {KEYS[i], v} end
+  end
+  return false
+elseif mode == 'zpopmin' or mode == 'zpopmax' then
+  for i = 1, #KEYS do
+    local r = redis.pcall(mode, KEYS[i])
+    if r.err then return r end
+    if #r > 0 then return {KEYS[i], r[1], r[2]} end
+  end
+  return false
+elseif mode == 'rpoplpush' then
+  return redis.pcall('RPOPLPUSH', KEYS[1], KEYS[2])
+elseif mode == 'lmove' then
+  return redis.pcall('LMOVE', KEYS[1], KEYS[2], ARGV[2], ARGV[3])
+else
+  local args = {}
+  for i = 2, #ARGV do args[#args + 1] = ARGV[i] end
+  return redis.pcall(mode, #KEYS, unpack(KEYS), unpack(args))
+end
+`;
+
+export interface BlockingCall {
+  mode: string;
+  keys: Uint8Array[];
+  /** Extra arguments of the non-blocking form (directions, MIN/MAX, COUNT n). */
+  extra: Uint8Array[];
+  timeoutMs: number;
+}
+
+export interface Waiter {
+  /** Index of the entry that blocked. */
+  id: number;
+  term: number;
+  call: BlockingCall;
+  keyStrings: string[];
+  /** Only on the node the client is connected to. */
+  slot?: ReplySlot;
+  session?: ClientSession;
+  deadlineMs?: number;
+  timeoutProposed?: boolean;
+}
+
+function parseTimeout(text: string): number | string {
+  if (!/^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(text)) {
+    return "ERR timeout is not a float or out of range";
+  }
+  const seconds = Number(text);
+  if (seconds < 0 || !Number.isFinite(seconds) || seconds * 1000 > 2 ** 53) {
+    return "ERR timeout is negative";
+  }
+  return Math.round(seconds * 1000);
+}
+
+/** Parse a blocking command (lower-case name + args) or return Redis's error text. */
+export function parseBlocking(name: string, args: Uint8Array[]): BlockingCall | string {
+  const text = (i: number) => decoder.decode(args[i]);
+  let timeout: number | string;
+  switch (name) {
+    case "blpop":
+    case "brpop":
+    case "bzpopmin":
+    case "bzpopmax": {
+      timeout = parseTimeout(text(args.length - 1));
+      if (typeof timeout === "string") return timeout;
+      return { mode: name.slice(1), keys: args.slice(1, -1), extra: [], timeoutMs: timeout };
+    }
+    case "brpoplpush":
+      timeout = parseTimeout(text(3));
+      if (typeof timeout === "string") return timeout;
+      return { mode: "rpoplpush", keys: [args[1], args[2]], extra: [], timeoutMs: timeout };
+    case "blmove":
+      timeout = parseTimeout(text(5));
+      if (typeof timeout === "string") return timeout;
+      return {
+        mode: "lmove",
+        keys: [args[1], args[2]],
+        extra: [args[3], args[4]],
+        timeoutMs: timeout,
+      };
+    case "blmpop":
+    case "bzmpop": {
+      timeout = parseTimeout(text(1));
+      if (typeof timeout === "string") return timeout;
+      const count = Number(text(2));
+      if (!Number.isInteger(count) || count <= 0 || 3 + count > args.length) {
+        return "ERR numkeys should be greater than 0";
+      }
+      return {
+        mode: name.slice(1),
+        keys: args.slice(3, 3 + count),
+        extra: args.slice(3 + count),
+        timeoutMs: timeout,
+      };
+    }
+  }
+  return `ERR unknown blocking command '${name}'`;
+}
+
+const encoder = new TextEncoder();
+const EVAL = encoder.encode("EVAL");
+const SCRIPT = encoder.encode(tryScript);
+
+/** The EVAL that tries `call` now. */
+export function tryCommand(call: BlockingCall): Uint8Array {
+  return encodeCommand([
+    EVAL,
+    SCRIPT,
+    encoder.encode(String(call.keys.length)),
+    ...call.keys,
+    encoder.encode(call.mode),
+    ...call.extra,
+  ]);
+}
+
+/** A try reply meaning "nothing to take yet" (Lua false). */
+export function isNothing(frame: Uint8Array): boolean {
+  return frame.length === 5 && frame[0] === 36 && frame[1] === 45; // "$-1\r\n"
+}
+
+export class BlockedClients {
+  private waiters: Waiter[] = [];
+
+  get size(): number {
+    return this.waiters.length;
+  }
+
+  all(): readonly Waiter[] {
+    return this.waiters;
+  }
+
+  add(waiter: Waiter): void {
+    this.waiters.push(waiter);
+  }
+
+  remove(id: number): Waiter | undefined {
+    const at = this.waiters.findIndex((w) => w.id === id);
+    if (at < 0) return undefined;
+    return this.waiters.splice(at, 1)[0];
+  }
+
+  /** Waiters of terms before `term`, removed. */
+  dropOlderThan(term: number): Waiter[] {
+    const dropped = this.waiters.filter((w) => w.term < term);
+    if (dropped.length > 0) this.waiters = this.waiters.filter((w) => w.term >= term);
+    return dropped;
+  }
+
+  /** Waiters (FIFO) whose keys intersect `touched` (null: every waiter). */
+  candidates(touched: ReadonlySet<string> | null): Waiter[] {
+    if (touched === null) return [...this.waiters];
+    return this.waiters.filter((w) => w.keyStrings.some((k) => touched.has(k)));
+  }
+
+  /** For snapshots: everything but the local client handles. */
+  toJSON(): unknown[] {
+    return this.waiters.map((w) => ({
+      id: w.id,
+      term: w.term,
+      mode: w.call.mode,
+      keys: w.call.keys.map(keyString),
+      extra: w.call.extra.map(keyString),
+      timeoutMs: w.call.timeoutMs,
+    }));
+  }
+
+  restore(
+    saved: readonly {
+      id: number;
+      term: number;
+      mode: string;
+      keys: string[];
+      extra: string[];
+      timeoutMs: number;
+    }[],
+  ): void {
+    const bytes = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+    this.waiters = saved.map((w) => ({
+      id: w.id,
+      term: w.term,
+      call: {
+        mode: w.mode,
+        keys: w.keys.map(bytes),
+        extra: w.extra.map(bytes),
+        timeoutMs: w.timeoutMs,
+      },
+      keyStrings: w.keys,
+    }));
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Integration: blocking commands are replicated as RedisRaft does: served in FIFO order with
+ * the same elements on every node, timeouts enforced by the leader through the log.
+ */
+import assert from "node:assert/strict";
+import { RespError } from "../helpers/resp_client.ts";
+import { TestCluster } from "../helpers/test_cluster.ts";
+
+Deno.test("BLPOP waiters are served FIFO, identically on every node; timeouts and bad timeouts", async () => {
+  const cluster = await TestCluster.start(3);
+  try {
+    const leader = await cluster.leader();
+    const c1 = await leader.client();
+    const c2 = await leader.client();
+    const pusher = await leader.client();
+    const first = c1.call("BLPOP", "x", "0");
+    await new Promise((r) => setTimeout(r, 100));
+    const second = c2.call("BLPOP", "x", "0");
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await pusher.call("LPUSH", "x", "1"), 1);
+    assert.equal(await pusher.call("LPUSH", "x", "2"), 1);
+    assert.equal(await pusher.call("LPUSH", "x", "3"), 1);
+    assert.deepEqual(await first, ["x", "1"]);
+    assert.deepEqual(await second, ["x", "2"]);
+    await cluster.waitConverged();
+    for (const node of cluster.nodes) {
+      const c = await node.client();
+      assert.deepEqual(await c.call("RAFT.DEBUG", "EXEC", "LRANGE", "x", "0", "-1"), ["3"]);
+      c.close();
+    }
+
+    const started = Date.now();
+    assert.equal(await c1.call("BRPOP", "empty", "1"), null, "nil after the timeout");
+    const waited = Date.now() - started;
+    assert.ok(waited >= 900 && waited < 5000, `waited ${waited} ms`);
+    assert.deepEqual(
+      await c1.call("BLPOP", "x", "a"),
+      new RespError("ERR timeout is not a float or out of range"),
+    );
+    assert.deepEqual(await c1.call("BLPOP", "x", "-1"), new RespError("ERR timeout is negative"));
+
+    // A move serves a waiter on its destination in turn; BZPOPMIN waits for a sorted set.
+    const mover = c1.call("BLMOVE", "src", "dst", "LEFT", "RIGHT", "0");
+    const onDst = c2.call("BLPOP", "dst", "0");
+    const zwait = pusher.call("BZPOPMIN", "z", "0");
+    await new Promise((r) => setTimeout(r, 100));
+    const other = await leader.client();
+    assert.equal(await other.call("RPUSH", "src", "moved"), 1);
+    assert.equal(await mover, "moved");
+    assert.deepEqual(await onDst, ["dst", "moved"]);
+    assert.equal(await other.call("ZADD", "z", "5", "five"), 1);
+    assert.deepEqual(await zwait, ["z", "five", "5"]);
+    // Inside MULTI a blocking command does not block, as in Redis.
+    assert.equal(await other.call("MULTI"), "OK");
+    assert.equal(await other.call("BLPOP", "nothing", "0"), "QUEUED");
+    assert.deepEqual(await other.call("EXEC"), [null]);
+    for (const c of [c1, c2, pusher, other]) c.close();
+    await cluster.waitConverged();
+  } finally {
+    await cluster.destroy();
+  }
+});

@@ -1,0 +1,164 @@
+/**
+ * @module
+ * One real redisraft node of a chaos run: a `deno run src/main.ts` process in its own process
+ * group (so SIGSTOP/SIGCONT reach its redis child too), inside its network slot. Only processes
+ * started here are ever signalled: the node by pid, its group by -pid, and a redis child left by
+ * a kill -9 only if its pidfile is in this node's directory and its command line names it.
+ */
+import { callOnce } from "./resp_connection.ts";
+
+const mainPath = new URL("../../src/main.ts", import.meta.url).pathname;
+
+export interface NodeSpec {
+  slot: number;
+  addr: string;
+  dir: string;
+  logPath: string;
+  args: string[];
+  /** Wraps the node's argv to run it in its network slot. */
+  wrap: (argv: string[]) => string[];
+}
+
+export type NodeState = "running" | "paused" | "killed" | "stopped";
+
+export class ChaosNode {
+  state: NodeState = "stopped";
+  private process: Deno.ChildProcess | null = null;
+  private exited: Promise<Deno.CommandStatus> | null = null;
+
+  constructor(readonly spec: NodeSpec) {}
+
+  get addr(): string {
+    return this.spec.addr;
+  }
+
+  get name(): string {
+    return `n${this.spec.slot}`;
+  }
+
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  /** Start (or restart after a kill) and wait until the port answers. */
+  async spawn(readyTimeoutMs = 30_000): Promise<void> {
+    if (this.process) throw new Error(`${this.name} is already running`);
+    await Deno.mkdir(this.spec.dir, { recursive: true });
+    const argv = this.spec.wrap([
+      Deno.execPath(),
+      "run",
+      "-A",
+      mainPath,
+      "--addr",
+      this.spec.addr,
+      "--dir",
+      this.spec.dir,
+      ...this.spec.args,
+    ]);
+    const log = await Deno.open(this.spec.logPath, { append: true, create: true, write: true });
+    await log.write(new TextEncoder().encode(`--- chaos: start ${argv.join(" ")}\n`));
+    const process = new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      detached: true,
+    }).spawn();
+    this.process = process;
+    this.state = "running";
+    const errLog = await Deno.open(this.spec.logPath, { append: true, write: true });
+    process.stdout.pipeTo(log.writable).catch(() => {});
+    process.stderr.pipeTo(errLog.writable).catch(() => {});
+    this.exited = process.status;
+    let exitedEarly = false;
+    this.exited.then(() => exitedEarly = true);
+    const deadline = performance.now() + readyTimeoutMs;
+    while (performance.now() < deadline && !exitedEarly) {
+      try {
+        await callOnce(this.spec.addr, ["PING"], 1000);
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const tail = (await Deno.readTextFile(this.spec.logPath).catch(() => "")).split("\n").slice(-15)
+      .join("\n");
+    await this.stop();
+    throw new Error(
+      `${this.name} (${this.addr}) did not start${
+        exitedEarly ? " (exited)" : ""
+      }; log tail:\n${tail}`,
+    );
+  }
+
+  /** kill -9 the node process only; its redis child stays, as after a real crash. */
+  async kill(): Promise<void> {
+    const process = this.process;
+    if (!process) return;
+    if (this.state === "paused") signalGroup(process.pid, "SIGCONT");
+    try {
+      process.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await this.exited;
+    this.process = null;
+    this.state = "killed";
+  }
+
+  pause(): void {
+    if (!this.process || this.state !== "running") return;
+    signalGroup(this.process.pid, "SIGSTOP");
+    this.state = "paused";
+  }
+
+  resume(): void {
+    if (!this.process || this.state !== "paused") return;
+    signalGroup(this.process.pid, "SIGCONT");
+    this.state = "running";
+  }
+
+  /** True once the process has exited on its own (e.g. a removed node shutting down). */
+  async waitExit(timeoutMs: number): Promise<boolean> {
+    if (!this.exited) return true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = await Promise.race([
+      this.exited.then(() => true),
+      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), timeoutMs)),
+    ]);
+    clearTimeout(timer);
+    return done;
+  }
+
+  /** Graceful stop, then the whole group, then any stale redis child of this directory. */
+  async stop(): Promise<void> {
+    const process = this.process;
+    if (process) {
+      signalGroup(process.pid, "SIGCONT");
+      try {
+        process.kill("SIGTERM");
+      } catch { /* gone */ }
+      if (!(await this.waitExit(5000))) signalGroup(process.pid, "SIGKILL");
+      await this.exited;
+      signalGroup(process.pid, "SIGKILL");
+      this.process = null;
+    }
+    this.state = "stopped";
+    await this.killStaleChild();
+  }
+
+  async killStaleChild(): Promise<void> {
+    try {
+      const pid = Number((await Deno.readTextFile(`${this.spec.dir}/redis/redis.pid`)).trim());
+      if (!(pid > 1)) return;
+      const cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`);
+      if (!cmdline.includes(this.spec.dir)) return;
+      Deno.kill(pid, "SIGCONT");
+      Deno.kill(pid, "SIGKILL");
+    } catch { /* no stale child */ }
+  }
+}
+
+function signalGroup(pid: number, signal: Deno.Signal): void {
+  try {
+    Deno.kill(-pid, signal);
+  } catch { /* group gone */ }
+}

@@ -1,0 +1,315 @@
+/**
+ * @module
+ * One chaos run, start to verdict: start the cluster, run the workload's concurrent clients and
+ * the nemesis schedule for the given time, heal everything, do the final reads, take digests,
+ * check, and write `history.jsonl`, `summary.json` and `verdict.txt` to the output folder.
+ * Everything started is stopped before returning, also on errors.
+ */
+import { seededRandom } from "../../src/raft/prng.ts";
+import { addCleanup, runCleanups } from "./cleanup.ts";
+import { ChaosCluster } from "./cluster_manager.ts";
+import { checkConvergence, type DigestSample } from "./checker/convergence.ts";
+import { type Anomaly, type Verdict, verdictOf, worstKind } from "./checker/verdict.ts";
+import { History } from "./history.ts";
+import { KillNemesis } from "./nemesis/kill.ts";
+import { MemberNemesis } from "./nemesis/member.ts";
+import type { Nemesis, NemesisContext } from "./nemesis/nemesis.ts";
+import { PartitionNemesis } from "./nemesis/partition.ts";
+import { PauseNemesis } from "./nemesis/pause.ts";
+import { defaultTiming, NemesisScheduler, type ScheduleTiming } from "./nemesis/scheduler.ts";
+import { snapshotNodeArgs } from "./nemesis/snapshot.ts";
+import { TransferNemesis } from "./nemesis/transfer.ts";
+import { LoopbackNetwork, NamespaceNetwork, type Network } from "./network.ts";
+import { ClusterClient } from "./workload/cluster_client.ts";
+import { CounterWorkload } from "./workload/counter.ts";
+import { ListAppendWorkload } from "./workload/list_append.ts";
+import { RegisterWorkload } from "./workload/register.ts";
+import type { Workload, WorkloadContext } from "./workload/workload.ts";
+
+export const nemesisNames = [
+  "kill",
+  "pause",
+  "partition",
+  "member",
+  "transfer",
+  "snapshot",
+] as const;
+export const workloadNames = ["register", "list-append", "counter"] as const;
+
+export interface RunOptions {
+  timeSec: number;
+  nemeses: string[];
+  workload: string;
+  seed: number;
+  nodes: number;
+  clients: number;
+  outDir: string;
+  opTimeoutMs: number;
+  /** Extra flags for every node. */
+  nodeArgs: string[];
+  net: "auto" | "netns" | "loopback";
+  checkBudgetMs: number;
+  /** Upper bound on client operations, whatever the time. */
+  opsMax: number;
+  timing?: ScheduleTiming;
+  /** Print progress lines. */
+  verbose?: boolean;
+}
+
+export const defaultNodeArgs = [
+  "--election-timeout-ms",
+  "500",
+  "--heartbeat-interval-ms",
+  "50",
+  "--request-timeout-ms",
+  "3000",
+];
+
+export interface RunResult {
+  kind: "valid" | "invalid" | "unknown";
+  verdicts: Verdict[];
+  outDir: string;
+  summary: Record<string, unknown>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function runChaos(options: RunOptions): Promise<RunResult> {
+  const log = (line: string) =>
+    options.verbose && console.log(`[chaos ${new Date().toISOString()}] ${line}`);
+  await Deno.mkdir(`${options.outDir}/nodes`, { recursive: true });
+  const notes: string[] = [];
+  const nodeArgs = [...options.nodeArgs];
+  if (options.nemeses.includes("snapshot")) {
+    const args = await snapshotNodeArgs();
+    if (args) nodeArgs.push(...args);
+    else notes.push("snapshot nemesis skipped: the node rejects --log-max-bytes");
+  }
+  const network = await makeNetwork(options.net);
+  if (!network.canPartition && options.nemeses.includes("partition")) {
+    notes.push("partition nemesis skipped: no network namespaces");
+  }
+  addCleanup(() => network.destroy());
+  const dataRoot = await Deno.makeTempDir({ prefix: "rrc" });
+  addCleanup(() => Deno.remove(dataRoot, { recursive: true }).catch(() => {}));
+  const cluster = new ChaosCluster({
+    network,
+    dataRoot,
+    logDir: `${options.outDir}/nodes`,
+    nodeArgs,
+  });
+  addCleanup(() => cluster.destroy());
+  const sink = await Deno.open(`${options.outDir}/history.jsonl`, {
+    create: true,
+    write: true,
+    truncate: true,
+  });
+  addCleanup(() => Promise.resolve(sink.close()));
+  const history = new History(sink);
+  const random = seededRandom(options.seed);
+  const anomalies: Anomaly[] = [];
+  let verdicts: Verdict[] = [];
+  let faults = 0;
+  const started = performance.now();
+  try {
+    log(`starting ${options.nodes} nodes (${network.kind}) seed=${options.seed}`);
+    await cluster.start(options.nodes);
+    log(`cluster up: ${cluster.addresses().join(" ")}`);
+    const workload = makeWorkload(options.workload);
+    const nemeses = makeNemeses(options.nemeses, network);
+    const context: NemesisContext = {
+      cluster,
+      network,
+      random: seededRandom(options.seed ^ 0x5bd1e995),
+    };
+    const scheduler = new NemesisScheduler(
+      nemeses,
+      context,
+      history,
+      options.timing ?? defaultTiming,
+    );
+    const schedule = scheduler.run();
+    const endMs = performance.now() + options.timeSec * 1000;
+    let opsStarted = 0;
+    const clients = Array.from({ length: options.clients }, (_, i) => {
+      const clientRandom = seededRandom(options.seed + 7919 * (i + 1));
+      return new ClusterClient(i, () => cluster.addresses(), clientRandom);
+    });
+    const progress = setInterval(
+      () => log(`${opsStarted} ops, ${scheduler.faults} faults`),
+      10_000,
+    );
+    await Promise.all(clients.map(async (client) => {
+      const clientRandom = seededRandom(options.seed + 104_729 * (client.id + 1));
+      const workloadContext: WorkloadContext = {
+        history,
+        random: clientRandom,
+        opTimeoutMs: options.opTimeoutMs,
+      };
+      while (performance.now() < endMs && opsStarted < options.opsMax) {
+        opsStarted++;
+        await workload.step(client, workloadContext);
+        await sleep(clientRandom() * 10);
+      }
+    }));
+    clearInterval(progress);
+    scheduler.stop();
+    await schedule;
+    faults = scheduler.faults;
+    log(`workload done (${opsStarted} ops, ${faults} faults); healing`);
+    history.nemesis("heal", "start", "heal everything");
+    await network.heal();
+    await cluster.healProcesses();
+    history.nemesis("heal", "stop", `members ${cluster.members.map((n) => n.name).join(",")}`);
+    if (!(await cluster.waitStable(60_000))) {
+      anomalies.push({
+        kind: "no-recovery",
+        message: "cluster did not settle within 60 s of healing",
+      });
+    }
+    const reader = clients[0];
+    const finalContext: WorkloadContext = { history, random, opTimeoutMs: options.opTimeoutMs };
+    await workload.finalReads(reader, finalContext, 60_000);
+    clients.forEach((c) => c.close());
+    const samples = await stableDigests(cluster, 30_000);
+    const ops = history.operations();
+    const missingFinals = ops.filter((op) => op.input === "final").length === 0 ||
+      !finalReadsSucceeded(history);
+    if (missingFinals) {
+      anomalies.push({
+        kind: "unavailable-after-heal",
+        message: "a final read never succeeded after healing",
+      });
+    }
+    log(`checking ${ops.length} ops`);
+    verdicts = [
+      ...workload.check(ops, options.checkBudgetMs),
+      checkConvergence(samples),
+      verdictOf("liveness", anomalies),
+    ];
+  } catch (error) {
+    verdicts.push(
+      verdictOf("harness", [{
+        kind: "harness-error",
+        message: String((error as Error).stack ?? error),
+      }]),
+    );
+  } finally {
+    await runCleanups();
+  }
+  const kind = worstKind(verdicts);
+  const ops = history.operations();
+  const counts: Record<string, number> = {};
+  for (const op of ops) counts[`${op.f}:${op.status}`] = (counts[`${op.f}:${op.status}`] ?? 0) + 1;
+  const summary = {
+    verdict: kind,
+    options: { ...options, nodeArgs },
+    network: network.kind,
+    notes,
+    elapsedMs: Math.round(performance.now() - started),
+    faults,
+    ops: ops.length,
+    counts,
+    verdicts,
+    reproduce: reproduceCommand(options),
+  };
+  await Deno.writeTextFile(`${options.outDir}/summary.json`, JSON.stringify(summary, null, 2));
+  await Deno.writeTextFile(
+    `${options.outDir}/verdict.txt`,
+    renderVerdicts(kind, verdicts, summary),
+  );
+  return { kind, verdicts, outDir: options.outDir, summary };
+}
+
+function finalReadsSucceeded(history: History): boolean {
+  const finals = history.operations().filter((op) => op.input === "final");
+  const keys = new Set(finals.map((op) => op.key));
+  return [...keys].every((key) => finals.some((op) => op.key === key && op.status === "ok"));
+}
+
+/** Digests once every node reports the same applied index (writes have stopped), bounded. */
+async function stableDigests(cluster: ChaosCluster, timeoutMs: number): Promise<DigestSample[]> {
+  const deadline = performance.now() + timeoutMs;
+  let samples: DigestSample[] = [];
+  while (performance.now() < deadline) {
+    samples = await cluster.digests();
+    const indexes = new Set(samples.map((s) => s.appliedIndex));
+    if (samples.length === cluster.members.length && indexes.size === 1) return samples;
+    await sleep(500);
+  }
+  return samples;
+}
+
+async function makeNetwork(kind: RunOptions["net"]): Promise<Network> {
+  if (kind !== "loopback") {
+    await NamespaceNetwork.removeLeftovers();
+    const network = await NamespaceNetwork.create();
+    if (network) return network;
+    if (kind === "netns") {
+      throw new Error("network namespaces are not available (need root and ip netns)");
+    }
+  }
+  return new LoopbackNetwork();
+}
+
+export function makeWorkload(name: string): Workload {
+  switch (name) {
+    case "register":
+      return new RegisterWorkload();
+    case "list-append":
+      return new ListAppendWorkload();
+    case "counter":
+      return new CounterWorkload();
+  }
+  throw new Error(`unknown workload ${name} (one of ${workloadNames.join(", ")})`);
+}
+
+function makeNemeses(names: string[], network: Network): Nemesis[] {
+  const nemeses: Nemesis[] = [];
+  for (const name of names) {
+    if (name === "kill") nemeses.push(new KillNemesis());
+    else if (name === "pause") nemeses.push(new PauseNemesis());
+    else if (name === "partition") {
+      if (network.canPartition) nemeses.push(new PartitionNemesis());
+    } else if (name === "member") nemeses.push(new MemberNemesis());
+    else if (name === "transfer") nemeses.push(new TransferNemesis());
+    else if (name !== "snapshot" && name !== "none") {
+      throw new Error(`unknown nemesis ${name} (one of ${nemesisNames.join(", ")})`);
+    }
+  }
+  return nemeses;
+}
+
+export function reproduceCommand(options: RunOptions): string {
+  const parts = [
+    "deno run -A tests/chaos/chaos_main.ts",
+    `--time ${options.timeSec}`,
+    `--nemesis ${options.nemeses.join(",") || "none"}`,
+    `--workload ${options.workload}`,
+    `--seed ${options.seed}`,
+    `--nodes ${options.nodes}`,
+    `--clients ${options.clients}`,
+  ];
+  if (options.nodeArgs.join(" ") !== defaultNodeArgs.join(" ")) {
+    parts.push(`--node-args '${options.nodeArgs.join(" ")}'`);
+  }
+  return parts.join(" ");
+}
+
+export function renderVerdicts(
+  kind: string,
+  verdicts: Verdict[],
+  summary: Record<string, unknown>,
+): string {
+  const lines = [`verdict: ${kind}`, `reproduce: ${summary.reproduce}`, ""];
+  for (const verdict of verdicts) {
+    lines.push(`${verdict.checker}: ${verdict.kind} ${JSON.stringify(verdict.stats)}`);
+    for (const anomaly of verdict.anomalies) {
+      lines.push(`  [${anomaly.kind}]${anomaly.key ? ` ${anomaly.key}` : ""} ${anomaly.message}`);
+      for (const op of anomaly.ops ?? []) lines.push(`    ${op}`);
+    }
+  }
+  const notes = summary.notes as string[] | undefined;
+  if (notes?.length) lines.push("", ...notes.map((n) => `note: ${n}`));
+  return lines.join("\n") + "\n";
+}

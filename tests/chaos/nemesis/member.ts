@@ -1,0 +1,31 @@
+/**
+ * @module
+ * Membership churn: remove a node (the leader half of the time) through `RAFT.NODE REMOVE` on the
+ * leader, then later start a fresh node (new directory, new address) and `RAFT.CLUSTER JOIN` it.
+ * A removed node's id is never reused; a removed node must leave and not disturb the rest.
+ */
+import { type Nemesis, type NemesisContext, pickTarget } from "./nemesis.ts";
+
+export class MemberNemesis implements Nemesis {
+  readonly name = "member";
+  private removed = false;
+
+  constructor(private readonly membersMin = 3) {}
+
+  async start(context: NemesisContext): Promise<string> {
+    if (context.cluster.members.length <= this.membersMin - 1) {
+      return "too few members to remove one";
+    }
+    const target = await pickTarget(context);
+    if (!target) return "no running node";
+    const result = await context.cluster.remove(target);
+    this.removed = result.startsWith("removed");
+    return result;
+  }
+
+  async stop(context: NemesisContext): Promise<string> {
+    if (!this.removed) return "nothing removed, nothing to add";
+    this.removed = false;
+    return await context.cluster.addFresh();
+  }
+}

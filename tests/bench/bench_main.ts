@@ -1,36 +1,51 @@
 /**
  * @module
- * `deno task bench`: redis-benchmark against a plain redis-server with `appendonly yes,
- * appendfsync always` and against a redisraft node, in the same run, and a table of req/s and
- * the ratio. Not a test: figures depend on the machine; ratios are what we track.
+ * `deno task bench [--nodes 1|3]`: redis-benchmark against a plain redis-server with
+ * `appendonly yes, appendfsync always` and against redisraft (one node, or the leader of a
+ * 3-node cluster) in the same run, and a table of req/s and ratios, plus single-client SET
+ * latency. Not a test: figures depend on the machine; the ratios are what we track.
  */
 import { parseArgs } from "node:util";
 import { freePort, NodeProcess } from "../helpers/node_process.ts";
+import { TestCluster } from "../helpers/test_cluster.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    requests: { type: "string", default: "200000" },
+    requests: { type: "string", default: "100000" },
     clients: { type: "string", default: "50" },
     nodes: { type: "string", default: "1" },
   },
 });
 const requests = Number(values.requests);
 const clients = Number(values.clients);
+const nodeCount = Number(values.nodes);
 
 interface Row {
   test: string;
   pipeline: number;
+  clients: number;
 }
 const rows: Row[] = [
-  { test: "SET", pipeline: 1 },
-  { test: "GET", pipeline: 1 },
-  { test: "SET", pipeline: 16 },
-  { test: "GET", pipeline: 16 },
+  { test: "SET", pipeline: 1, clients },
+  { test: "GET", pipeline: 1, clients },
+  { test: "SET", pipeline: 16, clients },
+  { test: "GET", pipeline: 16, clients },
+  { test: "SET", pipeline: 1, clients: 1 },
 ];
 
-async function benchmark(port: number, row: Row): Promise<number> {
-  const n = row.pipeline > 1 ? requests * 4 : requests;
+interface Result {
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+async function benchmark(port: number, row: Row): Promise<Result> {
+  const n = row.clients === 1
+    ? Math.min(requests, 10_000)
+    : row.pipeline > 1
+    ? requests * 4
+    : requests;
   const out = await new Deno.Command("redis-benchmark", {
     args: [
       "-h",
@@ -38,7 +53,7 @@ async function benchmark(port: number, row: Row): Promise<number> {
       "-p",
       String(port),
       "-c",
-      String(clients),
+      String(row.clients),
       "-n",
       String(n),
       "-P",
@@ -57,7 +72,8 @@ async function benchmark(port: number, row: Row): Promise<number> {
   const text = new TextDecoder().decode(out.stdout);
   const line = text.split("\n").find((l) => l.startsWith(`"${row.test}"`));
   if (!line) throw new Error(`redis-benchmark gave no ${row.test} line:\n${text}`);
-  return Number(line.split(",")[1].replaceAll('"', ""));
+  const fields = line.split(",").map((f) => Number(f.replaceAll('"', "")));
+  return { rps: fields[1], p50Ms: fields[4], p99Ms: fields[6] };
 }
 
 async function startPlainRedis(): Promise<{ port: number; stop: () => Promise<void> }> {
@@ -100,6 +116,11 @@ async function startPlainRedis(): Promise<{ port: number; stop: () => Promise<vo
 }
 
 async function startRedisraft(): Promise<{ port: number; stop: () => Promise<void> }> {
+  if (nodeCount > 1) {
+    const cluster = await TestCluster.start(nodeCount, [], []);
+    const leader = await cluster.leader();
+    return { port: leader.port, stop: () => cluster.destroy() };
+  }
   const node = await NodeProcess.start();
   const client = await node.client();
   await client.call("RAFT.CLUSTER", "INIT");
@@ -113,20 +134,23 @@ async function startRedisraft(): Promise<{ port: number; stop: () => Promise<voi
 
 const plain = await startPlainRedis();
 const raft = await startRedisraft();
+const label = nodeCount > 1 ? `redisraft ${nodeCount} nodes` : "redisraft 1 node";
 const table: string[] = [
-  `redis-benchmark -c ${clients} -n ${requests} (x4 when pipelined) -d 16 -r 100000`,
+  `deno task bench --nodes ${nodeCount}  (redis-benchmark -n ${requests}, x4 when pipelined, -d 16 -r 100000)`,
   "",
-  "| test | pipeline | plain redis (fsync always) req/s | redisraft 1 node req/s | ratio |",
-  "|---|---|---|---|---|",
+  `| test | clients | pipeline | plain redis fsync always req/s | ${label} req/s | ratio | p50 / p99 ms (plain → ours) |`,
+  "|---|---|---|---|---|---|---|",
 ];
 try {
   for (const row of rows) {
     const base = await benchmark(plain.port, row);
     const ours = await benchmark(raft.port, row);
     table.push(
-      `| ${row.test} | ${row.pipeline} | ${Math.round(base)} | ${Math.round(ours)} | ${
-        (ours / base).toFixed(2)
-      } |`,
+      `| ${row.test} | ${row.clients} | ${row.pipeline} | ${Math.round(base.rps)} | ${
+        Math.round(ours.rps)
+      } | ${
+        (ours.rps / base.rps).toFixed(2)
+      } | ${base.p50Ms} / ${base.p99Ms} → ${ours.p50Ms} / ${ours.p99Ms} |`,
     );
     console.log(table[table.length - 1]);
   }

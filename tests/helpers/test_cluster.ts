@@ -15,12 +15,16 @@ export function infoField(info: unknown, field: string): string | undefined {
 export class TestCluster {
   constructor(readonly nodes: NodeProcess[]) {}
 
-  /** Start `count` nodes and form a cluster; `args` go to every node. */
-  static async start(count: number, args: string[] = []): Promise<TestCluster> {
+  /** Start `count` nodes and form a cluster; `args` go to every node (after the fast timers). */
+  static async start(
+    count: number,
+    args: string[] = [],
+    timers = fastTimers,
+  ): Promise<TestCluster> {
     const nodes: NodeProcess[] = [];
     try {
       for (let i = 0; i < count; i++) {
-        nodes.push(await NodeProcess.start({ args: [...fastTimers, ...args] }));
+        nodes.push(await NodeProcess.start({ args: [...timers, ...args] }));
       }
       const cluster = new TestCluster(nodes);
       const first = await nodes[0].client();

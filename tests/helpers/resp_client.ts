@@ -61,7 +61,7 @@ export class RespClient {
   }
 
   /** Next reply, decoded; null bulk → null; errors → RespError. Throws if the server closed. */
-  async read(timeoutMs = 30_000): Promise<Reply> {
+  async read(timeoutMs = 60_000): Promise<Reply> {
     const deadline = Date.now() + timeoutMs;
     while (this.frames.length === 0) {
       if (this.ended) throw new Error("connection closed by server");

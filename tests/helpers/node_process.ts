@@ -22,6 +22,12 @@ export function freePort(): number {
   return port;
 }
 
+/** Process groups of nodes still running, killed when this test process exits for any reason. */
+const liveGroups = new Set<number>();
+globalThis.addEventListener("unload", () => {
+  for (const pid of liveGroups) killGroup(pid);
+});
+
 export class NodeProcess {
   process: Deno.ChildProcess | null = null;
   readonly port: number;
@@ -65,6 +71,7 @@ export class NodeProcess {
       stderr: "piped",
       detached: true,
     }).spawn();
+    liveGroups.add(this.process.pid);
     this.process.stdout.pipeTo(this.logFile.writable, { preventClose: true }).catch(() => {});
     this.process.stderr.pipeTo(
       (await Deno.open(this.logPath, { append: true, write: true })).writable,
@@ -99,6 +106,7 @@ export class NodeProcess {
       process.kill("SIGKILL");
     } catch { /* gone */ }
     await process.status;
+    liveGroups.delete(process.pid);
     this.logFile?.close();
   }
 
@@ -114,6 +122,7 @@ export class NodeProcess {
       await process.status;
       clearTimeout(timer);
       killGroup(process.pid);
+      liveGroups.delete(process.pid);
       this.logFile?.close();
     }
     await this.killStaleChild();

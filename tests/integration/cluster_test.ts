@@ -252,3 +252,29 @@ Deno.test("--read-mode stale: followers answer reads from local state", async ()
     await cluster.destroy();
   }
 });
+
+Deno.test("--cluster-password: peers authenticate in RAFT.HELLO; a wrong password is refused", async () => {
+  const cluster = await TestCluster.start(3, ["--cluster-password", "s3cret"]);
+  try {
+    assert.equal(await cluster.call(["SET", "k", "v"]), "OK");
+    await cluster.waitConverged();
+    const leader = await cluster.leader();
+    const intruder = await leader.client();
+    assert.deepEqual(
+      await intruder.call("RAFT.HELLO", "99", "127.0.0.1:1", "wrong"),
+      new RespError("WRONGPASS invalid cluster password"),
+    );
+    assert.deepEqual(
+      await intruder.call("RAFT.HELLO", "99", "127.0.0.1:1"),
+      new RespError("WRONGPASS invalid cluster password"),
+    );
+    assert.match(String(await intruder.call("RAFT.MSG", "x")), /only accepted from peers/);
+    assert.match(
+      String(await intruder.call("RAFT.NODESHUTDOWN", "1", "0".repeat(32))),
+      /WRONGPASS/,
+    );
+    intruder.close();
+  } finally {
+    await cluster.destroy();
+  }
+});

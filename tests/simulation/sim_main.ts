@@ -1,14 +1,17 @@
 /**
  * Simulation CLI: `deno run tests/simulation/sim_main.ts --seeds N [--seed S]
- * [--steps K] [--nodes 3|5] [--lease]`. Runs seeds S..S+N-1; on failure prints the
- * seed, the property and a trace tail, and exits 1.
+ * [--steps K] [--nodes 3|5] [--lease] [--profile NAME] [--bug NAME]`. Runs seeds
+ * S..S+N-1 (each with its own fault profile unless `--profile` forces one); prints a
+ * one-line summary and exits 0, or on failure prints a trace tail, the seed, its profile
+ * and the property, and exits 1. `--bug` injects a test-only bug (see `InjectedBugs`).
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
 import process from "node:process";
-import { runSimulation } from "./simulation.ts";
+import type { InjectedBugs } from "../../src/raft/mod.ts";
+import { type FaultProfile, faultProfiles, runSimulation } from "./simulation.ts";
 
 const { values } = parseArgs({
   options: {
@@ -18,6 +21,8 @@ const { values } = parseArgs({
     nodes: { type: "string", default: "3" },
     lease: { type: "boolean", default: false },
     quiet: { type: "boolean", default: false },
+    profile: { type: "string" },
+    bug: { type: "string" },
   },
 });
 
@@ -26,6 +31,13 @@ const first = Number(values.seed);
 const steps = Number(values.steps);
 const nodes = Number(values.nodes);
 if (nodes !== 3 && nodes !== 5) throw new Error("--nodes must be 3 or 5");
+const profile = values.profile as FaultProfile | undefined;
+if (profile !== undefined && !faultProfiles.includes(profile)) {
+  throw new Error(`--profile must be one of ${faultProfiles.join(", ")}`);
+}
+const injectedBugs: InjectedBugs | undefined = values.bug === undefined
+  ? undefined
+  : { [values.bug]: true };
 
 const started = performance.now();
 let writes = 0;
@@ -34,19 +46,28 @@ let elections = 0;
 let snapshots = 0;
 let changes = 0;
 for (let seed = first; seed < first + seeds; seed++) {
-  const result = runSimulation({ seed, steps, nodes, leaseReads: values.lease });
+  const result = runSimulation({
+    seed,
+    steps,
+    nodes,
+    leaseReads: values.lease,
+    profile,
+    injectedBugs,
+  });
   writes += result.stats.writesAcked;
   reads += result.stats.readsChecked;
   elections += result.stats.elections;
   snapshots += result.stats.snapshotsInstalled;
   changes += result.stats.membershipChanges;
   if (!result.ok) {
-    console.log(result.trace.join("\n"));
-    console.log(`\nFAILED seed=${seed} property=${result.property}\n${result.failure}`);
+    console.log(result.trace.slice(values.quiet ? -40 : 0).join("\n"));
+    console.log(
+      `\nFAILED seed=${seed} profile=${result.profile} property=${result.property}\n${result.failure}`,
+    );
     console.log(
       `reproduce: deno run tests/simulation/sim_main.ts --seeds 1 --seed ${seed} --steps ${steps} --nodes ${nodes}${
         values.lease ? " --lease" : ""
-      }`,
+      }${profile ? ` --profile ${profile}` : ""}${values.bug ? ` --bug ${values.bug}` : ""}`,
     );
     process.exit(1);
   }

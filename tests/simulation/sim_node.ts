@@ -36,6 +36,8 @@ export interface SimNodeHooks {
   onSnapshotInstalled(node: SimNode, meta: SnapshotMeta, values: number[]): void;
   onReadDone(node: SimNode, requestId: number, index: number): void;
   onReadFailed(node: SimNode, requestId: number): void;
+  /** After every step() and advance(): lets the simulation check the core's new state. */
+  afterStep(node: SimNode): void;
 }
 
 export function encodeValue(value: number): Uint8Array {
@@ -79,6 +81,10 @@ export class SimNode {
   role: SoftState["role"] = "follower";
   /** Highest commit index already reported to the checker. */
   checkedCommit = 0;
+  /** Highest leader commit index already checked for durability on a quorum. */
+  leaderCommitChecked = 0;
+  /** Term in which `leaderCommitChecked` was last set. */
+  leaderTermChecked = 0;
   /** Proposals made on this node: index -> [term, value]. */
   readonly proposals = new Map<number, { term: number; value: number }>();
   private pending: { ready: Ready; doneAt: number } | undefined;
@@ -96,6 +102,11 @@ export class SimNode {
 
   get up(): boolean {
     return this.raft !== undefined;
+  }
+
+  /** A Ready is being persisted (its fsync has not completed). */
+  get fsyncPending(): boolean {
+    return this.pending !== undefined;
   }
 
   crash(): void {
@@ -127,6 +138,7 @@ export class SimNode {
     const m = envelope.message;
     if (m.type === MessageType.InstallSnapshot) this.receiveChunk(raft, m, envelope.payload!);
     raft.step(m);
+    this.hooks.afterStep(this);
   }
 
   private receiveChunk(raft: RaftNode, m: InstallSnapshotMessage, payload: Uint8Array): void {
@@ -188,6 +200,7 @@ export class SimNode {
       this.readsWaiting = still;
     }
     raft.advance(rd);
+    this.hooks.afterStep(this);
   }
 
   private apply(entry: Entry): void {

@@ -5,6 +5,10 @@
  * change membership and compact logs. Every property in `checker.ts` is checked as
  * the run goes; at the end all faults heal and the cluster must make progress.
  *
+ * Each seed also draws a {@link FaultProfile}: most run the baseline mix above, the
+ * others add a targeted fault that opens the window of one classic bug (see the
+ * profile docs); `injected_bugs_test.ts` shows each profile catching its bug.
+ *
  * @module
  */
 
@@ -13,6 +17,7 @@ import {
   type Entry,
   EntryType,
   type InjectedBugs,
+  MessageType,
   type NodeId,
   RaftError,
   type RaftNodeOptions,
@@ -20,7 +25,36 @@ import {
 } from "../../src/raft/mod.ts";
 import { Checker, SafetyViolation } from "./checker.ts";
 import { Network } from "./network.ts";
-import { encodeValue, SimNode, type SimNodeHooks } from "./sim_node.ts";
+import { type Durable, encodeValue, SimNode, type SimNodeHooks } from "./sim_node.ts";
+
+/**
+ * Targeted fault profiles, each on top of the baseline fault mix:
+ * - `baseline`: random crashes, partitions, one-way cuts, lossy links, transfers,
+ *   membership changes and compactions.
+ * - `isolate-new-leader`: a new leader is cut off from everyone a few units after its
+ *   election (so it has replicated its first batch to a minority at most), and
+ *   AppendEntries carry 1-3 entries, so an old-term tail reaches a majority piece by piece
+ *   before the new leader's NoOp does. Opens the Figure 8 window.
+ * - `crash-after-vote`: plain Raft (no PreVote, no CheckQuorum, hence no leader
+ *   stickiness), short election timeouts and slow links (more candidates per term), and a
+ *   node that grants a vote usually crashes in that same unit, restarting 1-2 units later.
+ *   Opens the vote-durability window.
+ * - `slow-leader-fsync`: the leader's fsync is slow (followers' fast), so follower acks
+ *   arrive while the leader's own write is still in flight, and leaders crash mid-fsync.
+ *   Opens the leader-self-count and ack-before-persist windows.
+ */
+export type FaultProfile =
+  | "baseline"
+  | "isolate-new-leader"
+  | "crash-after-vote"
+  | "slow-leader-fsync";
+
+export const faultProfiles: readonly FaultProfile[] = [
+  "baseline",
+  "isolate-new-leader",
+  "crash-after-vote",
+  "slow-leader-fsync",
+];
 
 export interface SimOptions {
   readonly seed: number;
@@ -30,6 +64,10 @@ export interface SimOptions {
   readonly leaseReads?: boolean;
   /** Max time units allowed for the healed cluster to converge. */
   readonly livenessUnits?: number;
+  /** Check Commit durability (default true); off shows what else would catch a bug. */
+  readonly checkCommitDurability?: boolean;
+  /** Fault profile; by default drawn from the seed (half the seeds run `baseline`). */
+  readonly profile?: FaultProfile;
   /** TEST ONLY: protocol bugs injected into every node (see `injected_bugs_test.ts`). */
   readonly injectedBugs?: InjectedBugs;
 }
@@ -37,6 +75,7 @@ export interface SimOptions {
 export interface SimResult {
   readonly ok: boolean;
   readonly seed: number;
+  readonly profile: FaultProfile;
   readonly property?: string;
   readonly failure?: string;
   readonly trace: readonly string[];
@@ -75,8 +114,15 @@ export class Simulation {
   private readonly reads = new Map<number, PendingRead>();
   private readonly trace: string[] = [];
   private readonly restartAt = new Map<NodeId, number>();
+  /** isolate-new-leader: when to cut each new leader off. */
+  private readonly isolateAt = new Map<NodeId, number>();
   private healAt = 0;
-  /** Per-seed fault profile, so that some seeds hammer leaders and short crash windows. */
+  readonly profile: FaultProfile;
+  /** Nodes to crash at the end of this unit (crash-after-vote), before any fsync completes. */
+  private readonly crashQueue = new Set<NodeId>();
+  /** False in the liveness phase: no more targeted faults. */
+  private faultsActive = true;
+  /** Per-seed fault mix, so that some seeds hammer leaders and short crash windows. */
   private readonly faultRate: number;
   private readonly leaderBias: number;
   private readonly downtimeMaxUnits: number;
@@ -97,6 +143,9 @@ export class Simulation {
     this.random = seededRandom(options.seed * 7919 + 17);
     this.network = new Network(seededRandom(options.seed * 104729 + 3));
     this.hooks = this.makeHooks();
+    this.profile = options.profile ?? pickProfile(options.seed, options.leaseReads ?? false);
+    // Slower links and shorter election timeouts: more candidates in the same term.
+    if (this.profile === "crash-after-vote") this.network.faults.maxDelayUnits = 8;
     this.faultRate = [0.005, 0.01, 0.03][Math.floor(this.random() * 3)];
     this.leaderBias = this.random();
     this.downtimeMaxUnits = this.random() < 0.5 ? 40 : 600;
@@ -104,7 +153,7 @@ export class Simulation {
     this.nextNodeId = 1;
     const first = this.createNode();
     first.raft!.bootstrap(`n${first.id}`);
-    this.log(`bootstrap n${first.id}`);
+    this.log(`bootstrap n${first.id} (profile ${this.profile})`);
   }
 
   log(line: string): void {
@@ -132,6 +181,12 @@ export class Simulation {
       snapshotChunkBytes: 16 + Math.floor(r() * 64),
       maxInflightSnapshotChunksCount: 1 + Math.floor(r() * 3),
       compactionTrailingEntriesCount: Math.floor(r() * 6),
+      ...(this.profile === "isolate-new-leader"
+        ? { maxAppendEntriesCount: 1 + Math.floor(r() * 3) }
+        : {}),
+      ...(this.profile === "crash-after-vote"
+        ? { preVote: false, checkQuorum: false, electionTicks: 5 }
+        : {}),
       ...(this.options.injectedBugs ? { injectedBugs: this.options.injectedBugs } : {}),
     };
   }
@@ -150,14 +205,30 @@ export class Simulation {
 
   private makeHooks(): SimNodeHooks {
     return {
-      send: (envelope) => this.network.send(this.now, envelope),
+      send: (envelope) => {
+        const m = envelope.message;
+        if (
+          this.profile === "crash-after-vote" && this.faultsActive &&
+          m.type === MessageType.RequestVoteResponse && m.granted && !m.preVote &&
+          this.random() < 0.8
+        ) {
+          this.crashQueue.add(m.from);
+        }
+        this.network.send(this.now, envelope);
+      },
       onSoftState: (node, soft, previousRole) => {
         if (soft.role === "leader" && previousRole !== "leader") {
           const term = node.raft!.status().term;
           this.stats.elections++;
           this.log(`n${node.id} leader of term ${term}`);
           this.checker.onLeader(node.id, term, node.raft!);
+          if (this.profile === "isolate-new-leader" && this.faultsActive && this.random() < 0.5) {
+            this.isolateAt.set(node.id, this.now + 1 + Math.floor(this.random() * 24));
+          }
         }
+      },
+      afterStep: (node) => {
+        if (this.options.checkCommitDurability !== false) this.checkLeaderCommit(node);
       },
       onCommitIndex: (node, commit) => {
         const raft = node.raft!;
@@ -244,8 +315,63 @@ export class Simulation {
       }
     }
     for (const node of this.nodes.values()) node.complete(now);
-    for (const node of this.nodes.values()) {
-      node.pump(now, 1 + Math.floor(this.random() * this.fsyncMaxUnits));
+    for (const node of this.nodes.values()) node.pump(now, this.fsyncDelayUnits(node));
+    if (this.crashQueue.size > 0) this.crashAfterVote();
+  }
+
+  private fsyncDelayUnits(node: SimNode): number {
+    if (this.profile === "slow-leader-fsync") {
+      return node.role === "leader"
+        ? 8 + Math.floor(this.random() * 32)
+        : 1 + Math.floor(this.random() * 2);
+    }
+    return 1 + Math.floor(this.random() * this.fsyncMaxUnits);
+  }
+
+  /** crash-after-vote: nodes that granted a vote this unit crash before their fsync ends. */
+  private crashAfterVote(): void {
+    for (const id of this.crashQueue) {
+      const node = this.nodes.get(id)!;
+      if (!node.up || node.removed) continue;
+      node.crash();
+      this.restartAt.set(id, this.now + 1 + Math.floor(this.random() * 2));
+      this.stats.crashes++;
+      this.log(`crash n${id} right after it sent a vote`);
+    }
+    this.crashQueue.clear();
+  }
+
+  /**
+   * Commit durability (Raft §5.3): when a leader's commit index reaches c, the entry at c
+   * is durable on a quorum of its voters, counting the leader itself only once its own
+   * write is durable. Checked after every step and advance of a leader.
+   */
+  private checkLeaderCommit(node: SimNode): void {
+    const raft = node.raft;
+    if (raft === undefined) return;
+    const status = raft.status();
+    if (status.role !== "leader") return;
+    if (status.term !== node.leaderTermChecked) {
+      // Only advances made while leading are checked (the config may have changed since).
+      node.leaderTermChecked = status.term;
+      node.leaderCommitChecked = status.commitIndex;
+      return;
+    }
+    if (status.commitIndex <= node.leaderCommitChecked) return;
+    const index = status.commitIndex;
+    node.leaderCommitChecked = index;
+    const term = raft.logTerm(index);
+    const voters = status.membership.members.filter((m) => m.voter);
+    let holders = 0;
+    for (const member of voters) {
+      const durable = this.nodes.get(member.id)?.durable;
+      if (durable !== undefined && durableHolds(durable, index, term)) holders++;
+    }
+    if (holders < Math.floor(voters.length / 2) + 1) {
+      throw new SafetyViolation(
+        "Commit durability",
+        `leader n${node.id} committed ${index}/${term} held durably by ${holders} of ${voters.length} voters`,
+      );
     }
   }
 
@@ -305,7 +431,8 @@ export class Simulation {
     const ids = [...this.nodes.keys()].filter((id) => !this.nodes.get(id)!.removed);
     if (r < 0.25) {
       const leader = this.pick(this.leaders());
-      const victim = leader !== undefined && this.random() < this.leaderBias
+      const midFsync = this.profile === "slow-leader-fsync" && leader?.fsyncPending === true;
+      const victim = leader !== undefined && (midFsync || this.random() < this.leaderBias)
         ? leader.id
         : this.pick(ids.filter((id) => this.nodes.get(id)!.up));
       const down = ids.filter((id) => !this.nodes.get(id)!.up).length;
@@ -370,6 +497,17 @@ export class Simulation {
     if (this.now >= this.healAt && this.network.partitioned) {
       this.network.heal();
       this.log("heal network");
+    }
+    for (const [id, at] of this.isolateAt) {
+      if (this.now < at) continue;
+      this.isolateAt.delete(id);
+      const node = this.nodes.get(id)!;
+      if (!node.up || node.role !== "leader") continue;
+      const others = [...this.nodes.keys()].filter((other) => other !== id);
+      this.network.heal();
+      this.network.partition([id], others);
+      this.healAt = this.now + 20 + Math.floor(this.random() * 200);
+      this.log(`isolate new leader n${id}`);
     }
     for (const [id, at] of this.restartAt) {
       if (this.now < at) continue;
@@ -449,6 +587,8 @@ export class Simulation {
   /** Heals everything; the cluster must elect a leader and commit a fresh write on every member. */
   runLiveness(): string | undefined {
     this.network.heal();
+    this.faultsActive = false;
+    this.isolateAt.clear();
     this.network.faults = { dropRate: 0, duplicateRate: 0, maxDelayUnits: 4 };
     for (const node of this.nodes.values()) {
       if (!node.up && !node.removed) node.restart();
@@ -462,7 +602,10 @@ export class Simulation {
         backlog = Math.max(backlog, last - other.appliedIndex);
       }
     }
-    const deadline = this.now + (this.options.livenessUnits ?? 600 * unitsPerTick) + 4 * backlog;
+    // isolate-new-leader sends 1-3 entries per AppendEntries: allow for the slower catch-up.
+    const unitsPerEntry = this.profile === "isolate-new-leader" ? 16 : 4;
+    const deadline = this.now + (this.options.livenessUnits ?? 600 * unitsPerTick) +
+      unitsPerEntry * backlog;
     let sentinel: { node: SimNode; index: number; term: number } | undefined;
     while (this.now < deadline) {
       this.stepTime();
@@ -497,11 +640,32 @@ export class Simulation {
   }
 }
 
+/** Whether a node's durable store holds entry `index` of `term` (or a snapshot covering it). */
+function durableHolds(durable: Durable, index: number, term: number): boolean {
+  const snap = durable.snapshot?.meta;
+  if (snap !== undefined && snap.index >= index) return snap.index > index || snap.term === term;
+  const entries = durable.entries;
+  if (entries.length === 0) return false;
+  const entry = entries[index - entries[0].index];
+  return entry !== undefined && entry.term === term;
+}
+
+/** Half the seeds run the baseline; the rest one targeted profile each (a separate PRNG). */
+function pickProfile(seed: number, leaseReads: boolean): FaultProfile {
+  const r = seededRandom(seed * 6007 + 11)();
+  if (r < 0.5) return "baseline";
+  if (r < 0.667) return "isolate-new-leader";
+  // Plain Raft has no CheckQuorum, which lease reads need.
+  if (r < 0.833) return leaseReads ? "baseline" : "crash-after-vote";
+  return "slow-leader-fsync";
+}
+
 export function runSimulation(options: SimOptions): SimResult {
   const sim = new Simulation(options);
   const finish = (property?: string, failure?: string): SimResult => ({
     ok: failure === undefined,
     seed: options.seed,
+    profile: sim.profile,
     property,
     failure,
     trace: sim.traceTail(),

@@ -1,6 +1,8 @@
 /**
  * CI batch of the cluster simulation: 2,000 seeds across 3-node, 5-node and
- * lease-read clusters. A failure names the seed and the CLI line to reproduce it.
+ * lease-read clusters; each seed draws its fault profile (half baseline, half one of the
+ * targeted profiles in `simulation.ts`). A failure names the seed, its profile and the CLI
+ * line to reproduce it.
  *
  * @module
  */
@@ -12,7 +14,7 @@ function runBatch(first: number, count: number, options: Omit<SimOptions, "seed"
     const result = runSimulation({ ...options, seed });
     if (!result.ok) {
       throw new Error(
-        `seed ${seed} violated ${result.property}: ${result.failure}\n` +
+        `seed ${seed} (profile ${result.profile}) violated ${result.property}: ${result.failure}\n` +
           result.trace.slice(-60).join("\n") +
           `\nreproduce: deno run tests/simulation/sim_main.ts --seeds 1 --seed ${seed} --steps ${options.steps} --nodes ${options.nodes}${
             options.leaseReads ? " --lease" : ""

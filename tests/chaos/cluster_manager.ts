@@ -174,7 +174,7 @@ export class ChaosCluster {
     const index = this.members.indexOf(node);
     if (reply === "OK") {
       this.members.splice(index, 1);
-      await node.waitExit(10_000);
+      await node.waitExit(2000);
       await node.stop();
       return `removed ${node.name} (id ${id})`;
     }

@@ -19,17 +19,24 @@ export interface RunOptions {
 }
 
 export type Outcome =
-  | { kind: "ok"; replies: Reply[] }
+  | { kind: "ok"; replies: Reply[]; detail?: string }
   | { kind: "fail"; detail: string }
   | { kind: "info"; detail: string };
 
 /** Errors that prove the command was not executed. */
-const definitelyNotExecuted =
-  /^(MOVED|CLUSTERDOWN|LOADING|NOCLUSTER|EXECABORT|ERR this node was removed)/;
+const definitelyNotExecuted = /^(MOVED|CLUSTERDOWN|LOADING|NOCLUSTER|EXECABORT)/;
+
+/**
+ * Errors after which this node is no use: move to another. Their outcome stays open: a leader
+ * being removed or shut down fails its pending writes with them, and those may still commit.
+ */
+const nodeGone = /^(ERR this node was removed|ERR shutdown)/;
 
 export class ClusterClient {
   private connection: RespConnection | null = null;
   private targetAddr: string | null = null;
+  /** Refusals met by the current operation before its outcome, for the history. */
+  private refusals: string[] = [];
 
   constructor(
     readonly id: number,
@@ -50,6 +57,7 @@ export class ClusterClient {
   ): Promise<Outcome> {
     const deadline = performance.now() + timeoutMs;
     let lastRefusal = "no attempt";
+    this.refusals = [];
     let attempts = 0;
     while (performance.now() < deadline) {
       if (sameConnection && (attempts++ > 0 || !this.connection || this.connection.closed)) {
@@ -63,6 +71,7 @@ export class ClusterClient {
         connection = await this.connect(Math.min(1000, deadline - performance.now()));
       } catch (error) {
         lastRefusal = (error as Error).message;
+        this.refusals.push(`${this.targetAddr}: ${lastRefusal}`);
         this.forget(true);
         await sleep(Math.min(this.backoffMs, Math.max(deadline - performance.now(), 0)));
         continue;
@@ -74,9 +83,10 @@ export class ClusterClient {
         this.forget(false);
         if (error instanceof ConnectionLost && !error.sent) {
           lastRefusal = error.message;
+          this.refusals.push(lastRefusal);
           continue;
         }
-        return { kind: "info", detail: (error as Error).message };
+        return { kind: "info", detail: this.trail((error as Error).message) };
       }
       const redirect = replies.find((r) =>
         r instanceof RespError && r.message.startsWith("MOVED ")
@@ -91,12 +101,14 @@ export class ClusterClient {
         this.forget(false);
         this.targetAddr = (redirect as RespError).message.split(" ")[2];
         lastRefusal = (redirect as RespError).message;
+        this.refusals.push(lastRefusal);
         continue;
       }
       const answer = replies[decisive];
       if (answer instanceof RespError) {
         if (definitelyNotExecuted.test(answer.message)) {
           lastRefusal = answer.message;
+          this.refusals.push(`${connection.addr}: ${lastRefusal}`);
           if (!answer.message.startsWith("EXECABORT")) this.forget(true);
           if (answer.message.startsWith("EXECABORT")) {
             return { kind: "fail", detail: answer.message };
@@ -104,12 +116,26 @@ export class ClusterClient {
           await sleep(Math.min(this.backoffMs, Math.max(deadline - performance.now(), 0)));
           continue;
         }
-        if (answer.message.startsWith("TIMEOUT")) return { kind: "info", detail: answer.message };
-        return { kind: "info", detail: `unexpected error: ${answer.message}` };
+        if (nodeGone.test(answer.message)) this.forget(true);
+        if (answer.message.startsWith("TIMEOUT")) {
+          return { kind: "info", detail: this.trail(answer.message) };
+        }
+        return { kind: "info", detail: this.trail(`unexpected error: ${answer.message}`) };
       }
-      return { kind: "ok", replies };
+      return {
+        kind: "ok",
+        replies,
+        detail: this.refusals.length > 0 ? this.trail("ok") : undefined,
+      };
     }
     return { kind: "fail", detail: `gave up before executing: ${lastRefusal}` };
+  }
+
+  private trail(outcome: string): string {
+    const shown = this.refusals.slice(-5).map((r) => r.slice(0, 80));
+    return this.refusals.length === 0
+      ? outcome
+      : `${outcome} after ${this.refusals.length} refusals: ${shown.join(" | ")}`;
   }
 
   close(): void {

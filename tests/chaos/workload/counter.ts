@@ -36,7 +36,7 @@ export class CounterWorkload implements Workload {
         `unexpected reply ${JSON.stringify(value)}`,
       );
     }
-    context.history.complete(op, "ok", value);
+    context.history.complete(op, "ok", value, outcome.detail);
   }
 
   async finalReads(

@@ -51,7 +51,7 @@ export class ListAppendWorkload implements Workload {
         `unexpected exec reply ${JSON.stringify(exec)}`,
       );
     }
-    context.history.complete(op, "ok", exec[1].map(String));
+    context.history.complete(op, "ok", exec[1].map(String), outcome.detail);
   }
 
   async finalReads(

@@ -1,0 +1,40 @@
+/**
+ * @module
+ * CI smoke test of the chaos harness against real node processes: three short runs with
+ * different workloads and nemeses (about 2–3 minutes in all), each of which must end with zero
+ * anomalies. Histories and verdicts stay under out/chaos/smoke-* for inspection.
+ */
+import assert from "node:assert/strict";
+import { defaultNodeArgs, runChaos, type RunOptions } from "./chaos_run.ts";
+
+const runs: Pick<RunOptions, "workload" | "nemeses" | "timeSec" | "seed">[] = [
+  { workload: "register", nemeses: ["kill", "pause", "transfer"], timeSec: 30, seed: 101 },
+  { workload: "list-append", nemeses: ["partition", "member", "kill"], timeSec: 40, seed: 202 },
+  { workload: "counter", nemeses: ["partition", "pause", "snapshot"], timeSec: 30, seed: 303 },
+];
+
+for (const run of runs) {
+  Deno.test({
+    name: `chaos smoke: ${run.workload} under ${
+      run.nemeses.join("+")
+    } for ${run.timeSec} s has no anomalies`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: async () => {
+      const result = await runChaos({
+        ...run,
+        nodes: 3,
+        clients: 6,
+        outDir: `out/chaos/smoke-${run.workload}-${run.seed}`,
+        opTimeoutMs: 5000,
+        nodeArgs: defaultNodeArgs,
+        net: "auto",
+        checkBudgetMs: 30_000,
+        opsMax: 200_000,
+        timing: { quietMsMin: 1000, quietMsMax: 3000, holdMsMin: 2000, holdMsMax: 5000 },
+      });
+      const report = await Deno.readTextFile(`${result.outDir}/verdict.txt`);
+      assert.equal(result.kind, "valid", report);
+    },
+  });
+}

@@ -19,12 +19,15 @@ export interface NodeSpec {
   wrap: (argv: string[]) => string[];
 }
 
-export type NodeState = "running" | "paused" | "killed" | "stopped";
+export type NodeState = "running" | "paused" | "killed" | "crashed" | "stopped";
 
 export class ChaosNode {
   state: NodeState = "stopped";
   private process: Deno.ChildProcess | null = null;
   private exited: Promise<Deno.CommandStatus> | null = null;
+  private expectingExit = false;
+  /** Exits nobody asked for (the node died on its own): a finding, not a harness action. */
+  readonly crashes: string[] = [];
 
   constructor(readonly spec: NodeSpec) {}
 
@@ -70,6 +73,15 @@ export class ChaosNode {
     process.stdout.pipeTo(log.writable).catch(() => {});
     process.stderr.pipeTo(errLog.writable).catch(() => {});
     this.exited = process.status;
+    this.expectingExit = false;
+    this.exited.then((status) => {
+      if (this.process !== process || this.expectingExit) return;
+      this.crashes.push(
+        `${new Date().toISOString()} ${this.name} exited on its own (code ${status.code})`,
+      );
+      this.process = null;
+      this.state = "crashed";
+    });
     let exitedEarly = false;
     this.exited.then(() => exitedEarly = true);
     const deadline = performance.now() + readyTimeoutMs;
@@ -96,6 +108,7 @@ export class ChaosNode {
     const process = this.process;
     if (!process) return;
     if (this.state === "paused") signalGroup(process.pid, "SIGCONT");
+    this.expectingExit = true;
     try {
       process.kill("SIGKILL");
     } catch { /* already gone */ }
@@ -116,6 +129,11 @@ export class ChaosNode {
     this.state = "running";
   }
 
+  /** The node is expected to leave by itself now (it was removed from the cluster). */
+  expectExit(): void {
+    this.expectingExit = true;
+  }
+
   /** True once the process has exited on its own (e.g. a removed node shutting down). */
   async waitExit(timeoutMs: number): Promise<boolean> {
     if (!this.exited) return true;
@@ -132,6 +150,7 @@ export class ChaosNode {
   async stop(): Promise<void> {
     const process = this.process;
     if (process) {
+      this.expectingExit = true;
       signalGroup(process.pid, "SIGCONT");
       try {
         process.kill("SIGTERM");

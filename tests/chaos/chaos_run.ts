@@ -172,6 +172,9 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
     await workload.finalReads(reader, finalContext, 60_000);
     clients.forEach((c) => c.close());
     const samples = await stableDigests(cluster, 30_000);
+    for (const crash of cluster.crashes()) {
+      anomalies.push({ kind: "node-crashed", message: `${crash} (see its log under nodes/)` });
+    }
     const ops = history.operations();
     const missingFinals = ops.filter((op) => op.input === "final").length === 0 ||
       !finalReadsSucceeded(history);

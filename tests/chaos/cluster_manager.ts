@@ -174,6 +174,7 @@ export class ChaosCluster {
     const index = this.members.indexOf(node);
     if (reply === "OK") {
       this.members.splice(index, 1);
+      node.expectExit();
       await node.waitExit(2000);
       await node.stop();
       return `removed ${node.name} (id ${id})`;
@@ -198,7 +199,7 @@ export class ChaosCluster {
   async healProcesses(): Promise<void> {
     for (const node of this.members) {
       if (node.state === "paused") node.resume();
-      if (node.state === "killed") await node.spawn().catch(() => {});
+      if (node.state === "killed" || node.state === "crashed") await node.spawn().catch(() => {});
     }
   }
 
@@ -213,6 +214,11 @@ export class ChaosCluster {
       }
     }));
     return samples.filter((s): s is DigestSample => s !== null);
+  }
+
+  /** Every unexpected exit of any node started here. */
+  crashes(): string[] {
+    return this.all.flatMap((n) => n.crashes);
   }
 
   /** Stop every node ever started here and their redis children. Idempotent. */

@@ -18,8 +18,9 @@
  * node's Ready at once (persist instantly, queue its messages, apply), but messages are
  * only delivered by `deliver` / `stabilize` / `elapse`. Commands:
  *
- * - `add-nodes N [prevote=false] [checkquorum=false] [max-append=K] [catch-up=K]`:
- *   nodes 1..N, restarted from a snapshot at 1/1 that lists them all as voters (term 1).
+ * - `add-nodes N [prevote=false] [checkquorum=false] [max-append=K] [catch-up=K]
+ *   [bug=NAME]`: nodes 1..N, restarted from a snapshot at 1/1 that lists them all as
+ *   voters (term 1); `bug` turns on one test-only `InjectedBugs` switch.
  * - `campaign ID`, `tick ID...|all [xN]`, `propose ID DATA...`, `read-index ID [xN]`,
  *   `transfer-leader ID TARGET`, `add-node ID NEW`, `remove-node ID VICTIM`.
  * - `deliver [LINK...]`: one round: step every queued message (or only those matching
@@ -440,6 +441,7 @@ export class ScenarioEnv {
         checkquorum: ["checkQuorum", (v) => v === "true"],
         "max-append": ["maxAppendEntriesCount", Number],
         "catch-up": ["learnerCatchUpEntries", Number],
+        bug: ["injectedBugs", (v) => ({ [v]: true })],
       };
       const option = known[key];
       if (option === undefined) throw new Error(`unknown option ${key}`);

@@ -151,7 +151,7 @@ export class ClusterNode implements NodeApi {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.tickTimer);
-    this.pendingWrites.failAll(Errors.shuttingDown);
+    this.pendingWrites.failAll(Errors.writeOutcomeUnknownShutdown);
     this.reads.failAll(Errors.shuttingDown);
     this.peers?.close();
     this.leaderProxy.reset();
@@ -243,7 +243,7 @@ export class ClusterNode implements NodeApi {
       if (!this.raft) return slot.complete(encodeError(Errors.noCluster));
       const position = this.raft.propose(payload);
       if (position instanceof RaftError) {
-        return slot.complete(encodeError(raftErrorReply(position)));
+        return slot.complete(encodeError(this.proposalErrorReply(position)));
       }
       order.lastWriteIndex = position.index;
       this.pendingWrites.add(
@@ -486,6 +486,21 @@ export class ClusterNode implements NodeApi {
     this.leaderId = leaderId;
   }
 
+  /**
+   * A client proposal refused by the core never entered the log: answer with an error that
+   * tells the client to retry (TRYAGAIN, MOVED, CLUSTERDOWN), never an ambiguous ERR.
+   */
+  private proposalErrorReply(error: RaftError): string {
+    switch (error.code) {
+      case "transfer-in-progress":
+        return Errors.transferInProgress;
+      case "uncommitted-limit":
+        return Errors.uncommittedLimit;
+      default:
+        return this.dataCommandError() ?? Errors.noLeader;
+    }
+  }
+
   /** A node that stops leading disconnects its subscribers, as RedisRaft does. */
   private disconnectSubscribers(): void {
     for (const pubsub of [...this.pubsubSessions]) {
@@ -563,7 +578,7 @@ export class ClusterNode implements NodeApi {
     const identity = this.identity;
     this.state = "removed";
     this.log.warning(`*** NODE REMOVED (${reason}), leaving the cluster`);
-    this.pendingWrites.failAll(Errors.removed);
+    this.pendingWrites.failAll(Errors.writeOutcomeUnknownRemoved);
     this.reads.failAll(Errors.removed);
     this.applied.failAll();
     this.peers?.close();
@@ -601,7 +616,7 @@ export class ClusterNode implements NodeApi {
 
   private fatal(message: string): void {
     this.log.warning(`FATAL: ${message}`);
-    this.pendingWrites.failAll(Errors.shuttingDown);
+    this.pendingWrites.failAll(Errors.writeOutcomeUnknownShutdown);
     this.reads.failAll(Errors.shuttingDown);
     this.stop().finally(() => Deno.exit(1));
   }

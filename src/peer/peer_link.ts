@@ -63,9 +63,17 @@ export class PeerLink {
 
   close(): void {
     this.closed = true;
-    this.conn?.close();
-    this.conn = null;
+    this.dropConn();
     this.wake?.();
+  }
+
+  /** Close the current connection once (a second close would throw BadResource). */
+  private dropConn(): void {
+    const conn = this.conn;
+    this.conn = null;
+    try {
+      conn?.close();
+    } catch { /* already closed */ }
   }
 
   private async run(): Promise<void> {
@@ -82,6 +90,10 @@ export class PeerLink {
         );
         conn.setNoDelay(true);
         this.conn = conn;
+        if (this.closed) {
+          this.dropConn();
+          break;
+        }
         const hello = ["RAFT.HELLO", String(this.options.selfId), this.options.selfAddr];
         if (this.options.password) hello.push(this.options.password);
         await writeAll(conn, encodeCommand(hello));
@@ -97,8 +109,7 @@ export class PeerLink {
         this.connErrors++;
         this.state = "connect_error";
       }
-      this.conn?.close();
-      this.conn = null;
+      this.dropConn();
       if (this.closed) break;
       if (this.state === "connected") this.state = "disconnected";
       this.dropQueue();
@@ -149,7 +160,7 @@ export class PeerLink {
         await writeAll(this.conn, data);
       }
     } catch {
-      this.conn?.close();
+      this.dropConn();
     } finally {
       this.writing = false;
     }

@@ -24,6 +24,12 @@ export const Errors = {
   execAbort: "EXECABORT Transaction discarded because of previous errors.",
   dbIndexOutOfRange: "ERR DB index is out of range",
   shuttingDown: "ERR shutdown",
+  /** Pending writes when the node stops or leaves: they may still commit elsewhere. */
+  writeOutcomeUnknownShutdown: "TIMEOUT the node is shutting down; the outcome is unknown",
+  writeOutcomeUnknownRemoved: "TIMEOUT the node left the cluster; the outcome is unknown",
+  /** A proposal refused before it entered the log: safe to retry. */
+  transferInProgress: "TRYAGAIN leader transfer in progress",
+  uncommittedLimit: "TRYAGAIN too many uncommitted entries",
   removed: "ERR this node was removed from the cluster",
   childDown: "LOADING Raft module is loading data",
   noScript: "NOSCRIPT No matching script. Please use EVAL.",

@@ -6,7 +6,7 @@
  * commit under the new leader. The reply must say the outcome is unknown (`-TIMEOUT ...`), as a
  * write lost to a leader change does; a plain ERR invites a retry that applies the write twice
  * (the chaos list-append run saw an RPUSH applied twice this way).
- * Ignored until fixed: enable it by removing `ignore: true`.
+ * Fixed: pending writes of a node that leaves get `-TIMEOUT ... the outcome is unknown`.
  */
 import assert from "node:assert/strict";
 import { infoField, TestCluster } from "../helpers/test_cluster.ts";
@@ -14,7 +14,6 @@ import { RespError } from "../helpers/resp_client.ts";
 
 Deno.test({
   name: "writes pending on a removed leader are not answered with a plain error if they commit",
-  ignore: true,
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {

@@ -172,6 +172,9 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
     await workload.finalReads(reader, finalContext, 60_000);
     clients.forEach((c) => c.close());
     const samples = await stableDigests(cluster, 30_000);
+    if (nodeArgs.includes("--log-max-bytes") && !(await anySnapshotTaken(cluster))) {
+      notes.push("snapshot pressure had no effect: no node has files under <dir>/snapshot");
+    }
     for (const crash of cluster.crashes()) {
       anomalies.push({ kind: "node-crashed", message: `${crash} (see its log under nodes/)` });
     }
@@ -222,6 +225,15 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
     renderVerdicts(kind, verdicts, summary),
   );
   return { kind, verdicts, outDir: options.outDir, summary };
+}
+
+async function anySnapshotTaken(cluster: ChaosCluster): Promise<boolean> {
+  for (const node of cluster.members) {
+    try {
+      for await (const _ of Deno.readDir(`${node.spec.dir}/snapshot`)) return true;
+    } catch { /* no snapshot dir */ }
+  }
+  return false;
 }
 
 function finalReadsSucceeded(history: History): boolean {

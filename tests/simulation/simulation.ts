@@ -320,7 +320,7 @@ export class Simulation {
   }
 
   private fsyncDelayUnits(node: SimNode): number {
-    if (this.profile === "slow-leader-fsync") {
+    if (this.profile === "slow-leader-fsync" && this.faultsActive) {
       return node.role === "leader"
         ? 8 + Math.floor(this.random() * 32)
         : 1 + Math.floor(this.random() * 2);

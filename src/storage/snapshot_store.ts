@@ -114,6 +114,8 @@ export class SnapshotStore {
    */
   async open(): Promise<void> {
     assert(!this.#opened, "snapshot store opened twice");
+    this.#current = undefined;
+    this.#failure = undefined;
     await Deno.mkdir(this.dir, { recursive: true });
     const meta = await this.#readMeta();
     await this.#removeGarbage(meta?.rdbFileName);
@@ -174,18 +176,24 @@ export class SnapshotStore {
   }
 
   /**
-   * `lengthBytes` bytes at `offsetBytes` of the published RDB (fewer at its end). With
+   * `lengthBytes` bytes at `offsetBytes` of the published RDB (fewer at its end; at
+   * most `snapshotReadChunkMaxBytes`). With
    * `snapshotIndex`, throws {@link StaleSnapshotError} unless that snapshot is the
    * published one, so a sender never mixes bytes of two snapshots.
    */
-  readChunk(offsetBytes: number, lengthBytes: number, snapshotIndex?: number): Promise<Uint8Array> {
+  async readChunk(
+    offsetBytes: number,
+    lengthBytes: number,
+    snapshotIndex?: number,
+  ): Promise<Uint8Array> {
     this.#assertUsable();
     assertIndex(offsetBytes, "chunk offset");
     assert(
-      lengthBytes >= 1 && lengthBytes <= this.#readChunkMaxBytes,
-      `chunk length ${lengthBytes} outside 1..${this.#readChunkMaxBytes}`,
+      Number.isSafeInteger(lengthBytes) && lengthBytes >= 0 &&
+        lengthBytes <= this.#readChunkMaxBytes,
+      `chunk length ${lengthBytes} outside 0..${this.#readChunkMaxBytes}`,
     );
-    return this.#serial(async () => {
+    return await this.#serial(async () => {
       const current = this.#current;
       if (current === undefined || (snapshotIndex ?? current.meta.index) !== current.meta.index) {
         throw new StaleSnapshotError(
@@ -202,12 +210,13 @@ export class SnapshotStore {
     });
   }
 
-  /** Aborts a receive in progress and releases file handles. */
+  /** Aborts a receive in progress and releases file handles; the store is unusable after. */
   async close(): Promise<void> {
     await this.#receiver?.abort();
     await this.#serial(() => {
       this.#reader?.close();
       this.#reader = undefined;
+      this.#opened = false;
       return Promise.resolve();
     });
   }
@@ -234,6 +243,7 @@ export class SnapshotStore {
     };
     const encoded = encodeSnapshotMeta(meta);
     return await this.#serial(async () => {
+      this.#assertUsable();
       const previous = this.#current;
       assert(
         previous === undefined || meta.index > previous.meta.index,
@@ -292,7 +302,7 @@ export class SnapshotStore {
   }
 
   #assertUsable(): void {
-    assert(this.#opened, "snapshot store used before open()");
+    assert(this.#opened, "snapshot store is not open");
     if (this.#failure !== undefined) {
       throw new Error(`snapshot store failed earlier: ${this.#failure.message}`);
     }

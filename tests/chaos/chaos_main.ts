@@ -10,7 +10,7 @@ import { defaultNodeArgs, nemesisNames, runChaos, workloadNames } from "./chaos_
 
 const usage = `usage: chaos_main.ts [--time s] [--nemesis ${nemesisNames.join(",")}|none]
   [--workload ${workloadNames.join("|")}] [--seed n] [--nodes 3|5] [--clients n]
-  [--out dir] [--op-timeout-ms n] [--node-args '...'] [--net auto|netns|loopback]
+  [--out dir] [--op-timeout-ms n] [--node-args='...'] [--net auto|netns|loopback]
   [--check-budget-ms n] [--ops-max n]`;
 
 function main(): Promise<number> | number {

@@ -306,7 +306,7 @@ export function reproduceCommand(options: RunOptions): string {
     `--clients ${options.clients}`,
   ];
   if (options.nodeArgs.join(" ") !== defaultNodeArgs.join(" ")) {
-    parts.push(`--node-args '${options.nodeArgs.join(" ")}'`);
+    parts.push(`--node-args='${options.nodeArgs.join(" ")}'`);
   }
   return parts.join(" ");
 }

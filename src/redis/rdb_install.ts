@@ -2,12 +2,13 @@
  * @module
  * Starting the redis child on a snapshot (or empty). The child loads `<dir>/<dbfilename>`
  * at start, and BGSAVE writes to that same file, so every start goes through
- * {@link prepareChildRdb}: the file is made exactly the snapshot's RDB (a hard link, or a
- * copy across file systems) or removed, together with temp files of an interrupted BGSAVE.
- * A leftover RDB from a BGSAVE the node crashed before publishing is thus never loaded.
+ * {@link prepareChildRdb}: the file is made exactly the snapshot's RDB or removed, together
+ * with temp files of an interrupted BGSAVE. A leftover RDB from a BGSAVE the node crashed
+ * before publishing is thus never loaded.
  *
- * A hard link is safe because redis never writes into an existing RDB: it saves to
- * `temp-<pid>.rdb` and renames over the name, leaving the snapshot's inode untouched.
+ * The RDB is copied, not hard-linked: redis itself only ever renames over its dbfilename,
+ * but anything that writes into the child's file in place (e.g. appending a trailer after a
+ * BGSAVE that did not replace it) would otherwise write into the published snapshot.
  */
 import { dirname, join } from "node:path";
 import { encodeCommand } from "../resp/reply_writer.ts";
@@ -48,11 +49,7 @@ export async function prepareChildRdb(
     });
     return;
   }
-  try {
-    await Deno.link(snapshotRdbPath, tmpPath);
-  } catch {
-    await Deno.copyFile(snapshotRdbPath, tmpPath);
-  }
+  await Deno.copyFile(snapshotRdbPath, tmpPath);
   await Deno.rename(tmpPath, childRdbPath);
 }
 

@@ -24,7 +24,7 @@ export type Outcome =
   | { kind: "info"; detail: string };
 
 /** Errors that prove the command was not executed. */
-const definitelyNotExecuted = /^(MOVED|CLUSTERDOWN|LOADING|NOCLUSTER|EXECABORT)/;
+const definitelyNotExecuted = /^(MOVED|CLUSTERDOWN|LOADING|NOCLUSTER|TRYAGAIN|EXECABORT)/;
 
 /**
  * Errors after which this node is no use: move to another. Their outcome stays open: a leader

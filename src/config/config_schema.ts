@@ -29,6 +29,16 @@ export const logLevels = ["debug", "verbose", "notice", "warning"] as const;
 export type LogLevel = typeof logLevels[number];
 
 export const readModes = ["linearizable", "lease", "stale"] as const;
+
+export const crashPoints = [
+  "snapshot-after-bgsave",
+  "snapshot-after-publish",
+  "snapshot-after-compact",
+  "install-after-publish",
+  "install-after-child-restart",
+  "install-after-log-reset",
+] as const;
+export type CrashPoint = typeof crashPoints[number];
 export type ReadMode = typeof readModes[number];
 
 export const configSchema = z.object({
@@ -92,6 +102,12 @@ export const configSchema = z.object({
   appendReqMaxCount: positiveInt().default(2),
   /** Payload bytes per AppendEntries message (RedisRaft's append-req-max-size). */
   appendReqMaxBytes: positiveInt().default(2 * MIB),
+  /** Entries applied since the last snapshot before the log size may trigger another. */
+  snapshotMinEntries: positiveInt().default(16),
+  /** Longest a snapshot (the child's RDB write) may take before the node gives up loudly. */
+  snapshotTimeoutMs: positiveInt().default(600_000),
+  /** Largest snapshot accepted from a leader (disk used while receiving). */
+  snapshotReceiveMaxBytes: positiveInt().default(64 * 1024 * MIB),
   /** Snapshot chunk size (RedisRaft's snapshot-req-max-size). */
   snapshotReqMaxBytes: positiveInt().default(64 * KIB),
   /** Snapshot chunks in flight per follower (RedisRaft's snapshot-req-max-count). */
@@ -109,6 +125,11 @@ export const configSchema = z.object({
   watchHistoryMaxEntries: positiveInt().default(100_000),
   /** Scripts remembered for EVALSHA (Redis keeps every script; we bound the count). */
   scriptsMaxCount: positiveInt().default(10_000),
+  /**
+   * Test only: exit abruptly (as kill -9 would) at this named point of taking or installing a
+   * snapshot, to prove recovery from a crash there. Empty: never.
+   */
+  crashAt: z.enum(["", ...crashPoints]).default(""),
   /** How long the node waits for the redis child to start answering. */
   childStartTimeoutMs: positiveInt().default(10_000),
 });

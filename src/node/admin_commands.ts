@@ -228,6 +228,11 @@ async function raftDebug(node: ClusterNode, args: string[]): Promise<Uint8Array>
       encodeBulk(String(digest)),
     ]);
   }
+  if (sub === "compact") {
+    if (!node.raft) return encodeError(Errors.noCluster);
+    await node.compactNow();
+    return encodeSimple("OK");
+  }
   if (sub === "exec") {
     if (args.length < 3) return arity("raft.debug");
     return node.childRequestRaw(args.slice(2));

@@ -57,6 +57,14 @@ export class ApplyLoop {
     return this.backlog.length - this.head;
   }
 
+  private idleWaiters: (() => void)[] = [];
+
+  /** Resolves once every pushed entry is applied and no barrier is pending. */
+  whenIdle(): Promise<void> {
+    if (!this.stalled && this.head === this.backlog.length) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
   push(entries: readonly Entry[]): void {
     for (const entry of entries) this.backlog.push(entry);
     this.drain();
@@ -84,6 +92,11 @@ export class ApplyLoop {
     if (this.head === this.backlog.length) {
       this.backlog = [];
       this.head = 0;
+      if (!this.stalled && this.idleWaiters.length > 0) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const wake of waiters) wake();
+      }
     }
   }
 

@@ -5,7 +5,7 @@
  * routes each reply back to the client that proposed the entry. Implements what the
  * client-facing server needs (`NodeApi`).
  */
-import type { Config } from "../config/config_schema.ts";
+import type { Config, CrashPoint } from "../config/config_schema.ts";
 import { PipelinedConnection } from "../redis/pipelined_connection.ts";
 import { CommandTable } from "../redis/command_table.ts";
 import { RedisChild } from "../redis/redis_child.ts";
@@ -18,6 +18,7 @@ import {
   RaftNode,
   type Ready,
   type Role,
+  type SnapshotMeta,
 } from "../raft/mod.ts";
 import { decodeReply, encodeCommand } from "../resp/mod.ts";
 import { encodeError } from "../server/replies.ts";
@@ -29,6 +30,7 @@ import type { ReplySlot } from "../server/reply_queue.ts";
 import { type LogStorage, openLogStorage } from "./log_storage.ts";
 import { encodePayload, PayloadKind } from "./entry_payload.ts";
 import { ApplyLoop } from "./apply_loop.ts";
+import { type SnapshotHost, SnapshotManager } from "./snapshot_manager.ts";
 import { BlockedClients } from "./blocked_clients.ts";
 import { ScriptRegistry } from "./script_registry.ts";
 import { ScriptSandbox } from "../server/script_sandbox.ts";
@@ -91,6 +93,7 @@ export class ClusterNode implements NodeApi {
   private readonly watchHistory: WatchHistory;
   readonly blocked = new BlockedClients();
   private readonly applyLoop: ApplyLoop;
+  readonly snapshots: SnapshotManager;
   /** Stale reads wait until the commit index persisted before a restart is applied. */
   private staleReadFloorIndex = 0;
   private leaderSeen = false;
@@ -103,6 +106,11 @@ export class ClusterNode implements NodeApi {
   constructor(readonly config: Config, readonly log: Logger) {
     this.scripts = new ScriptRegistry(config.scriptsMaxCount);
     this.watchHistory = new WatchHistory(config.watchHistoryMaxEntries, () => this.commands);
+    this.snapshots = new SnapshotManager(
+      config.dir,
+      config.snapshotReceiveMaxBytes,
+      this.snapshotHost(),
+    );
     this.applyLoop = new ApplyLoop({
       child: () => this.childConn,
       commands: () => this.commands,
@@ -132,13 +140,13 @@ export class ClusterNode implements NodeApi {
   /** Start the child, load identity and log, and start ticking. */
   async start(): Promise<void> {
     await Deno.mkdir(this.config.dir, { recursive: true });
-    await this.child.start();
-    this.childConn = await PipelinedConnection.connect(this.child.socketPath);
-    this.watchChild();
+    this.identity = (await loadIdentity(this.config.dir)) ?? null;
+    if (this.identity) await this.snapshots.open();
+    // After a restart the child starts from the snapshot; the log tail is replayed on top.
+    await this.startChild(this.identity ? this.snapshots.current()?.rdbPath : undefined);
     const table = decodeReply(await this.childConn.request(encodeCommand(["COMMAND"])));
     this.commands = new CommandTable(table as unknown[]);
     this.sandbox = new ScriptSandbox(this.commands);
-    this.identity = (await loadIdentity(this.config.dir)) ?? null;
     if (this.identity) {
       this.state = "loading";
       await this.openRaft(this.identity, "restart");
@@ -158,6 +166,14 @@ export class ClusterNode implements NodeApi {
     this.childConn?.close();
     await this.child.stop();
     await this.storage?.close();
+    await this.snapshots.close().catch(() => {});
+  }
+
+  /** (Re)start the redis child, empty or loading `rdbPath`, and connect to it. */
+  private async startChild(rdbPath?: string): Promise<void> {
+    await this.child.start(rdbPath);
+    this.childConn = await PipelinedConnection.connect(this.child.socketPath);
+    this.watchChild();
   }
 
   // ---- NodeApi ----
@@ -338,8 +354,11 @@ export class ClusterNode implements NodeApi {
 
   private async openRaft(identity: NodeIdentity, mode: "bootstrap" | "join" | "restart") {
     this.storage = await openLogStorage(this.config, mode !== "restart");
-    const persisted = mode === "restart" ? await this.storage.load() : undefined;
+    await this.snapshots.open(mode !== "restart");
+    const snapshot = mode === "restart" ? this.snapshots.current() : undefined;
+    const persisted = mode === "restart" ? await this.storage.load(snapshot?.meta) : undefined;
     this.staleReadFloorIndex = persisted?.hardState.commit ?? 0;
+    if (snapshot) this.restoreSnapshotState(snapshot.meta.index, snapshot.meta.extra);
     const ticksPerMs = 1 / this.config.tickIntervalMs;
     this.raft = new RaftNode({
       id: identity.nodeId,
@@ -378,7 +397,7 @@ export class ClusterNode implements NodeApi {
   /** A RAFT.MSG payload from a peer; malformed input throws (the caller replies an error). */
   peerMessage(bytes: Uint8Array): void {
     if (!this.raft || !this.identity) throw new Error("not a cluster member");
-    const { message } = decodeMessage(bytes, {
+    const { message, chunk } = decodeMessage(bytes, {
       entryMaxBytes: this.config.protoMaxBulkLenBytes,
       entriesMaxCount: this.config.peerEntriesMaxCount,
       chunkMaxBytes: this.config.snapshotReqMaxBytes,
@@ -387,6 +406,21 @@ export class ClusterNode implements NodeApi {
     if (message.type === MessageType.AppendEntries) {
       this.counters.appendReqReceived++;
       if (message.entries.length > 0) this.counters.appendReqWithEntryReceived++;
+    }
+    if (message.type === MessageType.InstallSnapshot) {
+      this.counters.snapshotReqReceived++;
+      const raft = this.raft;
+      this.snapshots.receiveChunk(
+        message,
+        chunk ?? new Uint8Array(0),
+        () => raft === this.raft && raft.isExpectedSnapshotChunk(message),
+        () => {
+          if (raft !== this.raft) return;
+          raft.step(message);
+          this.schedule();
+        },
+      );
+      return;
     }
     this.raft.step(message);
     this.schedule();
@@ -401,6 +435,7 @@ export class ClusterNode implements NodeApi {
     this.expireBlockedClients(now);
     this.leaderProxy.checkTimeouts(now);
     if (!this.raft) return;
+    this.maybeSnapshot();
     this.raft.tick();
     this.schedule();
   }
@@ -440,6 +475,7 @@ export class ClusterNode implements NodeApi {
       this.peers?.updateMembership(ready.membership);
     }
     this.send(ready.messages);
+    if (ready.snapshot) await this.snapshots.installReceived(ready.snapshot);
     if (ready.entries.length > 0) {
       const first = ready.entries[0].index;
       if (first <= storage.lastIndex) {
@@ -514,7 +550,91 @@ export class ClusterNode implements NodeApi {
   }
 
   private send(messages: readonly Message[]): void {
-    for (const message of messages) this.peers?.send(message);
+    for (const message of messages) {
+      if (message.type !== MessageType.InstallSnapshot) {
+        this.peers?.send(message);
+        continue;
+      }
+      // The core sends chunk positions; the bytes come from the published snapshot file.
+      this.snapshots.readChunk(message).then((chunk) => {
+        if (chunk) this.peers?.send(message, chunk);
+      }, (error) => this.log.warning(`snapshot chunk for ${message.to}: ${error.message}`));
+    }
+  }
+
+  /** Take a snapshot when the log outgrows --log-max-bytes (and there is something new). */
+  private maybeSnapshot(): void {
+    if (this.state !== "up" || !this.storage || this.snapshots.inProgress) return;
+    if (this.storage.sizeBytes <= this.config.logMaxBytes) return;
+    const snapshotIndex = this.snapshots.current()?.meta.index ?? 0;
+    if (this.appliedIndex - snapshotIndex < this.config.snapshotMinEntries) return;
+    this.snapshots.take().catch((error) => this.fatal(`snapshot failed: ${error?.stack ?? error}`));
+  }
+
+  /** RAFT.DEBUG COMPACT: a snapshot now. */
+  compactNow(): Promise<void> {
+    return this.snapshots.take();
+  }
+
+  private snapshotHost(): SnapshotHost {
+    return {
+      log: this.log,
+      appliedIndex: () => this.appliedIndex,
+      applyIdle: () => this.applyLoop.whenIdle(),
+      startBgsave: async () =>
+        String(decodeReply(await this.childConn.request(encodeCommand(["BGSAVE"])))),
+      waitBgsave: () => this.waitBgsave(),
+      childRdbPath: () => this.child.rdbPath,
+      captureExtra: () => ({ scripts: this.scripts.toJSON(), blocked: this.blocked.toJSON() }),
+      compact: (index, sizeBytes) => this.raft!.compact(index, sizeBytes),
+      compactLog: (index) => this.storage!.compactPrefix(index),
+      install: (path, meta, extra) => this.installSnapshot(path, meta, extra),
+      crashPoint: (point) => this.crashPoint(point),
+    };
+  }
+
+  private crashPoint(point: CrashPoint): void {
+    if (this.config.crashAt !== point) return;
+    this.log.warning(`test crash point ${point}: exiting abruptly`);
+    Deno.exit(137);
+  }
+
+  /** Poll the child until its background save is done (bounded by the snapshot timeout). */
+  private async waitBgsave(): Promise<void> {
+    const deadline = Date.now() + this.config.snapshotTimeoutMs;
+    while (Date.now() < deadline) {
+      const info = String(await this.childRequest(["INFO", "persistence"]));
+      if (/rdb_bgsave_in_progress:0/.test(info)) {
+        if (/rdb_last_bgsave_status:ok/.test(info)) return;
+        throw new Error("the redis child failed to write its RDB (see redis.log)");
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`the redis child's RDB took longer than ${this.config.snapshotTimeoutMs} ms`);
+  }
+
+  /** A received snapshot replaces the child's dataset and the log. */
+  private async installSnapshot(path: string, meta: SnapshotMeta, extra: Record<string, unknown>) {
+    await this.applyLoop.whenIdle();
+    await this.childConn.drained();
+    this.childConn.close();
+    await this.child.stop();
+    await this.startChild(path);
+    this.crashPoint("install-after-child-restart");
+    await this.storage!.reset(meta.index + 1);
+    this.crashPoint("install-after-log-reset");
+    this.restoreSnapshotState(meta.index, extra);
+    this.reads.applied(this.appliedIndex);
+  }
+
+  /** Node-level replicated state as of a snapshot at `index`. */
+  private restoreSnapshotState(index: number, extra: Record<string, unknown>): void {
+    this.scripts.restore((extra.scripts as string[] | undefined) ?? []);
+    this.blocked.restore(
+      (extra.blocked as Parameters<BlockedClients["restore"]>[0] | undefined) ?? [],
+    );
+    this.watchHistory.reset(index);
+    this.appliedIndex = index;
   }
 
   /** The apply loop finished `entry`: its effects are in the child, in order. */

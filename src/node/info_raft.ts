@@ -9,6 +9,8 @@ export const raftVersion = "0.1.0";
 export function infoRaft(node: ClusterNode): string {
   const status = node.raft?.status();
   const storage = node.storage;
+  const snapshot = node.identity ? node.snapshots.current() : undefined;
+  const snapStats = node.snapshots.stats;
   const me = node.identity;
   const members = node.membership.members;
   const self = members.find((m) => m.id === me?.nodeId);
@@ -63,16 +65,20 @@ export function infoRaft(node: ClusterNode): string {
     `raft_fsync_avg_microseconds:${storage?.syncAvgMicros ?? 0}`,
     "",
     "# raft_snapshot",
-    "raft_snapshot_filename:snapshot.rdb",
-    `raft_snapshot_last_idx:${status?.snapshotIndex ?? 0}`,
-    `raft_snapshot_last_term:${status?.snapshotTerm ?? 0}`,
-    "raft_snapshot_size:0",
-    "raft_snapshot_time_secs:-1",
-    "raft_snapshots_created:0",
-    "raft_snapshots_received:0",
-    "raft_snapshot_in_progress:no",
-    "raft_snapshot_in_progress_last_idx:-1",
-    "raft_snapshot_in_progress_last_term:-1",
+    `raft_snapshot_filename:${
+      snapshot?.rdbPath.slice(snapshot.rdbPath.lastIndexOf("/") + 1) ?? ""
+    }`,
+    `raft_snapshot_last_idx:${snapshot?.meta.index ?? 0}`,
+    `raft_snapshot_last_term:${snapshot?.meta.term ?? 0}`,
+    `raft_snapshot_size:${snapshot?.meta.sizeBytes ?? 0}`,
+    `raft_snapshot_time_secs:${
+      snapStats.lastTakenAtMs ? Math.floor((Date.now() - snapStats.lastTakenAtMs) / 1000) : -1
+    }`,
+    `raft_snapshots_created:${snapStats.created}`,
+    `raft_snapshots_received:${snapStats.received}`,
+    `raft_snapshot_in_progress:${node.snapshots.inProgress ? "yes" : "no"}`,
+    `raft_snapshot_in_progress_last_idx:${snapStats.inProgressIndex}`,
+    `raft_snapshot_in_progress_last_term:${snapStats.inProgressTerm}`,
     "",
     "# raft_clients",
     `raft_proxy_reqs:${node.leaderProxy.stats.requests}`,

@@ -6,7 +6,7 @@
  * since a restarted node relearns it from the leader).
  */
 import type { Config } from "../config/config_schema.ts";
-import type { Entry, EntryType, HardState, PersistedState } from "../raft/mod.ts";
+import type { Entry, EntryType, HardState, PersistedState, SnapshotMeta } from "../raft/mod.ts";
 import { FileHardStateStore } from "../storage/hard_state_store.ts";
 import { LOG_DIR_NAME, SegmentedLog } from "../storage/segmented_log.ts";
 import type { LogStore } from "../storage/types.ts";
@@ -36,11 +36,21 @@ export class LogStorage {
     return Math.round(this.log.stats.syncMicrosecondsAvg);
   }
 
-  /** Everything a restarting core needs. */
-  async load(): Promise<PersistedState> {
+  /**
+   * Everything a restarting core needs: hard state, snapshot metadata and the log after it. A
+   * log that does not continue the snapshot (it ends before it, or starts after it) is reset
+   * to start right after the snapshot.
+   */
+  async load(snapshot?: SnapshotMeta): Promise<PersistedState> {
     const saved = await this.hardStateStore.load();
-    const entries = this.log.lastIndex >= this.log.firstIndex
-      ? (await this.log.read(this.log.firstIndex, this.log.lastIndex)) as Entry[]
+    if (
+      snapshot && (this.log.firstIndex > snapshot.index + 1 || this.log.lastIndex < snapshot.index)
+    ) {
+      await this.log.reset(snapshot.index + 1);
+    }
+    const from = Math.max(this.log.firstIndex, (snapshot?.index ?? 0) + 1);
+    const entries = this.log.lastIndex >= from
+      ? (await this.log.read(from, this.log.lastIndex)) as Entry[]
       : [];
     const term = saved?.term ?? 0;
     this.savedTerm = term;
@@ -49,14 +59,35 @@ export class LogStorage {
       hardState: {
         term,
         vote: saved?.votedFor ?? 0,
-        commit: Math.min(saved?.commitIndex ?? 0, this.log.lastIndex),
+        commit: Math.max(
+          Math.min(saved?.commitIndex ?? 0, this.log.lastIndex),
+          snapshot?.index ?? 0,
+        ),
       },
+      snapshot: snapshot
+        ? {
+          index: snapshot.index,
+          term: snapshot.term,
+          membership: snapshot.membership,
+          sizeBytes: snapshot.sizeBytes,
+        }
+        : undefined,
       entries: entries.map((e) => ({ ...e, type: e.type as EntryType })),
     };
   }
 
   append(entries: readonly Entry[]): void {
     this.log.append(entries);
+  }
+
+  /** Drop whole segments of entries <= `index` (covered by a published snapshot). */
+  compactPrefix(index: number): Promise<void> {
+    return this.log.compactPrefix(index);
+  }
+
+  /** Restart the log empty at `nextIndex` (after installing a snapshot at nextIndex - 1). */
+  reset(nextIndex: number): Promise<void> {
+    return this.log.reset(nextIndex);
   }
 
   truncateSuffix(fromIndex: number): Promise<void> {
@@ -92,7 +123,12 @@ export async function openLogStorage(config: Config, fresh: boolean): Promise<Lo
     await Deno.remove(logDir, { recursive: true }).catch(() => {});
     await Deno.remove(`${config.dir}/hard_state.json`).catch(() => {});
   }
-  const log = new SegmentedLog({ dir: config.dir, segmentMaxBytes: config.logSegmentMaxBytes });
+  // Segments well below --log-max-bytes, so that compaction behind a snapshot frees space.
+  const segmentMaxBytes = Math.max(
+    4096,
+    Math.min(config.logSegmentMaxBytes, Math.floor(config.logMaxBytes / 4)),
+  );
+  const log = new SegmentedLog({ dir: config.dir, segmentMaxBytes });
   await log.open();
   return new LogStorage(log, new FileHardStateStore(config.dir));
 }

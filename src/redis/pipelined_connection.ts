@@ -52,6 +52,14 @@ export class PipelinedConnection {
     return this.callbacks.length - this.callbackHead;
   }
 
+  /** Resolves once every request sent so far has its reply (or the connection ended). */
+  async drained(): Promise<void> {
+    if (this.inflightCount === 0 || this.closed) return;
+    await new Promise<void>((resolve) =>
+      this.send(new TextEncoder().encode("*1\r\n$4\r\nPING\r\n"), 1, () => resolve())
+    );
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }

@@ -11,8 +11,6 @@ export interface RedisChildOptions {
   /** Directory owned by the child: socket, pidfile, log, RDB. */
   dir: string;
   startTimeoutMs: number;
-  /** RDB file to load at start (a snapshot); absent: start empty. */
-  rdbFileName?: string;
 }
 
 export class RedisChild {
@@ -32,11 +30,21 @@ export class RedisChild {
     return this.process?.pid;
   }
 
-  /** Start the child and wait until its socket accepts connections. */
-  async start(): Promise<void> {
+  /** The RDB the child loads at start and writes on BGSAVE. */
+  get rdbPath(): string {
+    return `${this.options.dir}/${rdbFileName}`;
+  }
+
+  /**
+   * Start the child and wait until its socket accepts connections. It starts empty, or with
+   * the dataset of the RDB at `loadRdbPath` (a snapshot); never from a leftover RDB.
+   */
+  async start(loadRdbPath?: string): Promise<void> {
     await Deno.mkdir(this.options.dir, { recursive: true });
     await stopStaleChild(this.pidPath, this.socketPath, this.log);
     await Deno.remove(this.socketPath).catch(() => {});
+    await Deno.remove(this.rdbPath).catch(() => {});
+    if (loadRdbPath) await Deno.copyFile(loadRdbPath, this.rdbPath);
     const args = [
       "--port",
       "0",
@@ -49,7 +57,7 @@ export class RedisChild {
       "--dir",
       this.options.dir,
       "--dbfilename",
-      this.options.rdbFileName ?? "empty.rdb",
+      rdbFileName,
       "--save",
       "",
       "--appendonly",
@@ -121,6 +129,8 @@ export class RedisChild {
     await Deno.remove(this.pidPath).catch(() => {});
   }
 }
+
+const rdbFileName = "dump.rdb";
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -35,7 +35,7 @@ export class NodeProcess {
   readonly logPath: string;
   private logFile: Deno.FsFile | null = null;
 
-  private constructor(readonly options: NodeOptions, dir: string) {
+  private constructor(public options: NodeOptions, dir: string) {
     this.port = options.port ?? freePort();
     this.dir = dir;
     this.logPath = `${dir}.log`;

@@ -1,0 +1,183 @@
+/**
+ * @module
+ * Snapshots: taking one when the log outgrows `--log-max-bytes` (the child writes an RDB in
+ * apply order, so it is exactly the state at the applied index), publishing it with its
+ * metadata atomically, compacting the log behind it, streaming it to followers in chunks, and
+ * installing a received one. Memory is bounded by a chunk on both sides, never by the size of
+ * the snapshot.
+ */
+import type { InstallSnapshotMessage, SnapshotMeta } from "../raft/mod.ts";
+import {
+  type PublishedSnapshot,
+  SnapshotStore,
+  StaleSnapshotError,
+} from "../storage/snapshot_store.ts";
+import { appendTrailer, readTrailer } from "./snapshot_trailer.ts";
+import type { Logger } from "./logger.ts";
+import type { CrashPoint } from "../config/config_schema.ts";
+
+/** What the manager needs from the node. */
+export interface SnapshotHost {
+  readonly log: Logger;
+  /** Index of the last entry whose effects are in the child. */
+  appliedIndex(): number;
+  /** Resolves once no entry is waiting to be applied or being applied. */
+  applyIdle(): Promise<void>;
+  /** Send BGSAVE on the ordered apply connection now; resolves with the child's reply. */
+  startBgsave(): Promise<string>;
+  /** Resolves once the child's background save finished; throws if it failed. */
+  waitBgsave(): Promise<void>;
+  /** Path of the RDB the child writes. */
+  childRdbPath(): string;
+  /** Node-level replicated state to keep with a snapshot, captured now. */
+  captureExtra(): Record<string, unknown>;
+  /** Compact the core at `index` (it returns the metadata) and the stored log behind it. */
+  compact(index: number, sizeBytes: number): SnapshotMeta;
+  compactLog(index: number): Promise<void>;
+  /** Test only: die here as kill -9 would, if configured to. */
+  crashPoint(point: CrashPoint): void;
+  /** Replace the child's dataset with the RDB at `path`, restore `extra`, reset the log. */
+  install(path: string, meta: SnapshotMeta, extra: Record<string, unknown>): Promise<void>;
+}
+
+export interface SnapshotStats {
+  created: number;
+  received: number;
+  lastTakenAtMs: number;
+  inProgressIndex: number;
+  inProgressTerm: number;
+}
+
+export class SnapshotManager {
+  readonly store: SnapshotStore;
+  readonly stats: SnapshotStats = {
+    created: 0,
+    received: 0,
+    lastTakenAtMs: 0,
+    inProgressIndex: -1,
+    inProgressTerm: -1,
+  };
+  private taking: Promise<void> | null = null;
+  /** Incoming chunks are written one at a time, in arrival order. */
+  private receiving: Promise<void> = Promise.resolve();
+
+  constructor(nodeDir: string, receiveMaxBytes: number, private readonly host: SnapshotHost) {
+    this.store = new SnapshotStore({ nodeDir, snapshotReceiveMaxBytes: receiveMaxBytes });
+  }
+
+  private opened = false;
+
+  /** Open the store (once); `fresh` first drops any snapshot of an earlier membership. */
+  async open(fresh = false): Promise<void> {
+    if (this.opened) return;
+    if (fresh) await Deno.remove(this.store.dir, { recursive: true }).catch(() => {});
+    await this.store.open();
+    this.opened = true;
+  }
+
+  current(): PublishedSnapshot | undefined {
+    return this.opened ? this.store.current() : undefined;
+  }
+
+  get inProgress(): boolean {
+    return this.taking !== null;
+  }
+
+  /** Take a snapshot unless one is being taken; resolves when it is published. */
+  take(): Promise<void> {
+    this.taking ??= this.takeNow().finally(() => {
+      this.taking = null;
+      this.stats.inProgressIndex = -1;
+      this.stats.inProgressTerm = -1;
+    });
+    return this.taking;
+  }
+
+  private async takeNow(): Promise<void> {
+    const previous = this.store.current()?.meta.index ?? 0;
+    await this.host.applyIdle();
+    // Capture the index, the node-level state and fork the child in one synchronous step:
+    // BGSAVE goes down the ordered apply connection after entry `index` and before the next.
+    const index = this.host.appliedIndex();
+    if (index <= previous) return;
+    const extra = this.host.captureExtra();
+    const started = this.host.startBgsave();
+    this.stats.inProgressIndex = index;
+    const reply = await started;
+    if (!/Background saving started/.test(reply)) throw new Error(`BGSAVE refused: ${reply}`);
+    await this.host.waitBgsave();
+    this.host.crashPoint("snapshot-after-bgsave");
+    const path = this.host.childRdbPath();
+    const sizeBytes = await appendTrailer(path, extra);
+    const meta = this.host.compact(index, sizeBytes);
+    this.stats.inProgressTerm = meta.term;
+    await this.store.publish(path, { ...meta, extra }, "move");
+    this.host.crashPoint("snapshot-after-publish");
+    await this.host.compactLog(index);
+    this.host.crashPoint("snapshot-after-compact");
+    this.stats.created++;
+    this.stats.lastTakenAtMs = Date.now();
+    this.host.log.notice(
+      `snapshot taken at index ${index} (term ${meta.term}, ${sizeBytes} bytes)`,
+    );
+  }
+
+  /** Bytes of a snapshot chunk to send, or null if that snapshot is no longer published. */
+  async readChunk(message: InstallSnapshotMessage): Promise<Uint8Array | null> {
+    if (message.lengthBytes === 0) return new Uint8Array(0);
+    try {
+      return await this.store.readChunk(
+        message.offsetBytes,
+        message.lengthBytes,
+        message.meta.index,
+      );
+    } catch (error) {
+      if (error instanceof StaleSnapshotError) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * An incoming chunk: written to the receive file (in order) when the core expects it, then
+   * handed to `step`. Chunks are processed strictly one after another.
+   */
+  receiveChunk(
+    message: InstallSnapshotMessage,
+    chunk: Uint8Array,
+    expected: () => boolean,
+    step: () => void,
+  ): void {
+    const bytes = chunk.slice(); // the network buffer is reused
+    this.receiving = this.receiving.then(async () => {
+      if (expected()) {
+        const receiver = await this.store.beginReceive({
+          term: message.term,
+          index: message.meta.index,
+        });
+        if (!await receiver.writeChunk(message.offsetBytes, bytes)) return;
+      }
+      step();
+    }).catch((error) => this.host.log.warning(`snapshot chunk: ${(error as Error).message}`));
+  }
+
+  /** Ready.snapshot: publish the received file and install it. */
+  async installReceived(meta: SnapshotMeta): Promise<void> {
+    await this.receiving;
+    const receiver = this.store.activeReceiver;
+    if (!receiver || receiver.key.index !== meta.index) {
+      throw new Error(`no complete received snapshot for index ${meta.index}`);
+    }
+    const extra = await readTrailer(receiver.path);
+    const published = await receiver.complete({ ...meta, extra });
+    this.host.crashPoint("install-after-publish");
+    await this.host.install(published.rdbPath, meta, extra);
+    this.stats.received++;
+    this.host.log.notice(
+      `snapshot received and installed at index ${meta.index} (term ${meta.term})`,
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.opened) await this.store.close();
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Integration: snapshots under a tiny --log-max-bytes (32000, as the Jepsen tests of RedisRaft
+ * used): constant compaction keeps every node equal, a new node and a follower that was down
+ * while the leader compacted past it catch up through a snapshot, and a full-cluster restart
+ * after many snapshots keeps the data.
+ */
+import assert from "node:assert/strict";
+import { NodeProcess, waitFor } from "../helpers/node_process.ts";
+import { fastTimers, infoField, TestCluster } from "../helpers/test_cluster.ts";
+
+const tinyLog = ["--log-max-bytes", "32000"];
+
+async function writeMany(cluster: TestCluster, prefix: string, count: number): Promise<void> {
+  const leader = await cluster.leader();
+  const client = await leader.client();
+  for (let start = 0; start < count; start += 500) {
+    const batch: string[][] = [];
+    for (let i = start; i < Math.min(count, start + 500); i++) {
+      batch.push(["SET", `${prefix}:${i}`, `v${i}`], ["INCR", `${prefix}:count`]);
+    }
+    await client.pipeline(batch);
+  }
+  client.close();
+}
+
+Deno.test("a tiny log snapshots constantly; a late joiner and a lagging follower catch up by snapshot; restarts keep data", async () => {
+  const cluster = await TestCluster.start(3, tinyLog);
+  const extra: NodeProcess[] = [];
+  try {
+    const leader = await cluster.leader();
+    const follower = cluster.nodes.find((n) => n !== leader)!;
+    await follower.stop();
+    await writeMany(cluster, "a", 4000);
+    const leaderInfo = await waitFor(async () => {
+      const info = await cluster.info(leader);
+      return Number(infoField(info, "raft_file_size")) < 64_000 && info;
+    }, "the log to be compacted below twice --log-max-bytes");
+    assert.ok(
+      Number(infoField(leaderInfo, "raft_snapshots_created")) >= 2,
+      `snapshots taken:\n${leaderInfo}`,
+    );
+    assert.ok(Number(infoField(leaderInfo, "raft_snapshot_last_idx")) > 1000);
+
+    // The follower that was down missed entries the leader compacted away: it gets a snapshot.
+    await follower.spawn();
+    await cluster.waitConverged(30_000);
+    assert.ok(Number(infoField(await cluster.info(follower), "raft_snapshots_received")) >= 1);
+
+    // A fourth node joins after all that and catches up the same way.
+    const late = await NodeProcess.start({ args: [...fastTimers, ...tinyLog] });
+    extra.push(late);
+    await cluster.join(late, leader);
+    cluster.nodes.push(late);
+    await cluster.waitConverged(30_000);
+    const lateClient = await late.client();
+    assert.equal(await lateClient.call("RAFT.DEBUG", "EXEC", "GET", "a:count"), "4000");
+    assert.equal(await lateClient.call("RAFT.DEBUG", "EXEC", "GET", "a:3999"), "v3999");
+    assert.ok(
+      Number(infoField(await lateClient.call("INFO", "raft"), "raft_snapshots_received")) >= 1,
+    );
+    lateClient.close();
+
+    // Everything restarted at once after many snapshots: the data is intact.
+    await writeMany(cluster, "b", 1000);
+    await cluster.waitConverged(30_000);
+    await Promise.all(cluster.nodes.map((n) => n.stop()));
+    await Promise.all(cluster.nodes.map((n) => n.spawn()));
+    assert.equal(await cluster.call(["GET", "a:count"], 20_000), "4000");
+    assert.equal(await cluster.call(["GET", "b:count"], 20_000), "1000");
+    await cluster.waitConverged(30_000);
+  } finally {
+    await cluster.destroy();
+    await Promise.all(extra.map((n) => n.destroy()));
+  }
+});
+
+Deno.test("RAFT.DEBUG COMPACT snapshots now; a single node restarts from snapshot plus log tail", async () => {
+  const cluster = await TestCluster.start(1);
+  try {
+    const node = cluster.nodes[0];
+    const client = await node.client();
+    assert.equal(
+      await client.call("EVAL", "return redis.call('INCR', KEYS[1])", "1", "counter"),
+      1,
+    );
+    const sha = String(await client.call("SCRIPT", "LOAD", "return redis.call('INCR', KEYS[1])"));
+    for (let i = 0; i < 3; i++) await client.call("INCR", "testkey");
+    assert.equal(await client.call("RAFT.DEBUG", "COMPACT"), "OK");
+    const info = String(await client.call("INFO", "raft"));
+    assert.equal(infoField(info, "raft_snapshots_created"), "1");
+    assert.equal(
+      await client.call("INCR", "testkey"),
+      4,
+      "written after the snapshot: in the log tail",
+    );
+    client.close();
+    await node.stop();
+    await node.spawn();
+    assert.equal(await cluster.call(["GET", "testkey"], 20_000), "4");
+    assert.equal(
+      await cluster.call(["EVALSHA", sha, "1", "counter"]),
+      2,
+      "scripts survive in the snapshot",
+    );
+  } finally {
+    await cluster.destroy();
+  }
+});

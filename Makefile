@@ -3,7 +3,7 @@ SHELL := /bin/bash
 DENO := $(shell command -v deno 2>/dev/null || echo $(CURDIR)/.tools/node_modules/.bin/deno)
 export PATH := $(CURDIR)/.tools/node_modules/.bin:$(PATH)
 
-.PHONY: setup cluster test bench build clean ok
+.PHONY: setup cluster test bench build clean ok chaos
 
 setup:
 	@bash scripts/setup.sh
@@ -25,3 +25,6 @@ build: setup
 
 clean:
 	rm -rf data out redisraft
+
+chaos: setup
+	@$(DENO) task chaos --time 600 --nemesis kill,pause,partition,member,transfer,snapshot --workload list-append

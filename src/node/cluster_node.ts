@@ -30,6 +30,8 @@ import type { ReplySlot } from "../server/reply_queue.ts";
 import { type LogStorage, openLogStorage } from "./log_storage.ts";
 import { encodePayload, PayloadKind } from "./entry_payload.ts";
 import { ApplyLoop } from "./apply_loop.ts";
+import { startRdbSnapshot } from "../redis/rdb_snapshot.ts";
+import { installRdb, waitChildLoaded } from "../redis/rdb_install.ts";
 import { type SnapshotHost, SnapshotManager } from "./snapshot_manager.ts";
 import { BlockedClients } from "./blocked_clients.ts";
 import { ScriptRegistry } from "./script_registry.ts";
@@ -169,9 +171,11 @@ export class ClusterNode implements NodeApi {
     await this.snapshots.close().catch(() => {});
   }
 
-  /** (Re)start the redis child, empty or loading `rdbPath`, and connect to it. */
+  /** (Re)start the redis child, empty or loading `rdbPath`, and connect once it has loaded. */
   private async startChild(rdbPath?: string): Promise<void> {
     await this.child.start(rdbPath);
+    // While loading, the child answers -LOADING: nothing may be applied before it is done.
+    if (rdbPath) await waitChildLoaded(this.child.socketPath, this.config.snapshotTimeoutMs);
     this.childConn = await PipelinedConnection.connect(this.child.socketPath);
     this.watchChild();
   }
@@ -581,10 +585,12 @@ export class ClusterNode implements NodeApi {
       log: this.log,
       appliedIndex: () => this.appliedIndex,
       applyIdle: () => this.applyLoop.whenIdle(),
-      startBgsave: async () =>
-        String(decodeReply(await this.childConn.request(encodeCommand(["BGSAVE"])))),
-      waitBgsave: () => this.waitBgsave(),
-      childRdbPath: () => this.child.rdbPath,
+      bgsave: async () =>
+        (await startRdbSnapshot(this.childConn, {
+          socketPath: this.child.socketPath,
+          rdbPath: this.child.rdbPath,
+          bgsaveTimeoutMs: this.config.snapshotTimeoutMs,
+        })).rdbPath,
       captureExtra: () => ({ scripts: this.scripts.toJSON(), blocked: this.blocked.toJSON() }),
       compact: (index, sizeBytes) => this.raft!.compact(index, sizeBytes),
       compactLog: (index) => this.storage!.compactPrefix(index),
@@ -599,27 +605,19 @@ export class ClusterNode implements NodeApi {
     Deno.exit(137);
   }
 
-  /** Poll the child until its background save is done (bounded by the snapshot timeout). */
-  private async waitBgsave(): Promise<void> {
-    const deadline = Date.now() + this.config.snapshotTimeoutMs;
-    while (Date.now() < deadline) {
-      const info = String(await this.childRequest(["INFO", "persistence"]));
-      if (/rdb_bgsave_in_progress:0/.test(info)) {
-        if (/rdb_last_bgsave_status:ok/.test(info)) return;
-        throw new Error("the redis child failed to write its RDB (see redis.log)");
-      }
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error(`the redis child's RDB took longer than ${this.config.snapshotTimeoutMs} ms`);
-  }
-
   /** A received snapshot replaces the child's dataset and the log. */
   private async installSnapshot(path: string, meta: SnapshotMeta, extra: Record<string, unknown>) {
     await this.applyLoop.whenIdle();
     await this.childConn.drained();
     this.childConn.close();
-    await this.child.stop();
-    await this.startChild(path);
+    await installRdb({
+      child: this.child,
+      childRdbPath: this.child.rdbPath,
+      snapshotRdbPath: path,
+      loadTimeoutMs: this.config.snapshotTimeoutMs,
+    });
+    this.childConn = await PipelinedConnection.connect(this.child.socketPath);
+    this.watchChild();
     this.crashPoint("install-after-child-restart");
     await this.storage!.reset(meta.index + 1);
     this.crashPoint("install-after-log-reset");

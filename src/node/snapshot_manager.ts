@@ -23,12 +23,11 @@ export interface SnapshotHost {
   appliedIndex(): number;
   /** Resolves once no entry is waiting to be applied or being applied. */
   applyIdle(): Promise<void>;
-  /** Send BGSAVE on the ordered apply connection now; resolves with the child's reply. */
-  startBgsave(): Promise<string>;
-  /** Resolves once the child's background save finished; throws if it failed. */
-  waitBgsave(): Promise<void>;
-  /** Path of the RDB the child writes. */
-  childRdbPath(): string;
+  /**
+   * Send BGSAVE down the ordered apply connection now (synchronously, before any await) and
+   * resolve with the finished RDB's path once the child wrote it.
+   */
+  bgsave(): Promise<string>;
   /** Node-level replicated state to keep with a snapshot, captured now. */
   captureExtra(): Record<string, unknown>;
   /** Compact the core at `index` (it returns the metadata) and the stored log behind it. */
@@ -101,13 +100,10 @@ export class SnapshotManager {
     const index = this.host.appliedIndex();
     if (index <= previous) return;
     const extra = this.host.captureExtra();
-    const started = this.host.startBgsave();
+    const saved = this.host.bgsave();
     this.stats.inProgressIndex = index;
-    const reply = await started;
-    if (!/Background saving started/.test(reply)) throw new Error(`BGSAVE refused: ${reply}`);
-    await this.host.waitBgsave();
+    const path = await saved;
     this.host.crashPoint("snapshot-after-bgsave");
-    const path = this.host.childRdbPath();
     const sizeBytes = await appendTrailer(path, extra);
     const meta = this.host.compact(index, sizeBytes);
     this.stats.inProgressTerm = meta.term;

@@ -32,6 +32,7 @@ export class TestCluster {
       first.close();
       for (const node of nodes.slice(1)) await cluster.join(node, nodes[0]);
       await cluster.waitConverged();
+      await cluster.call(["EXISTS", "probe"]); // a read: waits until the leader serves
       return cluster;
     } catch (error) {
       await Promise.all(nodes.map((n) => n.destroy()));

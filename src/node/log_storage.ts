@@ -128,7 +128,7 @@ export async function openLogStorage(config: Config, fresh: boolean): Promise<Lo
     4096,
     Math.min(config.logSegmentMaxBytes, Math.floor(config.logMaxBytes / 4)),
   );
-  const log = new SegmentedLog({ dir: config.dir, segmentMaxBytes });
+  const log = new SegmentedLog({ dir: config.dir, segmentMaxBytes, fsync: () => config.logFsync });
   await log.open();
   return new LogStorage(log, new FileHardStateStore(config.dir));
 }

@@ -61,6 +61,11 @@ export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<voi
   while (written < data.length) written += await file.write(data.subarray(written));
 }
 
+export function writeAllSync(file: Deno.FsFile, data: Uint8Array): void {
+  let written = 0;
+  while (written < data.length) written += file.writeSync(data.subarray(written));
+}
+
 export async function removeIfExists(path: string): Promise<void> {
   try {
     await Deno.remove(path);

@@ -101,8 +101,10 @@ export class ApplyLoop {
   }
 
   private applyEntry(entry: Entry): Promise<void> | undefined {
+    // A leader change ends every wait, as RedisRaft disconnects blocked clients.
     for (const waiter of this.ctx.blocked.dropOlderThan(entry.term)) {
       waiter.slot?.complete(encodeError(droppedWaiter));
+      waiter.slot?.queue.closeConnection();
     }
     if (entry.type !== EntryType.Normal) {
       this.ctx.pendingWrites.take(entry.index, entry.term);

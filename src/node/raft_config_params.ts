@@ -20,8 +20,9 @@ export const raftParams: Record<string, Param> = {
   "id": { key: "nodeId", kind: "int", initOnly: true },
   "addr": { key: "addr", kind: "string", initOnly: true },
   "periodic-interval": { key: "tickIntervalMs", kind: "ms", initOnly: true },
-  "request-timeout": { key: "heartbeatIntervalMs", kind: "ms", initOnly: true },
-  "election-timeout": { key: "electionTimeoutMs", kind: "ms", initOnly: true },
+  // Accepted at run time, as in RedisRaft; they take effect when the node next starts.
+  "request-timeout": { key: "heartbeatIntervalMs", kind: "ms" },
+  "election-timeout": { key: "electionTimeoutMs", kind: "ms" },
   "join-timeout": { key: "joinTimeoutMs", kind: "ms" },
   "proxy-response-timeout": { key: "proxyResponseTimeoutMs", kind: "ms" },
   "log-max-file-size": { key: "logMaxBytes", kind: "int" },

@@ -70,6 +70,11 @@ export class ReplyQueue {
     }
   }
 
+  /** Close the client connection behind this queue (after what was queued is written). */
+  closeConnection(): void {
+    this.drained().then(() => this.onClose());
+  }
+
   /** True once the connection behind this queue is gone. */
   get isClosed(): boolean {
     return this.closed;

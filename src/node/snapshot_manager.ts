@@ -39,6 +39,9 @@ export interface SnapshotHost {
   install(path: string, meta: SnapshotMeta, extra: Record<string, unknown>): Promise<void>;
 }
 
+/** How long a fully received snapshot may wait for the core to hand it over for install. */
+const sealedMaxMs = 30_000;
+
 export interface SnapshotStats {
   created: number;
   received: number;
@@ -59,6 +62,13 @@ export class SnapshotManager {
   private taking: Promise<void> | null = null;
   /** Incoming chunks are written one at a time, in arrival order. */
   private receiving: Promise<void> = Promise.resolve();
+  /**
+   * Index of a fully received snapshot the core is about to hand over for install: until it is
+   * installed, further chunks (a retransmission from offset 0, or a newer snapshot) are dropped
+   * so they cannot reset or replace the file; the leader sends them again.
+   */
+  private sealedIndex: number | null = null;
+  private sealedAtMs = 0;
 
   constructor(nodeDir: string, receiveMaxBytes: number, private readonly host: SnapshotHost) {
     this.store = new SnapshotStore({ nodeDir, snapshotReceiveMaxBytes: receiveMaxBytes });
@@ -145,12 +155,24 @@ export class SnapshotManager {
   ): void {
     const bytes = chunk.slice(); // the network buffer is reused
     this.receiving = this.receiving.then(async () => {
+      if (this.sealedIndex !== null) {
+        // The core normally hands the sealed snapshot over at once; never wait forever.
+        if (Date.now() - this.sealedAtMs < sealedMaxMs) return;
+        this.host.log.warning(
+          `received snapshot ${this.sealedIndex} was never installed; dropping it`,
+        );
+        this.sealedIndex = null;
+      }
       if (expected()) {
         const receiver = await this.store.beginReceive({
           term: message.term,
           index: message.meta.index,
         });
         if (!await receiver.writeChunk(message.offsetBytes, bytes)) return;
+        if (message.last) {
+          this.sealedIndex = message.meta.index;
+          this.sealedAtMs = Date.now();
+        }
       }
       step();
     }).catch((error) => this.host.log.warning(`snapshot chunk: ${(error as Error).message}`));
@@ -158,6 +180,14 @@ export class SnapshotManager {
 
   /** Ready.snapshot: publish the received file and install it. */
   async installReceived(meta: SnapshotMeta): Promise<void> {
+    try {
+      await this.installSealed(meta);
+    } finally {
+      this.sealedIndex = null;
+    }
+  }
+
+  private async installSealed(meta: SnapshotMeta): Promise<void> {
     await this.receiving;
     const receiver = this.store.activeReceiver;
     if (!receiver || receiver.key.index !== meta.index) {

@@ -128,9 +128,14 @@ export class NodeProcess {
     await this.killStaleChild();
   }
 
-  /** Stop and remove the data directory. */
+  /** Stop and remove the data directory (a node that died on its own has its log printed). */
   async destroy(): Promise<void> {
     await this.stop();
+    const log = await this.log();
+    const fatal = log.split("\n").filter((line) => /FATAL|Uncaught|panicked|error:/.test(line));
+    if (fatal.length > 0) {
+      console.error(`node ${this.addr} log:\n${log.split("\n").slice(-40).join("\n")}`);
+    }
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
     await Deno.remove(this.logPath).catch(() => {});
   }

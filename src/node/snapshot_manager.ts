@@ -153,7 +153,8 @@ export class SnapshotManager {
     expected: () => boolean,
     step: () => void,
   ): void {
-    const bytes = chunk.slice(); // the network buffer is reused
+    // No copy: a chunk is a big bulk, which the request parser hands out in a buffer of its own.
+    const bytes = chunk;
     this.receiving = this.receiving.then(async () => {
       if (this.sealedIndex !== null) {
         // The core normally hands the sealed snapshot over at once; never wait forever.

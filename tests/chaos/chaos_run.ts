@@ -164,7 +164,9 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
     if (!(await cluster.waitStable(60_000))) {
       anomalies.push({
         kind: "no-recovery",
-        message: "cluster did not settle within 60 s of healing",
+        message: `cluster did not settle within 60 s of healing: ${
+          JSON.stringify(await cluster.describe())
+        }`,
       });
     }
     const reader = clients[0];

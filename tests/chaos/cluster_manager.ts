@@ -38,6 +38,8 @@ export class ChaosCluster {
   /** Every node ever started, for cleanup. */
   private readonly all: ChaosNode[] = [];
   private nextSlot = 0;
+  /** Members whose RAFT.NODE REMOVE got an unknown outcome, with their node ids. */
+  private readonly uncertainRemovals = new Map<ChaosNode, string>();
   private destroyed = false;
 
   constructor(readonly options: ClusterOptions) {}
@@ -148,6 +150,7 @@ export class ChaosCluster {
   async waitStable(timeoutMs: number): Promise<boolean> {
     const deadline = performance.now() + timeoutMs;
     while (performance.now() < deadline) {
+      await this.reconcileRemovals();
       const infos = await Promise.all(this.members.map((n) => this.info(n)));
       if (infos.every((i) => i !== null)) {
         const leaders = new Set(infos.map((i) => i!.raft_leader_id));
@@ -179,7 +182,51 @@ export class ChaosCluster {
       await node.stop();
       return `removed ${node.name} (id ${id})`;
     }
+    // A removal whose outcome is unknown (TIMEOUT, connection lost) may still commit under a
+    // later leader; reconcileRemovals() checks the leader's membership and completes it.
+    if (
+      !(reply instanceof RespError && /^(CLUSTERDOWN|MOVED|TRYAGAIN|NOCLUSTER)/.test(reply.message))
+    ) {
+      this.uncertainRemovals.set(node, id);
+    }
     return `RAFT.NODE REMOVE ${id} (${node.name}): ${reply}`;
+  }
+
+  /**
+   * Removals answered with an unknown outcome: once a leader's membership shows the node gone,
+   * drop it from `members` and stop it, as a successful removal would have. Returns the nodes
+   * removed this way (empty if no leader answers or every uncertain node is still a member).
+   */
+  async reconcileRemovals(): Promise<ChaosNode[]> {
+    if (this.uncertainRemovals.size === 0) return [];
+    const leader = await this.leader();
+    const info = leader ? await this.info(leader) : null;
+    if (!info) return [];
+    const ids = new Set<string>([info.raft_node_id]);
+    for (const [key, value] of Object.entries(info)) {
+      const id = key.startsWith("raft_node") && /^id=(\d+)/.exec(value)?.[1];
+      if (id) ids.add(id);
+    }
+    const gone: ChaosNode[] = [];
+    for (const [node, id] of this.uncertainRemovals) {
+      if (ids.has(id)) continue;
+      this.uncertainRemovals.delete(node);
+      const index = this.members.indexOf(node);
+      if (index >= 0) this.members.splice(index, 1);
+      node.expectExit();
+      await node.stop();
+      gone.push(node);
+    }
+    return gone;
+  }
+
+  /** INFO raft of every member (or why not), for the record when the cluster does not settle. */
+  async describe(): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = {};
+    for (const node of this.members) {
+      out[node.name] = { state: node.state, pid: node.pid, info: await this.info(node, 3000) };
+    }
+    return out;
   }
 
   /** Start a fresh node and join it. */

@@ -24,7 +24,14 @@ export class MemberNemesis implements Nemesis {
   }
 
   async stop(context: NemesisContext): Promise<string> {
-    if (!this.removed) return "nothing removed, nothing to add";
+    if (!this.removed) {
+      // A removal answered TIMEOUT may have committed since: then it counts as done.
+      const gone = await context.cluster.reconcileRemovals();
+      if (gone.length === 0) return "nothing removed, nothing to add";
+      const names = gone.map((n) => n.name).join(",");
+      return `${names} was removed after all (unknown outcome); ${await context.cluster
+        .addFresh()}`;
+    }
     this.removed = false;
     return await context.cluster.addFresh();
   }

@@ -357,7 +357,12 @@ export class ClusterNode implements NodeApi {
   }
 
   private async openRaft(identity: NodeIdentity, mode: "bootstrap" | "join" | "restart") {
-    this.storage = await openLogStorage(this.config, mode !== "restart");
+    // A lone node has no peers to message while its log syncs: it may block the event loop.
+    this.storage = await openLogStorage(
+      this.config,
+      mode !== "restart",
+      () => this.membership.members.length <= 1,
+    );
     await this.snapshots.open(mode !== "restart");
     const snapshot = mode === "restart" ? this.snapshots.current() : undefined;
     const persisted = mode === "restart" ? await this.storage.load(snapshot?.meta) : undefined;

@@ -60,6 +60,13 @@ export class SnapshotManager {
     inProgressTerm: -1,
   };
   private taking: Promise<void> | null = null;
+  /**
+   * Bumped when a received snapshot is sealed (before the core sees its last chunk) and when its
+   * install starts: a take begun before that is abandoned, since the core's log and the child's
+   * dataset are being replaced under it (compacting at the old index would trip the core).
+   */
+  private installEpoch = 0;
+  private installing = false;
   /** Incoming chunks are written one at a time, in arrival order. */
   private receiving: Promise<void> = Promise.resolve();
   /**
@@ -89,11 +96,12 @@ export class SnapshotManager {
   }
 
   get inProgress(): boolean {
-    return this.taking !== null;
+    return this.taking !== null || this.installing;
   }
 
   /** Take a snapshot unless one is being taken; resolves when it is published. */
   take(): Promise<void> {
+    if (this.installing) return Promise.resolve();
     this.taking ??= this.takeNow().finally(() => {
       this.taking = null;
       this.stats.inProgressIndex = -1;
@@ -103,8 +111,10 @@ export class SnapshotManager {
   }
 
   private async takeNow(): Promise<void> {
+    const epoch = this.installEpoch;
     const previous = this.store.current()?.meta.index ?? 0;
     await this.host.applyIdle();
+    if (epoch !== this.installEpoch) return;
     // Capture the index, the node-level state and fork the child in one synchronous step:
     // BGSAVE goes down the ordered apply connection after entry `index` and before the next.
     const index = this.host.appliedIndex();
@@ -112,9 +122,16 @@ export class SnapshotManager {
     const extra = this.host.captureExtra();
     const saved = this.host.bgsave();
     this.stats.inProgressIndex = index;
-    const path = await saved;
+    let path: string;
+    try {
+      path = await saved;
+    } catch (error) {
+      if (epoch !== this.installEpoch) return;
+      throw error;
+    }
     this.host.crashPoint("snapshot-after-bgsave");
     const sizeBytes = await appendTrailer(path, extra);
+    if (epoch !== this.installEpoch) return; // a received snapshot supersedes this one
     const meta = this.host.compact(index, sizeBytes);
     this.stats.inProgressTerm = meta.term;
     await this.store.publish(path, { ...meta, extra }, "move");
@@ -171,6 +188,7 @@ export class SnapshotManager {
         });
         if (!await receiver.writeChunk(message.offsetBytes, bytes)) return;
         if (message.last) {
+          this.installEpoch++;
           this.sealedIndex = message.meta.index;
           this.sealedAtMs = Date.now();
         }
@@ -181,10 +199,16 @@ export class SnapshotManager {
 
   /** Ready.snapshot: publish the received file and install it. */
   async installReceived(meta: SnapshotMeta): Promise<void> {
+    this.installing = true;
+    this.installEpoch++;
     try {
+      // A take in flight ends first (abandoned, or published if it compacted already): the
+      // install restarts the child, which would fail its BGSAVE and kill the node.
+      await this.taking?.catch(() => {});
       await this.installSealed(meta);
     } finally {
       this.sealedIndex = null;
+      this.installing = false;
     }
   }
 

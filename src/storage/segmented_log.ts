@@ -21,7 +21,7 @@
 import { open as openFileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { assert, assertIndex } from "./assert.ts";
-import { AtomicFile, removeIfExists, syncDir, writeAllSync } from "./atomic_file.ts";
+import { AtomicFile, removeIfExists, syncDir, writeAll, writeAllSync } from "./atomic_file.ts";
 import { decodeChecksummedJson, encodeChecksummedJson } from "./checksummed_json.ts";
 import { FsyncBatcher } from "./fsync_batcher.ts";
 import {
@@ -58,6 +58,8 @@ export interface SegmentedLogOptions {
    * a crash of the process loses nothing, a crash of the machine may lose the latest records.
    */
   readonly fsync?: () => boolean;
+  /** Write and fdatasync without yielding to the event loop (default: no). */
+  readonly blockingSync?: () => boolean;
 }
 
 /** What recovery cut from the end of the log, if anything. */
@@ -107,6 +109,7 @@ export class SegmentedLog implements LogStore {
   readonly #syncStats = new SyncStatsRecorder();
 
   readonly #fsync: () => boolean;
+  readonly #blockingSync: () => boolean;
 
   constructor(options: SegmentedLogOptions) {
     this.logDir = join(options.dir, LOG_DIR_NAME);
@@ -114,6 +117,7 @@ export class SegmentedLog implements LogStore {
     this.recordMaxBytes = options.recordMaxBytes ?? RECORD_MAX_BYTES_DEFAULT;
     this.tailCacheMaxBytes = options.tailCacheMaxBytes ?? TAIL_CACHE_MAX_BYTES_DEFAULT;
     this.#fsync = options.fsync ?? (() => true);
+    this.#blockingSync = options.blockingSync ?? (() => false);
     assert(this.segmentMaxBytes > RECORD_HEADER_BYTES, "segmentMaxBytes too small");
     assert(this.recordMaxBytes >= RECORD_HEADER_BYTES, "recordMaxBytes too small");
     assert(this.recordMaxBytes <= 0xffff_ffff, "recordMaxBytes must fit a u32 length");
@@ -561,11 +565,18 @@ export class SegmentedLog implements LogStore {
       const buffer = this.#encode(records, end - start);
       const writer = await this.#writerFor(file);
       if (file.writerPosition !== start) await writer.seek(start, Deno.SeekMode.Start);
-      // Synchronous write and fdatasync: both are short, and the blocking thread pool's
-      // round trips cost more than they save (measured with `deno task bench`).
-      writeAllSync(writer, buffer);
-      file.writerPosition = end;
-      if (this.#fsync()) this.#syncStats.timeSync(() => writer.syncDataSync());
+      if (this.#blockingSync()) {
+        // Blocking write and fdatasync: when nothing else needs the event loop meanwhile (a
+        // one-node cluster), the thread pool's round trips cost more than they save.
+        writeAllSync(writer, buffer);
+        file.writerPosition = end;
+        if (this.#fsync()) this.#syncStats.timeSync(() => writer.syncDataSync());
+      } else {
+        // On the thread pool: messages to peers go out while the disk works.
+        await writeAll(writer, buffer);
+        file.writerPosition = end;
+        if (this.#fsync()) await this.#syncStats.time(() => writer.syncData());
+      }
       if (created) await syncDir(this.logDir);
       file.bytes = end;
     }

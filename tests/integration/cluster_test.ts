@@ -278,3 +278,32 @@ Deno.test("--cluster-password: peers authenticate in RAFT.HELLO; a wrong passwor
     await cluster.destroy();
   }
 });
+
+Deno.test("--read-mode lease: the leader reads without a round while its lease lasts, then refuses", async () => {
+  const cluster = await TestCluster.start(3, [
+    "--read-mode",
+    "lease",
+    "--request-timeout-ms",
+    "2000",
+  ]);
+  try {
+    assert.equal(await cluster.call(["SET", "l", "1"]), "OK");
+    const leader = await cluster.leader();
+    const client = await leader.client();
+    assert.equal(await client.call("GET", "l"), "1");
+    await Promise.all(cluster.nodes.filter((n) => n !== leader).map((n) => n.stop()));
+    // Without a quorum the lease runs out (and CheckQuorum steps the leader down): no stale read.
+    const reply = await waitFor(
+      async () => {
+        const r = await client.call("GET", "l");
+        return r instanceof RespError ? r : undefined;
+      },
+      "reads to be refused once the lease is gone",
+      10_000,
+    );
+    assert.match(reply.message, /^(TIMEOUT|CLUSTERDOWN|MOVED)/);
+    client.close();
+  } finally {
+    await cluster.destroy();
+  }
+});

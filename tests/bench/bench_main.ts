@@ -6,7 +6,8 @@
  * latency. Not a test: figures depend on the machine; the ratios are what we track.
  */
 import { parseArgs } from "node:util";
-import { freePort, NodeProcess } from "../helpers/node_process.ts";
+import { NodeProcess } from "../helpers/node_process.ts";
+import { startPlainRedis } from "./plain_redis.ts";
 import { TestCluster } from "../helpers/test_cluster.ts";
 
 const { values } = parseArgs({
@@ -76,45 +77,6 @@ async function benchmark(port: number, row: Row): Promise<Result> {
   return { rps: fields[1], p50Ms: fields[4], p99Ms: fields[6] };
 }
 
-async function startPlainRedis(): Promise<{ port: number; stop: () => Promise<void> }> {
-  const dir = await Deno.makeTempDir({ prefix: "bench-redis-" });
-  const port = freePort();
-  const process = new Deno.Command("redis-server", {
-    args: [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--dir",
-      dir,
-      "--appendonly",
-      "yes",
-      "--appendfsync",
-      "always",
-      "--save",
-      "",
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn(); // deno-fmt-ignore
-  for (let i = 0; i < 100; i++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  return {
-    port,
-    stop: async () => {
-      process.kill("SIGKILL");
-      await process.status;
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
-}
-
 async function startRedisraft(): Promise<{ port: number; stop: () => Promise<void> }> {
   if (nodeCount > 1) {
     const cluster = await TestCluster.start(nodeCount, [], []);
@@ -132,7 +94,7 @@ async function startRedisraft(): Promise<{ port: number; stop: () => Promise<voi
   return { port: node.port, stop: () => node.destroy() };
 }
 
-const plain = await startPlainRedis();
+const plain = await startPlainRedis(["--appendonly", "yes", "--appendfsync", "always"]);
 const raft = await startRedisraft();
 const label = nodeCount > 1 ? `redisraft ${nodeCount} nodes` : "redisraft 1 node";
 const table: string[] = [

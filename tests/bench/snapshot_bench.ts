@@ -7,7 +7,8 @@
  * it is in the snapshot but not in the log: only the snapshot path is measured.
  */
 import { parseArgs } from "node:util";
-import { freePort, NodeProcess, waitFor } from "../helpers/node_process.ts";
+import { NodeProcess, waitFor } from "../helpers/node_process.ts";
+import { startPlainRedis } from "./plain_redis.ts";
 import { RespClient } from "../helpers/resp_client.ts";
 
 const { values } = parseArgs({
@@ -26,41 +27,26 @@ function rssBytes(pid: number): number {
 }
 
 async function plainRedis(): Promise<{ bgsaveMs: number; copyMs: number; rdbBytes: number }> {
-  const dir = await Deno.makeTempDir({ prefix: "bench-snap-redis-" });
-  const port = freePort();
-  const process = new Deno.Command("redis-server", {
-    args: [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--dir",
-      dir,
-      "--save",
-      "",
-      "--enable-debug-command",
-      "yes",
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn(); // deno-fmt-ignore
+  const redis = await startPlainRedis(["--enable-debug-command", "yes"]);
   try {
-    const client = await waitFor(() => RespClient.connect(port).catch(() => null), "redis-server");
+    const client = await RespClient.connect(redis.port);
     await client.call("DEBUG", "POPULATE", keys, "key", valueBytes);
     const started = performance.now();
     await client.call("BGSAVE");
-    await waitFor(async () => /rdb_bgsave_in_progress:0/.test(String(await client.call("INFO", "persistence"))), "BGSAVE", 600_000);
+    await waitFor(
+      async () => /rdb_bgsave_in_progress:0/.test(String(await client.call("INFO", "persistence"))),
+      "BGSAVE",
+      600_000,
+    );
     const bgsaveMs = performance.now() - started;
     const copyStarted = performance.now();
-    await Deno.copyFile(`${dir}/dump.rdb`, `${dir}/copy.rdb`);
+    await Deno.copyFile(`${redis.dir}/dump.rdb`, `${redis.dir}/copy.rdb`);
     const copyMs = performance.now() - copyStarted;
-    const rdbBytes = (await Deno.stat(`${dir}/dump.rdb`)).size;
+    const rdbBytes = (await Deno.stat(`${redis.dir}/dump.rdb`)).size;
     client.close();
     return { bgsaveMs, copyMs, rdbBytes };
   } finally {
-    process.kill("SIGKILL");
-    await process.status;
-    await Deno.remove(dir, { recursive: true });
+    await redis.stop();
   }
 }
 

@@ -1,0 +1,138 @@
+/**
+ * @module
+ * SnapshotManager with a fake host: a snapshot taken while a received one is installed (chaos
+ * finding C5: the install restarted the child under the take's BGSAVE, the node died with
+ * "FATAL: snapshot failed: INFO persistence: ERR redis child connection lost"; a take that
+ * survived would compact the core at an index older than the installed snapshot).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  type InstallSnapshotMessage,
+  MessageType,
+  type SnapshotMeta,
+} from "../../../src/raft/mod.ts";
+import { type SnapshotHost, SnapshotManager } from "../../../src/node/snapshot_manager.ts";
+import { encodeTrailer } from "../../../src/node/snapshot_trailer.ts";
+import { Logger } from "../../../src/node/logger.ts";
+
+function deferred<T>(): {
+  promise: Promise<T>;
+  resolve: (v: T) => void;
+  reject: (e: Error) => void;
+} {
+  let resolve!: (v: T) => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+interface FakeHost extends SnapshotHost {
+  events: string[];
+  bgsaveResult: ReturnType<typeof deferred<string>>;
+}
+
+function fakeHost(dir: string, applied: () => number): FakeHost {
+  const events: string[] = [];
+  const host: FakeHost = {
+    events,
+    bgsaveResult: deferred<string>(),
+    log: new Logger("warning"),
+    appliedIndex: applied,
+    applyIdle: () => Promise.resolve(),
+    bgsave: () => {
+      events.push(`bgsave@${applied()}`);
+      return host.bgsaveResult.promise;
+    },
+    captureExtra: () => ({}),
+    compact: (index, sizeBytes) => {
+      events.push(`compact@${index}`);
+      return { index, term: 1, membership: { members: [], usedNodeIds: [] }, sizeBytes };
+    },
+    compactLog: (index) => {
+      events.push(`compactLog@${index}`);
+      return Promise.resolve();
+    },
+    crashPoint: () => {},
+    install: (_path, meta) => {
+      events.push(`install@${meta.index}`);
+      return Promise.resolve();
+    },
+  };
+  void dir;
+  return host;
+}
+
+/** Feed a whole snapshot (one chunk) through receiveChunk; resolves when the core got it. */
+function receiveWhole(manager: SnapshotManager, meta: SnapshotMeta, bytes: Uint8Array) {
+  const message: InstallSnapshotMessage = {
+    type: MessageType.InstallSnapshot,
+    from: 1,
+    to: 2,
+    term: 2,
+    meta,
+    offsetBytes: 0,
+    lengthBytes: bytes.length,
+    last: true,
+  };
+  const stepped = deferred<void>();
+  manager.receiveChunk(message, bytes, () => true, () => stepped.resolve());
+  return stepped.promise;
+}
+
+for (const bgsaveFails of [false, true]) {
+  Deno.test(
+    `snapshot manager: an install waits for a take in flight and the take is abandoned (BGSAVE ${
+      bgsaveFails ? "fails as the child goes away" : "completes"
+    })`,
+    async () => {
+      const dir = await Deno.makeTempDir({ prefix: "redisraft-snapmgr-" });
+      try {
+        let applied = 10;
+        const host = fakeHost(dir, () => applied);
+        const manager = new SnapshotManager(dir, 1 << 20, host);
+        await manager.open(true);
+        const taking = manager.take();
+        await new Promise((r) => setTimeout(r, 10));
+        assert.deepEqual(host.events, ["bgsave@10"]);
+
+        const payload = new Uint8Array([
+          ...new TextEncoder().encode("REDIS0011-fake"),
+          ...encodeTrailer({}),
+        ]);
+        const meta: SnapshotMeta = {
+          index: 50,
+          term: 2,
+          membership: { members: [], usedNodeIds: [] },
+          sizeBytes: payload.length,
+        };
+        await receiveWhole(manager, meta, payload);
+        const installing = manager.installReceived(meta);
+        assert.equal(manager.inProgress, true);
+        await new Promise((r) => setTimeout(r, 20));
+        assert.deepEqual(host.events, ["bgsave@10"], "install must wait for the BGSAVE in flight");
+
+        const rdb = join(dir, "child.rdb");
+        await Deno.writeFile(rdb, new TextEncoder().encode("REDIS0011-old"));
+        if (bgsaveFails) {
+          host.bgsaveResult.reject(new Error("INFO persistence: ERR redis child connection lost"));
+        } else host.bgsaveResult.resolve(rdb);
+        await taking; // must not reject (a rejection kills the node)
+        await installing;
+        applied = 50;
+        assert.deepEqual(
+          host.events,
+          ["bgsave@10", "install@50"],
+          "no compaction at the stale index",
+        );
+        assert.equal(manager.inProgress, false);
+        await manager.close();
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  );
+}

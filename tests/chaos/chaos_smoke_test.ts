@@ -9,7 +9,12 @@ import { defaultNodeArgs, runChaos, type RunOptions } from "./chaos_run.ts";
 
 const runs: Pick<RunOptions, "workload" | "nemeses" | "timeSec" | "seed">[] = [
   { workload: "register", nemeses: ["kill", "pause", "transfer"], timeSec: 30, seed: 101 },
-  { workload: "list-append", nemeses: ["partition", "member", "kill"], timeSec: 40, seed: 202 },
+  {
+    workload: "list-append",
+    nemeses: ["partition", "member", "kill", "snapshot"],
+    timeSec: 40,
+    seed: 202,
+  },
   { workload: "counter", nemeses: ["partition", "pause", "snapshot"], timeSec: 30, seed: 303 },
 ];
 

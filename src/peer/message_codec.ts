@@ -111,6 +111,7 @@ export function encodeMessage(message: Message, chunk?: Uint8Array): Uint8Array 
       break;
     case MessageType.HeartbeatResponse:
       w.u53(message.readSeq);
+      w.u53(message.lastIndex);
       break;
     case MessageType.TimeoutNow:
       break;
@@ -194,7 +195,7 @@ export function decodeMessage(bytes: Uint8Array, limits: CodecLimits): WireMessa
       result = { message: { type, from, to, term, commit: r.u53(), readSeq: r.u53() } };
       break;
     case MessageType.HeartbeatResponse:
-      result = { message: { type, from, to, term, readSeq: r.u53() } };
+      result = { message: { type, from, to, term, readSeq: r.u53(), lastIndex: r.u53() } };
       break;
     case MessageType.TimeoutNow:
       result = { message: { type, from, to, term } };

@@ -38,6 +38,14 @@ export class Progress {
   /** Highest read round this follower acknowledged. */
   readSeqAcked = 0;
   snapshot: SnapshotTransfer | undefined = undefined;
+  /**
+   * Replicate state, lost-append detection: read sequence of the oldest heartbeat sent
+   * while appends were unacknowledged (0 = none pending) and the last index sent to the
+   * follower before it. A response to that heartbeat or a later one reporting a shorter
+   * log means appends sent before it were lost (the transport is FIFO per link).
+   */
+  heartbeatCheckSeq = 0;
+  heartbeatCheckIndex = 0;
   readonly inflights: Inflights;
 
   constructor(next: number, maxInflightCount: number, maxInflightBytes: number) {
@@ -46,6 +54,7 @@ export class Progress {
   }
 
   becomeProbe(): void {
+    this.heartbeatCheckSeq = 0;
     this.state = "probe";
     this.probeSent = false;
     this.snapshot = undefined;
@@ -54,6 +63,7 @@ export class Progress {
   }
 
   becomeReplicate(): void {
+    this.heartbeatCheckSeq = 0;
     this.state = "replicate";
     this.probeSent = false;
     this.snapshot = undefined;
@@ -62,6 +72,7 @@ export class Progress {
   }
 
   becomeSnapshot(meta: SnapshotMeta): void {
+    this.heartbeatCheckSeq = 0;
     this.state = "snapshot";
     this.probeSent = false;
     this.inflights.reset();
@@ -72,6 +83,19 @@ export class Progress {
       inflightChunksCount: 0,
       idleTicks: 0,
     };
+  }
+
+  /**
+   * Replicate state: the follower's log ends at `followerLast`, short of entries already
+   * sent (lost in transit). Resend from there at once, pipelined again within the
+   * flow-control window. A tail of the follower's log that does not match ours is found
+   * the usual way: the resend is rejected and the follower drops to probe.
+   */
+  resendAfter(followerLast: number): void {
+    this.inflights.reset();
+    this.next = Math.max(this.match, followerLast) + 1;
+    this.ticksSinceAck = 0;
+    this.heartbeatCheckSeq = 0;
   }
 
   /** Records a successful append up to `index`; returns true if `match` moved. */

@@ -753,6 +753,7 @@ export class RaftNode {
       to: m.from,
       term: this.term,
       readSeq: m.readSeq,
+      lastIndex: this.log.lastIndex(),
     };
     this.msgs.push(response);
   }
@@ -941,6 +942,12 @@ export class RaftNode {
         readSeq: seq,
       };
       this.msgs.push(m);
+      // Appends sent before this heartbeat reach the follower before it (FIFO link); its
+      // answer tells whether they arrived (see handleHeartbeatResponse).
+      if (pr.state === "replicate" && pr.heartbeatCheckSeq === 0 && pr.next - 1 > pr.match) {
+        pr.heartbeatCheckSeq = seq;
+        pr.heartbeatCheckIndex = pr.next - 1;
+      }
     }
     // A leader alone (or the only voter) confirms its rounds by itself.
     this.maybeConfirmReads();
@@ -975,7 +982,26 @@ export class RaftNode {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
     pr.recentActive = true;
-    if (pr.state === "probe") pr.probeSent = false;
+    const followerLast = m.lastIndex;
+    if (pr.state === "probe") {
+      pr.probeSent = false;
+      // Probe from the follower's end rather than past it: saves a rejection round trip.
+      if (followerLast + 1 < pr.next) pr.next = Math.max(pr.match, followerLast) + 1;
+    } else if (pr.state === "replicate" && pr.heartbeatCheckSeq !== 0) {
+      if (m.readSeq >= pr.heartbeatCheckSeq) {
+        const sentBefore = pr.heartbeatCheckIndex;
+        pr.heartbeatCheckSeq = 0;
+        // Appends sent before the heartbeat never arrived: resend them now rather than
+        // when ticksSinceAck expires (an idle leader sends nothing else that would reveal
+        // the gap). A reordering network may make this a harmless duplicate. A follower
+        // whose log is not shorter, holding a stale tail where the lost entries belong, is
+        // not seen here: the ticksSinceAck timeout in tickLeader still covers it.
+        if (followerLast < sentBefore && followerLast + 1 < pr.next) {
+          pr.resendAfter(followerLast);
+          this.needsFlush = true;
+        }
+      }
+    }
     if (pr.match < this.log.lastIndex() || pr.sentCommit < this.log.committed) {
       this.needsFlush = true;
     }

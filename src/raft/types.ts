@@ -71,6 +71,9 @@
  *   After a restart the state machine must be the snapshot's; committed entries after
  *   it are handed out again for apply. A restarted node refuses votes for one election
  *   timeout (as if it had a live leader), which keeps leader leases safe across crashes.
+ * - Transport: messages may be lost, duplicated or reordered without harm to safety. On a
+ *   FIFO link (one connection per peer) a leader resends AppendEntries lost in transit on
+ *   the next heartbeat round: a heartbeat response carries the follower's last index.
  * - Memory: the core holds the entries since the last compaction; `compact` bounds it.
  * - `campaign()` (RAFT.TIMEOUT_NOW) bypasses leader stickiness, so an operator who uses
  *   it while another leader holds a lease can break lease reads (ReadIndex stays safe).
@@ -229,6 +232,13 @@ export interface HeartbeatMessage extends MessageBase {
 export interface HeartbeatResponseMessage extends MessageBase {
   readonly type: typeof MessageType.HeartbeatResponse;
   readonly readSeq: number;
+  /**
+   * The follower's last log index when it answered (in memory, maybe not yet durable, so
+   * never counted as a match). The leader compares it with what it had sent before that
+   * heartbeat: a follower behind it lost AppendEntries in transit and gets them resent at
+   * once, instead of after the replicate-state ack timeout.
+   */
+  readonly lastIndex: number;
 }
 
 export interface TimeoutNowMessage extends MessageBase {

@@ -51,7 +51,14 @@ const samples: Message[] = [
   },
   { type: MessageType.RequestVoteResponse, from: 1, to: 3, term: 6, preVote: true, granted: true },
   { type: MessageType.Heartbeat, from: 1, to: 2, term: 5, commit: 12, readSeq: 99 },
-  { type: MessageType.HeartbeatResponse, from: 2, to: 1, term: 5, readSeq: 99 },
+  {
+    type: MessageType.HeartbeatResponse,
+    from: 2,
+    to: 1,
+    term: 5,
+    readSeq: 99,
+    lastIndex: 2 ** 40 + 3,
+  },
   { type: MessageType.TimeoutNow, from: 1, to: 2, term: 5 },
   {
     type: MessageType.InstallSnapshotResponse,
@@ -108,4 +115,32 @@ Deno.test("truncated, oversized, unknown and trailing input is a DecodeError, ne
       assert.ok(error instanceof DecodeError, `junk ${i}: ${error}`);
     }
   }
+});
+
+Deno.test("every message type rejects a truncated or extended encoding", () => {
+  for (const message of samples) {
+    const bytes = encodeMessage(message);
+    for (let cut = 0; cut < bytes.length; cut++) {
+      assert.throws(
+        () => decodeMessage(bytes.subarray(0, cut), limits),
+        DecodeError,
+        `type ${message.type} cut at ${cut}`,
+      );
+    }
+    assert.throws(() => decodeMessage(new Uint8Array([...bytes, 0]), limits), DecodeError);
+  }
+});
+
+Deno.test("a heartbeat response's last index is range-checked", () => {
+  const response: Message = {
+    type: MessageType.HeartbeatResponse,
+    from: 2,
+    to: 1,
+    term: 5,
+    readSeq: 1,
+    lastIndex: 7,
+  }; // deno-fmt-ignore
+  const bytes = encodeMessage(response);
+  bytes[bytes.length - 8] = 0xff; // high word of lastIndex beyond 2^53
+  assert.throws(() => decodeMessage(bytes, limits), /out of range/);
 });

@@ -370,3 +370,104 @@ Deno.test("a leader counts itself toward commit only after advance() (its own fs
   n1.advance(leaderReady);
   assert.equal(n1.status().commitIndex, pos.index);
 });
+
+// Lost appends (the peer transport drops its queue when a connection breaks): the
+// follower keeps answering heartbeats, and its last index in the answer makes the leader
+// resend at once instead of after electionTicks/2 ticks without acks.
+
+Deno.test("a follower whose appends were lost catches up on the next heartbeat round", () => {
+  const cluster = TestCluster.formed(3);
+  const n1 = cluster.node(1);
+  cluster.isolate(3);
+  n1.propose(data("a"));
+  n1.propose(data("b"));
+  cluster.settle();
+  const last = n1.status().lastIndex;
+  assert.equal(n1.status().commitIndex, last);
+  cluster.heal();
+  cluster.tick(); // one heartbeat round, answered by node 3
+  assert.equal(cluster.node(3).status().lastIndex, last, "node 3 has the entries");
+  assert.equal(cluster.node(3).status().commitIndex, last, "and knows they are committed");
+});
+
+Deno.test("a leadership transfer to a follower whose appends were lost completes at once", () => {
+  const cluster = TestCluster.formed(3);
+  const n1 = cluster.node(1);
+  cluster.isolate(3);
+  n1.propose(data("a"));
+  cluster.settle();
+  cluster.heal();
+  assert.equal(n1.transferLeader(3), undefined);
+  cluster.tick();
+  assert.deepEqual(cluster.leaders(), [3]);
+});
+
+Deno.test("the resend of lost appends is pipelined within the inflight window", () => {
+  const cluster = TestCluster.formed(3, { maxAppendEntriesCount: 1, maxInflightAppendsCount: 2 });
+  const n1 = cluster.node(1);
+  cluster.isolate(3);
+  for (const s of ["a", "b", "c", "d", "e"]) n1.propose(data(s));
+  cluster.settle();
+  const last = n1.status().lastIndex;
+  const behind = cluster.node(3).status().lastIndex;
+  cluster.heal();
+  for (const node of cluster.nodes.values()) node.tick();
+  cluster.flushReadies();
+  cluster.deliver(); // heartbeats
+  cluster.flushReadies();
+  cluster.deliver(); // heartbeat responses
+  cluster.flushReadies();
+  const resent = cluster.queue.filter((m) => m.type === MessageType.AppendEntries && m.to === 3);
+  assert.deepEqual(
+    resent.map((m) => m.type === MessageType.AppendEntries && [m.prevIndex, m.entries.length]),
+    [[behind, 1], [behind + 1, 1]],
+    "two one-entry appends from the follower's last index: the inflight limit holds",
+  );
+  cluster.settle();
+  assert.equal(cluster.node(3).status().lastIndex, last);
+});
+
+Deno.test("appends in flight are not resent: only a heartbeat sent after them counts", () => {
+  const cluster = TestCluster.formed(3);
+  const n1 = cluster.node(1);
+  // A heartbeat round starts before the append: its answer shows a shorter log.
+  n1.tick();
+  cluster.flushReadies();
+  const pos = n1.propose(data("x"));
+  assert.ok("index" in pos);
+  cluster.flushReadies();
+  // And one after it, answered once the append (sent first on the link) has arrived.
+  n1.tick();
+  cluster.settle();
+  const carrying = cluster.sent.filter((m) =>
+    m.type === MessageType.AppendEntries && m.to === 3 &&
+    m.entries.some((e) => e.index === pos.index)
+  );
+  assert.equal(carrying.length, 1, "the entry was sent to node 3 once");
+  assert.equal(cluster.node(3).status().commitIndex, pos.index);
+});
+
+Deno.test("a heartbeat response reports the follower's last index, and a prober starts there", () => {
+  const cluster = TestCluster.formed(3);
+  const n1 = cluster.node(1);
+  cluster.isolate(3);
+  n1.propose(data("a"));
+  cluster.settle();
+  // A new leader (node 2) probes node 3 from its own end; node 3's answer to the first
+  // heartbeat moves the probe back to node 3's end, so no rejection is needed.
+  cluster.node(2).campaign();
+  cluster.settle();
+  assert.deepEqual(cluster.leaders(), [2]);
+  const from = cluster.sent.length;
+  cluster.heal();
+  cluster.tick();
+  const toThree = cluster.sent.slice(from).filter((m) => m.from === 3 && m.to === 2);
+  const hb = toThree.find((m) => m.type === MessageType.HeartbeatResponse);
+  assert.ok(hb !== undefined && hb.type === MessageType.HeartbeatResponse);
+  assert.ok(hb.lastIndex < cluster.node(2).status().lastIndex);
+  assert.ok(
+    !toThree.some((m) => m.type === MessageType.AppendEntriesResponse && !m.success),
+    "no rejected probe",
+  );
+  assert.equal(cluster.node(3).status().lastIndex, cluster.node(2).status().lastIndex);
+});

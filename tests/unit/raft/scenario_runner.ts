@@ -177,7 +177,7 @@ export function formatMessage(m: Message): string {
     case MessageType.Heartbeat:
       return `${head} Heartbeat term=${m.term} commit=${m.commit} read=${m.readSeq}`;
     case MessageType.HeartbeatResponse:
-      return `${head} HeartbeatResp term=${m.term} read=${m.readSeq}`;
+      return `${head} HeartbeatResp term=${m.term} read=${m.readSeq} last=${m.lastIndex}`;
     case MessageType.TimeoutNow:
       return `${head} TimeoutNow term=${m.term}`;
     case MessageType.InstallSnapshot:

@@ -121,6 +121,17 @@ export class RegisterWorkload implements Workload {
       // Only reads ran: nothing was written whatever happened.
       return context.history.complete(op, "fail", undefined, `watch: ${watched.detail}`);
     }
+    if (watched.replies[0] !== "OK") {
+      // WATCH refused (e.g. "not supported through the follower proxy"): the connection watches
+      // nothing, so an EXEC now would run unconditionally. Nothing was written yet.
+      await client.run([["UNWATCH"]], 1000);
+      return context.history.complete(
+        op,
+        "fail",
+        undefined,
+        `watch refused: ${String(watched.replies[0])}`,
+      );
+    }
     const current = watched.replies[1] as string | null;
     if (current !== expected) {
       await client.run([["UNWATCH"]], 1000);

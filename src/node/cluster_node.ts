@@ -590,6 +590,7 @@ export class ClusterNode implements NodeApi {
       log: this.log,
       appliedIndex: () => this.appliedIndex,
       applyIdle: () => this.applyLoop.whenIdle(),
+      coreAppliedIndex: () => this.raft?.status().appliedIndex ?? 0,
       bgsave: async () =>
         (await startRdbSnapshot(this.childConn, {
           socketPath: this.child.socketPath,

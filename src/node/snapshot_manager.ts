@@ -24,6 +24,11 @@ export interface SnapshotHost {
   /** Resolves once no entry is waiting to be applied or being applied. */
   applyIdle(): Promise<void>;
   /**
+   * The core's applied index (what `compact` accepts). It trails `appliedIndex()` while a Ready
+   * whose committed entries are already applied is still syncing its new entries (before advance).
+   */
+  coreAppliedIndex(): number;
+  /**
    * Send BGSAVE down the ordered apply connection now (synchronously, before any await) and
    * resolve with the finished RDB's path once the child wrote it.
    */
@@ -38,6 +43,10 @@ export interface SnapshotHost {
   /** Replace the child's dataset with the RDB at `path`, restore `extra`, reset the log. */
   install(path: string, meta: SnapshotMeta, extra: Record<string, unknown>): Promise<void>;
 }
+
+/** A take waits up to tries × pause for the core's applied index to catch up with the child. */
+const coreCatchUpTries = 100;
+const coreCatchUpPauseMs = 5;
 
 /** How long a fully received snapshot may wait for the core to hand it over for install. */
 const sealedMaxMs = 30_000;
@@ -113,8 +122,15 @@ export class SnapshotManager {
   private async takeNow(): Promise<void> {
     const epoch = this.installEpoch;
     const previous = this.store.current()?.meta.index ?? 0;
-    await this.host.applyIdle();
-    if (epoch !== this.installEpoch) return;
+    // Wait (bounded) until the child is not ahead of the core: compacting at an index the core
+    // has not marked applied yet trips its invariant ("snapshot index N beyond applied").
+    for (let tries = 0;; tries++) {
+      await this.host.applyIdle();
+      if (epoch !== this.installEpoch) return;
+      if (this.host.appliedIndex() <= this.host.coreAppliedIndex()) break;
+      if (tries >= coreCatchUpTries) return; // try again at a later tick
+      await new Promise((resolve) => setTimeout(resolve, coreCatchUpPauseMs));
+    }
     // Capture the index, the node-level state and fork the child in one synchronous step:
     // BGSAVE goes down the ordered apply connection after entry `index` and before the next.
     const index = this.host.appliedIndex();

@@ -3,7 +3,10 @@
  * SnapshotManager with a fake host: a snapshot taken while a received one is installed (chaos
  * finding C5: the install restarted the child under the take's BGSAVE, the node died with
  * "FATAL: snapshot failed: INFO persistence: ERR redis child connection lost"; a take that
- * survived would compact the core at an index older than the installed snapshot).
+ * survived would compact the core at an index older than the installed snapshot), and a
+ * snapshot taken while the child is ahead of the core (C7: committed entries are applied while
+ * the Ready that carried them still syncs, so the core's applied index trails; compacting there
+ * killed the node with "raft invariant violated: snapshot index N beyond applied").
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -35,7 +38,11 @@ interface FakeHost extends SnapshotHost {
   bgsaveResult: ReturnType<typeof deferred<string>>;
 }
 
-function fakeHost(dir: string, applied: () => number): FakeHost {
+function fakeHost(
+  dir: string,
+  applied: () => number,
+  coreApplied: () => number = applied,
+): FakeHost {
   const events: string[] = [];
   const host: FakeHost = {
     events,
@@ -43,6 +50,7 @@ function fakeHost(dir: string, applied: () => number): FakeHost {
     log: new Logger("warning"),
     appliedIndex: applied,
     applyIdle: () => Promise.resolve(),
+    coreAppliedIndex: coreApplied,
     bgsave: () => {
       events.push(`bgsave@${applied()}`);
       return host.bgsaveResult.promise;
@@ -136,3 +144,40 @@ for (const bgsaveFails of [false, true]) {
     },
   );
 }
+
+Deno.test("snapshot manager: a take waits until the core's applied index caught up with the child", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "redisraft-snapmgr-" });
+  try {
+    let coreApplied = 7;
+    const host = fakeHost(dir, () => 10, () => coreApplied);
+    const manager = new SnapshotManager(dir, 1 << 20, host);
+    await manager.open(true);
+    const rdb = join(dir, "child.rdb");
+    await Deno.writeFile(rdb, new TextEncoder().encode("REDIS0011-fake"));
+    host.bgsaveResult.resolve(rdb);
+    const taking = manager.take();
+    await new Promise((r) => setTimeout(r, 30));
+    assert.deepEqual(host.events, [], "no BGSAVE while the core trails the child");
+    coreApplied = 10; // the Ready's sync finished and the core advanced
+    await taking;
+    assert.deepEqual(host.events, ["bgsave@10", "compact@10", "compactLog@10"]);
+    await manager.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("snapshot manager: a take gives up (no BGSAVE, no compact) if the core never catches up", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "redisraft-snapmgr-" });
+  try {
+    const host = fakeHost(dir, () => 10, () => 7);
+    const manager = new SnapshotManager(dir, 1 << 20, host);
+    await manager.open(true);
+    await manager.take();
+    assert.deepEqual(host.events, []);
+    assert.equal(manager.inProgress, false);
+    await manager.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

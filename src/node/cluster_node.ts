@@ -577,7 +577,15 @@ export class ClusterNode implements NodeApi {
     if (this.storage.sizeBytes <= this.config.logMaxBytes) return;
     const snapshotIndex = this.snapshots.current()?.meta.index ?? 0;
     if (this.appliedIndex - snapshotIndex < this.config.snapshotMinEntries) return;
-    this.snapshots.take().catch((error) => this.fatal(`snapshot failed: ${error?.stack ?? error}`));
+    this.snapshots.take().catch((error) => {
+      // Leaving the cluster (or stopping) drops the core and the log under a take in flight.
+      if (this.state !== "up" || this.stopped) {
+        return this.log.warning(
+          `snapshot abandoned (node ${this.state}): ${error?.message ?? error}`,
+        );
+      }
+      this.fatal(`snapshot failed: ${error?.stack ?? error}`);
+    });
   }
 
   /** RAFT.DEBUG COMPACT: a snapshot now. */

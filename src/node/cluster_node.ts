@@ -102,6 +102,8 @@ export class ClusterNode implements NodeApi {
   private readonly reads: ReadBarrier;
   private processing = false;
   private processAgain = false;
+  /** The outstanding Ready's committed entries are in the apply loop (later ones may follow). */
+  private readyCommittedPushed = false;
   private tickTimer: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
 
@@ -453,6 +455,12 @@ export class ClusterNode implements NodeApi {
   schedule(): void {
     if (this.processing) {
       this.processAgain = true;
+      // While a batch is being synced, entries that became committed meanwhile (follower acks)
+      // are applied now instead of after that sync.
+      if (this.readyCommittedPushed && this.raft) {
+        const entries = this.raft.takeCommittedEntries();
+        if (entries.length > 0) this.applyLoop.push(entries);
+      }
       return;
     }
     this.processing = true;
@@ -475,6 +483,7 @@ export class ClusterNode implements NodeApi {
   }
 
   private async handleReady(ready: Ready): Promise<void> {
+    this.readyCommittedPushed = false;
     const raft = this.raft!;
     const storage = this.storage!;
     if (ready.softState) this.onSoftState(ready.softState.role, ready.softState.leaderId);
@@ -500,6 +509,7 @@ export class ClusterNode implements NodeApi {
     // Committed entries are durable on a quorum already: apply them (and answer confirmed reads)
     // while this Ready's new entries are being synced, instead of after.
     this.applyLoop.push(ready.committedEntries);
+    this.readyCommittedPushed = true;
     for (const read of ready.readStates) {
       this.reads.confirm(read.requestId, read.index, this.appliedIndex);
     }

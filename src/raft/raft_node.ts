@@ -388,6 +388,28 @@ export class RaftNode {
     return rd;
   }
 
+  /**
+   * Entries committed after the outstanding Ready was handed out (by acks that arrived while
+   * the caller persists it). The caller may apply them at once, in order, after that Ready's
+   * own committed entries; they count as applied. Empty when no Ready is outstanding (the next
+   * Ready carries them). This lets a leader apply batch N while batch N+1 is being synced.
+   */
+  takeCommittedEntries(): Entry[] {
+    const rd = this.outstanding;
+    // A snapshot handed out or waiting to be: entries after it wait until it is installed.
+    if (rd === undefined || rd.snapshot !== undefined || this.pendingSnapshot !== undefined) {
+      return [];
+    }
+    const handed = rd.committedEntries.length > 0
+      ? rd.committedEntries[rd.committedEntries.length - 1].index
+      : this.log.applied;
+    const from = Math.max(this.log.applied, handed) + 1;
+    if (this.log.committed < from) return [];
+    const entries = this.log.slice(from, this.log.committed + 1);
+    this.log.appliedTo(this.log.committed);
+    return entries;
+  }
+
   advance(rd: Ready): void {
     assert(rd === this.outstanding, "advance() with a Ready that is not the outstanding one");
     this.outstanding = undefined;

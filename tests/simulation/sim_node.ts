@@ -87,7 +87,7 @@ export class SimNode {
   leaderTermChecked = 0;
   /** Proposals made on this node: index -> [term, value]. */
   readonly proposals = new Map<number, { term: number; value: number }>();
-  private pending: { ready: Ready; doneAt: number } | undefined;
+  private pending: { ready: Ready; doneAt: number; appliedEarly: boolean } | undefined;
   private receive: SnapshotReceive | undefined;
   private readsWaiting: { requestId: number; index: number }[] = [];
 
@@ -96,6 +96,11 @@ export class SimNode {
     readonly phaseUnits: number,
     private readonly options: RaftNodeOptions,
     private readonly hooks: SimNodeHooks,
+    /**
+     * Apply as the node does: a Ready's committed entries at once (before its fsync), and
+     * entries committed while it is being persisted as soon as they are (takeCommittedEntries).
+     */
+    private readonly applyEarly = false,
   ) {
     this.raft = new RaftNode(options);
   }
@@ -138,6 +143,9 @@ export class SimNode {
     const m = envelope.message;
     if (m.type === MessageType.InstallSnapshot) this.receiveChunk(raft, m, envelope.payload!);
     raft.step(m);
+    if (this.pending?.appliedEarly) {
+      for (const entry of raft.takeCommittedEntries()) this.apply(entry);
+    }
     this.hooks.afterStep(this);
   }
 
@@ -164,7 +172,9 @@ export class SimNode {
       this.checkedCommit = ready.hardState.commit;
     }
     for (const m of ready.messages) this.sendMessage(m);
-    this.pending = { ready, doneAt: now + fsyncDelayUnits };
+    const appliedEarly = this.applyEarly && ready.snapshot === undefined;
+    if (appliedEarly) { for (const entry of ready.committedEntries) this.apply(entry); }
+    this.pending = { ready, doneAt: now + fsyncDelayUnits, appliedEarly };
   }
 
   /** Completes the pending fsync if due: durable store, then acks, apply, reads, advance. */
@@ -188,7 +198,7 @@ export class SimNode {
     }
     if (rd.hardState !== undefined) this.durable.hardState = rd.hardState;
     for (const m of rd.messagesAfterPersist) this.sendMessage(m);
-    for (const entry of rd.committedEntries) this.apply(entry);
+    if (!pending.appliedEarly) { for (const entry of rd.committedEntries) this.apply(entry); }
     for (const r of rd.readStates) this.readsWaiting.push(r);
     for (const f of rd.failedReads) this.hooks.onReadFailed(this, f.requestId);
     if (this.readsWaiting.length > 0) {
@@ -204,6 +214,7 @@ export class SimNode {
   }
 
   private apply(entry: Entry): void {
+    if (this.raft === undefined) return; // shut down by an earlier entry of the same batch
     if (entry.index <= this.appliedIndex) return; // superseded by an installed snapshot
     if (entry.index !== this.appliedIndex + 1) {
       throw new Error(`sim: node ${this.id} applies ${entry.index} after ${this.appliedIndex}`);

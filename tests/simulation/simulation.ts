@@ -198,6 +198,7 @@ export class Simulation {
       Math.floor(this.random() * unitsPerTick),
       this.nodeOptions(id),
       this.hooks,
+      id % 2 === 0, // half the nodes apply the way the real node does
     );
     this.nodes.set(id, node);
     return node;

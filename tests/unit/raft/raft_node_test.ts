@@ -471,3 +471,51 @@ Deno.test("a heartbeat response reports the follower's last index, and a prober 
   );
   assert.equal(cluster.node(3).status().lastIndex, cluster.node(2).status().lastIndex);
 });
+
+Deno.test("entries committed while a Ready is outstanding can be taken and applied at once, never twice", () => {
+  const cluster = TestCluster.formed(3);
+  const leaderId = cluster.leaders()[0];
+  const leader = cluster.node(leaderId);
+  const applied: number[] = [];
+  const record = (entries: readonly Entry[]) => {
+    for (const e of entries) applied.push(e.index);
+  };
+  const p1 = leader.propose(data("a"));
+  assert.ok(!(p1 instanceof RaftError));
+  // The leader hands out batch 1 (entries + AppendEntries); followers ack it.
+  const rd1 = leader.ready();
+  record(rd1.committedEntries);
+  assert.equal(leader.takeCommittedEntries().length, 0, "nothing new committed yet");
+  leader.advance(rd1);
+  const appends = rd1.messages.filter((m) => m.type === MessageType.AppendEntries);
+  for (const m of appends) cluster.node(m.to).step(m);
+  const acks = [];
+  for (const id of [1, 2, 3].filter((id) => id !== leaderId)) {
+    const rd = cluster.node(id).ready();
+    acks.push(...rd.messagesAfterPersist, ...rd.messages);
+    cluster.node(id).advance(rd);
+  }
+  // Batch 2 is handed out (and would be syncing) when the acks for batch 1 arrive.
+  const p2 = leader.propose(data("b"));
+  assert.ok(!(p2 instanceof RaftError));
+  const rd2 = leader.ready();
+  record(rd2.committedEntries);
+  for (const m of acks) if (m.to === leaderId) leader.step(m);
+  const early = leader.takeCommittedEntries();
+  assert.deepEqual(
+    early.map((e) => e.index),
+    [p1.index],
+    "batch 1 is applied during batch 2's sync",
+  );
+  record(early);
+  assert.equal(leader.takeCommittedEntries().length, 0, "taken once");
+  leader.advance(rd2);
+  for (let i = 0; i < 5 && leader.hasReady(); i++) {
+    const rd = leader.ready();
+    record(rd.committedEntries);
+    leader.advance(rd);
+  }
+  assert.equal(new Set(applied).size, applied.length, "no entry applied twice");
+  assert.deepEqual(applied, [...applied].sort((a, b) => a - b), "in order");
+  assert.ok(applied.includes(p1.index));
+});

@@ -28,6 +28,7 @@ import { keyString, type WatchHistory } from "./watch_history.ts";
 const nullArray = new TextEncoder().encode("*-1\r\n");
 const ok = new TextEncoder().encode("+OK\r\n");
 const droppedWaiter = "UNBLOCKED the leader changed while the client was blocked";
+const unblockedError = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
 const everything = ["flushall", "flushdb", "swapdb"];
 
 export interface ApplyContext {
@@ -119,10 +120,10 @@ export class ApplyLoop {
       case PayloadKind.Blocking:
         return this.applyBlocking(entry, payload, slot);
       case PayloadKind.BlockedTimeout: {
-        const waiter = this.ctx.blocked.remove(
-          Number(new TextDecoder().decode(payload.commandBytes)),
-        );
-        waiter?.slot?.complete(nullArray);
+        // "<waiter id>" (timeout: nil) or "<waiter id>:error" (CLIENT UNBLOCK ... ERROR).
+        const [id, reason] = new TextDecoder().decode(payload.commandBytes).split(":");
+        const waiter = this.ctx.blocked.remove(Number(id));
+        waiter?.slot?.complete(reason === "error" ? encodeError(unblockedError) : nullArray);
         slot?.complete(ok);
         return undefined;
       }

@@ -669,6 +669,18 @@ export class ClusterNode implements NodeApi {
     this.applied.reached(entry.index, entry.term);
   }
 
+  unblockClient(clientId: number, withError: boolean): boolean {
+    if (this.role !== "leader" || !this.raft) return false;
+    const waiter = this.blocked.all().find((w) => w.slot?.queue.clientId === clientId);
+    if (!waiter || waiter.timeoutProposed) return false;
+    const body = `${waiter.id}${withError ? ":error" : ""}`;
+    const payload = encodePayload(PayloadKind.BlockedTimeout, 1, new TextEncoder().encode(body));
+    if (this.raft.propose(payload) instanceof RaftError) return false;
+    waiter.timeoutProposed = true;
+    this.schedule();
+    return true;
+  }
+
   /** Leader: end the waits of blocked clients past their timeout (or gone) through the log. */
   private expireBlockedClients(nowMs: number): void {
     if (this.role !== "leader" || !this.raft || this.blocked.size === 0) return;

@@ -81,7 +81,7 @@ const refusedNames = new Set([
   "client|no-evict",
   "client|tracking",
   "client|caching",
-  "client|unblock",
+
   "acl|setuser",
   "acl|deluser",
   "acl|load",

@@ -39,7 +39,7 @@ export class ClientSession {
     private readonly handler: CommandHandler,
     private readonly limits: SessionLimits,
   ) {
-    this.replies = new ReplyQueue((data) => this.writeAll(data), () => this.close());
+    this.replies = new ReplyQueue((data) => this.writeAll(data), () => this.close(), this.id);
   }
 
   get isOpen(): boolean {

@@ -285,6 +285,17 @@ export class CommandRouter implements CommandHandler {
   private client(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
     const sub = lowerAscii(args[1]);
     if (sub === "id" && args.length === 2) return slot.complete(encodeInteger(session.id));
+    if (sub === "unblock" && (args.length === 3 || args.length === 4)) {
+      const id = Number(decoder.decode(args[2]));
+      const mode = args.length === 4 ? lowerAscii(args[3]) : "timeout";
+      if (!Number.isInteger(id)) {
+        return slot.complete(encodeError("ERR value is not an integer or out of range"));
+      }
+      if (mode !== "timeout" && mode !== "error") {
+        return slot.complete(encodeError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"));
+      }
+      return slot.complete(encodeInteger(this.node.unblockClient(id, mode === "error") ? 1 : 0));
+    }
     if (sub === "getname" && args.length === 2) {
       return slot.complete(
         session.name ? encodeBulk(session.name) : nullBulk,

@@ -43,6 +43,8 @@ export interface NodeApi {
   watchIndex(session: ClientSession): number;
   /** A SUBSCRIBE-family command (or PING while subscribed): pub/sub on the leader's child. */
   pubsub(session: ClientSession, commandBytes: Uint8Array, slot: ReplySlot): void;
+  /** CLIENT UNBLOCK: end the wait of a client blocked here; false if it is not blocked. */
+  unblockClient(clientId: number, withError: boolean): boolean;
   /** Forward one encoded command to the leader (follower proxy). */
   proxy(addr: string, commandBytes: Uint8Array, slot: ReplySlot): void;
 }

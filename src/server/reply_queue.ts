@@ -36,6 +36,8 @@ export class ReplyQueue {
   constructor(
     private readonly write: (data: Uint8Array) => Promise<void>,
     private readonly onClose: () => void,
+    /** CLIENT ID of the connection behind this queue. */
+    readonly clientId = 0,
   ) {}
 
   /** Requests taken but not yet answered and written. */

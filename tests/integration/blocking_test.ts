@@ -60,3 +60,29 @@ Deno.test("BLPOP waiters are served FIFO, identically on every node; timeouts an
     await cluster.destroy();
   }
 });
+
+Deno.test("CLIENT UNBLOCK ends a replicated wait with nil (TIMEOUT) or an error (ERROR)", async () => {
+  const cluster = await TestCluster.start(3);
+  try {
+    const leader = await cluster.leader();
+    const blocked = await leader.client();
+    const admin = await leader.client();
+    const id = await blocked.call("CLIENT", "ID") as number;
+    const waiting = blocked.call("BLPOP", "never", "0");
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(await admin.call("CLIENT", "UNBLOCK", String(id)), 1);
+    assert.equal(await waiting, null);
+    const again = blocked.call("BLPOP", "never", "0");
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(await admin.call("CLIENT", "UNBLOCK", String(id), "ERROR"), 1);
+    assert.deepEqual(await again, new RespError("UNBLOCKED client unblocked via CLIENT UNBLOCK"));
+    assert.equal(await admin.call("CLIENT", "UNBLOCK", String(id)), 0, "not blocked any more");
+    assert.equal(await admin.call("RPUSH", "never", "x"), 1, "no stale waiter takes it");
+    assert.deepEqual(await admin.call("LRANGE", "never", "0", "-1"), ["x"]);
+    blocked.close();
+    admin.close();
+    await cluster.waitConverged();
+  } finally {
+    await cluster.destroy();
+  }
+});

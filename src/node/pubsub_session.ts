@@ -6,6 +6,7 @@
  * The session leaves pub/sub mode when the child reports zero subscriptions. A subscriber that
  * falls behind by more than the reply buffer limit is disconnected, as Redis does.
  */
+import { writeAll } from "../storage/atomic_file.ts";
 import { decodeReply, ReplyScanner } from "../resp/mod.ts";
 import type { ClientSession } from "../server/client_session.ts";
 
@@ -37,10 +38,7 @@ export class PubSubSession {
 
   /** Forward a pub/sub command (its replies arrive as frames on this connection). */
   async send(commandBytes: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < commandBytes.length) {
-      offset += await this.conn.write(commandBytes.subarray(offset));
-    }
+    await writeAll(this.conn, commandBytes);
   }
 
   close(): void {

@@ -5,6 +5,7 @@
  * redis-server stops reading an RDB at its end marker and ignores the trailer, so the file loads
  * as is, and a transfer of the file carries everything a follower needs.
  */
+import { writeAll } from "../storage/atomic_file.ts";
 const magic = new TextEncoder().encode("RRTR");
 const trailerFixedBytes = 8;
 /** A trailer larger than this is corruption. */
@@ -24,8 +25,7 @@ export async function appendTrailer(path: string, extra: Record<string, unknown>
   const file = await Deno.open(path, { append: true });
   try {
     const trailer = encodeTrailer(extra);
-    let written = 0;
-    while (written < trailer.length) written += await file.write(trailer.subarray(written));
+    await writeAll(file, trailer);
     await file.syncData();
   } finally {
     file.close();

@@ -4,6 +4,7 @@
  * ADD to an existing member): connect, send one command, read one decoded reply, close. Every
  * step is bounded by a timeout.
  */
+import { writeAll } from "../storage/atomic_file.ts";
 import { decodeReply, encodeCommand, ReplyScanner, type ReplyValue } from "../resp/mod.ts";
 
 export async function adminRequest(
@@ -27,8 +28,7 @@ export async function adminRequest(
       port: Number(addr.slice(colon + 1)),
     });
     const request = encodeCommand(args);
-    let offset = 0;
-    while (offset < request.length) offset += await conn.write(request.subarray(offset));
+    await writeAll(conn, request);
     const scanner = new ReplyScanner();
     const buffer = new Uint8Array(16 * 1024);
     for (;;) {

@@ -5,6 +5,7 @@
  * queue is bounded in bytes: when full, new messages are dropped (Raft retransmits). Reconnects
  * with exponential backoff and jitter; connection counters feed INFO raft's node lines.
  */
+import { writeAll } from "../storage/atomic_file.ts";
 import { encodeCommand, ReplyScanner } from "../resp/mod.ts";
 
 export type LinkState = "disconnected" | "connecting" | "connected" | "connect_error";
@@ -165,11 +166,6 @@ export class PeerLink {
       this.writing = false;
     }
   }
-}
-
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < data.length) offset += await conn.write(data.subarray(offset));
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -6,6 +6,7 @@
  * the callback registered with each command. When the connection ends, every request still
  * waiting gets the `lostReply` frame: replies are never matched to the wrong request.
  */
+import { writeAll } from "../storage/atomic_file.ts";
 import { ReplyScanner } from "../resp/reply_scanner.ts";
 
 /** Receives the raw bytes of one reply frame. */
@@ -119,9 +120,8 @@ export class PipelinedConnection {
   }
 
   private async writeAll(data: Uint8Array): Promise<void> {
-    let offset = 0;
     try {
-      while (offset < data.length) offset += await this.conn.write(data.subarray(offset));
+      await writeAll(this.conn, data);
     } catch {
       this.close();
     }

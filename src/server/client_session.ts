@@ -5,6 +5,7 @@
  * the byte limit or too many requests are in flight, the socket is not read. A protocol error
  * gets Redis's error text and closes this connection only.
  */
+import { writeAll } from "../storage/atomic_file.ts";
 import { ProtocolError, RequestParser } from "../resp/mod.ts";
 import { ReplyQueue, type ReplySlot } from "./reply_queue.ts";
 
@@ -103,7 +104,6 @@ export class ClientSession {
   }
 
   private async writeAll(data: Uint8Array): Promise<void> {
-    let offset = 0;
-    while (offset < data.length) offset += await this.conn.write(data.subarray(offset));
+    await writeAll(this.conn, data);
   }
 }

@@ -56,9 +56,15 @@ export async function syncDir(dir: string): Promise<void> {
   }
 }
 
-export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+/** Anything with Deno's `write` (files, TCP and unix connections). */
+export interface ByteWriter {
+  write(data: Uint8Array): Promise<number>;
+}
+
+/** Write all of `data` (a single write may take only part of it). */
+export async function writeAll(writer: ByteWriter, data: Uint8Array): Promise<void> {
   let written = 0;
-  while (written < data.length) written += await file.write(data.subarray(written));
+  while (written < data.length) written += await writer.write(data.subarray(written));
 }
 
 export function writeAllSync(file: Deno.FsFile, data: Uint8Array): void {

@@ -13,7 +13,7 @@
 import { assert, assertIndex } from "./assert.ts";
 import { crc32c } from "./crc32c.ts";
 import type { FileDigest } from "./snapshot_file_io.ts";
-import { removeIfExists } from "./atomic_file.ts";
+import { removeIfExists, writeAll } from "./atomic_file.ts";
 import type { SnapshotMetaInput } from "./snapshot_meta.ts";
 
 /** A transfer is identified by the leader's term and the snapshot's last index. */
@@ -103,8 +103,7 @@ export class SnapshotReceiver<T = unknown> {
             `snapshotReceiveMaxBytes ${this.receiveMaxBytes}`,
         );
       }
-      let written = 0;
-      while (written < bytes.length) written += await file.write(bytes.subarray(written));
+      await writeAll(file, bytes);
       this.#crc = crc32c(bytes, this.#crc);
       this.#nextOffsetBytes += bytes.length;
       return true;

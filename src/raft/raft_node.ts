@@ -686,13 +686,16 @@ export class RaftNode {
       m.type === MessageType.InstallSnapshot;
     if (staleLeader && (this.config.checkQuorum || this.config.preVote)) {
       this.msgs.push(this.appendResponse(m.from, false, 0));
-    } else if (m.type === MessageType.RequestVote && m.preVote) {
+    } else if (m.type === MessageType.RequestVote) {
+      // Raft Figure 2: reject with our term so that the candidate catches up. Otherwise a
+      // candidate that no other candidate asks for votes (a voter that is a non-voter in
+      // their logs) never learns the current term and keeps campaigning in stale terms.
       this.msgs.push({
         type: MessageType.RequestVoteResponse,
         from: this.id,
         to: m.from,
         term: this.term,
-        preVote: true,
+        preVote: m.preVote,
         granted: false,
       });
     }

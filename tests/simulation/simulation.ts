@@ -120,6 +120,8 @@ export class Simulation {
   readonly profile: FaultProfile;
   /** Nodes to crash at the end of this unit (crash-after-vote), before any fsync completes. */
   private readonly crashQueue = new Set<NodeId>();
+  /** Nodes whose committed removal some follower applied but no leader has yet. */
+  private readonly removalsApplied = new Set<NodeId>();
   /** False in the liveness phase: no more targeted faults. */
   private faultsActive = true;
   /** Per-seed fault mix, so that some seeds hammer leaders and short crash windows. */
@@ -223,6 +225,7 @@ export class Simulation {
           this.stats.elections++;
           this.log(`n${node.id} leader of term ${term}`);
           this.checker.onLeader(node.id, term, node.raft!);
+          for (const id of this.removalsApplied) this.shutDownRemoved(id);
           if (this.profile === "isolate-new-leader" && this.faultsActive && this.random() < 0.5) {
             this.isolateAt.set(node.id, this.now + 1 + Math.floor(this.random() * 24));
           }
@@ -278,13 +281,24 @@ export class Simulation {
     if (entry.type === EntryType.RemoveNode) {
       const { nodeId } = decodeMembershipChange(entry.data);
       const removed = this.nodes.get(nodeId);
-      if (removed !== undefined && !removed.removed && node.role === "leader") {
-        // RedisRaft: the leader tells the removed node to shut down once it applies the removal.
-        removed.removed = true;
-        removed.crash();
-        this.log(`n${nodeId} shut down after removal`);
+      if (removed !== undefined && !removed.removed) {
+        // RedisRaft: the leader tells the removed node to shut down once it applies the
+        // removal; a leader elected after that (its predecessor fell before applying it) does
+        // so when elected. Otherwise a removed node that missed its removal would campaign
+        // forever and, without PreVote and CheckQuorum (crash-after-vote), depose every leader.
+        if (node.role === "leader") this.shutDownRemoved(nodeId);
+        else this.removalsApplied.add(nodeId);
       }
     }
+  }
+
+  private shutDownRemoved(id: NodeId): void {
+    this.removalsApplied.delete(id);
+    const removed = this.nodes.get(id);
+    if (removed === undefined || removed.removed) return;
+    removed.removed = true;
+    removed.crash();
+    this.log(`n${id} shut down after removal`);
   }
 
   private checkSnapshotState(id: NodeId, index: number, values: number[]): void {

@@ -740,6 +740,7 @@ export class ClusterNode implements NodeApi {
     this.raft = null;
     await this.storage?.close();
     this.storage = null;
+    await this.snapshots.close();
     const archive = `${this.config.dir}/removed-${identity.nodeId}-${Date.now()}`;
     await Deno.mkdir(archive, { recursive: true });
     for (const name of ["identity.json", "hard_state.json", "log", "snapshot"]) {

@@ -60,7 +60,8 @@ export interface SnapshotStats {
 }
 
 export class SnapshotManager {
-  readonly store: SnapshotStore;
+  /** The store of the current membership; a node that leaves and joins again gets a new one. */
+  store: SnapshotStore;
   readonly stats: SnapshotStats = {
     created: 0,
     received: 0,
@@ -86,8 +87,19 @@ export class SnapshotManager {
   private sealedIndex: number | null = null;
   private sealedAtMs = 0;
 
-  constructor(nodeDir: string, receiveMaxBytes: number, private readonly host: SnapshotHost) {
-    this.store = new SnapshotStore({ nodeDir, snapshotReceiveMaxBytes: receiveMaxBytes });
+  constructor(
+    private readonly nodeDir: string,
+    private readonly receiveMaxBytes: number,
+    private readonly host: SnapshotHost,
+  ) {
+    this.store = this.newStore();
+  }
+
+  private newStore(): SnapshotStore {
+    return new SnapshotStore({
+      nodeDir: this.nodeDir,
+      snapshotReceiveMaxBytes: this.receiveMaxBytes,
+    });
   }
 
   private opened = false;
@@ -244,7 +256,12 @@ export class SnapshotManager {
     );
   }
 
+  /** Release the store; the next `open()` starts a new one (after leaving a cluster). */
   async close(): Promise<void> {
-    if (this.opened) await this.store.close();
+    if (!this.opened) return;
+    this.opened = false;
+    this.sealedIndex = null;
+    await this.store.close();
+    this.store = this.newStore();
   }
 }

@@ -77,10 +77,8 @@ Deno.test("followers removed while snapshotting under load leave cleanly (no FAT
 
 Deno.test({
   name: "a removed node joined again (same process) catches up by snapshot and converges",
-  // Known bug C9 (docs/chaos.md), open: the re-joined node does not converge within 30 s.
-  // Suspected cause: SnapshotManager.open(fresh) is a no-op once opened, so the re-joined node
-  // keeps the store of its first membership, whose directory leaveCluster moved to the archive.
-  ignore: true,
+  // Regression test for C9 (docs/chaos.md): the re-joined node kept the snapshot store of its
+  // first membership, whose directory leaveCluster had moved to the archive.
   fn: async () => {
     const cluster = await TestCluster.start(3, tinyLog);
     const removed: NodeProcess[] = [];

@@ -83,6 +83,9 @@ export class RedisChild {
       stdin: "null",
       stdout: "null",
       stderr: "null",
+      // Its own process group: a Ctrl-C at the terminal reaches the node, which stops the child
+      // in order, instead of killing the child under a running node.
+      detached: true,
     }).spawn();
     this.exited = this.process.status.then((status) => status.code);
     const deadline = Date.now() + this.options.startTimeoutMs;

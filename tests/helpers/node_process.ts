@@ -22,10 +22,14 @@ export function freePort(): number {
   return port;
 }
 
-/** Process groups of nodes still running, killed when this test process exits for any reason. */
-const liveGroups = new Set<number>();
+/** Process groups of nodes still running (and their data dirs), killed when this test process
+ * exits for any reason, with the redis children they started (in groups of their own). */
+const liveGroups = new Map<number, string>();
 globalThis.addEventListener("unload", () => {
-  for (const pid of liveGroups) killGroup(pid);
+  for (const [pid, dir] of liveGroups) {
+    killGroup(pid);
+    killChildOf(dir);
+  }
 });
 
 export class NodeProcess {
@@ -71,7 +75,7 @@ export class NodeProcess {
       stderr: "piped",
       detached: true,
     }).spawn();
-    liveGroups.add(this.process.pid);
+    liveGroups.set(this.process.pid, this.dir);
     this.process.stdout.pipeTo(this.logFile.writable, { preventClose: true }).catch(() => {});
     this.process.stderr.pipeTo(
       (await Deno.open(this.logPath, { append: true, write: true })).writable,
@@ -140,14 +144,21 @@ export class NodeProcess {
     await Deno.remove(this.logPath).catch(() => {});
   }
 
-  /** After crash(): the redis child started by this node's process, via its pidfile. */
-  async killStaleChild(): Promise<void> {
-    try {
-      const pid = Number((await Deno.readTextFile(`${this.dir}/redis/redis.pid`)).trim());
-      const cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`);
-      if (cmdline.includes(this.dir)) Deno.kill(pid, "SIGKILL");
-    } catch { /* none */ }
+  /** The redis child started by this node's process (left behind by a crash), via its pidfile. */
+  killStaleChild(): Promise<void> {
+    killChildOf(this.dir);
+    return Promise.resolve();
   }
+}
+
+/** Kill the redis child whose pidfile is in `dir`, if it is still that child (its command line
+ * names the socket in `dir`). */
+function killChildOf(dir: string): void {
+  try {
+    const pid = Number(Deno.readTextFileSync(`${dir}/redis/redis.pid`).trim());
+    const cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
+    if (cmdline.includes(dir)) Deno.kill(pid, "SIGKILL");
+  } catch { /* none */ }
 }
 
 function killGroup(pid: number): void {

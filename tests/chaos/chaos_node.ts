@@ -1,7 +1,8 @@
 /**
  * @module
  * One real redisraft node of a chaos run: a `deno run src/main.ts` process in its own process
- * group (so SIGSTOP/SIGCONT reach its redis child too), inside its network slot. Only processes
+ * group, inside its network slot (its redis child runs in a group of its own: pause signals it
+ * through its pidfile). Only processes
  * started here are ever signalled: the node by pid, its group by -pid, and a redis child left by
  * a kill -9 only if its pidfile is in this node's directory and its command line names it.
  */
@@ -107,7 +108,10 @@ export class ChaosNode {
   async kill(): Promise<void> {
     const process = this.process;
     if (!process) return;
-    if (this.state === "paused") signalGroup(process.pid, "SIGCONT");
+    if (this.state === "paused") {
+      signalGroup(process.pid, "SIGCONT");
+      this.signalChild("SIGCONT");
+    }
     this.expectingExit = true;
     try {
       process.kill("SIGKILL");
@@ -120,13 +124,25 @@ export class ChaosNode {
   pause(): void {
     if (!this.process || this.state !== "running") return;
     signalGroup(this.process.pid, "SIGSTOP");
+    this.signalChild("SIGSTOP");
     this.state = "paused";
   }
 
   resume(): void {
     if (!this.process || this.state !== "paused") return;
+    this.signalChild("SIGCONT");
     signalGroup(this.process.pid, "SIGCONT");
     this.state = "running";
+  }
+
+  /** The node's redis child (its own process group), found through its pidfile. */
+  private signalChild(signal: Deno.Signal): void {
+    try {
+      const pid = Number(Deno.readTextFileSync(`${this.spec.dir}/redis/redis.pid`).trim());
+      if (!(pid > 1)) return;
+      if (!Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes(this.spec.dir)) return;
+      Deno.kill(pid, signal);
+    } catch { /* no child */ }
   }
 
   /** The node is expected to leave by itself now (it was removed from the cluster). */
@@ -152,6 +168,7 @@ export class ChaosNode {
     if (process) {
       this.expectingExit = true;
       signalGroup(process.pid, "SIGCONT");
+      this.signalChild("SIGCONT");
       try {
         process.kill("SIGTERM");
       } catch { /* gone */ }

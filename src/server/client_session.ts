@@ -103,7 +103,7 @@ export class ClientSession {
     this.handler.closed(this);
   }
 
-  private async writeAll(data: Uint8Array): Promise<void> {
-    await writeAll(this.conn, data);
+  private writeAll(data: Uint8Array): Promise<void> {
+    return writeAll(this.conn, data);
   }
 }

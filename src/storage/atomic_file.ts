@@ -63,7 +63,8 @@ export interface ByteWriter {
 
 /** Write all of `data` (a single write may take only part of it). */
 export async function writeAll(writer: ByteWriter, data: Uint8Array): Promise<void> {
-  let written = 0;
+  // Hot path (every client reply): most writes complete at once.
+  let written = await writer.write(data);
   while (written < data.length) written += await writer.write(data.subarray(written));
 }
 

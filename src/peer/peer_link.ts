@@ -6,6 +6,7 @@
  * with exponential backoff and jitter; connection counters feed INFO raft's node lines.
  */
 import { writeAll } from "../storage/atomic_file.ts";
+import { concatBytes } from "../server/replies.ts";
 import { encodeCommand, ReplyScanner } from "../resp/mod.ts";
 
 export type LinkState = "disconnected" | "connecting" | "connected" | "connect_error";
@@ -150,15 +151,7 @@ export class PeerLink {
         const batch = this.queue;
         this.queue = [];
         this.queuedBytes = 0;
-        let size = 0;
-        for (const frame of batch) size += frame.length;
-        const data = new Uint8Array(size);
-        let offset = 0;
-        for (const frame of batch) {
-          data.set(frame, offset);
-          offset += frame.length;
-        }
-        await writeAll(this.conn, data);
+        await writeAll(this.conn, concatBytes(batch));
       }
     } catch {
       this.dropConn();

@@ -7,6 +7,7 @@
  * waiting gets the `lostReply` frame: replies are never matched to the wrong request.
  */
 import { writeAll } from "../storage/atomic_file.ts";
+import { concatBytes } from "../server/replies.ts";
 import { ReplyScanner } from "../resp/reply_scanner.ts";
 
 /** Receives the raw bytes of one reply frame. */
@@ -18,7 +19,6 @@ export class PipelinedConnection {
   private readonly callbacks: ReplyCallback[] = [];
   private callbackHead = 0;
   private pendingChunks: Uint8Array[] = [];
-  private pendingBytes = 0;
   private flushScheduled = false;
   private writing: Promise<void> = Promise.resolve();
   private closed = false;
@@ -74,7 +74,6 @@ export class PipelinedConnection {
     for (let i = 1; i < replyCount; i++) this.callbacks.push(ignoreReply);
     this.callbacks.push(onReply);
     this.pendingChunks.push(commandBytes);
-    this.pendingBytes += commandBytes.length;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(() => this.flush());
@@ -102,20 +101,8 @@ export class PipelinedConnection {
     this.flushScheduled = false;
     if (this.pendingChunks.length === 0 || this.closed) return;
     const chunks = this.pendingChunks;
-    const size = this.pendingBytes;
     this.pendingChunks = [];
-    this.pendingBytes = 0;
-    let data: Uint8Array;
-    if (chunks.length === 1) {
-      data = chunks[0];
-    } else {
-      data = new Uint8Array(size);
-      let offset = 0;
-      for (const chunk of chunks) {
-        data.set(chunk, offset);
-        offset += chunk.length;
-      }
-    }
+    const data = chunks.length === 1 ? chunks[0] : concatBytes(chunks);
     this.writing = this.writing.then(() => this.writeAll(data));
   }
 

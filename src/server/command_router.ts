@@ -140,10 +140,9 @@ export class CommandRouter implements CommandHandler {
       case "write": {
         let rewritten = rewriteForDeterminism(name, args);
         if (typeof rewritten === "string") return slot.complete(encodeError(rewritten));
-        if (info.name === "function|load") {
-          const code = decoder.decode(args[args.length - 1]);
-          rewritten = [...args.slice(0, -1), encoder.encode(this.node.sandbox.wrap(code))];
-        }
+        const sandboxed = this.sandboxed(info.name, args);
+        if (typeof sandboxed === "string") return slot.complete(encodeError(sandboxed));
+        if (sandboxed) rewritten = sandboxed.args;
         return this.node.write(session, encodePayload(PayloadKind.Command, 1, encodeCommand(rewritten)), slot);
       }
       case "read":
@@ -161,6 +160,25 @@ export class CommandRouter implements CommandHandler {
   closed(_session: ClientSession): void {}
 
   /**
+   * The sandboxed form of a script-carrying write: EVAL/EVALSHA become EVAL of the sandboxed text
+   * (remembered for EVALSHA), FUNCTION LOAD gets the sandbox prologue. Returns the original
+   * text too (EVAL entries carry it), an error, or null for other commands.
+   */
+  private sandboxed(fullName: string, args: Uint8Array[]): { args: Uint8Array[]; text?: string } | string | null {
+    if (fullName === "eval" || fullName === "evalsha") {
+      const text = fullName === "eval" ? decoder.decode(args[1]) : this.node.scripts.get(decoder.decode(args[1]));
+      if (text === undefined) return Errors.noScript;
+      this.node.scripts.add(text);
+      return { args: [EVAL, encoder.encode(this.node.sandbox.wrap(text)), ...args.slice(2)], text };
+    }
+    if (fullName === "function|load") {
+      const code = encoder.encode(this.node.sandbox.wrap(decoder.decode(args[args.length - 1])));
+      return { args: [...args.slice(0, -1), code] };
+    }
+    return null;
+  }
+
+  /**
    * EVAL/EVALSHA (sandboxed, replicated with their text), SCRIPT LOAD/FLUSH/EXISTS, and the
    * read-only variants; null for other commands. `fullName` is `name` or `name|subcommand`.
    */
@@ -174,11 +192,12 @@ export class CommandRouter implements CommandHandler {
     switch (fullName) {
       case "eval":
       case "evalsha": {
-        const text = body();
-        if (text === undefined) return Errors.noScript;
-        scripts.add(text);
-        const command = encodeCommand([EVAL, this.node.sandbox.wrap(text), ...args.slice(2)]);
-        return { payload: encodePayload(PayloadKind.Script, 1, command, undefined, encoder.encode(text)) };
+        const sandboxed = this.sandboxed(fullName, args)!;
+        if (typeof sandboxed === "string") return sandboxed;
+        const command = encodeCommand(sandboxed.args);
+        return {
+          payload: encodePayload(PayloadKind.Script, 1, command, undefined, encoder.encode(sandboxed.text!)),
+        };
       }
       case "eval_ro":
       case "evalsha_ro": {
@@ -331,14 +350,9 @@ export class CommandRouter implements CommandHandler {
     }
     let rewritten = check.route === "write" ? rewriteForDeterminism(name, args) : args;
     if (typeof rewritten === "string") return fail(rewritten);
-    if (name === "eval" || name === "evalsha") {
-      const text = name === "eval" ? decoder.decode(args[1]) : this.node.scripts.get(decoder.decode(args[1]));
-      if (text === undefined) return fail(Errors.noScript);
-      this.node.scripts.add(text);
-      rewritten = [EVAL, encoder.encode(this.node.sandbox.wrap(text)), ...args.slice(2)];
-    } else if (check.name === "function|load") {
-      rewritten = [...args.slice(0, -1), encoder.encode(this.node.sandbox.wrap(decoder.decode(args[args.length - 1])))];
-    }
+    const sandboxed = this.sandboxed(check.name, args);
+    if (typeof sandboxed === "string") return fail(sandboxed);
+    if (sandboxed) rewritten = sandboxed.args;
     if (check.route !== "read" && name !== "ping" && name !== "echo") txn.readOnly = false;
     txn.commands.push(rewritten);
     return null;

@@ -359,12 +359,10 @@ export class ClusterNode implements NodeApi {
   }
 
   private async openRaft(identity: NodeIdentity, mode: "bootstrap" | "join" | "restart") {
-    // A lone node has no peers to message while its log syncs: it may block the event loop.
-    this.storage = await openLogStorage(
-      this.config,
-      mode !== "restart",
-      () => this.membership.members.length <= 1,
-    );
+    // The log's write+fdatasync blocks the event loop (measured: thread-pool round trips cost
+    // more than they overlap). Peer messages that must not wait for it are already on the wire:
+    // socket writes complete synchronously when the socket has room.
+    this.storage = await openLogStorage(this.config, mode !== "restart", () => true);
     await this.snapshots.open(mode !== "restart");
     const snapshot = mode === "restart" ? this.snapshots.current() : undefined;
     const persisted = mode === "restart" ? await this.storage.load(snapshot?.meta) : undefined;
@@ -492,7 +490,6 @@ export class ClusterNode implements NodeApi {
       this.membership = ready.membership;
       this.peers?.updateMembership(ready.membership);
     }
-    this.send(ready.messages);
     if (ready.snapshot) await this.snapshots.installReceived(ready.snapshot);
     if (ready.entries.length > 0) {
       const first = ready.entries[0].index;
@@ -513,6 +510,9 @@ export class ClusterNode implements NodeApi {
     for (const read of ready.readStates) {
       this.reads.confirm(read.requestId, read.index, this.appliedIndex);
     }
+    // After the applies, so that waiting clients' commands reach the child first; before the
+    // sync, so that peers (the leader's appends) work in parallel with this node's disk.
+    this.send(ready.messages);
     for (const failed of ready.failedReads) {
       this.reads.fail(
         failed.requestId,

@@ -1,7 +1,7 @@
 /**
  * @module
  * The outbound link to one peer: a TCP connection to its `--addr`, a `RAFT.HELLO` handshake,
- * then pipelined `RAFT.MSG <binary>` commands whose `+OK` replies are read and dropped. The
+ * then pipelined `RAFT.MSG <binary>` commands, answered only on error (which ends the link). The
  * queue is bounded in bytes: when full, new messages are dropped (Raft retransmits). Reconnects
  * with exponential backoff and jitter; connection counters feed INFO raft's node lines.
  */

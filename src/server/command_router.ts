@@ -35,6 +35,7 @@ const decoder = new TextDecoder();
 const OK = encodeSimple("OK");
 const QUEUED = encodeSimple("QUEUED");
 const PONG = encodeSimple("PONG");
+const NO_REPLY = new Uint8Array(0);
 const encoder = new TextEncoder();
 const RAFT_TXN = encoder.encode("RAFT.TXN");
 const EVAL = encoder.encode("EVAL");
@@ -255,7 +256,7 @@ export class CommandRouter implements CommandHandler {
     slot.complete(OK);
   }
 
-  /** RAFT.MSG <binary message>: only on a connection that said RAFT.HELLO. */
+  /** RAFT.MSG <binary message>: only on a connection that said RAFT.HELLO; answered only on error. */
   private peerMessage(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
     if (session.state.peerId === undefined) {
       return slot.complete(encodeError("ERR RAFT.MSG is only accepted from peers after RAFT.HELLO"));
@@ -263,7 +264,7 @@ export class CommandRouter implements CommandHandler {
     if (args.length !== 2) return slot.complete(encodeError("ERR wrong number of arguments for 'raft.msg' command"));
     try {
       this.node.peerMessage(args[1]);
-      slot.complete(OK);
+      slot.complete(NO_REPLY); // peers only read replies to learn of errors
     } catch (error) {
       slot.complete(encodeError(`ERR invalid message: ${(error as Error).message}`));
     }

@@ -106,7 +106,7 @@ export class ReplyQueue {
           this.slots = this.slots.slice(this.head);
           this.head = 0;
         }
-        await this.write(parts.length === 1 ? parts[0] : concatBytes(parts));
+        if (size > 0) await this.write(parts.length === 1 ? parts[0] : concatBytes(parts));
         this.unsentBytes -= size;
         this.wakeWaiters();
         if (closeAfter) {

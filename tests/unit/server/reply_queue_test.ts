@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { ReplyQueue } from "../../../src/server/reply_queue.ts";
+
+const text = (s: string) => new TextEncoder().encode(s);
+
+function collectingQueue(): { queue: ReplyQueue; writes: string[] } {
+  const writes: string[] = [];
+  const queue = new ReplyQueue((data) => {
+    writes.push(new TextDecoder().decode(data));
+    return Promise.resolve();
+  }, () => {});
+  return { queue, writes };
+}
+
+Deno.test("replies leave in request order, coalesced, whatever order they complete in", async () => {
+  const { queue, writes } = collectingQueue();
+  const [a, b, c] = [queue.take(), queue.take(), queue.take()];
+  c.complete(text("+c\r\n"));
+  b.complete(text("+b\r\n"));
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(writes, []);
+  a.complete(text("+a\r\n"));
+  await queue.drained();
+  assert.deepEqual(writes, ["+a\r\n+b\r\n+c\r\n"]);
+  assert.equal(queue.unsentBytes, 0);
+});
+
+Deno.test("a request answered with nothing (a peer's RAFT.MSG) costs no socket write", async () => {
+  const { queue, writes } = collectingQueue();
+  const silent = queue.take();
+  silent.complete(new Uint8Array(0));
+  await queue.drained();
+  assert.deepEqual(writes, []);
+  const [quiet, loud] = [queue.take(), queue.take()];
+  quiet.complete(new Uint8Array(0));
+  loud.complete(text("+OK\r\n"));
+  await queue.drained();
+  assert.deepEqual(writes, ["+OK\r\n"]);
+  assert.equal(queue.inflightCount, 0);
+});

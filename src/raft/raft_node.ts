@@ -877,7 +877,9 @@ export class RaftNode {
     this.needsFlush = false;
     if (this.role !== "leader") return;
     for (const [id, pr] of this.progress) this.sendAppend(id, pr);
-    if (this.reads.needsRound()) this.broadcastHeartbeat();
+    // One read round in flight at a time: reads arriving meanwhile share the next one (which
+    // goes out when this one is confirmed, or with the next heartbeat if it is lost).
+    if (this.reads.needsRound() && !this.reads.roundInFlight()) this.broadcastHeartbeat();
     this.maybePromoteLearner();
   }
 
@@ -1167,6 +1169,7 @@ export class RaftNode {
     for (const read of reads) {
       this.readStates.push({ requestId: read.requestId, index: read.index });
     }
+    if (this.reads.needsRound()) this.needsFlush = true;
   }
 }
 

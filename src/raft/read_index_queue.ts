@@ -39,6 +39,11 @@ export class ReadIndexQueue {
     return n > this.pendingHead && this.pending[n - 1].seq > this.lastSentSeq;
   }
 
+  /** True while the latest round sent is not confirmed yet. */
+  roundInFlight(): boolean {
+    return this.lastSentSeq > this.confirmedSeq;
+  }
+
   add(requestId: number, index: number): void {
     this.pending.push({ requestId, index, seq: this.lastSentSeq + 1 });
   }

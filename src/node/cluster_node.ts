@@ -5,6 +5,7 @@
  * routes each reply back to the client that proposed the entry. Implements what the
  * client-facing server needs (`NodeApi`).
  */
+import { TickClock } from "./tick_clock.ts";
 import type { Config, CrashPoint } from "../config/config_schema.ts";
 import { PipelinedConnection } from "../redis/pipelined_connection.ts";
 import { CommandTable } from "../redis/command_table.ts";
@@ -105,6 +106,7 @@ export class ClusterNode implements NodeApi {
   /** The outstanding Ready's committed entries are in the apply loop (later ones may follow). */
   private readyCommittedPushed = false;
   private tickTimer: ReturnType<typeof setInterval> | undefined;
+  private tickClock: TickClock | undefined;
   private stopped = false;
 
   constructor(readonly config: Config, readonly log: Logger) {
@@ -134,6 +136,8 @@ export class ClusterNode implements NodeApi {
     }, log);
     this.reads = new ReadBarrier(
       (requestId) => {
+        // A lease is judged on the ticks that passed, also when the tick timer has not run yet.
+        this.advanceRaftClock();
         this.raft?.readIndex(requestId);
         this.schedule();
       },
@@ -369,10 +373,16 @@ export class ClusterNode implements NodeApi {
     this.staleReadFloorIndex = persisted?.hardState.commit ?? 0;
     if (snapshot) this.restoreSnapshotState(snapshot.meta.index, snapshot.meta.extra);
     const ticksPerMs = 1 / this.config.tickIntervalMs;
+    const electionTicks = Math.max(2, Math.round(this.config.electionTimeoutMs * ticksPerMs));
+    this.tickClock = new TickClock(
+      this.config.tickIntervalMs,
+      2 * electionTicks,
+      performance.now(),
+    );
     this.raft = new RaftNode({
       id: identity.nodeId,
       random: Math.random,
-      electionTicks: Math.max(2, Math.round(this.config.electionTimeoutMs * ticksPerMs)),
+      electionTicks,
       heartbeatTicks: Math.max(1, Math.round(this.config.heartbeatIntervalMs * ticksPerMs)),
       leaseReads: this.config.readMode === "lease",
       maxAppendEntriesBytes: this.config.appendReqMaxBytes,
@@ -445,8 +455,14 @@ export class ClusterNode implements NodeApi {
     this.leaderProxy.checkTimeouts(now);
     if (!this.raft) return;
     this.maybeSnapshot();
-    this.raft.tick();
+    this.advanceRaftClock();
     this.schedule();
+  }
+
+  /** Give the core the ticks that really passed (all at once after a pause). */
+  private advanceRaftClock(): void {
+    const ticks = this.tickClock?.take(performance.now()) ?? 0;
+    for (let i = 0; i < ticks && this.raft; i++) this.raft.tick();
   }
 
   /** Process Ready batches; proposals that arrive while one is persisting join the next. */

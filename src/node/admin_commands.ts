@@ -5,7 +5,6 @@
  * RedisRaft intercepts: INFO (raft sections, cluster_enabled:1), CONFIG GET/SET raft.*, CLUSTER.
  */
 import {
-  concatBytes,
   encodeArrayHeader,
   encodeBulk,
   encodeError,
@@ -15,11 +14,15 @@ import {
 } from "../server/replies.ts";
 import type { ClientSession } from "../server/client_session.ts";
 import { Errors } from "../server/errors.ts";
+
 import type { ReplySlot } from "../server/reply_queue.ts";
 import type { ClusterNode } from "./cluster_node.ts";
 import { configGet, configSet } from "./raft_config_params.ts";
+
 import { infoRaft } from "./info_raft.ts";
+
 import { clusterJoin, raftNode, timeoutNow, transferLeader } from "./membership_commands.ts";
+import { concatBytes } from "../resp/bytes.ts";
 
 export function handleAdminCommand(
   node: ClusterNode,

@@ -7,11 +7,14 @@
  * same order. Each entry's reply is routed to the client that proposed it, if it is here.
  */
 import { decodeMembershipChange, type Entry, EntryType } from "../raft/mod.ts";
+
 import { RequestParser } from "../resp/mod.ts";
+
 import { commandKeys, type CommandTable } from "../redis/command_table.ts";
+
 import type { PipelinedConnection } from "../redis/pipelined_connection.ts";
 import { encodeBulk, encodeError } from "../server/replies.ts";
-import { lowerAscii } from "../server/command_router.ts";
+
 import type { ReplySlot } from "../server/reply_queue.ts";
 import {
   BlockedClients,
@@ -20,10 +23,13 @@ import {
   tryCommand,
   type Waiter,
 } from "./blocked_clients.ts";
+
 import { decodePayload, type EntryPayload, PayloadKind } from "./entry_payload.ts";
+
 import type { PendingWrites } from "./pending_requests.ts";
 import type { ScriptRegistry } from "./script_registry.ts";
-import { keyString, type WatchHistory } from "./watch_history.ts";
+import { type WatchHistory } from "./watch_history.ts";
+import { keyString, lowerAscii } from "../resp/bytes.ts";
 
 const nullArray = new TextEncoder().encode("*-1\r\n");
 const ok = new TextEncoder().encode("+OK\r\n");

@@ -9,9 +9,10 @@
  * entry of a newer term is applied (their clients were disconnected by the leader change).
  */
 import { encodeCommand } from "../resp/mod.ts";
+
 import type { ClientSession } from "../server/client_session.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
-import { keyString } from "./watch_history.ts";
+import { keyString } from "../resp/bytes.ts";
 
 const decoder = new TextDecoder();
 

@@ -4,19 +4,20 @@
  * RedisRaft's syntax and replies. Each replies only once its effect is applied (or failed).
  */
 import { RaftError } from "../raft/mod.ts";
+
 import { adminRequest } from "../peer/admin_client.ts";
+
 import { ReplyError } from "../resp/mod.ts";
+
 import { hostPortSchema } from "../config/config_schema.ts";
+
 import { Errors } from "../server/errors.ts";
-import {
-  concatBytes,
-  encodeArrayHeader,
-  encodeError,
-  encodeInteger,
-  encodeSimple,
-} from "../server/replies.ts";
+
+import { encodeArrayHeader, encodeError, encodeInteger, encodeSimple } from "../server/replies.ts";
 import { type ClusterNode, raftErrorReply } from "./cluster_node.ts";
+
 import { randomNodeId } from "./node_identity.ts";
+import { concatBytes } from "../resp/bytes.ts";
 
 function arity(name: string): Uint8Array {
   return encodeError(`ERR wrong number of arguments for '${name}' command`);

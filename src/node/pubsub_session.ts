@@ -6,9 +6,10 @@
  * The session leaves pub/sub mode when the child reports zero subscriptions. A subscriber that
  * falls behind by more than the reply buffer limit is disconnected, as Redis does.
  */
-import { writeAll } from "../storage/atomic_file.ts";
 import { decodeReply, ReplyScanner } from "../resp/mod.ts";
+
 import type { ClientSession } from "../server/client_session.ts";
+import { writeAll } from "../resp/write_all.ts";
 
 export class PubSubSession {
   private readonly conn: Deno.UnixConn;

@@ -1,3 +1,4 @@
+import { writeAll } from "../resp/write_all.ts";
 /**
  * @module
  * A snapshot file is the child's RDB followed by a trailer holding the node-level replicated
@@ -5,7 +6,6 @@
  * redis-server stops reading an RDB at its end marker and ignores the trailer, so the file loads
  * as is, and a transfer of the file carries everything a follower needs.
  */
-import { writeAll } from "../storage/atomic_file.ts";
 const magic = new TextEncoder().encode("RRTR");
 const trailerFixedBytes = 8;
 /** A trailer larger than this is corruption. */

@@ -9,8 +9,9 @@
  * Key expiry is per node and does not abort a watched EXEC (documented).
  */
 import { RequestParser } from "../resp/mod.ts";
+
 import { commandKeys, type CommandTable } from "../redis/command_table.ts";
-import { lowerAscii } from "../server/command_router.ts";
+import { keyString, lowerAscii } from "../resp/bytes.ts";
 
 const touchesEverything = new Set(["flushall", "flushdb", "swapdb"]);
 
@@ -67,11 +68,4 @@ export class WatchHistory {
     }
     return false;
   }
-}
-
-/** A binary-safe string form of a key (one char per byte). */
-export function keyString(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
-  return s;
 }

@@ -4,8 +4,8 @@
  * ADD to an existing member): connect, send one command, read one decoded reply, close. Every
  * step is bounded by a timeout.
  */
-import { writeAll } from "../storage/atomic_file.ts";
 import { decodeReply, encodeCommand, ReplyScanner, type ReplyValue } from "../resp/mod.ts";
+import { writeAll } from "../resp/write_all.ts";
 
 export async function adminRequest(
   addr: string,

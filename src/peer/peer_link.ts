@@ -5,9 +5,9 @@
  * queue is bounded in bytes: when full, new messages are dropped (Raft retransmits). Reconnects
  * with exponential backoff and jitter; connection counters feed INFO raft's node lines.
  */
-import { writeAll } from "../storage/atomic_file.ts";
-import { concatBytes } from "../server/replies.ts";
 import { encodeCommand, ReplyScanner } from "../resp/mod.ts";
+import { writeAll } from "../resp/write_all.ts";
+import { concatBytes } from "../resp/bytes.ts";
 
 export type LinkState = "disconnected" | "connecting" | "connected" | "connect_error";
 

@@ -6,9 +6,9 @@
  * the callback registered with each command. When the connection ends, every request still
  * waiting gets the `lostReply` frame: replies are never matched to the wrong request.
  */
-import { writeAll } from "../storage/atomic_file.ts";
-import { concatBytes } from "../server/replies.ts";
 import { ReplyScanner } from "../resp/reply_scanner.ts";
+import { writeAll } from "../resp/write_all.ts";
+import { concatBytes } from "../resp/bytes.ts";
 
 /** Receives the raw bytes of one reply frame. */
 export type ReplyCallback = (frame: Uint8Array) => void;

@@ -5,9 +5,10 @@
  * the byte limit or too many requests are in flight, the socket is not read. A protocol error
  * gets Redis's error text and closes this connection only.
  */
-import { writeAll } from "../storage/atomic_file.ts";
 import { ProtocolError, RequestParser } from "../resp/mod.ts";
+
 import { ReplyQueue, type ReplySlot } from "./reply_queue.ts";
+import { writeAll } from "../resp/write_all.ts";
 
 export interface SessionLimits {
   protoMaxBulkLenBytes: number;

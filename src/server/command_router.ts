@@ -12,9 +12,10 @@ import {
   subscribeNames,
   unknownCommandError,
 } from "../redis/command_table.ts";
+
 import { encodeCommand, RequestParser } from "../resp/mod.ts";
+
 import {
-  concatBytes,
   encodeArrayHeader,
   encodeBulk,
   encodeError,
@@ -23,13 +24,16 @@ import {
   nullBulk,
 } from "./replies.ts";
 import { encodePayload, PayloadKind } from "../node/entry_payload.ts";
+
 import type { ClientSession, CommandHandler } from "./client_session.ts";
 import { Errors } from "./errors.ts";
+
 import type { NodeApi } from "./node_api.ts";
 import type { ReplySlot } from "./reply_queue.ts";
 import { rewriteForDeterminism } from "./command_rewrite.ts";
-import { keyString } from "../node/watch_history.ts";
+
 import { parseBlocking } from "../node/blocked_clients.ts";
+import { concatBytes, keyString, lowerAscii } from "../resp/bytes.ts";
 
 const decoder = new TextDecoder();
 const OK = encodeSimple("OK");
@@ -385,13 +389,4 @@ export class CommandRouter implements CommandHandler {
     const watched = watch ? { index: watch.index, keys: [...watch.keys.values()] } : undefined;
     this.node.write(session, encodePayload(PayloadKind.Transaction, replyCount, bytes, watched), slot);
   }
-}
-
-export function lowerAscii(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i];
-    s += String.fromCharCode(c >= 65 && c <= 90 ? c + 32 : c);
-  }
-  return s;
 }

@@ -1,3 +1,4 @@
+import { concatBytes } from "../resp/bytes.ts";
 /**
  * @module
  * One-shot reply encoders for the replies the node builds itself (errors, INFO, RAFT.*).
@@ -32,19 +33,6 @@ export const nullBulk: Uint8Array = encoder.encode("$-1\r\n");
 
 export function encodeArrayHeader(count: number): Uint8Array {
   return encoder.encode(`*${count}\r\n`);
-}
-
-/** Concatenate encoded parts into one reply. */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const part of parts) total += part.length;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 /** An array reply of bulk strings. */

@@ -1,10 +1,10 @@
+import { concatBytes } from "../resp/bytes.ts";
 /**
  * @module
  * Per-client ordered reply queue: each request takes a slot when it arrives; slots complete in
  * any order, but replies leave strictly in request order, coalesced into as few socket writes
  * as possible. Tracks bytes not yet written so the session can apply backpressure.
  */
-import { concatBytes } from "./replies.ts";
 
 export class ReplySlot {
   reply: Uint8Array | null = null;

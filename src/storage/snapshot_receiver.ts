@@ -11,10 +11,13 @@
  */
 
 import { assert, assertIndex } from "./assert.ts";
+
 import { crc32c } from "./crc32c.ts";
+
 import type { FileDigest } from "./snapshot_file_io.ts";
-import { removeIfExists, writeAll } from "./atomic_file.ts";
+import { removeIfExists } from "./atomic_file.ts";
 import type { SnapshotMetaInput } from "./snapshot_meta.ts";
+import { writeAll } from "../resp/write_all.ts";
 
 /** A transfer is identified by the leader's term and the snapshot's last index. */
 export interface SnapshotReceiveKey {

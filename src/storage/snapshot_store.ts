@@ -23,8 +23,10 @@
  */
 
 import { join } from "node:path";
+
 import { assert, assertIndex } from "./assert.ts";
-import { removeIfExists, syncDir, writeAll } from "./atomic_file.ts";
+
+import { removeIfExists, syncDir } from "./atomic_file.ts";
 import {
   digestFile,
   type FileDigest,
@@ -32,6 +34,7 @@ import {
   readExactlyAt,
   syncFile,
 } from "./snapshot_file_io.ts";
+
 import {
   decodeSnapshotMeta,
   encodeSnapshotMeta,
@@ -41,11 +44,13 @@ import {
   type SnapshotMetaInput,
   type StoredSnapshotMeta,
 } from "./snapshot_meta.ts";
+
 import {
   receiveFileNameFor,
   type SnapshotReceiveKey,
   SnapshotReceiver,
 } from "./snapshot_receiver.ts";
+import { writeAll } from "../resp/write_all.ts";
 
 export const SNAPSHOT_DIR_NAME = "snapshot";
 export const SNAPSHOT_META_FILE_NAME = "snapshot.meta";

@@ -7,11 +7,12 @@
  */
 import { parseArgs } from "node:util";
 import { defaultNodeArgs, nemesisNames, runChaos, workloadNames } from "./chaos_run.ts";
+import { overlapMaxCount } from "./nemesis/scheduler.ts";
 
 const usage = `usage: chaos_main.ts [--time s] [--nemesis ${nemesisNames.join(",")}|none]
   [--workload ${workloadNames.join("|")}] [--seed n] [--nodes 3|5] [--clients n]
   [--out dir] [--op-timeout-ms n] [--node-args='...'] [--net auto|netns|loopback]
-  [--check-budget-ms n] [--ops-max n]`;
+  [--check-budget-ms n] [--ops-max n] [--overlap 1..${overlapMaxCount}]`;
 
 function main(): Promise<number> | number {
   let values;
@@ -31,6 +32,7 @@ function main(): Promise<number> | number {
         net: { type: "string", default: "auto" },
         "check-budget-ms": { type: "string", default: "120000" },
         "ops-max": { type: "string", default: "1000000" },
+        overlap: { type: "string", default: "1" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -50,11 +52,13 @@ function main(): Promise<number> | number {
   const numbers = [values.time, values.nodes, values.clients, values["op-timeout-ms"], seed].map(
     Number,
   );
+  const overlap = Number(values.overlap);
   if (
     numbers.some((n) => !Number.isFinite(n) || n < 0) ||
+    !(Number.isInteger(overlap) && overlap >= 1 && overlap <= overlapMaxCount) ||
     !["auto", "netns", "loopback"].includes(net)
   ) {
-    console.error(`bad numeric argument or --net\n${usage}`);
+    console.error(`bad numeric argument, --overlap or --net\n${usage}`);
     return 3;
   }
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
@@ -71,6 +75,7 @@ function main(): Promise<number> | number {
     net,
     checkBudgetMs: Number(values["check-budget-ms"]),
     opsMax: Number(values["ops-max"]),
+    overlap,
     verbose: true,
   }).then(async (result) => {
     console.log(await Deno.readTextFile(`${result.outDir}/verdict.txt`));

@@ -52,6 +52,8 @@ export interface RunOptions {
   /** Upper bound on client operations, whatever the time. */
   opsMax: number;
   timing?: ScheduleTiming;
+  /** Faults of different kinds held at once (1: one at a time). */
+  overlap?: number;
   /** Print progress lines. */
   verbose?: boolean;
 }
@@ -127,6 +129,7 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       context,
       history,
       options.timing ?? defaultTiming,
+      options.overlap ?? 1,
     );
     const schedule = scheduler.run();
     const endMs = performance.now() + options.timeSec * 1000;
@@ -307,6 +310,7 @@ export function reproduceCommand(options: RunOptions): string {
     `--nodes ${options.nodes}`,
     `--clients ${options.clients}`,
   ];
+  if ((options.overlap ?? 1) > 1) parts.push(`--overlap ${options.overlap}`);
   if (options.nodeArgs.join(" ") !== defaultNodeArgs.join(" ")) {
     parts.push(`--node-args='${options.nodeArgs.join(" ")}'`);
   }

@@ -5,8 +5,7 @@
  * out of step), so callers reconnect. Errors come back as `RespError` values, not throws;
  * transport problems throw `ConnectionLost` (`sent` tells whether the request left us).
  */
-import { decodeReply, encodeCommand, ReplyScanner } from "../../src/resp/mod.ts";
-import { type Reply, RespError } from "../helpers/resp_client.ts";
+import { encodeCommands, type Reply, ReplyFrames, RespError } from "../helpers/reply_frames.ts";
 
 export { type Reply, RespError };
 
@@ -17,13 +16,10 @@ export class ConnectionLost extends Error {
 }
 
 export class RespConnection {
-  private readonly scanner = new ReplyScanner();
-  private readonly frames: Uint8Array[] = [];
-  private waiter: (() => void) | null = null;
-  private ended = false;
+  private readonly frames: ReplyFrames;
 
   private constructor(private readonly conn: Deno.TcpConn, readonly addr: string) {
-    this.readLoop();
+    this.frames = new ReplyFrames(conn, 1 << 16);
   }
 
   static async connect(addr: string, timeoutMs: number): Promise<RespConnection> {
@@ -53,7 +49,7 @@ export class RespConnection {
   }
 
   get closed(): boolean {
-    return this.ended;
+    return this.frames.ended;
   }
 
   /** Send one command and wait for its reply. */
@@ -63,15 +59,11 @@ export class RespConnection {
 
   /** Send commands in one write and wait for all their replies, within one deadline. */
   async pipeline(commands: string[][], timeoutMs: number): Promise<Reply[]> {
-    if (this.ended) throw new ConnectionLost(`connection to ${this.addr} is closed`, false);
-    const deadline = performance.now() + timeoutMs;
-    const parts = commands.map((c) => encodeCommand(c));
-    const data = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let offset = 0;
-    for (const part of parts) {
-      data.set(part, offset);
-      offset += part.length;
+    if (this.frames.ended) {
+      throw new ConnectionLost(`connection to ${this.addr} is closed`, false);
     }
+    const deadline = performance.now() + timeoutMs;
+    const data = encodeCommands(commands);
     try {
       for (let written = 0; written < data.length;) {
         written += await this.conn.write(data.subarray(written));
@@ -83,57 +75,23 @@ export class RespConnection {
     }
     const replies: Reply[] = [];
     while (replies.length < commands.length) {
-      if (this.frames.length > 0) {
-        replies.push(toReply(decodeReply(this.frames.shift()!)));
-        continue;
-      }
-      if (this.ended) throw new ConnectionLost(`connection to ${this.addr} closed`, true);
-      const leftMs = deadline - performance.now();
-      if (leftMs <= 0) {
+      const reply = await this.frames.next(deadline);
+      if (reply === "ended") throw new ConnectionLost(`connection to ${this.addr} closed`, true);
+      if (reply === "timeout") {
         this.close();
         throw new ConnectionLost(`no reply from ${this.addr} within ${timeoutMs} ms`, true);
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(leftMs, 1000));
-        this.waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.waiter = null;
+      replies.push(reply);
     }
     return replies;
   }
 
   close(): void {
-    this.ended = true;
     try {
       this.conn.close();
     } catch { /* already closed */ }
-    this.waiter?.();
+    this.frames.markEnded();
   }
-
-  private async readLoop(): Promise<void> {
-    const buffer = new Uint8Array(1 << 16);
-    try {
-      while (true) {
-        const n = await this.conn.read(buffer);
-        if (n === null) break;
-        this.scanner.push(buffer.subarray(0, n));
-        for (let f = this.scanner.next(); f !== null; f = this.scanner.next()) this.frames.push(f);
-        this.waiter?.();
-      }
-    } catch { /* reset or closed by us */ }
-    this.ended = true;
-    this.waiter?.();
-  }
-}
-
-function toReply(value: unknown): Reply {
-  if (value instanceof Error) return new RespError(value.message);
-  if (Array.isArray(value)) return value.map(toReply);
-  if (value instanceof Uint8Array) return new TextDecoder().decode(value);
-  return value as Reply;
 }
 
 /** One RESP call on a fresh connection (admin use: INFO, RAFT.*). */

@@ -3,25 +3,16 @@
  * A minimal raw RESP client for tests that need exact reply bytes or hostile input (the
  * friendly client, npm:redis, hides both). Errors come back as `RespError` values, not throws.
  */
-import { decodeReply, encodeCommand, ReplyScanner } from "../../src/resp/mod.ts";
+import { encodeCommand } from "../../src/resp/mod.ts";
+import { encodeCommands, type Reply, ReplyFrames, RespError } from "./reply_frames.ts";
 
-export class RespError {
-  constructor(readonly message: string) {}
-  toString(): string {
-    return this.message;
-  }
-}
-
-export type Reply = string | number | bigint | null | RespError | Reply[] | Uint8Array;
+export { type Reply, RespError };
 
 export class RespClient {
-  private readonly scanner = new ReplyScanner();
-  private readonly frames: Uint8Array[] = [];
-  private waiter: (() => void) | null = null;
-  private ended = false;
+  private readonly frames: ReplyFrames;
 
   private constructor(private readonly conn: Deno.TcpConn) {
-    this.readLoop();
+    this.frames = new ReplyFrames(conn, 1 << 20);
   }
 
   static async connect(port: number): Promise<RespClient> {
@@ -30,7 +21,7 @@ export class RespClient {
 
   /** True once the server closed the connection. */
   get closedByServer(): boolean {
-    return this.ended;
+    return this.frames.ended;
   }
 
   async call(...args: (string | Uint8Array)[]): Promise<Reply> {
@@ -40,15 +31,7 @@ export class RespClient {
 
   /** Send many commands in one write; read all replies. */
   async pipeline(commands: (string | Uint8Array)[][]): Promise<Reply[]> {
-    const parts = commands.map((c) => encodeCommand(c));
-    const total = parts.reduce((n, p) => n + p.length, 0);
-    const data = new Uint8Array(total);
-    let offset = 0;
-    for (const p of parts) {
-      data.set(p, offset);
-      offset += p.length;
-    }
-    await this.sendRaw(data);
+    await this.sendRaw(encodeCommands(commands));
     const replies: Reply[] = [];
     for (let i = 0; i < commands.length; i++) replies.push(await this.read());
     return replies;
@@ -62,23 +45,19 @@ export class RespClient {
 
   /** Next reply, decoded; null bulk → null; errors → RespError. Throws if the server closed. */
   async read(timeoutMs = 60_000): Promise<Reply> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.frames.length === 0) {
-      if (this.ended) throw new Error("connection closed by server");
-      if (Date.now() > deadline) throw new Error("timed out waiting for a reply");
-      await new Promise<void>((resolve) => {
-        this.waiter = resolve;
-        setTimeout(resolve, 100);
-      });
-    }
-    return toReply(decodeReply(this.frames.shift()!));
+    const reply = await this.frames.next(performance.now() + timeoutMs);
+    if (reply === "ended") throw new Error("connection closed by server");
+    if (reply === "timeout") throw new Error("timed out waiting for a reply");
+    return reply;
   }
 
   /** Resolves true once the server has closed the connection (within the timeout). */
   async waitClosed(timeoutMs = 5000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (!this.ended && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    return this.ended;
+    while (!this.frames.ended && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return this.frames.ended;
   }
 
   close(): void {
@@ -86,26 +65,4 @@ export class RespClient {
       this.conn.close();
     } catch { /* closed */ }
   }
-
-  private async readLoop(): Promise<void> {
-    const buffer = new Uint8Array(1 << 20);
-    try {
-      while (true) {
-        const n = await this.conn.read(buffer);
-        if (n === null) break;
-        this.scanner.push(buffer.subarray(0, n));
-        for (let f = this.scanner.next(); f !== null; f = this.scanner.next()) this.frames.push(f);
-        this.waiter?.();
-      }
-    } catch { /* reset */ }
-    this.ended = true;
-    this.waiter?.();
-  }
-}
-
-function toReply(value: unknown): Reply {
-  if (value instanceof Error) return new RespError(value.message);
-  if (Array.isArray(value)) return value.map(toReply);
-  if (value instanceof Uint8Array) return new TextDecoder().decode(value);
-  return value as Reply;
 }

@@ -11,6 +11,7 @@
  */
 
 import { assert, assertIndex } from "./assert.ts";
+import { assertAppendable, assertTruncatable } from "./log_checks.ts";
 import { FsyncBatcher } from "./fsync_batcher.ts";
 import { SyncStatsRecorder } from "./sync_stats.ts";
 import type { LogRecord, LogStore, SyncStats } from "./types.ts";
@@ -74,21 +75,7 @@ export class MemoryLogStore implements LogStore {
 
   append(records: readonly LogRecord[]): void {
     this.#assertUsable();
-    let expectedIndex = this.lastIndex + 1;
-    let term = this.#records.at(-1)?.term ?? 0;
-    for (const record of records) {
-      assert(
-        record.index === expectedIndex,
-        `append index ${record.index}, expected ${expectedIndex}`,
-      );
-      assert(record.term >= term, `append term ${record.term} after term ${term}`);
-      assert(
-        Number.isInteger(record.type) && record.type >= 0 && record.type <= 255,
-        "record type",
-      );
-      expectedIndex++;
-      term = record.term;
-    }
+    assertAppendable(records, this.lastIndex, this.#records.at(-1)?.term ?? 0);
     for (const record of records) {
       this.#records.push(record);
       this.#pending.push(record);
@@ -105,12 +92,7 @@ export class MemoryLogStore implements LogStore {
 
   async truncateSuffix(fromIndex: number): Promise<void> {
     this.#assertUsable();
-    assertIndex(fromIndex, "fromIndex");
-    if (fromIndex < this.firstIndex || fromIndex > this.lastIndex + 1) {
-      throw new RangeError(
-        `truncateSuffix(${fromIndex}) outside ${this.firstIndex}..${this.lastIndex + 1}`,
-      );
-    }
+    assertTruncatable(fromIndex, this.firstIndex, this.lastIndex);
     if (fromIndex === this.lastIndex + 1) return await this.#batcher.barrier();
     this.#records.length = fromIndex - this.#firstIndex;
     this.#dropUnwritten((record) => record.index < fromIndex);

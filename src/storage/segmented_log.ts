@@ -23,6 +23,7 @@ import { open as openFileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
 import { assert, assertIndex } from "./assert.ts";
+import { assertAppendable, assertTruncatable } from "./log_checks.ts";
 
 import { AtomicFile, removeIfExists, syncDir } from "./atomic_file.ts";
 import { decodeChecksummedJson, encodeChecksummedJson } from "./checksummed_json.ts";
@@ -248,25 +249,7 @@ export class SegmentedLog implements LogStore {
 
   append(records: readonly LogRecord[]): void {
     this.#assertUsable();
-    let expectedIndex = this.lastIndex + 1;
-    let term = this.#lastTerm;
-    for (const record of records) {
-      assert(
-        record.index === expectedIndex,
-        `append index ${record.index}, expected ${expectedIndex}`,
-      );
-      assert(record.term >= term, `append term ${record.term} after term ${term}`);
-      assert(
-        recordBytes(record) <= this.recordMaxBytes,
-        `record ${record.index} of ${recordBytes(record)} bytes exceeds recordMaxBytes`,
-      );
-      assert(
-        Number.isInteger(record.type) && record.type >= 0 && record.type <= 255,
-        "record type",
-      );
-      expectedIndex++;
-      term = record.term;
-    }
+    const term = assertAppendable(records, this.lastIndex, this.#lastTerm, this.recordMaxBytes);
     for (const record of records) {
       let segment = this.#segments[this.#segments.length - 1];
       const bytes = recordBytes(record);
@@ -291,12 +274,7 @@ export class SegmentedLog implements LogStore {
 
   async truncateSuffix(fromIndex: number): Promise<void> {
     this.#assertUsable();
-    assertIndex(fromIndex, "fromIndex");
-    if (fromIndex < this.firstIndex || fromIndex > this.lastIndex + 1) {
-      throw new RangeError(
-        `truncateSuffix(${fromIndex}) outside ${this.firstIndex}..${this.lastIndex + 1}`,
-      );
-    }
+    assertTruncatable(fromIndex, this.firstIndex, this.lastIndex);
     if (fromIndex === this.lastIndex + 1) return await this.#batcher.barrier();
 
     const position = this.#segmentPosition(fromIndex);

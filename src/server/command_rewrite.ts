@@ -2,9 +2,11 @@
  * @module
  * Makes a write deterministic before it is proposed, so that replaying the log on any node (or
  * on this one after a restart) reaches exactly the state the client was told about:
- * relative expiries become absolute (EXPIRE→PEXPIREAT, SET EX→PXAT, ...), and SPOP's random
- * choice is fixed by a seed chosen here and carried in the entry. Invalid arguments are left
- * untouched: the child rejects them identically on every node.
+ * relative expiries become absolute (EXPIRE→PEXPIREAT, SET EX→PXAT, ...), SPOP's random
+ * choice is fixed by a seed chosen here and carried in the entry, and XADD's `*` id gets its
+ * milliseconds from this leader's clock (`<ms>-*`: the child picks the sequence, the same on
+ * every node). Invalid arguments are left untouched: the child rejects them identically on
+ * every node.
  */
 
 const encoder = new TextEncoder();
@@ -56,6 +58,28 @@ end
 return picked
 `;
 
+/** Milliseconds of the last stream id chosen here: ids never go back when the clock does. */
+let streamIdFloorMs = 0;
+
+/** XADD with `*` as its id: `<ms>-*` instead (args untouched when the id is explicit). */
+function rewriteStreamId(args: Uint8Array[], nowMs: number): Uint8Array[] {
+  let i = 2;
+  if (i < args.length && lower(args[i]) === "nomkstream") i++;
+  if (i < args.length && (lower(args[i]) === "maxlen" || lower(args[i]) === "minid")) {
+    i++;
+    if (i < args.length && (decoder.decode(args[i]) === "=" || decoder.decode(args[i]) === "~")) {
+      i++;
+    }
+    i++; // threshold
+    if (i < args.length && lower(args[i]) === "limit") i += 2;
+  }
+  if (i >= args.length || args[i].length !== 1 || args[i][0] !== 42 /* '*' */) return args;
+  streamIdFloorMs = Math.max(streamIdFloorMs, Math.floor(nowMs));
+  const out = args.slice();
+  out[i] = b(`${streamIdFloorMs}-*`);
+  return out;
+}
+
 /** The command to propose instead of `args`, or an error text for the client. */
 export function rewriteForDeterminism(
   name: string,
@@ -89,6 +113,8 @@ export function rewriteForDeterminism(
       if (ttl === null || ttl <= 0 || args.slice(4).some((a) => lower(a) === "absttl")) return args;
       return [args[0], args[1], b(ttl + nowMs), ...args.slice(3), b("ABSTTL")];
     }
+    case "xadd":
+      return rewriteStreamId(args, nowMs);
     case "spop": {
       if (args.length > 3) return args;
       let count = 1;

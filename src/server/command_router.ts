@@ -290,6 +290,7 @@ export class CommandRouter implements CommandHandler {
       info = found;
     }
     if (info.route === "refused") return Errors.notSupported;
+    if (info.name === "xread" && hasBlockOption(args)) return Errors.xreadBlock;
     return info;
   }
 
@@ -389,4 +390,14 @@ export class CommandRouter implements CommandHandler {
     const watched = watch ? { index: watch.index, keys: [...watch.keys.values()] } : undefined;
     this.node.write(session, encodePayload(PayloadKind.Transaction, replyCount, bytes, watched), slot);
   }
+}
+
+/** XREAD's options come before STREAMS; BLOCK among them would wait on the child. */
+function hasBlockOption(args: Uint8Array[]): boolean {
+  for (let i = 1; i < args.length; i++) {
+    const option = lowerAscii(args[i]);
+    if (option === "streams") return false;
+    if (option === "block") return true;
+  }
+  return false;
 }

@@ -13,6 +13,7 @@ export const Errors = {
   notCommitted: "TIMEOUT not committed yet",
   requestTimeout: "TIMEOUT request timed out; the outcome is unknown",
   notSupported: "ERR not supported by RedisRaft",
+  xreadBlock: "ERR XREAD BLOCK is not supported by RedisRaft: poll with XREAD without BLOCK",
   clusterIdLength: "ERR cluster id must be 32 characters",
   clusterSubcommand: "RAFT.CLUSTER supports INIT / JOIN only",
   nodeSubcommand: "ERR RAFT.NODE supports ADD / REMOVE only",

@@ -66,3 +66,24 @@ Deno.test("SPOP carries a seed chosen at proposal, so replay picks the same memb
   assert.equal((once as string[])[0], "EVAL");
   assert.equal(rewrite("SPOP", "s", "-1"), "ERR value is out of range, must be positive");
 });
+
+Deno.test("XADD's * id takes its milliseconds from the proposing leader: <ms>-*", () => {
+  const ms = String(now);
+  assert.deepEqual(rewrite("XADD", "s", "*", "f", "v"), ["XADD", "s", `${ms}-*`, "f", "v"]);
+  assert.deepEqual(
+    rewrite("XADD", "s", "NOMKSTREAM", "MAXLEN", "~", "100", "LIMIT", "10", "*", "f", "v"),
+    ["XADD", "s", "NOMKSTREAM", "MAXLEN", "~", "100", "LIMIT", "10", `${ms}-*`, "f", "v"],
+  );
+  assert.deepEqual(
+    rewrite("xadd", "s", "minid", "5-0", "*", "f", "v"),
+    ["xadd", "s", "minid", "5-0", `${ms}-*`, "f", "v"],
+  );
+  assert.deepEqual(rewrite("XADD", "s", "7-1", "f", "v"), ["XADD", "s", "7-1", "f", "v"]);
+  assert.deepEqual(rewrite("XADD", "s"), ["XADD", "s"], "malformed: left to the child");
+  const earlier = rewriteForDeterminism(
+    "xadd",
+    ["XADD", "s", "*", "f", "v"].map((a) => enc.encode(a)),
+    now - 5000,
+  );
+  assert.equal(dec.decode((earlier as Uint8Array[])[2]), `${ms}-*`, "never back in time");
+});

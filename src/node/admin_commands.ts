@@ -14,13 +14,10 @@ import {
 } from "../server/replies.ts";
 import type { ClientSession } from "../server/client_session.ts";
 import { Errors } from "../server/errors.ts";
-
 import type { ReplySlot } from "../server/reply_queue.ts";
 import type { ClusterNode } from "./cluster_node.ts";
 import { configGet, configSet } from "./raft_config_params.ts";
-
 import { infoRaft } from "./info_raft.ts";
-
 import { clusterJoin, raftNode, timeoutNow, transferLeader } from "./membership_commands.ts";
 import { concatBytes } from "../resp/bytes.ts";
 

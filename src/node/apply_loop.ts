@@ -7,14 +7,10 @@
  * same order. Each entry's reply is routed to the client that proposed it, if it is here.
  */
 import { decodeMembershipChange, type Entry, EntryType } from "../raft/mod.ts";
-
 import { RequestParser } from "../resp/mod.ts";
-
 import { commandKeys, type CommandTable } from "../redis/command_table.ts";
-
 import type { PipelinedConnection } from "../redis/pipelined_connection.ts";
 import { encodeBulk, encodeError } from "../server/replies.ts";
-
 import type { ReplySlot } from "../server/reply_queue.ts";
 import {
   BlockedClients,
@@ -23,9 +19,7 @@ import {
   tryCommand,
   type Waiter,
 } from "./blocked_clients.ts";
-
 import { decodePayload, type EntryPayload, PayloadKind } from "./entry_payload.ts";
-
 import type { PendingWrites } from "./pending_requests.ts";
 import type { ScriptRegistry } from "./script_registry.ts";
 import { type WatchHistory } from "./watch_history.ts";

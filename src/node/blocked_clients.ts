@@ -9,7 +9,6 @@
  * entry of a newer term is applied (their clients were disconnected by the leader change).
  */
 import { encodeCommand } from "../resp/mod.ts";
-
 import type { ClientSession } from "../server/client_session.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
 import { keyString } from "../resp/bytes.ts";

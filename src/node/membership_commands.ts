@@ -4,18 +4,12 @@
  * RedisRaft's syntax and replies. Each replies only once its effect is applied (or failed).
  */
 import { RaftError } from "../raft/mod.ts";
-
 import { adminRequest } from "../peer/admin_client.ts";
-
 import { ReplyError } from "../resp/mod.ts";
-
 import { hostPortSchema } from "../config/config_schema.ts";
-
 import { Errors } from "../server/errors.ts";
-
 import { encodeArrayHeader, encodeError, encodeInteger, encodeSimple } from "../server/replies.ts";
 import { type ClusterNode, raftErrorReply } from "./cluster_node.ts";
-
 import { randomNodeId } from "./node_identity.ts";
 import { concatBytes } from "../resp/bytes.ts";
 

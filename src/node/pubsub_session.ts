@@ -7,7 +7,6 @@
  * falls behind by more than the reply buffer limit is disconnected, as Redis does.
  */
 import { decodeReply, ReplyScanner } from "../resp/mod.ts";
-
 import type { ClientSession } from "../server/client_session.ts";
 import { writeAll } from "../resp/write_all.ts";
 

@@ -9,7 +9,6 @@
  * Key expiry is per node and does not abort a watched EXEC (documented).
  */
 import { RequestParser } from "../resp/mod.ts";
-
 import { commandKeys, type CommandTable } from "../redis/command_table.ts";
 import { keyString, lowerAscii } from "../resp/bytes.ts";
 

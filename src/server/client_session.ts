@@ -6,7 +6,6 @@
  * gets Redis's error text and closes this connection only.
  */
 import { ProtocolError, RequestParser } from "../resp/mod.ts";
-
 import { ReplyQueue, type ReplySlot } from "./reply_queue.ts";
 import { writeAll } from "../resp/write_all.ts";
 

@@ -12,9 +12,7 @@ import {
   subscribeNames,
   unknownCommandError,
 } from "../redis/command_table.ts";
-
 import { encodeCommand, RequestParser } from "../resp/mod.ts";
-
 import {
   encodeArrayHeader,
   encodeBulk,
@@ -24,14 +22,11 @@ import {
   nullBulk,
 } from "./replies.ts";
 import { encodePayload, PayloadKind } from "../node/entry_payload.ts";
-
 import type { ClientSession, CommandHandler } from "./client_session.ts";
 import { Errors } from "./errors.ts";
-
 import type { NodeApi } from "./node_api.ts";
 import type { ReplySlot } from "./reply_queue.ts";
 import { rewriteForDeterminism } from "./command_rewrite.ts";
-
 import { parseBlocking } from "../node/blocked_clients.ts";
 import { concatBytes, keyString, lowerAscii } from "../resp/bytes.ts";
 

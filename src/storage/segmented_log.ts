@@ -19,17 +19,12 @@
  */
 
 import { open as openFileHandle } from "node:fs/promises";
-
 import { dirname, join } from "node:path";
-
 import { assert, assertIndex } from "./assert.ts";
 import { assertAppendable, assertTruncatable } from "./log_checks.ts";
-
 import { AtomicFile, removeIfExists, syncDir } from "./atomic_file.ts";
 import { decodeChecksummedJson, encodeChecksummedJson } from "./checksummed_json.ts";
-
 import { FsyncBatcher } from "./fsync_batcher.ts";
-
 import {
   decodeRecord,
   encodeRecord,
@@ -37,15 +32,10 @@ import {
   RECORD_MAX_BYTES_DEFAULT,
   recordBytes,
 } from "./record_codec.ts";
-
 import { parseSegmentFileName, SEGMENT_FILE_SUFFIX, SegmentIndex } from "./segment_index.ts";
-
 import { LogCorruptionError, scanSegment } from "./segment_scan.ts";
-
 import { SyncStatsRecorder } from "./sync_stats.ts";
-
 import { TailCache } from "./tail_cache.ts";
-
 import type { LogRecord, LogStore, SyncStats } from "./types.ts";
 import { writeAll, writeAllSync } from "../resp/write_all.ts";
 

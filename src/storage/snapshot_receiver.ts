@@ -11,9 +11,7 @@
  */
 
 import { assert, assertIndex } from "./assert.ts";
-
 import { crc32c } from "./crc32c.ts";
-
 import type { FileDigest } from "./snapshot_file_io.ts";
 import { removeIfExists } from "./atomic_file.ts";
 import type { SnapshotMetaInput } from "./snapshot_meta.ts";

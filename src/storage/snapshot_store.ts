@@ -23,9 +23,7 @@
  */
 
 import { join } from "node:path";
-
 import { assert, assertIndex } from "./assert.ts";
-
 import { removeIfExists, syncDir } from "./atomic_file.ts";
 import {
   digestFile,
@@ -34,7 +32,6 @@ import {
   readExactlyAt,
   syncFile,
 } from "./snapshot_file_io.ts";
-
 import {
   decodeSnapshotMeta,
   encodeSnapshotMeta,
@@ -44,7 +41,6 @@ import {
   type SnapshotMetaInput,
   type StoredSnapshotMeta,
 } from "./snapshot_meta.ts";
-
 import {
   receiveFileNameFor,
   type SnapshotReceiveKey,

@@ -107,6 +107,13 @@ export function timeoutNow(node: ClusterNode, args: string[]): Uint8Array {
     : encodeSimple("OK");
 }
 
+/**
+ * Refusals that leave nothing in the log and pass by themselves: no leader yet, an outcome not
+ * known yet, another membership change or a leader transfer still going on, too much uncommitted.
+ */
+const retryableJoinRefusal =
+  /^(CLUSTERDOWN|TIMEOUT|TRYAGAIN|ERR one voting change only|ERR leader transfer is in progress|ERR try again)/;
+
 /** RAFT.CLUSTER JOIN addr...: ask members to add us (following MOVED), then start as a member. */
 export async function clusterJoin(node: ClusterNode, addrs: string[]): Promise<Uint8Array> {
   for (const addr of addrs) if (!validAddr(addr)) return encodeError("ERR invalid node address");
@@ -144,7 +151,7 @@ export async function clusterJoin(node: ClusterNode, addrs: string[]): Promise<U
           continue;
         }
         node.log.warning(`RAFT.NODE ADD via ${addr} failed: ${reply.message}`);
-        if (!reply.message.startsWith("CLUSTERDOWN") && !reply.message.startsWith("TIMEOUT")) break;
+        if (!retryableJoinRefusal.test(reply.message)) break;
       }
       await new Promise((r) => setTimeout(r, 200));
     }

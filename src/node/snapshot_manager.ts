@@ -122,13 +122,19 @@ export class SnapshotManager {
 
   /** Take a snapshot unless one is being taken; resolves when it is published. */
   take(): Promise<void> {
-    if (this.installing) return Promise.resolve();
+    // A received snapshot the core has accepted but the node has not installed yet: the core's
+    // log starts after it, so compacting at the child's older applied index would fail (C11).
+    if (this.installing || this.awaitingInstall()) return Promise.resolve();
     this.taking ??= this.takeNow().finally(() => {
       this.taking = null;
       this.stats.inProgressIndex = -1;
       this.stats.inProgressTerm = -1;
     });
     return this.taking;
+  }
+
+  private awaitingInstall(): boolean {
+    return this.sealedIndex !== null && Date.now() - this.sealedAtMs < sealedMaxMs;
   }
 
   private async takeNow(): Promise<void> {

@@ -97,3 +97,23 @@ Deno.test("join under load, remove a follower, remove the leader, add a fresh no
     await Promise.all(extra.map((n) => n.destroy()));
   }
 });
+
+Deno.test("nodes joining at the same time all get in (one voting change at a time: JOIN retries)", async () => {
+  const nodes: NodeProcess[] = [];
+  try {
+    for (let i = 0; i < 4; i++) nodes.push(await NodeProcess.start({ args: fastTimers }));
+    const cluster = new TestCluster(nodes);
+    const first = await nodes[0].client();
+    assert.match(String(await first.call("RAFT.CLUSTER", "INIT")), /^OK/);
+    first.close();
+    await Promise.all(nodes.slice(1).map((node) => cluster.join(node, nodes[0])));
+    await cluster.waitConverged();
+    await waitFor(
+      async () => /raft_num_voting_nodes:4/.test(await cluster.info(nodes[0])),
+      "4 voters",
+      15_000,
+    );
+  } finally {
+    await Promise.all(nodes.map((n) => n.destroy()));
+  }
+});

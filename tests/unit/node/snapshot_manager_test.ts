@@ -181,3 +181,39 @@ Deno.test("snapshot manager: a take gives up (no BGSAVE, no compact) if the core
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("snapshot manager: no take starts between a received snapshot's last chunk and its install (C11)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "redisraft-snapmgr-" });
+  try {
+    let applied = 10;
+    const host = fakeHost(dir, () => applied);
+    const manager = new SnapshotManager(dir, 1 << 20, host);
+    await manager.open(true);
+    const rdb = join(dir, "child.rdb");
+    await Deno.writeFile(rdb, new TextEncoder().encode("REDIS0011-fake"));
+    host.bgsaveResult.resolve(rdb);
+
+    const payload = new Uint8Array([
+      ...new TextEncoder().encode("REDIS0011-fake"),
+      ...encodeTrailer({}),
+    ]);
+    const meta: SnapshotMeta = {
+      index: 50,
+      term: 2,
+      membership: { members: [], usedNodeIds: [] },
+      sizeBytes: payload.length,
+    };
+    // The core has the snapshot (its log now starts at 50); the node has not installed it yet.
+    await receiveWhole(manager, meta, payload);
+    await manager.take();
+    assert.deepEqual(host.events, [], "a take at 10 would compact the core below its snapshot");
+
+    await manager.installReceived(meta);
+    applied = 60;
+    await manager.take();
+    assert.deepEqual(host.events, ["install@50", "bgsave@60", "compact@60", "compactLog@60"]);
+    await manager.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -114,6 +114,26 @@ export function timeoutNow(node: ClusterNode, args: string[]): Uint8Array {
 const retryableJoinRefusal =
   /^(CLUSTERDOWN|TIMEOUT|TRYAGAIN|ERR one voting change only|ERR leader transfer is in progress|ERR try again)/;
 
+/** The cluster's dbid if `addr`'s INFO raft lists node `nodeId` at `selfAddr`, else null. */
+async function memberDbid(
+  addr: string,
+  nodeId: number,
+  selfAddr: string,
+  timeoutMs: number,
+): Promise<string | null> {
+  try {
+    const info = await adminRequest(addr, ["INFO", "raft"], timeoutMs);
+    const text = info instanceof Uint8Array ? new TextDecoder().decode(info) : String(info);
+    const colon = selfAddr.lastIndexOf(":");
+    const host = selfAddr.slice(0, colon).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const self = `id=${nodeId},.*addr=${host},port=${selfAddr.slice(colon + 1)},`;
+    if (!new RegExp(`^raft_node\\d+:${self}`, "m").test(text)) return null;
+    return /^raft_dbid:([0-9a-f]{32})/m.exec(text)?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** RAFT.CLUSTER JOIN addr...: ask members to add us (following MOVED), then start as a member. */
 export async function clusterJoin(node: ClusterNode, addrs: string[]): Promise<Uint8Array> {
   for (const addr of addrs) if (!validAddr(addr)) return encodeError("ERR invalid node address");
@@ -122,6 +142,10 @@ export async function clusterJoin(node: ClusterNode, addrs: string[]): Promise<U
   const nodeId = node.config.nodeId || randomNodeId();
   const candidates = [...addrs];
   let attempt = 0;
+  // An earlier attempt whose outcome we never learned may have added us already.
+  let outcomeUnknown = false;
+  const requestTimeoutMs = () =>
+    Math.min(node.config.requestTimeoutMs, Math.max(1, deadline - Date.now()));
   try {
     while (Date.now() < deadline) {
       const addr = candidates[attempt++ % candidates.length];
@@ -130,12 +154,22 @@ export async function clusterJoin(node: ClusterNode, addrs: string[]): Promise<U
         reply = await adminRequest(
           addr,
           ["RAFT.NODE", "ADD", String(nodeId), node.config.addr],
-          Math.min(node.config.requestTimeoutMs, Math.max(1, deadline - Date.now())),
+          requestTimeoutMs(),
         );
       } catch (error) {
+        outcomeUnknown = true;
         node.log.verbose(`join via ${addr}: ${(error as Error).message}`);
         await new Promise((r) => setTimeout(r, 200));
         continue;
+      }
+      if (
+        outcomeUnknown && reply instanceof ReplyError && reply.message.includes("already been used")
+      ) {
+        const dbid = await memberDbid(addr, nodeId, node.config.addr, requestTimeoutMs());
+        if (dbid) {
+          node.log.notice(`join via ${addr}: an earlier attempt had added this node already`);
+          reply = [nodeId, dbid];
+        }
       }
       if (Array.isArray(reply) && reply.length === 2) {
         const [id, dbid] = reply;
@@ -151,6 +185,7 @@ export async function clusterJoin(node: ClusterNode, addrs: string[]): Promise<U
           continue;
         }
         node.log.warning(`RAFT.NODE ADD via ${addr} failed: ${reply.message}`);
+        if (reply.message.startsWith("TIMEOUT")) outcomeUnknown = true;
         if (!retryableJoinRefusal.test(reply.message)) break;
       }
       await new Promise((r) => setTimeout(r, 200));

@@ -117,3 +117,29 @@ Deno.test("nodes joining at the same time all get in (one voting change at a tim
     await Promise.all(nodes.map((n) => n.destroy()));
   }
 });
+
+Deno.test("a JOIN whose first RAFT.NODE ADD timed out but committed still joins (C13)", async () => {
+  const cluster = await TestCluster.start(3);
+  const joiner = await NodeProcess.start({ args: [...fastTimers, "--request-timeout-ms", "50"] });
+  try {
+    const leader = await cluster.leader();
+    const followers = cluster.nodes.filter((n) => n !== leader);
+    // The leader cannot commit the ADD before the joiner's 50 ms request timeout...
+    for (const f of followers) Deno.kill(f.process!.pid, "SIGSTOP");
+    const client = await joiner.client();
+    const joined = client.call("RAFT.CLUSTER", "JOIN", leader.addr);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // ...but commits it soon after; the joiner's retry then hears "already been used".
+    for (const f of followers) Deno.kill(f.process!.pid, "SIGCONT");
+    assert.equal(await joined, "OK");
+    client.close();
+    cluster.nodes.push(joiner);
+    await cluster.waitConverged();
+  } finally {
+    for (const n of cluster.nodes) {
+      if (n.process) Deno.kill(n.process.pid, "SIGCONT");
+    }
+    await joiner.destroy();
+    await cluster.destroy();
+  }
+});

@@ -322,7 +322,12 @@ export class RaftNode {
       sizeBytes,
     };
     assert(meta.term > 0, `no term for snapshot index ${index}`);
-    const dropTo = Math.max(index - this.config.compactionTrailingEntriesCount, 0);
+    // Entries not yet handed out for persisting stay in memory, also when they are already
+    // committed and applied (a follower may apply entries committed before it persisted them).
+    const dropTo = Math.min(
+      Math.max(index - this.config.compactionTrailingEntriesCount, 0),
+      this.log.unsentIndex - 1,
+    );
     this.log.compact(dropTo, meta);
     this.members.onCompact(this.log.offsetIndex);
     if (this.role === "leader") {

@@ -519,3 +519,31 @@ Deno.test("entries committed while a Ready is outstanding can be taken and appli
   assert.deepEqual(applied, [...applied].sort((a, b) => a - b), "in order");
   assert.ok(applied.includes(p1.index));
 });
+
+Deno.test("a snapshot of entries applied before they were handed out for persisting keeps them (C14)", () => {
+  const cluster = TestCluster.formed(3);
+  const leaderId = cluster.leaders()[0];
+  const leader = cluster.node(leaderId);
+  const followerId = [1, 2, 3].find((id) => id !== leaderId)!;
+  const follower = cluster.node(followerId);
+  for (let i = 0; i < 5; i++) assert.ok(!(leader.propose(data(`v${i}`)) instanceof RaftError));
+  cluster.settle(); // every node has and applied them; the leader's commit reaches the follower
+  for (let i = 0; i < 5; i++) assert.ok(!(leader.propose(data(`w${i}`)) instanceof RaftError));
+  // The follower is busy with an earlier Ready (say, installing a snapshot) while appends arrive:
+  // it steps them, and what is committed is applied at once, before the Ready hands them out.
+  const busy = follower.ready();
+  for (let round = 0; round < 4; round++) {
+    cluster.flushReadies();
+    const toFollower = cluster.queue.filter((m) => m.to === followerId);
+    cluster.queue = cluster.queue.filter((m) => m.to !== followerId);
+    for (const m of toFollower) follower.step(m);
+    cluster.deliver((m) => m.to !== followerId);
+  }
+  const early = follower.takeCommittedEntries();
+  assert.ok(early.length > 0, "entries committed and applied before being persisted");
+  const last = early[early.length - 1].index;
+  follower.compact(last, 100); // a snapshot at the applied index
+  follower.advance(busy);
+  const rd = follower.ready(); // used to throw "slice N..M out of log"
+  assert.ok(rd.entries.some((e) => e.index === last), "the unpersisted entries are handed out");
+});

@@ -168,7 +168,7 @@ Deno.test("commands that control the child or break replication are refused; err
         ["MONITOR"],
         ["MODULE", "LIST"],
         ["MIGRATE", "127.0.0.1", "1", "k", "0", "10"],
-        ["XADD", "s", "*", "a", "1"],
+        ["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"],
         ["BGREWRITEAOF"],
         ["SYNC"],
         ["FAILOVER"],

@@ -74,8 +74,21 @@ function fakeHost(
   return host;
 }
 
-/** Feed a whole snapshot (one chunk) through receiveChunk; resolves when the core got it. */
-function receiveWhole(manager: SnapshotManager, meta: SnapshotMeta, bytes: Uint8Array) {
+/**
+ * Feed a whole snapshot at `index` (one chunk: a fake RDB and an empty trailer) through
+ * receiveChunk; resolves with its metadata once the core got it.
+ */
+async function receiveWhole(manager: SnapshotManager, index: number): Promise<SnapshotMeta> {
+  const bytes = new Uint8Array([
+    ...new TextEncoder().encode("REDIS0011-fake"),
+    ...encodeTrailer({}),
+  ]);
+  const meta: SnapshotMeta = {
+    index,
+    term: 2,
+    membership: { members: [], usedNodeIds: [] },
+    sizeBytes: bytes.length,
+  };
   const message: InstallSnapshotMessage = {
     type: MessageType.InstallSnapshot,
     from: 1,
@@ -88,7 +101,8 @@ function receiveWhole(manager: SnapshotManager, meta: SnapshotMeta, bytes: Uint8
   };
   const stepped = deferred<void>();
   manager.receiveChunk(message, bytes, () => true, () => stepped.resolve());
-  return stepped.promise;
+  await stepped.promise;
+  return meta;
 }
 
 for (const bgsaveFails of [false, true]) {
@@ -107,17 +121,7 @@ for (const bgsaveFails of [false, true]) {
         await new Promise((r) => setTimeout(r, 10));
         assert.deepEqual(host.events, ["bgsave@10"]);
 
-        const payload = new Uint8Array([
-          ...new TextEncoder().encode("REDIS0011-fake"),
-          ...encodeTrailer({}),
-        ]);
-        const meta: SnapshotMeta = {
-          index: 50,
-          term: 2,
-          membership: { members: [], usedNodeIds: [] },
-          sizeBytes: payload.length,
-        };
-        await receiveWhole(manager, meta, payload);
+        const meta = await receiveWhole(manager, 50);
         const installing = manager.installReceived(meta);
         assert.equal(manager.inProgress, true);
         await new Promise((r) => setTimeout(r, 20));
@@ -193,18 +197,8 @@ Deno.test("snapshot manager: no take starts between a received snapshot's last c
     await Deno.writeFile(rdb, new TextEncoder().encode("REDIS0011-fake"));
     host.bgsaveResult.resolve(rdb);
 
-    const payload = new Uint8Array([
-      ...new TextEncoder().encode("REDIS0011-fake"),
-      ...encodeTrailer({}),
-    ]);
-    const meta: SnapshotMeta = {
-      index: 50,
-      term: 2,
-      membership: { members: [], usedNodeIds: [] },
-      sizeBytes: payload.length,
-    };
     // The core has the snapshot (its log now starts at 50); the node has not installed it yet.
-    await receiveWhole(manager, meta, payload);
+    const meta = await receiveWhole(manager, 50);
     await manager.take();
     assert.deepEqual(host.events, [], "a take at 10 would compact the core below its snapshot");
 

@@ -363,10 +363,7 @@ export class ClusterNode implements NodeApi {
   }
 
   private async openRaft(identity: NodeIdentity, mode: "bootstrap" | "join" | "restart") {
-    // The log's write+fdatasync blocks the event loop (measured: thread-pool round trips cost
-    // more than they overlap). Peer messages that must not wait for it are already on the wire:
-    // socket writes complete synchronously when the socket has room.
-    this.storage = await openLogStorage(this.config, mode !== "restart", () => true);
+    this.storage = await openLogStorage(this.config, mode !== "restart");
     await this.snapshots.open(mode !== "restart");
     const snapshot = mode === "restart" ? this.snapshots.current() : undefined;
     const persisted = mode === "restart" ? await this.storage.load(snapshot?.meta) : undefined;

@@ -54,6 +54,8 @@ export const configSchema = z.object({
 
   /** Read consistency: linearizable (ReadIndex), lease (leader lease), stale (local state). */
   readMode: z.enum(readModes).default("linearizable"),
+  /** Linearizable reads: heartbeat rounds in flight at once; later reads share the next round. */
+  readRoundsInFlightMaxCount: positiveInt().default(4),
   /** Followers forward commands to the leader instead of replying -MOVED. */
   followerProxy: yesNo().default(false),
   /** Password peers must present (RedisRaft's cluster-password). Empty: none. */

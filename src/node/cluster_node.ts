@@ -385,6 +385,7 @@ export class ClusterNode implements NodeApi {
       maxAppendEntriesBytes: this.config.appendReqMaxBytes,
       snapshotChunkBytes: this.config.snapshotReqMaxBytes,
       maxInflightSnapshotChunksCount: this.config.snapshotReqMaxCount,
+      maxReadRoundsInFlightCount: this.config.readRoundsInFlightMaxCount,
     }, persisted);
     if (mode === "bootstrap") {
       const error = this.raft.bootstrap(identity.addr);

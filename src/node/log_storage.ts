@@ -132,10 +132,6 @@ export async function openLogStorage(config: Config, fresh: boolean): Promise<Lo
     dir: config.dir,
     segmentMaxBytes,
     fsync: () => config.logFsync,
-    // Write and fdatasync block the event loop (measured: thread-pool round trips cost more
-    // than they overlap). Peer messages that must not wait for it are on the wire already:
-    // socket writes complete synchronously when the socket has room.
-    blockingSync: () => true,
   });
   await log.open();
   return new LogStorage(log, new FileHardStateStore(config.dir));

@@ -43,6 +43,8 @@ export interface RaftConfig {
   readonly maxUncommittedEntriesBytes: number;
   /** Max ReadIndex requests waiting for confirmation. */
   readonly maxPendingReadsCount: number;
+  /** Max ReadIndex heartbeat rounds sent and not yet confirmed; reads arriving beyond share the next. */
+  readonly maxReadRoundsInFlightCount: number;
   /** TEST ONLY: deliberate protocol bugs (all off by default); see {@link InjectedBugs}. */
   readonly injectedBugs: InjectedBugs;
 }
@@ -87,6 +89,7 @@ export const defaultRaftConfig: Omit<RaftConfig, "id" | "random"> = {
   compactionTrailingEntriesCount: 0,
   maxUncommittedEntriesBytes: 256 * 1024 * 1024,
   maxPendingReadsCount: 100_000,
+  maxReadRoundsInFlightCount: 1,
   injectedBugs: noInjectedBugs,
 };
 
@@ -103,6 +106,7 @@ export function resolveRaftConfig(
   check(config.electionTicks > config.heartbeatTicks, "electionTicks > heartbeatTicks");
   check(config.maxInflightAppendsCount >= 1, "maxInflightAppendsCount >= 1");
   check(config.maxAppendEntriesCount >= 1, "maxAppendEntriesCount >= 1");
+  check(config.maxReadRoundsInFlightCount >= 1, "maxReadRoundsInFlightCount >= 1");
   check(config.maxInflightSnapshotChunksCount >= 1, "maxInflightSnapshotChunksCount >= 1");
   check(config.snapshotChunkBytes >= 1, "snapshotChunkBytes >= 1");
   check(

@@ -882,9 +882,12 @@ export class RaftNode {
     this.needsFlush = false;
     if (this.role !== "leader") return;
     for (const [id, pr] of this.progress) this.sendAppend(id, pr);
-    // One read round in flight at a time: reads arriving meanwhile share the next one (which
-    // goes out when this one is confirmed, or with the next heartbeat if it is lost).
-    if (this.reads.needsRound() && !this.reads.roundInFlight()) this.broadcastHeartbeat();
+    // A bounded number of read rounds in flight: reads arriving beyond share the next one (which
+    // goes out when an earlier one is confirmed, or with the next heartbeat if one is lost).
+    if (
+      this.reads.needsRound() &&
+      this.reads.roundsInFlight() < this.config.maxReadRoundsInFlightCount
+    ) this.broadcastHeartbeat();
     this.maybePromoteLearner();
   }
 

@@ -39,9 +39,9 @@ export class ReadIndexQueue {
     return n > this.pendingHead && this.pending[n - 1].seq > this.lastSentSeq;
   }
 
-  /** True while the latest round sent is not confirmed yet. */
-  roundInFlight(): boolean {
-    return this.lastSentSeq > this.confirmedSeq;
+  /** Rounds sent and not confirmed yet. */
+  roundsInFlight(): number {
+    return this.lastSentSeq - this.confirmedSeq;
   }
 
   add(requestId: number, index: number): void {

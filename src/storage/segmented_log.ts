@@ -37,7 +37,7 @@ import { LogCorruptionError, scanSegment } from "./segment_scan.ts";
 import { SyncStatsRecorder } from "./sync_stats.ts";
 import { TailCache } from "./tail_cache.ts";
 import type { LogRecord, LogStore, SyncStats } from "./types.ts";
-import { writeAll, writeAllSync } from "../resp/write_all.ts";
+import { writeAllSync } from "../resp/write_all.ts";
 
 export const SEGMENT_MAX_BYTES_DEFAULT = 64 * 1024 * 1024;
 export const TAIL_CACHE_MAX_BYTES_DEFAULT = 16 * 1024 * 1024;
@@ -60,8 +60,6 @@ export interface SegmentedLogOptions {
    * a crash of the process loses nothing, a crash of the machine may lose the latest records.
    */
   readonly fsync?: () => boolean;
-  /** Write and fdatasync without yielding to the event loop (default: no). */
-  readonly blockingSync?: () => boolean;
 }
 
 /** What recovery cut from the end of the log, if anything. */
@@ -111,7 +109,6 @@ export class SegmentedLog implements LogStore {
   readonly #syncStats = new SyncStatsRecorder();
 
   readonly #fsync: () => boolean;
-  readonly #blockingSync: () => boolean;
 
   constructor(options: SegmentedLogOptions) {
     this.logDir = join(options.dir, LOG_DIR_NAME);
@@ -119,7 +116,6 @@ export class SegmentedLog implements LogStore {
     this.recordMaxBytes = options.recordMaxBytes ?? RECORD_MAX_BYTES_DEFAULT;
     this.tailCacheMaxBytes = options.tailCacheMaxBytes ?? TAIL_CACHE_MAX_BYTES_DEFAULT;
     this.#fsync = options.fsync ?? (() => true);
-    this.#blockingSync = options.blockingSync ?? (() => false);
     assert(this.segmentMaxBytes > RECORD_HEADER_BYTES, "segmentMaxBytes too small");
     assert(this.recordMaxBytes >= RECORD_HEADER_BYTES, "recordMaxBytes too small");
     assert(this.recordMaxBytes <= 0xffff_ffff, "recordMaxBytes must fit a u32 length");
@@ -544,18 +540,13 @@ export class SegmentedLog implements LogStore {
       const buffer = this.#encode(records, end - start);
       const writer = await this.#writerFor(file);
       if (file.writerPosition !== start) await writer.seek(start, Deno.SeekMode.Start);
-      if (this.#blockingSync()) {
-        // Blocking write and fdatasync: when nothing else needs the event loop meanwhile (a
-        // one-node cluster), the thread pool's round trips cost more than they save.
-        writeAllSync(writer, buffer);
-        file.writerPosition = end;
-        if (this.#fsync()) this.#syncStats.timeSync(() => writer.syncDataSync());
-      } else {
-        // On the thread pool: messages to peers go out while the disk works.
-        await writeAll(writer, buffer);
-        file.writerPosition = end;
-        if (this.#fsync()) await this.#syncStats.time(() => writer.syncData());
-      }
+      // The write goes to the page cache without yielding; the fdatasync runs on the thread
+      // pool, so the event loop serves clients and peers while the disk works (measured:
+      // +10-15% pipelined writes on one node, shorter write latency on three, against a
+      // blocking fdatasync; an async write as well only added a thread-pool round trip).
+      writeAllSync(writer, buffer);
+      file.writerPosition = end;
+      if (this.#fsync()) await this.#syncStats.time(() => writer.syncData());
       if (created) await syncDir(this.logDir);
       file.bytes = end;
     }

@@ -25,13 +25,6 @@ export class SyncStatsRecorder {
     this.record(Math.round((performance.now() - startMs) * 1000));
   }
 
-  /** Times a synchronous `fsync` and records it. */
-  timeSync(fsync: () => void): void {
-    const startMs = performance.now();
-    fsync();
-    this.record(Math.round((performance.now() - startMs) * 1000));
-  }
-
   get stats(): SyncStats {
     return {
       syncCount: this.#count,

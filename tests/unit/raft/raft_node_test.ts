@@ -293,6 +293,26 @@ Deno.test("ReadIndex: many reads share one heartbeat round", () => {
   assert.ok(reads.every((r) => r.index === n1.status().commitIndex));
 });
 
+Deno.test("ReadIndex: at most maxReadRoundsInFlightCount rounds in flight; later reads share the next", () => {
+  const cluster = TestCluster.formed(3, { maxReadRoundsInFlightCount: 2 });
+  const n1 = cluster.node(1);
+  const heartbeats = () => cluster.sent.filter((m) => m.type === MessageType.Heartbeat).length;
+  const before = heartbeats();
+  // Four batches of reads, each flushed before any round is answered.
+  for (let batch = 0; batch < 4; batch++) {
+    for (let i = 1; i <= 10; i++) n1.readIndex(batch * 10 + i);
+    cluster.flushReadies();
+  }
+  assert.equal(heartbeats() - before, 4, "two rounds (to two followers each) went out at once");
+  assert.equal(cluster.readStates.get(1)!.length, 0);
+  cluster.settle();
+  // Batches 3 and 4 waited and shared a third round, sent once a round was confirmed.
+  assert.equal(heartbeats() - before, 6);
+  const reads = cluster.readStates.get(1)!;
+  assert.equal(reads.length, 40);
+  assert.deepEqual(reads.map((r) => r.requestId), Array.from({ length: 40 }, (_, i) => i + 1));
+});
+
 Deno.test("ReadIndex waits for the new leader's first commit and fails on a follower", () => {
   const cluster = TestCluster.formed(3);
   cluster.isolate(1);

@@ -265,21 +265,24 @@ export class ClusterNode implements NodeApi {
 
   write(session: ClientSession, payload: Uint8Array, slot: ReplySlot): void {
     const order = sessionOrder(session);
-    order.write(() => {
-      if (!this.raft) return slot.complete(encodeError(Errors.noCluster));
-      const position = this.raft.propose(payload);
-      if (position instanceof RaftError) {
-        return slot.complete(encodeError(this.proposalErrorReply(position)));
-      }
-      order.lastWriteIndex = position.index;
-      this.pendingWrites.add(
-        position.index,
-        position.term,
-        slot,
-        Date.now() + this.config.requestTimeoutMs,
-      );
-      this.schedule();
-    });
+    if (order.startNow("write")) this.proposeWrite(order, payload, slot);
+    else order.write(() => this.proposeWrite(order, payload, slot));
+  }
+
+  private proposeWrite(order: SessionOrder, payload: Uint8Array, slot: ReplySlot): void {
+    if (!this.raft) return slot.complete(encodeError(Errors.noCluster));
+    const position = this.raft.propose(payload);
+    if (position instanceof RaftError) {
+      return slot.complete(encodeError(this.proposalErrorReply(position)));
+    }
+    order.lastWriteIndex = position.index;
+    this.pendingWrites.add(
+      position.index,
+      position.term,
+      slot,
+      Date.now() + this.config.requestTimeoutMs,
+    );
+    this.schedule();
   }
 
   read(
@@ -289,18 +292,26 @@ export class ClusterNode implements NodeApi {
     slot: ReplySlot,
   ): void {
     const order = sessionOrder(session);
-    order.read(() => {
-      const read: PendingRead = {
-        commandBytes,
-        replyCount,
-        slot,
-        deadlineMs: Date.now() + this.config.requestTimeoutMs,
-        minIndex: order.lastWriteIndex,
-        dispatched: () => order.readDispatched(),
-      };
-      if (this.config.readMode === "stale") this.reads.addLocal(read, this.appliedIndex);
-      else this.reads.add(read);
-    });
+    if (order.startNow("read")) this.registerRead(order, commandBytes, replyCount, slot);
+    else order.read(() => this.registerRead(order, commandBytes, replyCount, slot));
+  }
+
+  private registerRead(
+    order: SessionOrder,
+    commandBytes: Uint8Array,
+    replyCount: number,
+    slot: ReplySlot,
+  ): void {
+    const read: PendingRead = {
+      commandBytes,
+      replyCount,
+      slot,
+      deadlineMs: Date.now() + this.config.requestTimeoutMs,
+      minIndex: order.lastWriteIndex,
+      dispatched: order.onReadDispatched,
+    };
+    if (this.config.readMode === "stale") this.reads.addLocal(read, this.appliedIndex);
+    else this.reads.add(read);
   }
 
   local(commandBytes: Uint8Array, slot: ReplySlot): void {

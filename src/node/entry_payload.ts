@@ -8,6 +8,8 @@
  * Layout: `kind u8 | replyCount u32 | [watchIndex f64 | keyCount u32 | (len u32, key)*]
  * | [scriptLen u32 | script] | RESP`.
  */
+import { encodedCommandBytes, writeCommandAt } from "../resp/reply_writer.ts";
+import { allocBytes } from "../resp/byte_slab.ts";
 
 export const PayloadKind = {
   Command: 1,
@@ -53,26 +55,40 @@ export function encodePayload(
   }
   const scriptBytes = script ? 4 + script.length : 0;
   const out = new Uint8Array(headerBytes + watchBytes + scriptBytes + commandBytes.length);
-  const view = new DataView(out.buffer);
   out[0] = watch ? PayloadKind.WatchedTransaction : kind;
-  view.setUint32(1, replyCount);
+  writeUint32(out, 1, replyCount);
   let offset = headerBytes;
   if (watch) {
-    view.setFloat64(offset, watch.index);
-    view.setUint32(offset + 8, watch.keys.length);
+    new DataView(out.buffer).setFloat64(offset, watch.index);
+    writeUint32(out, offset + 8, watch.keys.length);
     offset += 12;
     for (const key of watch.keys) {
-      view.setUint32(offset, key.length);
+      writeUint32(out, offset, key.length);
       out.set(key, offset + 4);
       offset += 4 + key.length;
     }
   }
   if (script) {
-    view.setUint32(offset, script.length);
+    writeUint32(out, offset, script.length);
     out.set(script, offset + 4);
     offset += 4 + script.length;
   }
   out.set(commandBytes, offset);
+  return out;
+}
+
+/**
+ * A one-command payload (the common write), encoded straight from the arguments: one buffer,
+ * no intermediate RESP copy.
+ */
+export function encodeCommandPayload(
+  kind: number,
+  args: readonly (Uint8Array | string)[],
+): Uint8Array {
+  const out = allocBytes(headerBytes + encodedCommandBytes(args));
+  out[0] = kind;
+  writeUint32(out, 1, 1);
+  writeCommandAt(out, headerBytes, args);
   return out;
 }
 
@@ -82,10 +98,9 @@ export function decodePayload(data: Uint8Array): EntryPayload {
   if (kind < PayloadKind.Command || kind > PayloadKind.BlockedTimeout) {
     throw new Error(`unknown entry payload kind ${kind}`);
   }
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const replyCount = view.getUint32(1);
+  const replyCount = readUint32(data, 1);
   if (kind === PayloadKind.Script) {
-    const length = view.getUint32(headerBytes);
+    const length = readUint32(data, headerBytes);
     const end = headerBytes + 4 + length;
     if (end > data.length) throw new Error("script overruns the entry");
     return {
@@ -99,15 +114,27 @@ export function decodePayload(data: Uint8Array): EntryPayload {
     return { kind, replyCount, commandBytes: data.subarray(headerBytes) };
   }
   let offset = headerBytes;
-  const index = view.getFloat64(offset);
-  const keyCount = view.getUint32(offset + 8);
+  const index = new DataView(data.buffer, data.byteOffset, data.byteLength).getFloat64(offset);
+  const keyCount = readUint32(data, offset + 8);
   offset += 12;
   const keys: Uint8Array[] = [];
   for (let i = 0; i < keyCount; i++) {
-    const length = view.getUint32(offset);
+    const length = readUint32(data, offset);
     if (offset + 4 + length > data.length) throw new Error("watched keys overrun the entry");
     keys.push(data.subarray(offset + 4, offset + 4 + length));
     offset += 4 + length;
   }
   return { kind, replyCount, watch: { index, keys }, commandBytes: data.subarray(offset) };
+}
+
+// Big-endian u32 by hand: a DataView over a small on-heap array would move it off the heap.
+function writeUint32(out: Uint8Array, at: number, value: number): void {
+  out[at] = value >>> 24;
+  out[at + 1] = value >>> 16;
+  out[at + 2] = value >>> 8;
+  out[at + 3] = value;
+}
+
+function readUint32(data: Uint8Array, at: number): number {
+  return ((data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]) >>> 0;
 }

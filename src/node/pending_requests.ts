@@ -10,28 +10,56 @@ import type { ReplySlot } from "../server/reply_queue.ts";
 import { Errors } from "../server/errors.ts";
 
 interface PendingWrite {
+  index: number;
   term: number;
   slot: ReplySlot;
   deadlineMs: number;
 }
 
 export class PendingWrites {
-  /** Insertion order is index order: proposals get increasing indexes. */
-  private readonly byIndex = new Map<number, PendingWrite>();
+  /**
+   * Sorted by index: proposals get increasing indexes and entries are applied in index order,
+   * so adds go to the tail and takes come from the head (a queue, not a map, on the hot path).
+   */
+  private queue: PendingWrite[] = [];
+  private head = 0;
 
   get size(): number {
-    return this.byIndex.size;
+    return this.queue.length - this.head;
   }
 
   add(index: number, term: number, slot: ReplySlot, deadlineMs: number): void {
-    this.byIndex.set(index, { term, slot, deadlineMs });
+    const pending = { index, term, slot, deadlineMs };
+    const last = this.queue.length - 1;
+    if (last < this.head || this.queue[last].index < index) {
+      this.queue.push(pending);
+      return;
+    }
+    // Not after the tail (cannot happen with a single proposer; kept correct regardless).
+    this.compact();
+    let at = this.queue.findIndex((p) => p.index >= index);
+    if (at < 0) at = this.queue.length;
+    if (this.queue[at]?.index === index) {
+      this.queue[at].slot.complete(encodeError(Errors.notCommitted));
+      this.queue[at] = pending;
+    } else {
+      this.queue.splice(at, 0, pending);
+    }
   }
 
   /** The slot waiting for the entry (index, term), removed; a lost proposal is failed. */
   take(index: number, term: number): ReplySlot | undefined {
-    const pending = this.byIndex.get(index);
-    if (!pending) return undefined;
-    this.byIndex.delete(index);
+    // Entries are applied in index order: a request below `index` still here had its entry
+    // skipped (covered by an installed snapshot): it may or may not have committed.
+    while (this.head < this.queue.length && this.queue[this.head].index < index) {
+      this.queue[this.head++].slot.complete(encodeError(Errors.requestTimeout));
+    }
+    if (this.head === this.queue.length || this.queue[this.head].index !== index) {
+      this.maybeCompact();
+      return undefined;
+    }
+    const pending = this.queue[this.head++];
+    this.maybeCompact();
     if (pending.term === term) return pending.slot;
     pending.slot.complete(encodeError(Errors.notCommitted));
     return undefined;
@@ -39,24 +67,41 @@ export class PendingWrites {
 
   /** Fail every request at index >= `fromIndex` (their entries were truncated). */
   failFrom(fromIndex: number): void {
-    for (const [index, pending] of this.byIndex) {
-      if (index < fromIndex) continue;
-      this.byIndex.delete(index);
-      pending.slot.complete(encodeError(Errors.notCommitted));
-    }
+    this.compact();
+    let at = this.queue.findIndex((p) => p.index >= fromIndex);
+    if (at < 0) return;
+    const failed = this.queue.splice(at);
+    for (const pending of failed) pending.slot.complete(encodeError(Errors.notCommitted));
   }
 
   /** Answer requests past their deadline with -TIMEOUT. */
   expire(nowMs: number): void {
-    for (const [index, pending] of this.byIndex) {
-      if (pending.deadlineMs > nowMs) continue;
-      this.byIndex.delete(index);
-      pending.slot.complete(encodeError(Errors.requestTimeout));
-    }
+    this.compact();
+    const expired = this.queue.filter((p) => p.deadlineMs <= nowMs);
+    if (expired.length === 0) return;
+    this.queue = this.queue.filter((p) => p.deadlineMs > nowMs);
+    for (const pending of expired) pending.slot.complete(encodeError(Errors.requestTimeout));
   }
 
   failAll(error: string): void {
-    for (const pending of this.byIndex.values()) pending.slot.complete(encodeError(error));
-    this.byIndex.clear();
+    const all = this.queue.slice(this.head);
+    this.queue = [];
+    this.head = 0;
+    for (const pending of all) pending.slot.complete(encodeError(error));
+  }
+
+  private maybeCompact(): void {
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.compact();
+    }
+  }
+
+  private compact(): void {
+    if (this.head === 0) return;
+    this.queue = this.queue.slice(this.head);
+    this.head = 0;
   }
 }

@@ -16,6 +16,22 @@ export class SessionOrder {
   /** Steps held back, in arrival order. */
   private held: Step[] = [];
 
+  /** Called when a registered read is sent to the child or failed (bound once per session). */
+  readonly onReadDispatched = (): void => this.readDispatched();
+
+  /**
+   * True if a step of `kind` may run right now, with its bookkeeping done: the caller runs it
+   * at once instead of handing a closure to {@link read} or {@link write} (the common case).
+   */
+  startNow(kind: "read" | "write"): boolean {
+    if (this.held.length > 0) return false;
+    if (kind === "read") {
+      this.undispatchedReads++;
+      return true;
+    }
+    return this.undispatchedReads === 0;
+  }
+
   /** A read: `run` registers it (its floor is `lastWriteIndex` at that moment). */
   read(run: () => void): void {
     this.submit({ kind: "read", run });

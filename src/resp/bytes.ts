@@ -17,18 +17,42 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Longest input turned into a string with one `String.fromCharCode` call. */
+const FROM_CHAR_CODE_MAX_BYTES = 4096;
+
+/** `bytes` as a string, one char per byte, ASCII letters lowercased (other bytes untouched). */
 export function lowerAscii(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i];
-    s += String.fromCharCode(c >= 65 && c <= 90 ? c + 32 : c);
+  const n = bytes.length;
+  if (n > FROM_CHAR_CODE_MAX_BYTES) {
+    return keyString(bytes).replace(/[A-Z]+/g, (s) => s.toLowerCase());
   }
-  return s;
+  let upper = false;
+  for (let i = 0; i < n; i++) {
+    const c = bytes[i];
+    if (c >= 65 && c <= 90) {
+      upper = true;
+      break;
+    }
+  }
+  if (!upper) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  const lowered = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const c = bytes[i];
+    lowered[i] = c >= 65 && c <= 90 ? c + 32 : c;
+  }
+  return String.fromCharCode.apply(null, lowered);
 }
 
 /** A binary-safe string form of a key (one char per byte). */
 export function keyString(bytes: Uint8Array): string {
+  const n = bytes.length;
+  if (n <= FROM_CHAR_CODE_MAX_BYTES) {
+    return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
   let s = "";
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]);
+  for (let i = 0; i < n; i += FROM_CHAR_CODE_MAX_BYTES) {
+    const part = bytes.subarray(i, Math.min(n, i + FROM_CHAR_CODE_MAX_BYTES));
+    s += String.fromCharCode.apply(null, part as unknown as number[]);
+  }
   return s;
 }

@@ -4,6 +4,8 @@
  * clients and multibulk commands (to the redis child, and as log payloads).
  */
 
+import { allocBytes } from "./byte_slab.ts";
+
 const CR = 13;
 const LF = 10;
 const INITIAL_BYTES = 16 * 1024;
@@ -219,23 +221,35 @@ export class ReplyWriter {
 
 /** `args` as a RESP multibulk request, in a fresh exactly sized buffer (each byte copied once). */
 export function encodeCommand(args: readonly (Uint8Array | string)[]): Uint8Array {
-  // Non-ASCII strings are encoded up front; ASCII ones are copied char by char below.
-  let encoded: (Uint8Array | undefined)[] | undefined;
+  const out = allocBytes(encodedCommandBytes(args));
+  writeCommandAt(out, 0, args);
+  return out;
+}
+
+/** Size of `args` encoded as a RESP multibulk request. */
+export function encodedCommandBytes(args: readonly (Uint8Array | string)[]): number {
   let total = decimalLength(args.length) + 3;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    let len = arg.length;
-    if (typeof arg === "string" && !isAscii(arg)) {
-      const bytes = encoder.encode(arg);
-      (encoded ??= [])[i] = bytes;
-      len = bytes.length;
-    }
+    const len = typeof arg === "string" && !isAscii(arg) ? encoder.encode(arg).length : arg.length;
     total += decimalLength(len) + len + 5;
   }
-  const out = new Uint8Array(total);
-  let at = writeLengthLine(out, 0, 42, args.length);
+  return total;
+}
+
+/**
+ * Writes `args` as a RESP multibulk request at `at` (room for {@link encodedCommandBytes} must be
+ * there); returns the offset after it.
+ */
+export function writeCommandAt(
+  out: Uint8Array,
+  at: number,
+  args: readonly (Uint8Array | string)[],
+): number {
+  at = writeLengthLine(out, at, 42, args.length);
   for (let i = 0; i < args.length; i++) {
-    const arg = encoded?.[i] ?? args[i];
+    let arg = args[i];
+    if (typeof arg === "string" && !isAscii(arg)) arg = encoder.encode(arg);
     const len = arg.length;
     at = writeLengthLine(out, at, 36, len);
     if (typeof arg === "string") {
@@ -249,7 +263,7 @@ export function encodeCommand(args: readonly (Uint8Array | string)[]): Uint8Arra
     out[at++] = CR;
     out[at++] = LF;
   }
-  return out;
+  return at;
 }
 
 function isAscii(text: string): boolean {

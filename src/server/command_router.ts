@@ -21,7 +21,7 @@ import {
   encodeSimple,
   nullBulk,
 } from "./replies.ts";
-import { encodePayload, PayloadKind } from "../node/entry_payload.ts";
+import { encodeCommandPayload, encodePayload, PayloadKind } from "../node/entry_payload.ts";
 import type { ClientSession, CommandHandler } from "./client_session.ts";
 import { Errors } from "./errors.ts";
 import type { NodeApi } from "./node_api.ts";
@@ -143,14 +143,14 @@ export class CommandRouter implements CommandHandler {
         const sandboxed = this.sandboxed(info.name, args);
         if (typeof sandboxed === "string") return slot.complete(encodeError(sandboxed));
         if (sandboxed) rewritten = sandboxed.args;
-        return this.node.write(session, encodePayload(PayloadKind.Command, 1, encodeCommand(rewritten)), slot);
+        return this.node.write(session, encodeCommandPayload(PayloadKind.Command, rewritten), slot);
       }
       case "read":
         return this.node.read(session, encodeCommand(args), 1, slot);
       case "blocking": {
         const call = parseBlocking(name, args);
         if (typeof call === "string") return slot.complete(encodeError(call));
-        return this.node.write(session, encodePayload(PayloadKind.Blocking, 1, encodeCommand(args)), slot);
+        return this.node.write(session, encodeCommandPayload(PayloadKind.Blocking, args), slot);
       }
       default:
         return slot.complete(encodeError(Errors.notSupported));
@@ -271,13 +271,12 @@ export class CommandRouter implements CommandHandler {
 
   /** Unknown command, arity and refused checks; returns the error text or the command. */
   private check(name: string, args: Uint8Array[]): CommandInfo | string {
-    const sub = args.length > 1 ? lowerAscii(args[1]) : undefined;
     const base = this.node.commands.lookup(name);
     if (!base) return unknownCommandError(args.map((a) => decoder.decode(a)));
     if (!arityOk(base.arity, args.length)) return arityError(name);
     let info = base;
-    if (base.subcommands && sub !== undefined) {
-      const found = base.subcommands.get(sub);
+    if (base.subcommands && args.length > 1) {
+      const found = base.subcommands.get(lowerAscii(args[1]));
       if (!found) {
         return `ERR unknown subcommand '${decoder.decode(args[1]).slice(0, 128)}'. Try ${name.toUpperCase()} HELP.`;
       }

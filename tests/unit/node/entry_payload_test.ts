@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import {
+  decodePayload,
+  encodeCommandPayload,
+  encodePayload,
+  PayloadKind,
+} from "../../../src/node/entry_payload.ts";
+import { encodeCommand } from "../../../src/resp/mod.ts";
+
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+const big = new Uint8Array(70_000).fill(120);
+
+Deno.test("a command payload holds the RESP command; both encoders agree", () => {
+  for (const args of [["SET", "k", "v"], ["SET", "ключ", big], ["PING"]]) {
+    const fromArgs = encodeCommandPayload(PayloadKind.Command, args);
+    assert.deepEqual(fromArgs, encodePayload(PayloadKind.Command, 1, encodeCommand(args)));
+    const decoded = decodePayload(fromArgs);
+    assert.equal(decoded.kind, PayloadKind.Command);
+    assert.equal(decoded.replyCount, 1);
+    assert.deepEqual(decoded.commandBytes, encodeCommand(args));
+  }
+});
+
+Deno.test("transaction, watch and script payloads round-trip", () => {
+  const resp = encodeCommand(["MULTI"]);
+  const watched = decodePayload(
+    encodePayload(PayloadKind.Transaction, 70_000, resp, { index: 2 ** 40 + 3, keys: [big, resp] }),
+  );
+  assert.equal(watched.kind, PayloadKind.WatchedTransaction);
+  assert.equal(watched.replyCount, 70_000);
+  assert.equal(watched.watch!.index, 2 ** 40 + 3);
+  assert.deepEqual(watched.watch!.keys, [big, resp]);
+  assert.deepEqual(watched.commandBytes, resp);
+  const script = decodePayload(
+    encodePayload(PayloadKind.Script, 1, resp, undefined, new TextEncoder().encode("return 1")),
+  );
+  assert.equal(text(script.script!), "return 1");
+  assert.deepEqual(script.commandBytes, resp);
+  assert.throws(() => decodePayload(new Uint8Array([9, 0, 0, 0, 1])), /unknown entry payload kind/);
+});

@@ -68,7 +68,7 @@ export class PendingWrites {
   /** Fail every request at index >= `fromIndex` (their entries were truncated). */
   failFrom(fromIndex: number): void {
     this.compact();
-    let at = this.queue.findIndex((p) => p.index >= fromIndex);
+    const at = this.queue.findIndex((p) => p.index >= fromIndex);
     if (at < 0) return;
     const failed = this.queue.splice(at);
     for (const pending of failed) pending.slot.complete(encodeError(Errors.notCommitted));

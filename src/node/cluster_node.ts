@@ -374,7 +374,13 @@ export class ClusterNode implements NodeApi {
   }
 
   private async openRaft(identity: NodeIdentity, mode: "bootstrap" | "join" | "restart") {
-    this.storage = await openLogStorage(this.config, mode !== "restart");
+    this.storage = await openLogStorage(
+      this.config,
+      mode !== "restart",
+      // A follower has nothing to overlap with its fsync (its ack waits for it): the thread
+      // pool's round trip would only add two wakeups per batch (measured: -20% follower CPU).
+      () => this.role !== "leader",
+    );
     await this.snapshots.open(mode !== "restart");
     const snapshot = mode === "restart" ? this.snapshots.current() : undefined;
     const persisted = mode === "restart" ? await this.storage.load(snapshot?.meta) : undefined;
@@ -397,6 +403,7 @@ export class ClusterNode implements NodeApi {
       snapshotChunkBytes: this.config.snapshotReqMaxBytes,
       maxInflightSnapshotChunksCount: this.config.snapshotReqMaxCount,
       maxReadRoundsInFlightCount: this.config.readRoundsInFlightMaxCount,
+      commitOnlyAppendsOnTick: true,
     }, persisted);
     if (mode === "bootstrap") {
       const error = this.raft.bootstrap(identity.addr);

@@ -116,7 +116,11 @@ export class LogStorage {
 }
 
 /** Open (or, for a brand-new cluster member, create) the log under `<dir>/log`. */
-export async function openLogStorage(config: Config, fresh: boolean): Promise<LogStorage> {
+export async function openLogStorage(
+  config: Config,
+  fresh: boolean,
+  blockingSync: () => boolean,
+): Promise<LogStorage> {
   const logDir = `${config.dir}/${LOG_DIR_NAME}`;
   if (fresh) {
     // Leftovers of an init or join that crashed before the identity was saved.
@@ -132,6 +136,7 @@ export async function openLogStorage(config: Config, fresh: boolean): Promise<Lo
     dir: config.dir,
     segmentMaxBytes,
     fsync: () => config.logFsync,
+    blockingSync,
   });
   await log.open();
   return new LogStorage(log, new FileHardStateStore(config.dir));

@@ -43,6 +43,12 @@ export interface RaftConfig {
   readonly maxUncommittedEntriesBytes: number;
   /** Max ReadIndex requests waiting for confirmation. */
   readonly maxPendingReadsCount: number;
+  /**
+   * A commit index that advanced with no new entries to carry it goes out with the next entries
+   * or at the next tick, instead of in an empty append at once: under load the next append
+   * carries it, and followers wake once per batch instead of twice.
+   */
+  readonly commitOnlyAppendsOnTick: boolean;
   /** Max ReadIndex heartbeat rounds sent and not yet confirmed; reads arriving beyond share the next. */
   readonly maxReadRoundsInFlightCount: number;
   /** TEST ONLY: deliberate protocol bugs (all off by default); see {@link InjectedBugs}. */
@@ -90,6 +96,7 @@ export const defaultRaftConfig: Omit<RaftConfig, "id" | "random"> = {
   maxUncommittedEntriesBytes: 256 * 1024 * 1024,
   maxPendingReadsCount: 100_000,
   maxReadRoundsInFlightCount: 1,
+  commitOnlyAppendsOnTick: false,
   injectedBugs: noInjectedBugs,
 };
 

@@ -83,6 +83,8 @@ export class RaftNode {
   private leaseStartTick = -Infinity;
   private uncommittedBytes = 0;
   private needsFlush = false;
+  /** With commitOnlyAppendsOnTick: a tick passed, so appends carrying only the commit go out. */
+  private commitOnlyAppendsDue = false;
 
   // Follower snapshot reception.
   private snapshotReceive: SnapshotReceive | undefined = undefined;
@@ -551,6 +553,10 @@ export class RaftNode {
 
   private tickLeader(): void {
     this.heartbeatElapsed++;
+    if (this.config.commitOnlyAppendsOnTick) {
+      this.commitOnlyAppendsDue = true;
+      this.needsFlush = true;
+    }
     if (this.electionElapsed >= this.config.electionTicks) {
       this.electionElapsed = 0;
       if (this.config.checkQuorum && !this.quorumActive()) {
@@ -882,6 +888,7 @@ export class RaftNode {
     this.needsFlush = false;
     if (this.role !== "leader") return;
     for (const [id, pr] of this.progress) this.sendAppend(id, pr);
+    this.commitOnlyAppendsDue = false;
     // A bounded number of read rounds in flight: reads arriving beyond share the next one (which
     // goes out when an earlier one is confirmed, or with the next heartbeat if one is lost).
     if (
@@ -906,7 +913,10 @@ export class RaftNode {
         continue;
       }
       const hasEntries = pr.next <= last;
-      if (!hasEntries && pr.sentCommit >= log.committed && pr.state === "replicate") return;
+      if (!hasEntries && pr.state === "replicate") {
+        if (pr.sentCommit >= log.committed) return;
+        if (this.config.commitOnlyAppendsOnTick && !this.commitOnlyAppendsDue) return;
+      }
       const entries = hasEntries
         ? log.slice(
           pr.next,

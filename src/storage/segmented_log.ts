@@ -60,6 +60,8 @@ export interface SegmentedLogOptions {
    * a crash of the process loses nothing, a crash of the machine may lose the latest records.
    */
   readonly fsync?: () => boolean;
+  /** fdatasync without yielding to the event loop, when true at the time of a flush (default: no). */
+  readonly blockingSync?: () => boolean;
 }
 
 /** What recovery cut from the end of the log, if anything. */
@@ -106,6 +108,7 @@ export class SegmentedLog implements LogStore {
   #files: SegmentFile[] = [];
   #encodeBuffer = new Uint8Array(0);
   readonly #batcher = new FsyncBatcher<LogRecord>((records) => this.#flush(records));
+  readonly #blockingSync: () => boolean;
   readonly #syncStats = new SyncStatsRecorder();
 
   readonly #fsync: () => boolean;
@@ -116,6 +119,7 @@ export class SegmentedLog implements LogStore {
     this.recordMaxBytes = options.recordMaxBytes ?? RECORD_MAX_BYTES_DEFAULT;
     this.tailCacheMaxBytes = options.tailCacheMaxBytes ?? TAIL_CACHE_MAX_BYTES_DEFAULT;
     this.#fsync = options.fsync ?? (() => true);
+    this.#blockingSync = options.blockingSync ?? (() => false);
     assert(this.segmentMaxBytes > RECORD_HEADER_BYTES, "segmentMaxBytes too small");
     assert(this.recordMaxBytes >= RECORD_HEADER_BYTES, "recordMaxBytes too small");
     assert(this.recordMaxBytes <= 0xffff_ffff, "recordMaxBytes must fit a u32 length");
@@ -546,7 +550,10 @@ export class SegmentedLog implements LogStore {
       // blocking fdatasync; an async write as well only added a thread-pool round trip).
       writeAllSync(writer, buffer);
       file.writerPosition = end;
-      if (this.#fsync()) await this.#syncStats.time(() => writer.syncData());
+      if (this.#fsync()) {
+        if (this.#blockingSync()) this.#syncStats.timeBlocking(() => writer.syncDataSync());
+        else await this.#syncStats.time(() => writer.syncData());
+      }
       if (created) await syncDir(this.logDir);
       file.bytes = end;
     }

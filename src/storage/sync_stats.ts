@@ -25,6 +25,13 @@ export class SyncStatsRecorder {
     this.record(Math.round((performance.now() - startMs) * 1000));
   }
 
+  /** Times a blocking `fsync` and records it. */
+  timeBlocking(fsync: () => void): void {
+    const startMs = performance.now();
+    fsync();
+    this.record(Math.round((performance.now() - startMs) * 1000));
+  }
+
   get stats(): SyncStats {
     return {
       syncCount: this.#count,

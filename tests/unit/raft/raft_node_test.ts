@@ -567,3 +567,31 @@ Deno.test("a snapshot of entries applied before they were handed out for persist
   const rd = follower.ready(); // used to throw "slice N..M out of log"
   assert.ok(rd.entries.some((e) => e.index === last), "the unpersisted entries are handed out");
 });
+
+Deno.test("commitOnlyAppendsOnTick: a new commit index rides the next entries or the next tick", () => {
+  const cluster = TestCluster.formed(3, { commitOnlyAppendsOnTick: true });
+  const n1 = cluster.node(1);
+  const emptyAppends = () =>
+    cluster.sent.filter((m) =>
+      m.type === MessageType.AppendEntries && m.from === 1 && m.entries.length === 0
+    ).length;
+  const emptyBefore = emptyAppends();
+  assert.ok(!(n1.propose(data("a")) instanceof RaftError));
+  cluster.settle();
+  const committed = n1.status().commitIndex;
+  assert.equal(committed, n1.status().lastIndex, "the leader committed");
+  assert.equal(emptyAppends(), emptyBefore, "no empty append just for the commit");
+  assert.ok(cluster.node(2).status().commitIndex < committed, "the follower does not know yet");
+  // The next proposal's append carries the earlier commit.
+  assert.ok(!(n1.propose(data("b")) instanceof RaftError));
+  cluster.flushReadies();
+  cluster.deliver();
+  assert.equal(cluster.node(2).status().commitIndex, committed);
+  cluster.settle();
+  // With nothing more to send, the next tick carries the commit.
+  assert.ok(cluster.node(2).status().commitIndex < n1.status().commitIndex);
+  n1.tick();
+  cluster.settle();
+  assert.equal(cluster.node(2).status().commitIndex, n1.status().commitIndex);
+  assert.equal(cluster.node(3).status().commitIndex, n1.status().commitIndex);
+});

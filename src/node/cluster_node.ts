@@ -404,6 +404,7 @@ export class ClusterNode implements NodeApi {
       maxInflightSnapshotChunksCount: this.config.snapshotReqMaxCount,
       maxReadRoundsInFlightCount: this.config.readRoundsInFlightMaxCount,
       commitOnlyAppendsOnTick: true,
+      readRoundsToQuorumOnly: true,
     }, persisted);
     if (mode === "bootstrap") {
       const error = this.raft.bootstrap(identity.addr);

@@ -49,6 +49,11 @@ export interface RaftConfig {
    * carries it, and followers wake once per batch instead of twice.
    */
   readonly commitOnlyAppendsOnTick: boolean;
+  /**
+   * A ReadIndex round goes only to the most responsive voters needed for a quorum (one follower
+   * of three), not to every follower; a round still unconfirmed a tick later goes to all.
+   */
+  readonly readRoundsToQuorumOnly: boolean;
   /** Max ReadIndex heartbeat rounds sent and not yet confirmed; reads arriving beyond share the next. */
   readonly maxReadRoundsInFlightCount: number;
   /** TEST ONLY: deliberate protocol bugs (all off by default); see {@link InjectedBugs}. */
@@ -97,6 +102,7 @@ export const defaultRaftConfig: Omit<RaftConfig, "id" | "random"> = {
   maxPendingReadsCount: 100_000,
   maxReadRoundsInFlightCount: 1,
   commitOnlyAppendsOnTick: false,
+  readRoundsToQuorumOnly: false,
   injectedBugs: noInjectedBugs,
 };
 

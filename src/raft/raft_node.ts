@@ -583,7 +583,12 @@ export class RaftNode {
         this.needsFlush = true;
       }
     }
-    if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
+    // A read round sent to a quorum only and still unconfirmed a whole tick later: one of
+    // those voters is slow or gone, so ask everyone.
+    const oldestRoundTick = this.reads.oldestRoundSentTick();
+    const roundStalled = this.config.readRoundsToQuorumOnly && oldestRoundTick >= 0 &&
+      oldestRoundTick + 1 < this.tickCount;
+    if (this.heartbeatElapsed >= this.config.heartbeatTicks || roundStalled) {
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeat();
     }
@@ -894,7 +899,7 @@ export class RaftNode {
     if (
       this.reads.needsRound() &&
       this.reads.roundsInFlight() < this.config.maxReadRoundsInFlightCount
-    ) this.broadcastHeartbeat();
+    ) this.broadcastHeartbeat(this.config.readRoundsToQuorumOnly);
     this.maybePromoteLearner();
   }
 
@@ -975,9 +980,15 @@ export class RaftNode {
     }
   }
 
-  private broadcastHeartbeat(): void {
+  /**
+   * Sends a heartbeat round (a new read sequence) to every follower, or with `quorumOnly` to the
+   * voters most recently heard from that make a quorum with this leader.
+   */
+  private broadcastHeartbeat(quorumOnly = false): void {
     const seq = this.reads.startRound(this.tickCount);
-    for (const [id, pr] of this.progress) {
+    const targets = quorumOnly ? this.readRoundTargets() : this.progress.keys();
+    for (const id of targets) {
+      const pr = this.progress.get(id)!;
       const m: HeartbeatMessage = {
         type: MessageType.Heartbeat,
         from: this.id,
@@ -996,6 +1007,19 @@ export class RaftNode {
     }
     // A leader alone (or the only voter) confirms its rounds by itself.
     this.maybeConfirmReads();
+  }
+
+  /** The other voters a read round needs: those that acknowledged the latest rounds. */
+  private readRoundTargets(): NodeId[] {
+    const voters = this.members.voterIds();
+    const others: NodeId[] = [];
+    for (const id of voters) if (id !== this.id && this.progress.has(id)) others.push(id);
+    const needed = quorumOf(voters.length) - (this.members.isVoter(this.id) ? 1 : 0);
+    if (needed >= others.length) return others;
+    others.sort((a, b) =>
+      this.progress.get(b)!.readSeqAcked - this.progress.get(a)!.readSeqAcked || a - b
+    );
+    return others.slice(0, needed);
   }
 
   private handleAppendResponse(m: AppendEntriesResponseMessage): void {

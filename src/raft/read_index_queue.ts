@@ -44,6 +44,11 @@ export class ReadIndexQueue {
     return this.lastSentSeq - this.confirmedSeq;
   }
 
+  /** Tick at which the oldest unconfirmed round was sent, or -1 if none is in flight. */
+  oldestRoundSentTick(): number {
+    return this.roundsSent.length > 0 ? this.roundsSent[1] : -1;
+  }
+
   add(requestId: number, index: number): void {
     this.pending.push({ requestId, index, seq: this.lastSentSeq + 1 });
   }

@@ -167,12 +167,13 @@ export class Simulation {
     return [...this.trace];
   }
 
-  /** The node's throughput settings, both ways: read rounds in flight, commit-only appends. */
+  /** The node's throughput settings, each both ways: read rounds, commit-only appends. */
   private throughputOptions(id: NodeId): Partial<RaftNodeOptions> {
     const r = seededRandom(this.options.seed * 15485863 + id * 31 + 5);
     return {
       maxReadRoundsInFlightCount: 1 + Math.floor(r() * 4),
       commitOnlyAppendsOnTick: r() < 0.5,
+      readRoundsToQuorumOnly: r() < 0.5,
     };
   }
 

@@ -595,3 +595,28 @@ Deno.test("commitOnlyAppendsOnTick: a new commit index rides the next entries or
   assert.equal(cluster.node(2).status().commitIndex, n1.status().commitIndex);
   assert.equal(cluster.node(3).status().commitIndex, n1.status().commitIndex);
 });
+
+Deno.test("readRoundsToQuorumOnly: a round goes to one follower of two; a stalled one to all", () => {
+  const cluster = TestCluster.formed(3, { readRoundsToQuorumOnly: true, heartbeatTicks: 5 });
+  const n1 = cluster.node(1);
+  const heartbeatsTo = (id: number) =>
+    cluster.sent.filter((m) => m.type === MessageType.Heartbeat && m.to === id).length;
+  const before = [heartbeatsTo(2), heartbeatsTo(3)];
+  n1.readIndex(1);
+  cluster.settle();
+  assert.equal(cluster.readStates.get(1)!.length, 1);
+  const sent = [heartbeatsTo(2) - before[0], heartbeatsTo(3) - before[1]];
+  assert.deepEqual(sent.toSorted(), [0, 1], "one round, to one follower");
+  // The follower the next round picks is cut off: the round stalls, then goes to everyone.
+  const target = sent[0] === 1 ? 2 : 3;
+  cluster.isolate(target);
+  n1.readIndex(2);
+  cluster.settle();
+  assert.equal(cluster.readStates.get(1)!.length, 1, "its only target is unreachable");
+  n1.tick();
+  cluster.settle();
+  assert.equal(cluster.readStates.get(1)!.length, 1, "not yet a whole tick old");
+  n1.tick();
+  cluster.settle();
+  assert.deepEqual(cluster.readStates.get(1)!.map((r) => r.requestId), [1, 2]);
+});

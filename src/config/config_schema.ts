@@ -90,12 +90,6 @@ export const configSchema = z.object({
   clientPipelineMaxCount: positiveInt().default(1024),
   /** Most clients connected at once (Redis's maxclients). */
   clientsMaxCount: positiveInt().default(10_000),
-  /** Most commands sent to the redis child and not yet answered. */
-  childInflightMaxCount: positiveInt().default(4096),
-  /** Most proposals waiting for the log (beyond this, clients wait before being read). */
-  proposalQueueMaxCount: positiveInt().default(65_536),
-  /** Most bytes of proposals batched into one log write. */
-  logBatchMaxBytes: positiveInt().default(8 * MIB),
   /** Log segment file size at which a new segment starts. */
   logSegmentMaxBytes: positiveInt().default(64 * MIB),
   /** Log size at which a snapshot compacts it (RedisRaft's log-max-file-size). */

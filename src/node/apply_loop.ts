@@ -144,11 +144,16 @@ export class ApplyLoop {
       }
     }
     this.ctx.watchHistory.record(entry.index, payload.commandBytes);
-    this.ctx.child().send(
-      payload.commandBytes,
-      payload.replyCount,
-      slot ? (frame) => slot.complete(frame) : ignore,
-    );
+    // Nobody waits for the reply of an entry proposed elsewhere (or whose client left).
+    if (slot) {
+      this.ctx.child().send(
+        payload.commandBytes,
+        payload.replyCount,
+        (frame) => slot.complete(frame),
+      );
+    } else {
+      this.ctx.child().sendWithoutReply(payload.commandBytes);
+    }
     if (this.ctx.blocked.size === 0) return undefined;
     return this.serveWaiters(entry.index, this.touchedKeys(payload.commandBytes));
   }
@@ -246,5 +251,3 @@ function parseOne(bytes: Uint8Array): Uint8Array[] {
   if (!args) throw new Error("blocking entry holds no command");
   return args;
 }
-
-function ignore(): void {}

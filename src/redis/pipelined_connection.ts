@@ -14,6 +14,9 @@ import { concatBytes } from "../resp/bytes.ts";
 export type ReplyCallback = (frame: Uint8Array) => void;
 
 const ignoreReply: ReplyCallback = () => {};
+const encoder = new TextEncoder();
+const replyOff = encoder.encode("*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n");
+const replyOn = encoder.encode("*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$2\r\nON\r\n");
 
 export class PipelinedConnection {
   private readonly callbacks: ReplyCallback[] = [];
@@ -22,6 +25,10 @@ export class PipelinedConnection {
   private flushScheduled = false;
   private writing: Promise<void> = Promise.resolve();
   private closed = false;
+  /** The server sends no replies (CLIENT REPLY OFF) until the next `send`. */
+  private repliesOff = false;
+  /** Commands without replies were sent since the last `drained()` check. */
+  private sentWithoutReply = false;
   private readonly scanner = new ReplyScanner();
   /** Resolves when the connection ends (child died or close()); rejects never. */
   readonly ended: Promise<void>;
@@ -34,7 +41,7 @@ export class PipelinedConnection {
     const conn = await Deno.connect({ transport: "unix", path: socketPath });
     return new PipelinedConnection(
       conn,
-      new TextEncoder().encode("-ERR redis child connection lost\r\n"),
+      encoder.encode("-ERR redis child connection lost\r\n"),
     );
   }
 
@@ -53,11 +60,15 @@ export class PipelinedConnection {
     return this.callbacks.length - this.callbackHead;
   }
 
-  /** Resolves once every request sent so far has its reply (or the connection ended). */
+  /**
+   * Resolves once every command sent so far (with or without a reply) has been executed and
+   * every reply received, or the connection ended.
+   */
   async drained(): Promise<void> {
-    if (this.inflightCount === 0 || this.closed) return;
+    if (this.closed || (this.inflightCount === 0 && !this.sentWithoutReply)) return;
+    this.sentWithoutReply = false;
     await new Promise<void>((resolve) =>
-      this.send(new TextEncoder().encode("*1\r\n$4\r\nPING\r\n"), 1, () => resolve())
+      this.send(encoder.encode("*1\r\n$4\r\nPING\r\n"), 1, () => resolve())
     );
   }
 
@@ -71,8 +82,32 @@ export class PipelinedConnection {
    */
   send(commandBytes: Uint8Array, replyCount: number, onReply: ReplyCallback): void {
     if (this.closed) return onReply(this.lostReply);
+    if (this.repliesOff) {
+      this.repliesOff = false;
+      this.pendingChunks.push(replyOn);
+      this.callbacks.push(ignoreReply);
+    }
     for (let i = 1; i < replyCount; i++) this.callbacks.push(ignoreReply);
     this.callbacks.push(onReply);
+    this.queue(commandBytes);
+  }
+
+  /**
+   * Queue command bytes whose replies nobody needs (a follower applying entries): the server is
+   * told not to send them (CLIENT REPLY OFF, until the next `send`), which saves it the writes
+   * and this side the wakeups to read them. Errors are not reported either.
+   */
+  sendWithoutReply(commandBytes: Uint8Array): void {
+    if (this.closed) return;
+    this.sentWithoutReply = true;
+    if (!this.repliesOff) {
+      this.repliesOff = true;
+      this.pendingChunks.push(replyOff);
+    }
+    this.queue(commandBytes);
+  }
+
+  private queue(commandBytes: Uint8Array): void {
     this.pendingChunks.push(commandBytes);
     if (!this.flushScheduled) {
       this.flushScheduled = true;

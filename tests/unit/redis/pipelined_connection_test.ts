@@ -1,0 +1,38 @@
+import assert from "node:assert/strict";
+import { encodeCommand } from "../../../src/resp/reply_writer.ts";
+import { command, connect, withChildren } from "./rdb_test_helpers.ts";
+
+Deno.test("commands sent without replies run in order between replied ones; drained() waits for them", async () => {
+  await withChildren(async (make) => {
+    const { child } = make("replies");
+    await child.start();
+    const connection = await connect(child);
+    try {
+      const replies: string[] = [];
+      const text = (frame: Uint8Array) => replies.push(new TextDecoder().decode(frame));
+      connection.send(encodeCommand(["SET", "k", "1"]), 1, text);
+      for (let i = 0; i < 1000; i++) connection.sendWithoutReply(encodeCommand(["INCR", "k"]));
+      connection.sendWithoutReply(encodeCommand(["LPUSH", "k", "wrong type"])); // error unseen
+      connection.send(encodeCommand(["GET", "k"]), 1, text);
+      connection.sendWithoutReply(encodeCommand(["INCR", "k"]));
+      await connection.drained();
+      assert.deepEqual(replies, ["+OK\r\n", "$4\r\n1001\r\n"], "no stray reply was matched");
+      assert.equal(connection.inflightCount, 0);
+      // The last INCR ran before drained() resolved (seen from another connection)...
+      const other = await connect(child);
+      assert.equal(await command(other, "GET", "k"), "1002");
+      // ... also when nothing with a reply was in flight.
+      for (let i = 0; i < 2000; i++) connection.sendWithoutReply(encodeCommand(["INCR", "k"]));
+      assert.equal(connection.inflightCount, 0);
+      await connection.drained();
+      assert.equal(await command(other, "GET", "k"), "3002");
+      other.close();
+      // Replies are back on for what follows.
+      assert.equal(await command(connection, "GET", "k"), "3002");
+      const frame = await connection.request(encodeCommand(["INCR", "k"]));
+      assert.equal(new TextDecoder().decode(frame), ":3003\r\n");
+    } finally {
+      connection.close();
+    }
+  });
+});

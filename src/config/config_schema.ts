@@ -92,6 +92,8 @@ export const configSchema = z.object({
   clientsMaxCount: positiveInt().default(10_000),
   /** Log segment file size at which a new segment starts. */
   logSegmentMaxBytes: positiveInt().default(64 * MIB),
+  /** Zeros written ahead of the log's records at a time (fdatasync then has no size to persist). */
+  logPreallocateBytes: z.coerce.number().int().min(0).default(1 * MIB),
   /** Log size at which a snapshot compacts it (RedisRaft's log-max-file-size). */
   logMaxBytes: positiveInt().default(128 * 1000 * 1000),
   /** Entries per AppendEntries message (RedisRaft's append-req-max-count bounds messages in flight). */

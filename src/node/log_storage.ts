@@ -137,6 +137,7 @@ export async function openLogStorage(
     segmentMaxBytes,
     fsync: () => config.logFsync,
     blockingSync,
+    preallocateBytes: config.logPreallocateBytes,
   });
   await log.open();
   return new LogStorage(log, new FileHardStateStore(config.dir));

@@ -14,8 +14,10 @@ export interface SegmentScan {
   readonly terms: number[];
   /** Bytes of valid records; less than the file size when a torn tail must be cut. */
   readonly validBytes: number;
-  /** Why the tail is invalid, when `validBytes` < file size. */
+  /** Why the tail is invalid, when `validBytes` < file size and the rest is not all zeros. */
   readonly tailReason?: string;
+  /** The bytes after the records are all zeros: preallocated space, nothing to cut. */
+  readonly zeroTail: boolean;
 }
 
 /** Corruption that recovery must not paper over. */
@@ -28,8 +30,9 @@ export class LogCorruptionError extends Error {
 
 /**
  * Scans `bytes` (a whole segment file whose first record must have index `firstIndex`).
- * Only in the last segment may an invalid tail be reported instead of thrown, and only
- * when no valid record follows it.
+ * Zeros after the last record are preallocated space (in any segment: the next segment's
+ * first index still has to follow on). Only in the last segment may another invalid tail be
+ * reported instead of thrown, and only when no valid record follows it.
  */
 export function scanSegment(
   bytes: Uint8Array,
@@ -64,6 +67,7 @@ export function scanSegment(
       offset = result.end;
       continue;
     }
+    if (allZero(bytes, offset)) return { offsets, terms, validBytes: offset, zeroTail: true };
     if (!isLast) {
       throw new LogCorruptionError(path, offset, `${result.reason} in a non-last segment`);
     }
@@ -75,9 +79,14 @@ export function scanSegment(
         `${result.reason}, followed by a valid record at byte ${validAt}`,
       );
     }
-    return { offsets, terms, validBytes: offset, tailReason: result.reason };
+    return { offsets, terms, validBytes: offset, tailReason: result.reason, zeroTail: false };
   }
-  return { offsets, terms, validBytes: offset };
+  return { offsets, terms, validBytes: offset, zeroTail: false };
+}
+
+function allZero(bytes: Uint8Array, from: number): boolean {
+  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
 }
 
 /**

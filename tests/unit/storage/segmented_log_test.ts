@@ -357,3 +357,61 @@ Deno.test("segmented log: a failed write poisons the log", async () => {
     await log.close();
   });
 });
+
+Deno.test("segmented log: preallocated zeros are free space on reopen, across segments, never cut", async () => {
+  await withDir(async (dir) => {
+    const options = { segmentMaxBytes: 400, preallocateBytes: 150 };
+    const log = await openLog(dir, options);
+    for (let index = 1; index <= 40; index += 4) {
+      log.append(records(index, index + 3, 1));
+      await log.sync();
+    }
+    await log.close();
+    const names = await segmentFiles(dir);
+    assert.ok(names.length >= 3, `${names.length} segments`);
+    const sizes = await Promise.all(
+      names.map(async (n) => (await Deno.stat(join(dir, "log", n))).size),
+    );
+    const last = await Deno.readFile(join(dir, "log", names[names.length - 1]));
+    assert.equal(last[last.length - 1], 0, "the last segment ends in preallocated zeros");
+    const reopened = await openLog(dir, options);
+    await assertContents(reopened, records(1, 40, 1));
+    assert.equal(reopened.tailTruncation, undefined);
+    const after = await Promise.all(
+      names.map(async (n) => (await Deno.stat(join(dir, "log", n))).size),
+    );
+    assert.deepEqual(after, sizes, "nothing was cut");
+    reopened.append(records(41, 44, 2));
+    await reopened.sync();
+    await reopened.close();
+    const again = await openLog(dir, options);
+    await assertContents(again, [...records(1, 40, 1), ...records(41, 44, 2)]);
+    await again.close();
+  });
+});
+
+Deno.test("segmented log: with preallocation, a damaged last record is still a torn tail, and garbage after zeros is not free space", async () => {
+  await withDir(async (dir) => {
+    const options = { preallocateBytes: 4096 };
+    await writeLog(dir, 6, options);
+    const path = segmentPath(dir, 1);
+    const offsets = offsetsOf(1, 6);
+    assert.ok((await Deno.stat(path)).size > offsets[6]);
+    await flipByte(path, offsets[5] + RECORD_HEADER_BYTES + 1);
+    const log = await openLog(dir, options);
+    await assertContents(log, records(1, 5, 1));
+    assert.equal(log.tailTruncation?.reason, "crc32c mismatch");
+    assert.equal((await Deno.stat(path)).size, offsets[5], "the torn record and the zeros are cut");
+    await log.close();
+    // A stray non-zero byte far into the zeros is not free space either: cut as a torn tail.
+    const bytes = await Deno.readFile(path);
+    const grown = new Uint8Array(bytes.length + 2048);
+    grown.set(bytes);
+    grown[grown.length - 1] = 7;
+    await Deno.writeFile(path, grown);
+    const reopened = await openLog(dir, options);
+    await assertContents(reopened, records(1, 5, 1));
+    assert.equal(reopened.tailTruncation?.offset, offsets[5]);
+    await reopened.close();
+  });
+});

@@ -85,6 +85,8 @@ export class RaftNode {
   private needsFlush = false;
   /** With commitOnlyAppendsOnTick: a tick passed, so appends carrying only the commit go out. */
   private commitOnlyAppendsDue = false;
+  /** Tick of the latest heartbeat round sent to every follower. */
+  private fullRoundTick = -1;
 
   // Follower snapshot reception.
   private snapshotReceive: SnapshotReceive | undefined = undefined;
@@ -584,10 +586,10 @@ export class RaftNode {
       }
     }
     // A read round sent to a quorum only and still unconfirmed a whole tick later: one of
-    // those voters is slow or gone, so ask everyone.
+    // those voters is slow or gone, so ask everyone (once; then at the heartbeat interval).
     const oldestRoundTick = this.reads.oldestRoundSentTick();
     const roundStalled = this.config.readRoundsToQuorumOnly && oldestRoundTick >= 0 &&
-      oldestRoundTick + 1 < this.tickCount;
+      oldestRoundTick + 1 < this.tickCount && this.fullRoundTick <= oldestRoundTick;
     if (this.heartbeatElapsed >= this.config.heartbeatTicks || roundStalled) {
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeat();
@@ -986,6 +988,7 @@ export class RaftNode {
    */
   private broadcastHeartbeat(quorumOnly = false): void {
     const seq = this.reads.startRound(this.tickCount);
+    if (!quorumOnly) this.fullRoundTick = this.tickCount;
     const targets = quorumOnly ? this.readRoundTargets() : this.progress.keys();
     for (const id of targets) {
       const pr = this.progress.get(id)!;

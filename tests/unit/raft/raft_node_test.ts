@@ -620,3 +620,22 @@ Deno.test("readRoundsToQuorumOnly: a round goes to one follower of two; a stalle
   cluster.settle();
   assert.deepEqual(cluster.readStates.get(1)!.map((r) => r.requestId), [1, 2]);
 });
+
+Deno.test("readRoundsToQuorumOnly: a round that stays stalled is asked of everyone once, then at the heartbeat interval", () => {
+  const cluster = TestCluster.formed(3, { readRoundsToQuorumOnly: true, heartbeatTicks: 5 });
+  const n1 = cluster.node(1);
+  cluster.tick(5); // a regular heartbeat round just went out
+  const heartbeats = () => cluster.sent.filter((m) => m.type === MessageType.Heartbeat).length;
+  cluster.isolate(2);
+  cluster.isolate(3);
+  n1.readIndex(1);
+  cluster.settle();
+  const before = heartbeats(); // the quorum-only round went out
+  cluster.tick(2); // a whole tick overdue: one round to both followers
+  assert.equal(heartbeats() - before, 2);
+  cluster.tick(4);
+  assert.equal(heartbeats() - before, 2, "no round every tick while it stays stalled");
+  cluster.tick(1); // the heartbeat interval since the round to everyone
+  assert.equal(heartbeats() - before, 4);
+  assert.equal(cluster.readStates.get(1)!.length, 0);
+});

@@ -565,7 +565,7 @@ export class SegmentedLog implements LogStore {
       file.writerPosition = end;
       if (end > file.allocatedBytes) this.#preallocate(file, writer, end);
       if (this.#fsync()) {
-        if (this.#blockingSync()) this.#syncStats.timeBlocking(() => writer.syncDataSync());
+        if (this.#blockingSync()) this.#syncStats.timeSync(() => writer.syncDataSync());
         else await this.#syncStats.time(() => writer.syncData());
       }
       if (created) await syncDir(this.logDir);

@@ -25,8 +25,8 @@ export class SyncStatsRecorder {
     this.record(Math.round((performance.now() - startMs) * 1000));
   }
 
-  /** Times a blocking `fsync` and records it. */
-  timeBlocking(fsync: () => void): void {
+  /** Times a synchronous `fsync` and records it. */
+  timeSync(fsync: () => void): void {
     const startMs = performance.now();
     fsync();
     this.record(Math.round((performance.now() - startMs) * 1000));

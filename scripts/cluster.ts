@@ -19,6 +19,8 @@ const nodeCount = Number(values.nodes);
 const basePort = Number(values["base-port"]);
 const mainPath = new URL("../src/main.ts", import.meta.url).pathname;
 const encoder = new TextEncoder();
+/** The data directory as a user would type it: ./data, or an absolute path as given. */
+const shownDir = values.dir.startsWith("/") ? values.dir : `./${values.dir}`;
 
 interface Running {
   name: string;
@@ -107,7 +109,7 @@ if (states[0] === "uninitialized") {
     console.log(`[cluster] RAFT.CLUSTER JOIN on ${running[i].port}: ${reply}`);
   }
 } else {
-  console.log(`[cluster] reusing the existing cluster in ./${values.dir}`);
+  console.log(`[cluster] reusing the existing cluster in ${shownDir}`);
 }
 const leaderPort = await findLeader();
 const ports = running.map((node) => node.port).join(", ");
@@ -117,7 +119,7 @@ console.log(`
     redis-cli -c -p ${basePort} SET greeting hello
     redis-cli -c -p ${basePort} GET greeting
     redis-cli -p ${basePort} INFO raft
-[cluster] Ctrl-C stops every node; data stays in ./${values.dir} for the next run.
+[cluster] Ctrl-C stops every node; data stays in ${shownDir} for the next run.
 `);
 const exited = await Promise.race(running.map((node) => node.process.status.then(() => node)));
 if (!stopping) {

@@ -96,7 +96,7 @@ export const configSchema = z.object({
   logPreallocateBytes: z.coerce.number().int().min(0).default(1 * MIB),
   /** Log size at which a snapshot compacts it (RedisRaft's log-max-file-size). */
   logMaxBytes: positiveInt().default(128 * 1000 * 1000),
-  /** Entries per AppendEntries message (RedisRaft's append-req-max-count bounds messages in flight). */
+  /** AppendEntries messages in flight per follower (RedisRaft's append-req-max-count). */
   appendReqMaxCount: positiveInt().default(2),
   /** Payload bytes per AppendEntries message (RedisRaft's append-req-max-size). */
   appendReqMaxBytes: positiveInt().default(2 * MIB),

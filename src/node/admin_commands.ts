@@ -91,15 +91,16 @@ async function config(node: ClusterNode, args: string[]): Promise<Uint8Array> {
     for (let i = 2; i < args.length; i += 2) {
       if (!args[i].toLowerCase().startsWith("raft.")) return encodeError(Errors.notSupported);
     }
+    // All or nothing, as Redis does: the values go into a copy, applied once all are valid.
+    const next = { ...node.config };
+    const failed = (arg: string, why: string) =>
+      encodeError(`ERR CONFIG SET failed (possibly related to argument '${arg}') - ${why}`);
     for (let i = 2; i < args.length; i += 2) {
-      const error = configSet(node.config, args[i], args[i + 1], node.state !== "uninitialized");
-      if (error) {
-        return encodeError(
-          `ERR CONFIG SET failed (possibly related to argument '${args[i]}') - ${error}`,
-        );
-      }
+      const error = configSet(next, args[i], args[i + 1], node.state !== "uninitialized");
+      if (error) return failed(args[i], error);
     }
-    node.applyRuntimeConfig();
+    const refused = node.applyRuntimeConfig(next);
+    if (refused) return failed(args[2], refused);
     return encodeSimple("OK");
   }
   return encodeError(Errors.notSupported);

@@ -17,6 +17,7 @@ import {
   MessageType,
   RaftError,
   RaftNode,
+  type RaftTunables,
   type Ready,
   type Role,
   type SnapshotMeta,
@@ -337,8 +338,16 @@ export class ClusterNode implements NodeApi {
   }
 
   /** Runtime CONFIG SET raft.* values that need more than a field update. */
-  applyRuntimeConfig(): void {
+  /**
+   * Take a CONFIG SET: `next` is the whole config with the new values. The core validates the
+   * ones it uses; on refusal nothing changes and the reason is returned.
+   */
+  applyRuntimeConfig(next: Config): string | null {
+    const refused = this.raft?.tune(raftTunables(next));
+    if (refused) return refused.message;
+    Object.assign(this.config, next);
     this.log.setLevel(this.config.logLevel);
+    return null;
   }
 
   // ---- cluster lifecycle ----
@@ -386,22 +395,17 @@ export class ClusterNode implements NodeApi {
     const persisted = mode === "restart" ? await this.storage.load(snapshot?.meta) : undefined;
     this.staleReadFloorIndex = persisted?.hardState.commit ?? 0;
     if (snapshot) this.restoreSnapshotState(snapshot.meta.index, snapshot.meta.extra);
-    const ticksPerMs = 1 / this.config.tickIntervalMs;
-    const electionTicks = Math.max(2, Math.round(this.config.electionTimeoutMs * ticksPerMs));
+    const tunables = raftTunables(this.config);
     this.tickClock = new TickClock(
       this.config.tickIntervalMs,
-      2 * electionTicks,
+      2 * tunables.electionTicks,
       performance.now(),
     );
     this.raft = new RaftNode({
       id: identity.nodeId,
       random: Math.random,
-      electionTicks,
-      heartbeatTicks: Math.max(1, Math.round(this.config.heartbeatIntervalMs * ticksPerMs)),
+      ...tunables,
       leaseReads: this.config.readMode === "lease",
-      maxAppendEntriesBytes: this.config.appendReqMaxBytes,
-      snapshotChunkBytes: this.config.snapshotReqMaxBytes,
-      maxInflightSnapshotChunksCount: this.config.snapshotReqMaxCount,
       maxReadRoundsInFlightCount: this.config.readRoundsInFlightMaxCount,
       commitOnlyAppendsOnTick: true,
       readRoundsToQuorumOnly: true,
@@ -436,7 +440,8 @@ export class ClusterNode implements NodeApi {
     const { message, chunk } = decodeMessage(bytes, {
       entryMaxBytes: this.config.protoMaxBulkLenBytes,
       entriesMaxCount: this.config.peerEntriesMaxCount,
-      chunkMaxBytes: this.config.snapshotReqMaxBytes,
+      // Bounded by the RESP layer's bulk limit already: the sender's chunk size may differ.
+      chunkMaxBytes: this.config.protoMaxBulkLenBytes,
     });
     if (message.to !== this.identity.nodeId) throw new Error("invalid or incorrect target node id");
     if (message.type === MessageType.AppendEntries) {
@@ -832,3 +837,16 @@ function raftErrorReply(error: RaftError): string {
 }
 
 export { raftErrorReply };
+
+/** The core's timing and batching settings from the node's config (milliseconds to ticks). */
+function raftTunables(config: Config): RaftTunables {
+  const ticksPerMs = 1 / config.tickIntervalMs;
+  return {
+    electionTicks: Math.max(2, Math.round(config.electionTimeoutMs * ticksPerMs)),
+    heartbeatTicks: Math.max(1, Math.round(config.heartbeatIntervalMs * ticksPerMs)),
+    maxInflightAppendsCount: config.appendReqMaxCount,
+    maxAppendEntriesBytes: config.appendReqMaxBytes,
+    snapshotChunkBytes: config.snapshotReqMaxBytes,
+    maxInflightSnapshotChunksCount: config.snapshotReqMaxCount,
+  };
+}

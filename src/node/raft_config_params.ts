@@ -1,8 +1,8 @@
 /**
  * @module
  * `CONFIG GET/SET raft.<name>` with RedisRaft's parameter names, mapped onto our config keys.
- * Init-only parameters are refused after init/join with RedisRaft's message; runtime ones take
- * effect at once unless noted in the README.
+ * Init-only parameters are refused after init/join with RedisRaft's message; the others take
+ * effect at once.
  */
 import type { Config } from "../config/config_schema.ts";
 
@@ -20,7 +20,7 @@ export const raftParams: Record<string, Param> = {
   "id": { key: "nodeId", kind: "int", initOnly: true },
   "addr": { key: "addr", kind: "string", initOnly: true },
   "periodic-interval": { key: "tickIntervalMs", kind: "ms", initOnly: true },
-  // Accepted at run time, as in RedisRaft; they take effect when the node next starts.
+  // Take effect at once (timing and batching through the core, which may refuse them).
   "request-timeout": { key: "heartbeatIntervalMs", kind: "ms" },
   "election-timeout": { key: "electionTimeoutMs", kind: "ms" },
   "join-timeout": { key: "joinTimeoutMs", kind: "ms" },

@@ -106,6 +106,17 @@ export const defaultRaftConfig: Omit<RaftConfig, "id" | "random"> = {
   injectedBugs: noInjectedBugs,
 };
 
+/** The settings a running node may change (CONFIG SET): timing and replication batching. */
+export type RaftTunables = Pick<
+  RaftConfig,
+  | "electionTicks"
+  | "heartbeatTicks"
+  | "maxInflightAppendsCount"
+  | "maxAppendEntriesBytes"
+  | "snapshotChunkBytes"
+  | "maxInflightSnapshotChunksCount"
+>;
+
 /** Fills defaults and validates. Throws on an invalid configuration. */
 export function resolveRaftConfig(
   partial: Partial<RaftConfig> & Pick<RaftConfig, "id" | "random">,

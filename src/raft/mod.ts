@@ -10,6 +10,7 @@ export {
   type InjectedBugs,
   noInjectedBugs,
   type RaftConfig,
+  type RaftTunables,
   resolveRaftConfig,
 } from "./config.ts";
 export { RaftNode, type RaftNodeOptions } from "./raft_node.ts";

@@ -6,7 +6,7 @@
  */
 
 import { assert } from "./assert.ts";
-import { type RaftConfig, resolveRaftConfig } from "./config.ts";
+import { type RaftConfig, type RaftTunables, resolveRaftConfig } from "./config.ts";
 import { encodeMembershipChange } from "./membership_codec.ts";
 import { emptyMembership, isMembershipEntry, MembershipTracker } from "./membership.ts";
 import { Progress } from "./progress.ts";
@@ -52,7 +52,8 @@ interface SnapshotReceive {
 }
 
 export class RaftNode {
-  readonly config: RaftConfig;
+  /** Replaced (never mutated) by {@link RaftNode.tune}. */
+  private config: RaftConfig;
   private readonly log = new RaftLog();
   private readonly members: MembershipTracker;
 
@@ -301,6 +302,35 @@ export class RaftNode {
       EntryType.RemoveNode,
       encodeMembershipChange({ nodeId, addr: member.addr }),
     );
+  }
+
+  /**
+   * Changes timing and batching at run time. Messages already in flight stay counted against
+   * the new limits; a new election timeout is drawn at once (time already elapsed counts).
+   * Refused with
+   * lease reads: a lease assumes every node's election timeout, which this changes on one node.
+   */
+  tune(changes: Partial<RaftTunables>): RaftError | undefined {
+    if (this.config.leaseReads && changes.electionTicks !== undefined) {
+      if (changes.electionTicks !== this.config.electionTicks) {
+        return new RaftError("invalid-config", "election timeout is fixed with lease reads");
+      }
+    }
+    let next: RaftConfig;
+    try {
+      next = resolveRaftConfig({ ...this.config, ...changes });
+    } catch (error) {
+      return new RaftError("invalid-config", (error as Error).message);
+    }
+    const electionChanged = next.electionTicks !== this.config.electionTicks;
+    this.config = next;
+    if (electionChanged) {
+      const e = next.electionTicks;
+      this.randomizedElectionTicks = e + Math.floor(next.random() * e);
+    }
+    for (const pr of this.progress.values()) pr.inflights.resize(next.maxInflightAppendsCount);
+    this.needsFlush = true;
+    return undefined;
   }
 
   /** RAFT.TIMEOUT_NOW: campaign at once, skipping pre-vote and leader stickiness. */
@@ -702,7 +732,11 @@ export class RaftNode {
   private stepStale(m: Message): void {
     const staleLeader = m.type === MessageType.AppendEntries || m.type === MessageType.Heartbeat ||
       m.type === MessageType.InstallSnapshot;
-    if (staleLeader && (this.config.checkQuorum || this.config.preVote)) {
+    if (staleLeader) {
+      // Raft Figure 2: answer with our term, so that a stale leader steps down. Also without
+      // pre-vote and CheckQuorum: a candidate whose log lists that leader as a non-voter never
+      // asks it for a vote, and neither side would ever learn of the other (found by the
+      // simulation: a stale leader of two voters and a candidate asking only a removed node).
       this.msgs.push(this.appendResponse(m.from, false, 0));
     } else if (m.type === MessageType.RequestVote) {
       // Raft Figure 2: reject with our term so that the candidate catches up. Otherwise a

@@ -318,7 +318,8 @@ export type RaftErrorCode =
   | "invalid-node-id"
   | "uncommitted-limit"
   | "not-voter"
-  | "already-initialized";
+  | "already-initialized"
+  | "invalid-config";
 
 /** An expected, recoverable refusal (returned, not thrown). Broken invariants throw `Error`. */
 export class RaftError extends Error {

@@ -31,6 +31,47 @@ Deno.test("CONFIG raft.*, CLUSTER SLOTS/NODES, INFO and leadership commands answ
       "raft.follower-proxy",
       "yes",
     ]);
+    // Timing and batching apply at once: the core checks them, all or nothing.
+    const [, electionMs] = await c.call("CONFIG", "GET", "raft.election-timeout") as string[];
+    assert.deepEqual(
+      await c.call(
+        "CONFIG",
+        "SET",
+        "raft.follower-proxy",
+        "no",
+        "raft.request-timeout",
+        electionMs,
+      ),
+      new RespError(
+        "ERR CONFIG SET failed (possibly related to argument 'raft.follower-proxy') - invalid raft config: electionTicks > heartbeatTicks",
+      ),
+    );
+    assert.deepEqual(await c.call("CONFIG", "GET", "raft.follower-proxy"), [
+      "raft.follower-proxy",
+      "yes",
+    ], "nothing of a refused CONFIG SET applies");
+    assert.equal(
+      await c.call(
+        "CONFIG",
+        "SET",
+        "raft.append-req-max-count",
+        "1",
+        "raft.append-req-max-size",
+        "64",
+      ),
+      "OK",
+    );
+    assert.deepEqual(await c.call("CONFIG", "GET", "raft.append-req-max-*"), [
+      "raft.append-req-max-count",
+      "1",
+      "raft.append-req-max-size",
+      "64",
+    ]);
+    const replies = await c.pipeline(
+      Array.from({ length: 100 }, (_, i) => ["SET", `tuned:${i}`, "x".repeat(40)]),
+    );
+    assert.ok(replies.every((r) => r === "OK"));
+    await cluster.waitConverged();
     assert.deepEqual(await c.call("CONFIG", "GET", "maxmemory-policy"), [
       "maxmemory-policy",
       "noeviction",

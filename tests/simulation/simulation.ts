@@ -140,9 +140,12 @@ export class Simulation {
     committedIndex: 0,
   };
   private readonly hooks: SimNodeHooks;
+  /** Draws for run-time config changes, apart so that every other draw (and seed) stays. */
+  private readonly tuneRandom: () => number;
 
   constructor(readonly options: SimOptions) {
     this.random = seededRandom(options.seed * 7919 + 17);
+    this.tuneRandom = seededRandom(options.seed * 2750159 + 7);
     this.network = new Network(seededRandom(options.seed * 104729 + 3));
     this.hooks = this.makeHooks();
     this.profile = options.profile ?? pickProfile(options.seed, options.leaseReads ?? false);
@@ -597,10 +600,35 @@ export class Simulation {
       if (r < 0.3) this.write();
       else if (r < 0.4) this.read();
       else if (r < 0.4 + this.faultRate) this.fault();
+      if (this.tuneRandom() < 0.002) this.retune();
       this.healDue();
       this.stepTime();
       if ((this.now & 255) === 0) this.checkLogs();
     }
+  }
+
+  /** CONFIG SET on one node: new batching limits and timing (a restart restores its options). */
+  private retune(): void {
+    const r = this.tuneRandom;
+    const up = [...this.nodes.values()].filter((n) => n.up);
+    const node = up[Math.floor(r() * up.length)];
+    if (node === undefined) return;
+    const changes = {
+      maxInflightAppendsCount: 1 + Math.floor(r() * 4),
+      maxAppendEntriesBytes: 32 + Math.floor(r() * 512),
+      snapshotChunkBytes: 16 + Math.floor(r() * 64),
+      maxInflightSnapshotChunksCount: 1 + Math.floor(r() * 3),
+      heartbeatTicks: 1 + Math.floor(r() * 2),
+      // Leases rely on every node's election timeout: the core refuses to change it there.
+      // Without pre-vote (crash-after-vote), a node whose timeout is always the shorter keeps
+      // bumping the term and can starve the one with the longer log: plain Raft's liveness.
+      ...(this.options.leaseReads || this.profile === "crash-after-vote"
+        ? {}
+        : { electionTicks: 8 + Math.floor(r() * 8) }),
+    };
+    const refused = node.raft!.tune(changes);
+    if (refused) throw new Error(`sim: tune refused on n${node.id}: ${refused.message}`);
+    this.log(`n${node.id} tuned ${JSON.stringify(changes)}`);
   }
 
   checkLogs(): void {

@@ -639,3 +639,88 @@ Deno.test("readRoundsToQuorumOnly: a round that stays stalled is asked of everyo
   assert.equal(heartbeats() - before, 4);
   assert.equal(cluster.readStates.get(1)!.length, 0);
 });
+
+Deno.test("tune: a lowered append limit holds for the appends that follow; a raised one lets more out", () => {
+  const cluster = TestCluster.formed(2, { maxAppendEntriesCount: 1 });
+  const n1 = cluster.node(1);
+  const appendsTo2 = () =>
+    cluster.queue.filter((m) => m.type === MessageType.AppendEntries && m.to === 2).length;
+  assert.equal(n1.tune({ maxInflightAppendsCount: 2 }), undefined);
+  for (const s of ["a", "b", "c", "d", "e"]) n1.propose(data(s));
+  cluster.flushReadies();
+  assert.equal(appendsTo2(), 2, "two one-entry appends in flight, not five");
+  assert.equal(n1.tune({ maxInflightAppendsCount: 4 }), undefined);
+  cluster.flushReadies();
+  assert.equal(appendsTo2(), 4, "the raised limit lets two more out at once");
+  // Lowered below what is in flight: nothing more goes out until acks free the window.
+  assert.equal(n1.tune({ maxInflightAppendsCount: 1 }), undefined);
+  n1.propose(data("f"));
+  cluster.flushReadies();
+  assert.equal(appendsTo2(), 4);
+  cluster.settle();
+  assert.equal(cluster.node(2).status().lastIndex, n1.status().lastIndex);
+  assert.equal(cluster.node(2).status().commitIndex, n1.status().lastIndex);
+});
+
+Deno.test("tune: an invalid combination or an election timeout under leases is refused and changes nothing", () => {
+  const cluster = TestCluster.formed(3, { leaseReads: true });
+  const n1 = cluster.node(1);
+  const refused = n1.tune({ heartbeatTicks: 10 });
+  assert.ok(refused instanceof RaftError);
+  assert.equal(refused.code, "invalid-config");
+  assert.match(refused.message, /electionTicks > heartbeatTicks/);
+  const lease = n1.tune({ electionTicks: 20 });
+  assert.ok(lease instanceof RaftError);
+  assert.match(lease.message, /fixed with lease reads/);
+  assert.equal(n1.tune({ electionTicks: 10, heartbeatTicks: 2 }), undefined, "same timeout");
+  // Still a working leader with the old settings.
+  const pos = n1.propose(data("x"));
+  assert.ok("index" in pos);
+  cluster.settle();
+  assert.equal(n1.status().commitIndex, pos.index);
+});
+
+Deno.test("tune: a longer election timeout applies at once", () => {
+  const cluster = TestCluster.formed(3);
+  const n2 = cluster.node(2);
+  assert.equal(n2.tune({ electionTicks: 40 }), undefined);
+  cluster.isolate(1);
+  // Without its leader, the follower starts an election (a pre-vote) only after the new
+  // timeout: at least 40 ticks, less than 80.
+  let campaignedAt = -1;
+  for (let t = 1; t <= 200 && campaignedAt < 0; t++) {
+    n2.tick();
+    cluster.flushReadies();
+    if (cluster.queue.some((m) => m.from === 2 && m.type === MessageType.RequestVote)) {
+      campaignedAt = t;
+    }
+    cluster.queue = [];
+  }
+  assert.ok(campaignedAt >= 40, `campaigned at tick ${campaignedAt}`);
+  assert.ok(campaignedAt < 80, `campaigned at tick ${campaignedAt} (timeout below twice 40)`);
+});
+
+Deno.test("without pre-vote and CheckQuorum, a stale leader's append is answered with the newer term (it steps down)", () => {
+  const cluster = TestCluster.formed(3, { preVote: false, checkQuorum: false });
+  const n1 = cluster.node(1);
+  cluster.isolate(3);
+  // Node 3 campaigns alone: its term moves past the leader's.
+  for (let i = 0; i < 40 && cluster.node(3).status().term === n1.status().term; i++) {
+    cluster.node(3).tick();
+    cluster.flushReadies();
+  }
+  assert.ok(cluster.node(3).status().term > n1.status().term);
+  cluster.heal();
+  cluster.queue = [];
+  n1.propose(data("x"));
+  cluster.flushReadies();
+  cluster.deliver((m) => m.from === 1 && m.to === 3);
+  cluster.flushReadies();
+  const answer = cluster.queue.find((m) =>
+    m.from === 3 && m.to === 1 && m.type === MessageType.AppendEntriesResponse
+  );
+  assert.ok(answer, "the stale append is answered, not ignored");
+  assert.equal(answer.term, cluster.node(3).status().term);
+  cluster.deliver((m) => m === answer);
+  assert.equal(n1.status().role, "follower", "the stale leader steps down");
+});

@@ -7,6 +7,7 @@ import { freePort } from "../helpers/node_process.ts";
 
 export interface PlainRedis {
   port: number;
+  pid: number;
   dir: string;
   stop: () => Promise<void>;
 }
@@ -29,6 +30,7 @@ export async function startPlainRedis(extraArgs: string[]): Promise<PlainRedis> 
   }
   return {
     port,
+    pid: process.pid,
     dir,
     stop: async () => {
       process.kill("SIGKILL");

@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { NodeProcess } from "../helpers/node_process.ts";
 import { startPlainRedis } from "./plain_redis.ts";
 import { TestCluster } from "../helpers/test_cluster.ts";
+import { type BenchmarkResult, redisBenchmark } from "./redis_benchmark.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -38,46 +39,13 @@ const rows: Row[] = [
   { test: "SET", pipeline: 1, clients: 1 },
 ];
 
-interface Result {
-  rps: number;
-  p50Ms: number;
-  p99Ms: number;
-}
-
-async function benchmark(port: number, row: Row): Promise<Result> {
-  const n = row.clients === 1
+async function benchmark(port: number, row: Row): Promise<BenchmarkResult> {
+  const requestCount = row.clients === 1
     ? Math.min(requests, 10_000)
     : row.pipeline > 1
     ? requests * 4
     : requests;
-  const out = await new Deno.Command("redis-benchmark", {
-    args: [
-      "-h",
-      "127.0.0.1",
-      "-p",
-      String(port),
-      "-c",
-      String(row.clients),
-      "-n",
-      String(n),
-      "-P",
-      String(row.pipeline),
-      "-t",
-      row.test.toLowerCase(),
-      "-r",
-      "100000",
-      "-d",
-      "16",
-      "--csv",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output(); // deno-fmt-ignore
-  const text = new TextDecoder().decode(out.stdout);
-  const line = text.split("\n").find((l) => l.startsWith(`"${row.test}"`));
-  if (!line) throw new Error(`redis-benchmark gave no ${row.test} line:\n${text}`);
-  const fields = line.split(",").map((f) => Number(f.replaceAll('"', "")));
-  return { rps: fields[1], p50Ms: fields[4], p99Ms: fields[6] };
+  return await redisBenchmark({ port, ...row, requests: requestCount });
 }
 
 async function startRedisraft(): Promise<{ port: number; stop: () => Promise<void> }> {
@@ -108,7 +76,7 @@ const table: string[] = [
 ];
 try {
   for (const row of rows) {
-    const pairs: { base: Result; ours: Result }[] = [];
+    const pairs: { base: BenchmarkResult; ours: BenchmarkResult }[] = [];
     for (let i = 0; i < repeatCount; i++) {
       pairs.push({ base: await benchmark(plain.port, row), ours: await benchmark(raft.port, row) });
     }

@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { freePort } from "../helpers/node_process.ts";
 import { startPlainRedis } from "./plain_redis.ts";
+import { redisBenchmark } from "./redis_benchmark.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -28,29 +29,8 @@ function cpuTicks(pid: number): number {
 
 async function benchmark(port: number, pid: number): Promise<{ rps: number; cpuUs: number }> {
   const before = cpuTicks(pid);
-  const out = await new Deno.Command("redis-benchmark", {
-    args: [
-      "-h",
-      "127.0.0.1",
-      "-p",
-      String(port),
-      "-c",
-      "50",
-      "-n",
-      String(requests),
-      "-t",
-      "get",
-      "-r",
-      "100000",
-      "--csv",
-    ],
-    stdout: "piped",
-    stderr: "null",
-  }).output(); // deno-fmt-ignore
-  const cpuUs = (cpuTicks(pid) - before) * 1e6 / ticksPerSecond / requests;
-  const line = new TextDecoder().decode(out.stdout).split("\n").find((l) => l.startsWith('"GET"'));
-  if (!line) throw new Error("redis-benchmark gave no GET line");
-  return { rps: Number(line.split(",")[1].replaceAll('"', "")), cpuUs };
+  const { rps } = await redisBenchmark({ port, test: "GET", clients: 50, pipeline: 1, requests });
+  return { rps, cpuUs: (cpuTicks(pid) - before) * 1e6 / ticksPerSecond / requests };
 }
 
 const plain = await startPlainRedis(["--appendonly", "yes", "--appendfsync", "always"]);

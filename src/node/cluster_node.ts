@@ -19,6 +19,7 @@ import {
   RaftNode,
   type RaftTunables,
   type Ready,
+  resolveRaftConfig,
   type Role,
   type SnapshotMeta,
 } from "../raft/mod.ts";
@@ -343,8 +344,9 @@ export class ClusterNode implements NodeApi {
    * ones it uses; on refusal nothing changes and the reason is returned.
    */
   applyRuntimeConfig(next: Config): string | null {
-    const refused = this.raft?.tune(raftTunables(next));
-    if (refused) return refused.message;
+    const tunables = raftTunables(next);
+    const refused = this.raft ? this.raft.tune(tunables)?.message : invalidTunables(tunables);
+    if (refused) return refused;
     Object.assign(this.config, next);
     this.log.setLevel(this.config.logLevel);
     return null;
@@ -837,6 +839,16 @@ function raftErrorReply(error: RaftError): string {
 }
 
 export { raftErrorReply };
+
+/** Why the core would refuse these settings (checked before it exists), or undefined. */
+function invalidTunables(tunables: RaftTunables): string | undefined {
+  try {
+    resolveRaftConfig({ id: 1, random: Math.random, ...tunables });
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
 
 /** The core's timing and batching settings from the node's config (milliseconds to ticks). */
 function raftTunables(config: Config): RaftTunables {

@@ -32,6 +32,19 @@ Deno.test("before RAFT.CLUSTER INIT data commands get NOCLUSTER and INFO says un
     assert.equal(infoField(info, "raft_state"), "uninitialized");
     assert.equal(infoField(info, "raft_role"), "(none)");
     assert.equal(await client.call("PING"), "PONG");
+    // Settings the Raft core would refuse are refused before it exists, too; INIT still works.
+    assert.deepEqual(
+      await client.call("CONFIG", "SET", "raft.append-req-max-count", "0"),
+      new RespError(
+        "ERR CONFIG SET failed (possibly related to argument 'raft.append-req-max-count') - invalid raft config: maxInflightAppendsCount >= 1",
+      ),
+    );
+    assert.deepEqual(await client.call("CONFIG", "GET", "raft.append-req-max-count"), [
+      "raft.append-req-max-count",
+      "2",
+    ]);
+    assert.equal(await client.call("CONFIG", "SET", "raft.append-req-max-count", "3"), "OK");
+    assert.match(String(await client.call("RAFT.CLUSTER", "INIT")), /^OK /);
     client.close();
   } finally {
     await node.destroy();

@@ -186,7 +186,12 @@ export async function clusterJoin(node: ClusterNode, addrs: string[]): Promise<U
         }
         node.log.warning(`RAFT.NODE ADD via ${addr} failed: ${reply.message}`);
         if (reply.message.startsWith("TIMEOUT")) outcomeUnknown = true;
-        if (!retryableJoinRefusal.test(reply.message)) break;
+        if (!retryableJoinRefusal.test(reply.message)) {
+          // This address cannot add us (not in a cluster, removed, ...): the others may.
+          candidates.splice(candidates.indexOf(addr), 1);
+          if (candidates.length === 0) break;
+          continue;
+        }
       }
       await new Promise((r) => setTimeout(r, 200));
     }

@@ -76,10 +76,19 @@ export class ChaosCluster {
   }
 
   async join(node: ChaosNode, timeoutMs = 30_000): Promise<void> {
-    const via = this.members.find((m) => m.state === "running") ?? this.members[0];
-    const reply = await callOnce(node.addr, ["RAFT.CLUSTER", "JOIN", via.addr], timeoutMs);
+    // Every running member: one may have been removed without our knowing yet (its removal
+    // timed out), and JOIN moves on from an address that cannot add it.
+    const running = this.members.filter((m) => m.state === "running");
+    const vias = running.length > 0 ? running : this.members.slice(0, 1);
+    const reply = await callOnce(
+      node.addr,
+      ["RAFT.CLUSTER", "JOIN", ...vias.map((m) => m.addr)],
+      timeoutMs,
+    );
     if (reply !== "OK") {
-      throw new Error(`RAFT.CLUSTER JOIN on ${node.name} via ${via.name}: ${reply}`);
+      throw new Error(
+        `RAFT.CLUSTER JOIN on ${node.name} via ${vias.map((m) => m.name).join(",")}: ${reply}`,
+      );
     }
     this.members.push(node);
   }

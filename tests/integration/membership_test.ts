@@ -118,6 +118,35 @@ Deno.test("nodes joining at the same time all get in (one voting change at a tim
   }
 });
 
+Deno.test("JOIN moves on from an address that cannot add it (a node in no cluster) to the next", async () => {
+  const cluster = await TestCluster.start(3);
+  const loners = [
+    await NodeProcess.start({ args: fastTimers }),
+    await NodeProcess.start({ args: fastTimers }),
+  ];
+  const joiner = await NodeProcess.start({ args: fastTimers });
+  try {
+    const leader = await cluster.leader();
+    const follower = cluster.nodes.find((n) => n !== leader)!;
+    const client = await joiner.client();
+    // The loner answers NOCLUSTER; the follower answers MOVED to the leader.
+    assert.equal(await client.call("RAFT.CLUSTER", "JOIN", loners[0].addr, follower.addr), "OK");
+    client.close();
+    cluster.nodes.push(joiner);
+    await cluster.waitConverged();
+    const lonely = await loners[0].client();
+    assert.deepEqual(
+      await lonely.call("RAFT.CLUSTER", "JOIN", loners[1].addr),
+      new RespError("ERR failed to connect to cluster for join, please check logs"),
+      "with no address left that can add it, JOIN still gives up at once",
+    );
+    lonely.close();
+  } finally {
+    await Promise.all([...loners, joiner].map((n) => n.destroy()));
+    await cluster.destroy();
+  }
+});
+
 Deno.test("a JOIN whose first RAFT.NODE ADD timed out but committed still joins (C13)", async () => {
   const cluster = await TestCluster.start(3);
   const joiner = await NodeProcess.start({ args: [...fastTimers, "--request-timeout-ms", "50"] });

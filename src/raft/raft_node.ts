@@ -298,6 +298,11 @@ export class RaftNode {
     if (refused) return refused;
     const member = this.members.member(nodeId);
     if (member === undefined) return new RaftError("unknown-node", "node id does not exist");
+    // With no voter left nothing could commit again, this removal included: the cluster would
+    // be stuck for good (non-voters cannot campaign).
+    if (member.voter && this.members.voterIds().length === 1) {
+      return new RaftError("last-voter", "cannot remove the only voting node");
+    }
     return this.appendEntry(
       EntryType.RemoveNode,
       encodeMembershipChange({ nodeId, addr: member.addr }),

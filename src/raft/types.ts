@@ -319,7 +319,8 @@ export type RaftErrorCode =
   | "uncommitted-limit"
   | "not-voter"
   | "already-initialized"
-  | "invalid-config";
+  | "invalid-config"
+  | "last-voter";
 
 /** An expected, recoverable refusal (returned, not thrown). Broken invariants throw `Error`. */
 export class RaftError extends Error {

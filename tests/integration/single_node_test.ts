@@ -45,6 +45,14 @@ Deno.test("before RAFT.CLUSTER INIT data commands get NOCLUSTER and INFO says un
     ]);
     assert.equal(await client.call("CONFIG", "SET", "raft.append-req-max-count", "3"), "OK");
     assert.match(String(await client.call("RAFT.CLUSTER", "INIT")), /^OK /);
+    // The only voter cannot be removed: nothing could ever commit again.
+    const ownId = infoField(await client.call("INFO", "raft"), "raft_node_id")!;
+    await waitFor(async () => (await client.call("SET", "ready", "1")) === "OK", "leader ready");
+    assert.deepEqual(
+      await client.call("RAFT.NODE", "REMOVE", ownId),
+      new RespError("ERR cannot remove the only voting node"),
+    );
+    assert.equal(await client.call("SET", "still", "serving"), "OK");
     client.close();
   } finally {
     await node.destroy();

@@ -259,6 +259,32 @@ Deno.test("a leader that removes itself steps down once the removal commits", ()
   assert.equal(n1.status().role, "follower", "a removed node never campaigns");
 });
 
+Deno.test("the only voter cannot be removed, also with a non-voter waiting for promotion", () => {
+  const alone = TestCluster.formed(1);
+  const refused = alone.node(1).removeNode(1);
+  assert.ok(refused instanceof RaftError);
+  assert.equal(refused.code, "last-voter");
+  // A learner that is not caught up stays a non-voter: the leader is still the only voter.
+  const cluster = TestCluster.formed(1);
+  const n1 = cluster.node(1);
+  for (let i = 0; i < 300; i++) n1.propose(data(`v${i}`));
+  cluster.settle();
+  cluster.add(2);
+  cluster.isolate(2);
+  assert.ok("index" in n1.addNode(2, "n2"));
+  cluster.settle();
+  assert.equal(n1.membership().members.find((m) => m.id === 2)?.voter, false);
+  const last = n1.removeNode(1);
+  assert.ok(last instanceof RaftError && last.code === "last-voter");
+  cluster.heal();
+  cluster.tick(5);
+  assert.equal(n1.membership().members.find((m) => m.id === 2)?.voter, true, "promoted");
+  assert.ok("index" in n1.removeNode(1), "with another voter, the leader may go");
+  cluster.settle();
+  cluster.tick(40);
+  assert.deepEqual(cluster.leaders(), [2]);
+});
+
 Deno.test("fast backtracking repairs a long divergent follower log in a few round trips", () => {
   const voters = [1, 2, 3];
   const leaderLog: Entry[] = [];

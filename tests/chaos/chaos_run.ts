@@ -118,7 +118,7 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
     await cluster.start(options.nodes);
     log(`cluster up: ${cluster.addresses().join(" ")}`);
     const workload = makeWorkload(options.workload);
-    const nemeses = makeNemeses(options.nemeses, network);
+    const nemeses = makeNemeses(options.nemeses, network, options.nodes);
     const context: NemesisContext = {
       cluster,
       network,
@@ -284,14 +284,14 @@ export function makeWorkload(name: string): Workload {
   throw new Error(`unknown workload ${name} (one of ${workloadNames.join(", ")})`);
 }
 
-function makeNemeses(names: string[], network: Network): Nemesis[] {
+function makeNemeses(names: string[], network: Network, membersTarget: number): Nemesis[] {
   const nemeses: Nemesis[] = [];
   for (const name of names) {
     if (name === "kill") nemeses.push(new KillNemesis());
     else if (name === "pause") nemeses.push(new PauseNemesis());
     else if (name === "partition") {
       if (network.canPartition) nemeses.push(new PartitionNemesis());
-    } else if (name === "member") nemeses.push(new MemberNemesis());
+    } else if (name === "member") nemeses.push(new MemberNemesis(membersTarget));
     else if (name === "transfer") nemeses.push(new TransferNemesis());
     else if (name !== "snapshot" && name !== "none") {
       throw new Error(`unknown nemesis ${name} (one of ${nemesisNames.join(", ")})`);

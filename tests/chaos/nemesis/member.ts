@@ -10,9 +10,13 @@ export class MemberNemesis implements Nemesis {
   readonly name = "member";
   private removed = false;
 
-  constructor(private readonly membersMin = 3) {}
+  /** `membersTarget`: the cluster's size; below it (an add failed) this adds instead. */
+  constructor(private readonly membersTarget = 3, private readonly membersMin = 3) {}
 
   async start(context: NemesisContext): Promise<string> {
+    if (context.cluster.members.length < this.membersTarget) {
+      return `below ${this.membersTarget} members: ${await context.cluster.addFresh()}`;
+    }
     if (context.cluster.members.length <= this.membersMin - 1) {
       return "too few members to remove one";
     }

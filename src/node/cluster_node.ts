@@ -338,7 +338,6 @@ export class ClusterNode implements NodeApi {
     return this.pendingWrites.size;
   }
 
-  /** Runtime CONFIG SET raft.* values that need more than a field update. */
   /**
    * Take a CONFIG SET: `next` is the whole config with the new values. The core validates the
    * ones it uses; on refusal nothing changes and the reason is returned.

@@ -312,28 +312,24 @@ export class RaftNode {
   /**
    * Changes timing and batching at run time. Messages already in flight stay counted against
    * the new limits; a new election timeout is drawn at once (time already elapsed counts).
-   * Refused with
-   * lease reads: a lease assumes every node's election timeout, which this changes on one node.
+   * Refused with lease reads: a lease assumes every node's election timeout, which this
+   * changes on one node.
    */
   tune(changes: Partial<RaftTunables>): RaftError | undefined {
-    if (this.config.leaseReads && changes.electionTicks !== undefined) {
-      if (changes.electionTicks !== this.config.electionTicks) {
-        return new RaftError("invalid-config", "election timeout is fixed with lease reads");
-      }
+    const electionChanged = changes.electionTicks !== undefined &&
+      changes.electionTicks !== this.config.electionTicks;
+    if (electionChanged && this.config.leaseReads) {
+      return new RaftError("invalid-config", "election timeout is fixed with lease reads");
     }
-    let next: RaftConfig;
     try {
-      next = resolveRaftConfig({ ...this.config, ...changes });
+      this.config = resolveRaftConfig({ ...this.config, ...changes });
     } catch (error) {
       return new RaftError("invalid-config", (error as Error).message);
     }
-    const electionChanged = next.electionTicks !== this.config.electionTicks;
-    this.config = next;
-    if (electionChanged) {
-      const e = next.electionTicks;
-      this.randomizedElectionTicks = e + Math.floor(next.random() * e);
+    if (electionChanged) this.drawElectionTimeout();
+    for (const pr of this.progress.values()) {
+      pr.inflights.resize(this.config.maxInflightAppendsCount);
     }
-    for (const pr of this.progress.values()) pr.inflights.resize(next.maxInflightAppendsCount);
     this.needsFlush = true;
     return undefined;
   }
@@ -506,6 +502,10 @@ export class RaftNode {
 
   private resetElectionTimer(): void {
     this.electionElapsed = 0;
+    this.drawElectionTimeout();
+  }
+
+  private drawElectionTimeout(): void {
     const e = this.config.electionTicks;
     this.randomizedElectionTicks = e + Math.floor(this.config.random() * e);
   }

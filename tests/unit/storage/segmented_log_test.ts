@@ -30,6 +30,14 @@ async function writeLog(dir: string, count: number, options: Options = {}): Prom
   await log.close();
 }
 
+/** Appends records 1..`last` (term 1), `perSync` at a time, syncing each batch. */
+async function appendInSyncedBatches(log: SegmentedLog, last: number, perSync: number) {
+  for (let index = 1; index <= last; index += perSync) {
+    log.append(records(index, index + perSync - 1, 1));
+    await log.sync();
+  }
+}
+
 async function segmentFiles(dir: string): Promise<string[]> {
   const names: string[] = [];
   for await (const entry of Deno.readDir(join(dir, "log"))) names.push(entry.name);
@@ -179,10 +187,7 @@ Deno.test("segmented log: segments roll over at segmentMaxBytes and reopen acros
   await withDir(async (dir) => {
     const options = { segmentMaxBytes: 256, tailCacheMaxBytes: 0 };
     const log = await openLog(dir, options);
-    for (let index = 1; index <= 100; index += 10) {
-      log.append(records(index, index + 9, 1));
-      await log.sync();
-    }
+    await appendInSyncedBatches(log, 100, 10);
     const names = await segmentFiles(dir);
     assert.equal(names.length, log.segmentCount);
     assert.ok(names.length >= 10, `${names.length} segments`);
@@ -362,10 +367,7 @@ Deno.test("segmented log: preallocated zeros are free space on reopen, across se
   await withDir(async (dir) => {
     const options = { segmentMaxBytes: 400, preallocateBytes: 150 };
     const log = await openLog(dir, options);
-    for (let index = 1; index <= 40; index += 4) {
-      log.append(records(index, index + 3, 1));
-      await log.sync();
-    }
+    await appendInSyncedBatches(log, 40, 4);
     await log.close();
     const names = await segmentFiles(dir);
     assert.ok(names.length >= 3, `${names.length} segments`);

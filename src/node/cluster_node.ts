@@ -110,8 +110,11 @@ export class ClusterNode implements NodeApi {
   private tickTimer: ReturnType<typeof setInterval> | undefined;
   private tickClock: TickClock | undefined;
   private stopped = false;
+  /** What `quorum-reads yes` means here: lease if this node's core runs leases (or will). */
+  private quorumReadMode: "linearizable" | "lease";
 
   constructor(readonly config: Config, readonly log: Logger) {
+    this.quorumReadMode = config.readMode === "lease" ? "lease" : "linearizable";
     this.scripts = new ScriptRegistry(config.scriptsMaxCount);
     this.watchHistory = new WatchHistory(config.watchHistoryMaxEntries, () => this.commands);
     this.snapshots = new SnapshotManager(
@@ -343,6 +346,8 @@ export class ClusterNode implements NodeApi {
    * ones it uses; on refusal nothing changes and the reason is returned.
    */
   applyRuntimeConfig(next: Config): string | null {
+    // CONFIG SET knows quorum-reads as yes/no only; yes returns to the mode the core reads in.
+    if (next.readMode !== "stale") next.readMode = this.quorumReadMode;
     const tunables = raftTunables(next);
     const refused = this.raft ? this.raft.tune(tunables)?.message : invalidTunables(tunables);
     if (refused) return refused;
@@ -397,6 +402,7 @@ export class ClusterNode implements NodeApi {
     this.staleReadFloorIndex = persisted?.hardState.commit ?? 0;
     if (snapshot) this.restoreSnapshotState(snapshot.meta.index, snapshot.meta.extra);
     const tunables = raftTunables(this.config);
+    this.quorumReadMode = this.config.readMode === "lease" ? "lease" : "linearizable";
     this.tickClock = new TickClock(
       this.config.tickIntervalMs,
       2 * tunables.electionTicks,

@@ -13,6 +13,7 @@ import {
   MessageType,
   type SnapshotMeta,
 } from "../raft/mod.ts";
+import { allocBytes } from "../resp/byte_slab.ts";
 import { BinaryReader, BinaryWriter, DecodeError } from "./binary_buffer.ts";
 
 export { DecodeError };
@@ -152,8 +153,11 @@ export function decodeMessage(bytes: Uint8Array, limits: CodecLimits): WireMessa
         const entryTerm = r.u53();
         const entryType = r.u8();
         if (entryType > 4) throw new DecodeError(`unknown entry type ${entryType}`);
-        // Copy: entries outlive the network buffer (they go to the log and the core).
-        const data = r.bytesWithLength(limits.entryMaxBytes).slice();
+        // Copy: entries outlive the network buffer (they go to the log and the core). Small
+        // ones share slabs: one backing store per entry showed up in followers' profiles.
+        const view = r.bytesWithLength(limits.entryMaxBytes);
+        const data = allocBytes(view.length);
+        data.set(view);
         entries.push({ index, term: entryTerm, type: entryType as EntryType, data });
       }
       result = { message: { type, from, to, term, prevIndex, prevTerm, commit, entries } };

@@ -3,18 +3,18 @@
  * apply cursors, and which entries the caller still has to persist.
  *
  * Indexes: `offsetIndex` is the index just before the first held entry (0, or a
- * compaction point whose term is `offsetTerm`). Entries live in `entries` from
- * `start` on, so dropping a prefix is O(1) until the array is rebuilt.
+ * compaction point whose term is `offsetTerm`). Entries live in a compact store at
+ * position `index - offsetIndex - 1`.
  *
  * @module
  */
 
 import { assert } from "./assert.ts";
+import { EntryStore } from "./entry_store.ts";
 import type { Entry, SnapshotMeta } from "./types.ts";
 
 export class RaftLog {
-  private entries: Entry[] = [];
-  private start = 0;
+  private entries = new EntryStore();
   offsetIndex = 0;
   offsetTerm = 0;
   committed = 0;
@@ -53,12 +53,12 @@ export class RaftLog {
   }
 
   lastIndex(): number {
-    return this.offsetIndex + this.entries.length - this.start;
+    return this.offsetIndex + this.entries.length;
   }
 
   lastTerm(): number {
     const n = this.entries.length;
-    return n > this.start ? this.entries[n - 1].term : this.offsetTerm;
+    return n > 0 ? this.entries.term(n - 1) : this.offsetTerm;
   }
 
   /** Term at `index`, or -1 when unknown (compacted or beyond the end). */
@@ -68,12 +68,17 @@ export class RaftLog {
       if (this.snapshot !== undefined && index === this.snapshot.index) return this.snapshot.term;
       return -1;
     }
-    return this.entries[this.start + index - this.offsetIndex - 1].term;
+    return this.entries.term(index - this.offsetIndex - 1);
   }
 
   entry(index: number): Entry {
     assert(index > this.offsetIndex && index <= this.lastIndex(), `no entry ${index}`);
-    return this.entries[this.start + index - this.offsetIndex - 1];
+    return this.entries.get(index - this.offsetIndex - 1, index);
+  }
+
+  /** Payload size of the entry at `index` (held). */
+  dataBytes(index: number): number {
+    return this.entries.dataBytes(index - this.offsetIndex - 1);
   }
 
   matchTerm(index: number, term: number): boolean {
@@ -91,19 +96,21 @@ export class RaftLog {
       from > this.offsetIndex && to <= this.lastIndex() + 1,
       `slice ${from}..${to} out of log`,
     );
-    const begin = this.start + from - this.offsetIndex - 1;
-    let end = Math.min(this.start + to - this.offsetIndex - 1, begin + maxCount);
+    const begin = from - this.offsetIndex - 1;
+    let end = Math.min(to - this.offsetIndex - 1, begin + maxCount);
     if (maxBytes !== Infinity && end > begin) {
-      let bytes = this.entries[begin].data.length;
+      let bytes = this.entries.dataBytes(begin);
       for (let i = begin + 1; i < end; i++) {
-        bytes += this.entries[i].data.length;
+        bytes += this.entries.dataBytes(i);
         if (bytes > maxBytes) {
           end = i;
           break;
         }
       }
     }
-    return this.entries.slice(begin, end);
+    const out: Entry[] = [];
+    for (let i = begin; i < end; i++) out.push(this.entries.get(i, this.offsetIndex + 1 + i));
+    return out;
   }
 
   /** Leader append: entries must continue the log. */
@@ -140,7 +147,7 @@ export class RaftLog {
       `truncating committed entry ${index} (commit ${this.committed})`,
     );
     assert(index > this.offsetIndex, "truncating compacted entries");
-    this.entries.length = this.start + index - this.offsetIndex - 1;
+    this.entries.truncate(index - this.offsetIndex - 1);
     if (this.unsentIndex > index) this.unsentIndex = index;
     if (this.stableIndex >= index) this.stableIndex = index - 1;
     if (this.inProgressLastIndex >= index) this.inProgressLastIndex = index - 1;
@@ -194,21 +201,16 @@ export class RaftLog {
     if (index <= this.offsetIndex) return;
     assert(index <= this.applied, "compacting beyond applied");
     const term = this.term(index);
-    this.start += index - this.offsetIndex;
+    this.entries.dropPrefix(index - this.offsetIndex);
     this.offsetIndex = index;
     this.offsetTerm = term;
-    if (this.start > 4096 && this.start * 2 > this.entries.length) {
-      this.entries = this.entries.slice(this.start);
-      this.start = 0;
-    }
   }
 
   /** Replaces the whole log with an installed snapshot. */
   installSnapshot(snapshot: SnapshotMeta): void {
     assert(snapshot.index > this.committed, "installing a snapshot behind commit");
     this.snapshot = snapshot;
-    this.entries = [];
-    this.start = 0;
+    this.entries.clear();
     this.offsetIndex = snapshot.index;
     this.offsetTerm = snapshot.term;
     this.committed = snapshot.index;

@@ -1176,7 +1176,7 @@ export class RaftNode {
   private onLeaderCommit(before: number): void {
     const committed = this.log.committed;
     let bytes = 0;
-    for (let i = before + 1; i <= committed; i++) bytes += this.log.entry(i).data.length;
+    for (let i = before + 1; i <= committed; i++) bytes += this.log.dataBytes(i);
     this.uncommittedBytes = Math.max(0, this.uncommittedBytes - bytes);
     this.needsFlush = true;
     if (before < this.leaderStartIndex && committed >= this.leaderStartIndex) {

@@ -40,7 +40,11 @@ import type { LogRecord, LogStore, SyncStats } from "./types.ts";
 import { writeAllSync } from "../resp/write_all.ts";
 
 export const SEGMENT_MAX_BYTES_DEFAULT = 64 * 1024 * 1024;
-export const TAIL_CACHE_MAX_BYTES_DEFAULT = 16 * 1024 * 1024;
+/**
+ * Synced records kept in memory for reads. Small: the Raft core holds every entry since its last
+ * snapshot, so a node reads its log only when it starts; a large cache only kept objects alive.
+ */
+export const TAIL_CACHE_MAX_BYTES_DEFAULT = 1024 * 1024;
 export const LOG_DIR_NAME = "log";
 const RESET_MARKER_FILE_NAME = "reset.json";
 /** The reusable encode buffer is dropped after a batch larger than this. */

@@ -163,6 +163,13 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
     history.nemesis("heal", "start", "heal everything");
     await network.heal();
     await cluster.healProcesses();
+    if (options.nemeses.includes("member")) {
+      // Back to full size, so that convergence compares as many nodes as the run started with.
+      await cluster.reconcileRemovals();
+      for (let i = 0; i < 3 && cluster.members.length < options.nodes; i++) {
+        history.nemesis("heal", "start", await cluster.addFresh());
+      }
+    }
     history.nemesis("heal", "stop", `members ${cluster.members.map((n) => n.name).join(",")}`);
     if (!(await cluster.waitStable(60_000))) {
       anomalies.push({

@@ -14,8 +14,13 @@ export class MemberNemesis implements Nemesis {
   constructor(private readonly membersTarget = 3, private readonly membersMin = 3) {}
 
   async start(context: NemesisContext): Promise<string> {
+    // A removal answered TIMEOUT may have committed after its stop() looked (L22).
+    const gone = (await context.cluster.reconcileRemovals()).map((n) => n.name);
+    const late = gone.length > 0
+      ? `${gone.join(",")} was removed after all (unknown outcome); `
+      : "";
     if (context.cluster.members.length < this.membersTarget) {
-      return `below ${this.membersTarget} members: ${await context.cluster.addFresh()}`;
+      return `${late}below ${this.membersTarget} members: ${await context.cluster.addFresh()}`;
     }
     if (context.cluster.members.length <= this.membersMin - 1) {
       return "too few members to remove one";

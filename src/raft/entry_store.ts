@@ -1,6 +1,6 @@
 /**
  * Log entries held without one object per entry: terms, types and byte ranges in flat number
- * arrays, the payload bytes copied into shared chunks. A node holds every entry since its last
+ * arrays, small payloads copied into shared chunks. A node holds every entry since its last
  * snapshot; as objects (an entry plus a byte view each) small writes cost about 300 bytes of
  * heap apiece and keep the garbage collector tracing millions of them. Entries are built on
  * demand as views into the chunks; chunk bytes are never rewritten, so a view handed out stays
@@ -17,7 +17,7 @@
 
 import type { Entry, EntryType } from "./types.ts";
 
-/** Size of a shared chunk; larger payloads get a chunk of their own. */
+/** Size of a shared chunk; payloads of a sixteenth of it or more are held as they are. */
 export const ENTRY_CHUNK_BYTES = 1024 * 1024;
 const OWN_CHUNK_MIN_BYTES = ENTRY_CHUNK_BYTES / 16;
 /** Newest entries kept as objects, by index modulo this count. */
@@ -31,7 +31,7 @@ export class EntryStore {
   private lengths: number[] = [];
   /** Position in the arrays of the first held entry (a dropped prefix is reclaimed lazily). */
   private head = 0;
-  /** Chunks by id; ids below `firstChunkId` were released. */
+  /** Chunks by id, in id order; one no held entry uses is released (not the one being filled). */
   private chunks = new Map<number, Uint8Array>();
   private nextChunkId = 0;
   private fillChunkId = -1;
@@ -48,8 +48,9 @@ export class EntryStore {
     let chunkId: number;
     let offset: number;
     if (bytes >= OWN_CHUNK_MIN_BYTES) {
+      // Entry bytes are never changed once made, so a large payload is held as it is, not copied.
       chunkId = this.nextChunkId++;
-      this.chunks.set(chunkId, entry.data.slice());
+      this.chunks.set(chunkId, entry.data);
       offset = 0;
     } else {
       if (this.fillChunkId < 0 || this.fillUsedBytes + bytes > this.fillChunk.length) {

@@ -6,7 +6,7 @@
  * client-facing server needs (`NodeApi`).
  */
 import { TickClock } from "./tick_clock.ts";
-import type { Config, CrashPoint } from "../config/config_schema.ts";
+import type { Config, CrashPoint, ReadMode } from "../config/config_schema.ts";
 import { PipelinedConnection } from "../redis/pipelined_connection.ts";
 import { CommandTable } from "../redis/command_table.ts";
 import { RedisChild } from "../redis/redis_child.ts";
@@ -114,7 +114,7 @@ export class ClusterNode implements NodeApi {
   private quorumReadMode: "linearizable" | "lease";
 
   constructor(readonly config: Config, readonly log: Logger) {
-    this.quorumReadMode = config.readMode === "lease" ? "lease" : "linearizable";
+    this.quorumReadMode = quorumReadModeOf(config.readMode);
     this.scripts = new ScriptRegistry(config.scriptsMaxCount);
     this.watchHistory = new WatchHistory(config.watchHistoryMaxEntries, () => this.commands);
     this.snapshots = new SnapshotManager(
@@ -402,7 +402,7 @@ export class ClusterNode implements NodeApi {
     this.staleReadFloorIndex = persisted?.hardState.commit ?? 0;
     if (snapshot) this.restoreSnapshotState(snapshot.meta.index, snapshot.meta.extra);
     const tunables = raftTunables(this.config);
-    this.quorumReadMode = this.config.readMode === "lease" ? "lease" : "linearizable";
+    this.quorumReadMode = quorumReadModeOf(this.config.readMode);
     this.tickClock = new TickClock(
       this.config.tickIntervalMs,
       2 * tunables.electionTicks,
@@ -844,6 +844,11 @@ function raftErrorReply(error: RaftError): string {
 }
 
 export { raftErrorReply };
+
+/** The read mode `quorum-reads yes` stands for on a node configured with `readMode`. */
+function quorumReadModeOf(readMode: ReadMode): "linearizable" | "lease" {
+  return readMode === "lease" ? "lease" : "linearizable";
+}
 
 /** Why the core would refuse these settings (checked before it exists), or undefined. */
 function invalidTunables(tunables: RaftTunables): string | undefined {

@@ -71,11 +71,6 @@ export class RaftLog {
     return this.entries.term(index - this.offsetIndex - 1);
   }
 
-  entry(index: number): Entry {
-    assert(index > this.offsetIndex && index <= this.lastIndex(), `no entry ${index}`);
-    return this.entries.get(index - this.offsetIndex - 1, index);
-  }
-
   /** Payload size of the entry at `index` (held). */
   dataBytes(index: number): number {
     return this.entries.dataBytes(index - this.offsetIndex - 1);

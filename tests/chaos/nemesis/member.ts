@@ -15,10 +15,7 @@ export class MemberNemesis implements Nemesis {
 
   async start(context: NemesisContext): Promise<string> {
     // A removal answered TIMEOUT may have committed after its stop() looked (L22).
-    const gone = (await context.cluster.reconcileRemovals()).map((n) => n.name);
-    const late = gone.length > 0
-      ? `${gone.join(",")} was removed after all (unknown outcome); `
-      : "";
+    const late = await lateRemovals(context);
     if (context.cluster.members.length < this.membersTarget) {
       return `${late}below ${this.membersTarget} members: ${await context.cluster.addFresh()}`;
     }
@@ -35,13 +32,18 @@ export class MemberNemesis implements Nemesis {
   async stop(context: NemesisContext): Promise<string> {
     if (!this.removed) {
       // A removal answered TIMEOUT may have committed since: then it counts as done.
-      const gone = await context.cluster.reconcileRemovals();
-      if (gone.length === 0) return "nothing removed, nothing to add";
-      const names = gone.map((n) => n.name).join(",");
-      return `${names} was removed after all (unknown outcome); ${await context.cluster
-        .addFresh()}`;
+      const late = await lateRemovals(context);
+      if (late === "") return "nothing removed, nothing to add";
+      return `${late}${await context.cluster.addFresh()}`;
     }
     this.removed = false;
     return await context.cluster.addFresh();
   }
+}
+
+/** Completes removals answered with an unknown outcome that have committed; says which. */
+async function lateRemovals(context: NemesisContext): Promise<string> {
+  const gone = await context.cluster.reconcileRemovals();
+  if (gone.length === 0) return "";
+  return `${gone.map((n) => n.name).join(",")} was removed after all (unknown outcome); `;
 }

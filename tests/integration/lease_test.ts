@@ -22,7 +22,14 @@ Deno.test("--read-mode lease: a leader paused past its lease never answers a sta
       try {
         const fresh = await cluster.leader(15_000, others);
         const writer = await fresh.client();
-        assert.equal(await writer.call("SET", "k", `after-${round}`), "OK");
+        // A new leader answers CLUSTERDOWN until its current-term no-op is applied (nothing is
+        // proposed then); any other reply is final.
+        const written = await waitFor(async () => {
+          const reply = await writer.call("SET", "k", `after-${round}`);
+          const notReady = reply instanceof RespError && reply.message.startsWith("CLUSTERDOWN");
+          return notReady ? undefined : { reply };
+        }, "the new leader to take writes");
+        assert.equal(written.reply, "OK");
         writer.close();
         // The GET waits in the paused leader's socket next to the new leader's messages.
         const pending = reader.call("GET", "k");

@@ -146,7 +146,7 @@ export class ClusterNode implements NodeApi {
         this.raft?.readIndex(requestId);
         this.schedule();
       },
-      (read) => this.sendRead(read),
+      (read, reply) => this.childConn.send(read.commandBytes, read.replyCount, reply),
     );
   }
 
@@ -316,7 +316,17 @@ export class ClusterNode implements NodeApi {
       dispatched: order.onReadDispatched,
     };
     if (this.config.readMode === "stale") this.reads.addLocal(read, this.appliedIndex);
-    else this.reads.add(read);
+    else this.reads.add(read, this.earlyReadIndex(), this.appliedIndex);
+  }
+
+  /**
+   * The index a read arriving now must see to run before its round confirms: the commit index,
+   * once this leader's current-term entry is applied (before that it may not know the true
+   * commit index, so no read runs early).
+   */
+  private earlyReadIndex(): number {
+    const leading = this.role === "leader" && this.leaderReady && this.raft;
+    return leading ? this.raft!.commitIndex : Infinity;
   }
 
   local(commandBytes: Uint8Array, slot: ReplySlot): void {
@@ -799,10 +809,6 @@ export class ClusterNode implements NodeApi {
     this.appliedIndex = 0;
     this.leaderReady = false;
     this.state = "uninitialized";
-  }
-
-  private sendRead(read: PendingRead): void {
-    this.childConn.send(read.commandBytes, read.replyCount, (frame) => read.slot.complete(frame));
   }
 
   private watchChild(): void {

@@ -5,6 +5,13 @@
  * i and the read's own floor (the index of its session's last write, so a connection always reads
  * its own writes in pipeline order). The child connection is ordered, so a read sent after entry
  * i is applied sees its effects.
+ *
+ * A read that arrives when everything committed is already applied (and its floor too) runs on
+ * the child at once, in parallel with its round, and its reply is held until the round confirms.
+ * That is still linearizable: the state it sees contains every write acknowledged before it
+ * arrived (those are committed, so applied), and only committed writes; the round, started after
+ * the read arrived, proves no newer leader could have acknowledged a write before then. If the
+ * round fails, the held reply is dropped and the client gets the round's error.
  */
 import type { ReplySlot } from "../server/reply_queue.ts";
 import { encodeError } from "../server/replies.ts";
@@ -17,27 +24,39 @@ export interface PendingRead {
   deadlineMs: number;
   /** Applied index this read must wait for regardless of the round (its session's last write). */
   minIndex: number;
-  /** Called once the read is sent to the child (or failed). */
+  /** Called once the read is sent to the child (or failed before that). */
   dispatched: () => void;
 }
+
+/** Sends a read's command to the child; `reply` gets the child's reply. */
+export type SendRead = (read: PendingRead, reply: (frame: Uint8Array) => void) => void;
 
 interface Waiting {
   index: number;
   read: PendingRead;
 }
 
+/** A read already run on the child, its reply held until its round confirms. */
+interface EarlyRead {
+  read: PendingRead;
+  reply: Uint8Array | null;
+  confirmed: boolean;
+}
+
+type RoundMember = PendingRead | EarlyRead;
+
 export class ReadBarrier {
   private nextRequestId = 1;
   /** Reads not yet part of a ReadIndex round. */
-  private gathering: PendingRead[] = [];
+  private gathering: RoundMember[] = [];
   /** Rounds asked of the core and not yet confirmed. */
-  private readonly rounds = new Map<number, PendingRead[]>();
+  private readonly rounds = new Map<number, RoundMember[]>();
   /** Confirmed reads waiting for the applied index, sorted by index. */
   private waiting: Waiting[] = [];
 
   constructor(
     private readonly askReadIndex: (requestId: number) => void,
-    private readonly send: (read: PendingRead) => void,
+    private readonly send: SendRead,
   ) {}
 
   get pendingCount(): number {
@@ -46,9 +65,22 @@ export class ReadBarrier {
     return n;
   }
 
-  /** A linearizable read: joins the next ReadIndex round. */
-  add(read: PendingRead): void {
-    this.gathering.push(read);
+  /**
+   * A linearizable read: joins the next ReadIndex round. With everything up to `commitIndex`
+   * (and the read's floor) applied, it also runs on the child now (see the module comment).
+   */
+  add(read: PendingRead, commitIndex: number, appliedIndex: number): void {
+    if (appliedIndex >= commitIndex && appliedIndex >= read.minIndex) {
+      const early: EarlyRead = { read, reply: null, confirmed: false };
+      this.send(read, (frame) => {
+        early.reply = frame;
+        if (early.confirmed) read.slot.complete(frame);
+      });
+      read.dispatched();
+      this.gathering.push(early);
+    } else {
+      this.gathering.push(read);
+    }
     if (this.gathering.length === 1) queueMicrotask(() => this.startRound());
   }
 
@@ -67,10 +99,17 @@ export class ReadBarrier {
 
   /** The core confirmed round `requestId` at `index`. */
   confirm(requestId: number, index: number, appliedIndex: number): void {
-    const reads = this.rounds.get(requestId);
-    if (!reads) return;
+    const members = this.rounds.get(requestId);
+    if (!members) return;
     this.rounds.delete(requestId);
-    for (const read of reads) this.wait(Math.max(index, read.minIndex), read, appliedIndex);
+    for (const member of members) {
+      if (isEarly(member)) {
+        member.confirmed = true;
+        if (member.reply !== null) member.read.slot.complete(member.reply);
+      } else {
+        this.wait(Math.max(index, member.minIndex), member, appliedIndex);
+      }
+    }
   }
 
   private wait(index: number, read: PendingRead, appliedIndex: number): void {
@@ -81,20 +120,22 @@ export class ReadBarrier {
   }
 
   private dispatch(read: PendingRead): void {
-    this.send(read);
+    this.send(read, (frame) => read.slot.complete(frame));
     read.dispatched();
   }
 
   fail(requestId: number, error: string): void {
-    const reads = this.rounds.get(requestId);
-    if (!reads) return;
+    const members = this.rounds.get(requestId);
+    if (!members) return;
     this.rounds.delete(requestId);
-    for (const read of reads) this.failRead(read, error);
+    for (const member of members) this.failMember(member, error);
   }
 
-  private failRead(read: PendingRead, error: string): void {
-    read.slot.complete(encodeError(error));
-    read.dispatched();
+  /** Answers `error`; a held reply arriving later is dropped (the first answer wins). */
+  private failMember(member: RoundMember, error: string): void {
+    if (isEarly(member)) return member.read.slot.complete(encodeError(error));
+    member.slot.complete(encodeError(error));
+    member.dispatched();
   }
 
   /** Send every waiting read whose index is now applied. */
@@ -108,14 +149,16 @@ export class ReadBarrier {
 
   /** Fail reads past their deadline. */
   expire(nowMs: number): void {
-    const expired = (read: PendingRead) => read.deadlineMs <= nowMs;
-    const failed: PendingRead[] = [];
-    this.gathering = this.gathering.filter((r) => !(expired(r) && failed.push(r)));
-    for (const [id, reads] of this.rounds) {
-      this.rounds.set(id, reads.filter((r) => !(expired(r) && failed.push(r))));
-    }
-    this.waiting = this.waiting.filter((w) => !(expired(w.read) && failed.push(w.read)));
-    for (const read of failed) this.failRead(read, Errors.readNoQuorum);
+    const failed: RoundMember[] = [];
+    const keep = (member: RoundMember) => {
+      if (deadlineOf(member) > nowMs) return true;
+      failed.push(member);
+      return false;
+    };
+    this.gathering = this.gathering.filter(keep);
+    for (const [id, members] of this.rounds) this.rounds.set(id, members.filter(keep));
+    this.waiting = this.waiting.filter((w) => keep(w.read));
+    for (const member of failed) this.failMember(member, Errors.readNoQuorum);
   }
 
   failAll(error: string): void {
@@ -127,6 +170,14 @@ export class ReadBarrier {
     this.gathering = [];
     this.rounds.clear();
     this.waiting = [];
-    for (const read of all) this.failRead(read, error);
+    for (const member of all) this.failMember(member, error);
   }
+}
+
+function isEarly(member: RoundMember): member is EarlyRead {
+  return "confirmed" in member;
+}
+
+function deadlineOf(member: RoundMember): number {
+  return isEarly(member) ? member.read.deadlineMs : member.deadlineMs;
 }

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { NodeProcess, waitFor } from "../helpers/node_process.ts";
 import { RespError } from "../helpers/resp_client.ts";
 import { fastTimers, infoField, TestCluster } from "../helpers/test_cluster.ts";
+import { assertPausedLeaderNeverReadsStale } from "../helpers/paused_leader.ts";
 
 async function redisCli(port: number, ...args: string[]): Promise<string> {
   const out = await new Deno.Command("redis-cli", {
@@ -163,6 +164,15 @@ Deno.test("without a quorum writes do not succeed and reads time out; service re
     assert.ok(value === "before" || value === "during", `got ${value}`);
     assert.equal(await cluster.call(["SET", "k", "after"]), "OK");
     assert.equal(await cluster.call(["GET", "k"]), "after");
+  } finally {
+    await cluster.destroy();
+  }
+});
+
+Deno.test("a paused leader with a read waiting never answers it from before the new leader's write", async () => {
+  const cluster = await TestCluster.start(3);
+  try {
+    await assertPausedLeaderNeverReadsStale(cluster, 4);
   } finally {
     await cluster.destroy();
   }

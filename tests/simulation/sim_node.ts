@@ -89,6 +89,11 @@ export class SimNode {
   readonly proposals = new Map<number, { term: number; value: number }>();
   private pending: { ready: Ready; doneAt: number; appliedEarly: boolean } | undefined;
   private receive: SnapshotReceive | undefined;
+  /**
+   * The last chunk of `receive` was accepted: as the node does, further chunks (a newer
+   * snapshot, a retransmission) are dropped unstepped until it is installed.
+   */
+  private sealed = false;
   private readsWaiting: { requestId: number; index: number }[] = [];
 
   constructor(
@@ -118,6 +123,7 @@ export class SimNode {
     this.raft = undefined;
     this.pending = undefined;
     this.receive = undefined;
+    this.sealed = false;
     this.readsWaiting = [];
     this.proposals.clear();
     this.values = [];
@@ -141,7 +147,10 @@ export class SimNode {
     const raft = this.raft;
     if (raft === undefined) return;
     const m = envelope.message;
-    if (m.type === MessageType.InstallSnapshot) this.receiveChunk(raft, m, envelope.payload!);
+    if (m.type === MessageType.InstallSnapshot) {
+      if (this.sealed) return;
+      this.receiveChunk(raft, m, envelope.payload!);
+    }
     raft.step(m);
     if (this.pending?.appliedEarly) {
       for (const entry of raft.takeCommittedEntries()) this.apply(entry);
@@ -155,6 +164,7 @@ export class SimNode {
       this.receive = { term: m.term, index: m.meta.index, bytes: new Uint8Array(m.meta.sizeBytes) };
     }
     this.receive!.bytes.set(payload, m.offsetBytes);
+    if (m.last) this.sealed = true;
   }
 
   /** Takes a Ready if none is being persisted; sends what needs no durability. */
@@ -230,6 +240,7 @@ export class SimNode {
       throw new Error(`sim: node ${this.id} installs snapshot ${meta.index} it did not receive`);
     }
     this.receive = undefined;
+    this.sealed = false;
     this.durable.snapshot = { meta, bytes: recv.bytes };
     this.durable.entries = [];
     this.values = decodeState(recv.bytes);

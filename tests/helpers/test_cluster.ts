@@ -31,6 +31,12 @@ export class TestCluster {
       assert.match(String(await first.call("RAFT.CLUSTER", "INIT")), /^OK [0-9a-f]{32}$/);
       first.close();
       for (const node of nodes.slice(1)) await cluster.join(node, nodes[0]);
+      // A joined node is a member first and a voter once the leader promotes it (one more log
+      // entry): tests start from a settled cluster, not in the middle of that.
+      await waitFor(async () => {
+        const info = await cluster.info(await cluster.leader());
+        return infoField(info, "raft_num_voting_nodes") === String(count) ? true : undefined;
+      }, "every node voting");
       await cluster.waitConverged();
       await cluster.call(["EXISTS", "probe"]); // a read: waits until the leader serves
       return cluster;

@@ -133,6 +133,7 @@ export class RaftNode {
   get id(): NodeId {
     return this.config.id;
   }
+
   /** Highest index known committed (the read index a round started now would get). */
   get commitIndex(): number {
     return this.log.committed;

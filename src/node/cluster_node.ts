@@ -325,8 +325,8 @@ export class ClusterNode implements NodeApi {
    * commit index, so no read runs early).
    */
   private earlyReadIndex(): number {
-    const leading = this.role === "leader" && this.leaderReady && this.raft;
-    return leading ? this.raft!.commitIndex : Infinity;
+    const raft = this.raft;
+    return this.role === "leader" && this.leaderReady && raft ? raft.commitIndex : Infinity;
   }
 
   local(commandBytes: Uint8Array, slot: ReplySlot): void {

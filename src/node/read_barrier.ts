@@ -72,11 +72,10 @@ export class ReadBarrier {
   add(read: PendingRead, commitIndex: number, appliedIndex: number): void {
     if (appliedIndex >= commitIndex && appliedIndex >= read.minIndex) {
       const early: EarlyRead = { read, reply: null, confirmed: false };
-      this.send(read, (frame) => {
+      this.dispatch(read, (frame) => {
         early.reply = frame;
         if (early.confirmed) read.slot.complete(frame);
       });
-      read.dispatched();
       this.gathering.push(early);
     } else {
       this.gathering.push(read);
@@ -119,8 +118,12 @@ export class ReadBarrier {
     this.waiting.splice(at, 0, { index, read });
   }
 
-  private dispatch(read: PendingRead): void {
-    this.send(read, (frame) => read.slot.complete(frame));
+  /** Sends `read` to the child; its reply answers the client unless `reply` holds it. */
+  private dispatch(
+    read: PendingRead,
+    reply = (frame: Uint8Array) => read.slot.complete(frame),
+  ): void {
+    this.send(read, reply);
     read.dispatched();
   }
 

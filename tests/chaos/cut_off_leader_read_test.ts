@@ -10,19 +10,11 @@ import assert from "node:assert/strict";
 import { ChaosNode } from "./chaos_node.ts";
 import { NamespaceNetwork } from "./network.ts";
 import { callOnce, type Reply, RespError } from "./resp_connection.ts";
+import { waitFor } from "../helpers/node_process.ts";
+import { infoField } from "../helpers/test_cluster.ts";
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-const role = async (addr: string) =>
-  /raft_role:(\w+)/.exec(String(await callOnce(addr, ["INFO", "raft"])))?.[1];
+const raftInfo = async (addr: string, field: string) =>
+  infoField(await callOnce(addr, ["INFO", "raft"]), field);
 
 Deno.test({
   name:
@@ -61,25 +53,37 @@ Deno.test({
           "OK",
         );
       }
-      await until("three voters", 20_000, async () => {
-        const info = String(await callOnce(old.addr, ["INFO", "raft"]));
-        return info.includes("raft_num_voting_nodes:3") ? true : undefined;
-      });
+      await waitFor(
+        async () => await raftInfo(old.addr, "raft_num_voting_nodes") === "3",
+        "three voters",
+        20_000,
+      );
       assert.equal(await callOnce(old.addr, ["SET", "k", "before"]), "OK");
       assert.equal(await callOnce(old.addr, ["GET", "k"]), "before");
       for (const other of [1, 2]) {
         await network.drop(0, other);
         await network.drop(other, 0);
       }
-      const fresh = await until("a new leader among the others", 20_000, async () => {
-        for (const node of others) if (await role(node.addr) === "leader") return node;
-        return undefined;
-      });
-      await until("the new leader to take the write", 20_000, async () => {
-        const reply = await callOnce(fresh.addr, ["SET", "k", "after"]);
-        return reply === "OK" ? true : undefined;
-      });
-      assert.equal(await role(old.addr), "leader", "the cut-off leader has not noticed yet");
+      const fresh = await waitFor(
+        async () => {
+          for (const node of others) {
+            if (await raftInfo(node.addr, "raft_role") === "leader") return node;
+          }
+          return undefined;
+        },
+        "a new leader among the others",
+        20_000,
+      );
+      await waitFor(
+        async () => await callOnce(fresh.addr, ["SET", "k", "after"]) === "OK",
+        "the new leader to take the write",
+        20_000,
+      );
+      assert.equal(
+        await raftInfo(old.addr, "raft_role"),
+        "leader",
+        "the cut-off leader has not noticed yet",
+      );
       const read: Reply = await callOnce(old.addr, ["GET", "k"], 10_000);
       assert.notEqual(read, "before", "stale read from a deposed leader");
       assert.ok(read instanceof RespError && /^TIMEOUT/.test(read.message), String(read));

@@ -3,7 +3,9 @@
  * `deno task bench:floor`: how close can any Deno front end get to plain Redis on this machine?
  * redis-benchmark GET (`-c 50 -P 1`) against plain redis-server (`appendfsync always`) and
  * against `noop_server.ts` (parses, answers nil, no backend), alternating, with each server's
- * CPU per request from /proc/<pid>/stat. Not a test: it bounds what the node can reach.
+ * CPU per request from /proc/<pid>/stat, and the benchmark client's own CPU per request. Not a
+ * test: it bounds what the node can reach. It ends with the CPU budget of the issue's GET goal
+ * (0.8× plain Redis): what the machine's cores have per request at that rate, less the client.
  */
 import { parseArgs } from "node:util";
 import { freePort } from "../helpers/node_process.ts";
@@ -21,16 +23,45 @@ const requests = Number(values.requests);
 const repeatCount = Math.max(1, Math.min(9, Number(values.repeat)));
 const ticksPerSecond = 100; // USER_HZ on Linux
 
-function cpuTicks(pid: number): number {
+const goalRatio = 0.8;
+
+function statFields(pid: number | "self"): string[] {
   const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+function cpuTicks(pid: number): number {
+  const fields = statFields(pid);
   return Number(fields[11]) + Number(fields[12]); // utime + stime
 }
 
-async function benchmark(port: number, pid: number): Promise<{ rps: number; cpuUs: number }> {
+/** CPU of this process's finished children (redis-benchmark, once reaped). */
+function childrenCpuTicks(): number {
+  const fields = statFields("self");
+  return Number(fields[13]) + Number(fields[14]); // cutime + cstime
+}
+
+interface Measured {
+  rps: number;
+  cpuUs: number;
+  clientCpuUs: number;
+}
+
+async function benchmark(port: number, pid: number): Promise<Measured> {
   const before = cpuTicks(pid);
+  const clientBefore = childrenCpuTicks();
   const { rps } = await redisBenchmark({ port, test: "GET", clients: 50, pipeline: 1, requests });
-  return { rps, cpuUs: (cpuTicks(pid) - before) * 1e6 / ticksPerSecond / requests };
+  const perRequestUs = (ticks: number) => ticks * 1e6 / ticksPerSecond / requests;
+  return {
+    rps,
+    cpuUs: perRequestUs(cpuTicks(pid) - before),
+    clientCpuUs: perRequestUs(childrenCpuTicks() - clientBefore),
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
 const plain = await startPlainRedis(["--appendonly", "yes", "--appendfsync", "always"]);
@@ -54,17 +85,34 @@ try {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  console.log("| run | plain redis GET req/s (CPU µs/req) | no-op Deno server req/s (CPU µs/req) | ratio |");
-  console.log("|---|---|---|---|");
+  console.log(
+    "| run | plain redis GET req/s (CPU µs/req) | no-op Deno server req/s (CPU µs/req) | ratio | client CPU µs/req |",
+  );
+  console.log("|---|---|---|---|---|");
+  const plainRuns: Measured[] = [];
+  const floorRuns: Measured[] = [];
   for (let run = 1; run <= repeatCount; run++) {
     const base = await benchmark(plain.port, plain.pid);
     const floor = await benchmark(noopPort, noop.pid);
+    plainRuns.push(base);
+    floorRuns.push(floor);
     console.log(
       `| ${run} | ${Math.round(base.rps)} (${base.cpuUs.toFixed(1)}) | ${Math.round(floor.rps)} (${
         floor.cpuUs.toFixed(1)
-      }) | ${(floor.rps / base.rps).toFixed(2)} |`,
+      }) | ${(floor.rps / base.rps).toFixed(2)} | ${base.clientCpuUs.toFixed(1)} |`,
     );
   }
+  const cores = navigator.hardwareConcurrency;
+  const goalRps = goalRatio * median(plainRuns.map((r) => r.rps));
+  const machineUs = cores * 1e6 / goalRps;
+  const clientUs = median(plainRuns.map((r) => r.clientCpuUs));
+  console.log(
+    `\nGET at ${goalRatio}× plain (${Math.round(goalRps)} req/s) on ${cores} cores: ` +
+      `${machineUs.toFixed(1)} µs of CPU per request for the whole machine; the client takes ` +
+      `${clientUs.toFixed(1)}, which leaves ${(machineUs - clientUs).toFixed(1)} µs for the ` +
+      `leader, its child and the followers together. The no-op Deno server alone takes ` +
+      `${median(floorRuns.map((r) => r.cpuUs)).toFixed(1)}.`,
+  );
 } finally {
   noop.kill("SIGKILL");
   await noop.status;

@@ -406,6 +406,12 @@ export class ClusterNode implements NodeApi {
       // pool's round trip would only add two wakeups per batch (measured: -20% follower CPU).
       () => this.role !== "leader",
     );
+    const cut = this.storage.tailTruncation;
+    if (cut) {
+      this.log.warning(
+        `log recovery cut ${cut.droppedBytes} bytes at offset ${cut.offset} of ${cut.path}: ${cut.reason}`,
+      );
+    }
     await this.snapshots.open(mode !== "restart");
     const snapshot = mode === "restart" ? this.snapshots.current() : undefined;
     const persisted = mode === "restart" ? await this.storage.load(snapshot?.meta) : undefined;

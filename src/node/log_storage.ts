@@ -8,7 +8,7 @@
 import type { Config } from "../config/config_schema.ts";
 import type { Entry, EntryType, HardState, PersistedState, SnapshotMeta } from "../raft/mod.ts";
 import { FileHardStateStore } from "../storage/hard_state_store.ts";
-import { LOG_DIR_NAME, SegmentedLog } from "../storage/segmented_log.ts";
+import { LOG_DIR_NAME, SegmentedLog, type TailTruncation } from "../storage/segmented_log.ts";
 import type { LogStore } from "../storage/types.ts";
 
 export class LogStorage {
@@ -18,6 +18,8 @@ export class LogStorage {
   constructor(
     private readonly log: LogStore,
     private readonly hardStateStore: FileHardStateStore,
+    /** What opening the log cut from its end (a write torn by a crash or a full disk). */
+    readonly tailTruncation?: TailTruncation,
   ) {}
 
   get lastIndex(): number {
@@ -140,5 +142,5 @@ export async function openLogStorage(
     preallocateBytes: config.logPreallocateBytes,
   });
   await log.open();
-  return new LogStorage(log, new FileHardStateStore(config.dir));
+  return new LogStorage(log, new FileHardStateStore(config.dir), log.tailTruncation);
 }

@@ -1,11 +1,12 @@
 /**
  * @module
- * A leader whose disk fills up (its data directory on a small tmpfs, mounted by the test) stops
- * with a fatal error instead of acknowledging writes it could not log; the other two elect a
- * leader that still has every acknowledged write; once the disk has room again the node restarts
- * from its log and converges with the others. The disk fills either while the log writes zeros
- * ahead of itself (preallocation) or, without preallocation, in the middle of a record, which the
- * restart must cut off as a torn tail. Needs root (mount).
+ * A node whose disk fills up (its data directory on a small tmpfs, mounted by the test) stops
+ * with a fatal error instead of acknowledging writes it could not log. A leader: the other two
+ * elect a leader that still has every acknowledged write. A follower: the other two go on
+ * acknowledging every write. Once the disk has room again the node restarts from its log and
+ * converges with the others. The disk fills either while the log writes zeros ahead of itself
+ * (preallocation) or, without preallocation, in the middle of a record, which the restart must
+ * cut off as a torn tail. Needs root (mount).
  */
 import assert from "node:assert/strict";
 import { NodeProcess, waitFor } from "../helpers/node_process.ts";
@@ -27,7 +28,15 @@ async function run(command: string, args: string[]): Promise<void> {
 
 const valueOf = (i: number) => `${i}:`.padEnd(valueBytes, "v");
 
-async function leaderRunsOutOfDisk(nodeArgs: string[], tornRecord: boolean): Promise<void> {
+interface DiskFullCase {
+  /** Whose data directory is on the small disk: the first node, which leads, or a follower. */
+  full: "leader" | "follower";
+  nodeArgs: string[];
+  /** The disk fills in the middle of a record (no zeros written ahead), which recovery cuts. */
+  tornRecord: boolean;
+}
+
+async function runOutOfDisk({ full: whose, nodeArgs, tornRecord }: DiskFullCase): Promise<void> {
   const root = await Deno.makeTempDir({ prefix: "redisraft-diskfull-" });
   const mountPoint = `${root}/small`;
   await Deno.mkdir(mountPoint);
@@ -35,26 +44,32 @@ async function leaderRunsOutOfDisk(nodeArgs: string[], tornRecord: boolean): Pro
   const nodes: NodeProcess[] = [];
   try {
     const args = [...fastTimers, ...nodeArgs];
-    nodes.push(await NodeProcess.start({ dir: `${mountPoint}/n0`, args }));
-    for (let i = 1; i < 3; i++) nodes.push(await NodeProcess.start({ args }));
+    const fullSlot = whose === "leader" ? 0 : 1;
+    for (let slot = 0; slot < 3; slot++) {
+      const dir = slot === fullSlot ? `${mountPoint}/n${slot}` : undefined;
+      nodes.push(await NodeProcess.start({ dir, args }));
+    }
     const cluster = new TestCluster(nodes);
-    const [full, ...others] = nodes;
-    const first = await full.client();
-    assert.match(String(await first.call("RAFT.CLUSTER", "INIT")), /^OK /);
-    first.close();
-    for (const node of others) await cluster.join(node, full);
+    const [first, ...others] = nodes;
+    const full = nodes[fullSlot];
+    const init = await first.client();
+    assert.match(String(await init.call("RAFT.CLUSTER", "INIT")), /^OK /);
+    init.close();
+    for (const node of others) await cluster.join(node, first);
     await waitFor(
-      async () => infoField(await cluster.info(full), "raft_num_voting_nodes") === "3",
+      async () => infoField(await cluster.info(first), "raft_num_voting_nodes") === "3",
       "three voters",
     );
 
-    // Write to the leader until it stops; remember what it acknowledged.
+    // Write to the first node (the leader) until the full one stops; remember what was
+    // acknowledged.
     const exited = full.process!.status;
     let stopped = false;
     exited.then(() => stopped = true);
     const acknowledged: number[] = [];
-    const client = await full.client();
-    for (let i = 0; i < writesMaxCount && !stopped; i++) {
+    let attempts = 0;
+    const client = await first.client();
+    for (let i = 0; i < writesMaxCount && !stopped; i++, attempts++) {
       const reply = await client.call("SET", `k${i}`, valueOf(i)).catch((e) => e);
       if (reply === "OK") acknowledged.push(i);
       else if (!(reply instanceof RespError) && !(reply instanceof Error)) {
@@ -66,18 +81,21 @@ async function leaderRunsOutOfDisk(nodeArgs: string[], tornRecord: boolean): Pro
       exited,
       new Promise<null>((resolve) => setTimeout(() => resolve(null), 10_000)),
     ]);
-    assert.ok(status, "the leader with a full disk stopped");
+    assert.ok(status, `the ${whose} with a full disk stopped`);
     assert.equal(status.code, 1);
     assert.match(await full.log(), /FATAL.*No space left on device/);
     assert.ok(acknowledged.length > 100, `${acknowledged.length} writes acknowledged first`);
+    // A follower's disk is not the cluster's: the other two acknowledged every write.
+    if (whose === "follower") assert.equal(acknowledged.length, attempts);
     await full.stop(); // its redis child, if the node left it behind
 
-    // Every acknowledged write is on the new leader; the cluster goes on with two nodes.
-    const leader = await cluster.leader(15_000, others);
+    // Every acknowledged write is on the (new) leader; the cluster goes on with two nodes.
+    const running = nodes.filter((node) => node !== full);
+    const leader = await cluster.leader(15_000, running);
     const check = await leader.client();
     try {
       for (const i of acknowledged) assert.equal(await check.call("GET", `k${i}`), valueOf(i));
-      assert.equal(await check.call("SET", "after", "failover"), "OK");
+      assert.equal(await check.call("SET", "after", "failure"), "OK");
     } finally {
       check.close();
     }
@@ -86,11 +104,10 @@ async function leaderRunsOutOfDisk(nodeArgs: string[], tornRecord: boolean): Pro
     await run("mount", ["-o", `remount,size=${roomyDiskBytes}`, mountPoint]);
     await full.spawn();
     const [index] = await cluster.waitConverged(30_000);
-    // Without zeros written ahead, the full disk tore the last record: the restart cut it (the
-    // node's log is complete once it stopped).
+    assert.ok(index > acknowledged.length, `all three applied index ${index}`);
+    // The node's log is complete once it stopped.
     await full.stop();
     if (tornRecord) assert.match(await full.log(), /log recovery cut \d+ bytes at offset/);
-    assert.ok(index > acknowledged.length, `all three applied index ${index}`);
   } finally {
     await Promise.all(nodes.map((node) => node.destroy()));
     await run("umount", [mountPoint]).catch(() => {});
@@ -98,17 +115,25 @@ async function leaderRunsOutOfDisk(nodeArgs: string[], tornRecord: boolean): Pro
   }
 }
 
+const noZerosAhead = ["--log-preallocate-bytes", "0"];
+
 Deno.test({
-  name:
-    "a leader out of disk space (writing the log's zeros ahead) stops, loses no write, recovers",
+  name: "a leader out of disk space (writing zeros ahead) stops, loses no write, recovers",
   sanitizeOps: false,
   sanitizeResources: false,
-  fn: () => leaderRunsOutOfDisk([], false),
+  fn: () => runOutOfDisk({ full: "leader", nodeArgs: [], tornRecord: false }),
 });
 
 Deno.test({
   name: "a leader out of disk space (in the middle of a record) stops, loses no write, recovers",
   sanitizeOps: false,
   sanitizeResources: false,
-  fn: () => leaderRunsOutOfDisk(["--log-preallocate-bytes", "0"], true),
+  fn: () => runOutOfDisk({ full: "leader", nodeArgs: noZerosAhead, tornRecord: true }),
+});
+
+Deno.test({
+  name: "a follower out of disk space (in the middle of a record) stops, writes go on, it recovers",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () => runOutOfDisk({ full: "follower", nodeArgs: noZerosAhead, tornRecord: true }),
 });

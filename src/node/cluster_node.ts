@@ -78,7 +78,7 @@ export class ClusterNode implements NodeApi {
   /** True once this leader applied an entry of its own term (it may serve then). */
   leaderReady = false;
   currentTerm = 0;
-  readonly stats: NodeStats = { startedAtMs: Date.now() };
+  readonly stats: NodeStats = { startedAtMs: performance.now() };
 
   peers: PeerHub | null = null;
   /** Addresses of members, kept after they leave so the leader can tell them to shut down. */
@@ -129,7 +129,7 @@ export class ClusterNode implements NodeApi {
       scripts: this.scripts,
       watchHistory: this.watchHistory,
       blocked: this.blocked,
-      nowMs: () => Date.now(),
+      nowMs: () => performance.now(),
       applied: (entry) => this.finishApply(entry),
       nodeRemoved: (nodeId) => this.onNodeRemoved(nodeId),
       fatal: (message) => this.fatal(message),
@@ -285,7 +285,7 @@ export class ClusterNode implements NodeApi {
       position.index,
       position.term,
       slot,
-      Date.now() + this.config.requestTimeoutMs,
+      performance.now() + this.config.requestTimeoutMs,
     );
     this.schedule();
   }
@@ -311,7 +311,7 @@ export class ClusterNode implements NodeApi {
       commandBytes,
       replyCount,
       slot,
-      deadlineMs: Date.now() + this.config.requestTimeoutMs,
+      deadlineMs: performance.now() + this.config.requestTimeoutMs,
       minIndex: order.lastWriteIndex,
       dispatched: order.onReadDispatched,
     };
@@ -493,7 +493,9 @@ export class ClusterNode implements NodeApi {
   // ---- the Raft loop ----
 
   private tick(): void {
-    const now = Date.now();
+    // Deadlines are on the monotonic clock: a step of the wall clock (NTP, `date -s`) neither
+    // holds requests past their timeout nor fails them early.
+    const now = performance.now();
     this.pendingWrites.expire(now);
     this.reads.expire(now);
     this.expireBlockedClients(now);

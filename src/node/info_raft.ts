@@ -37,7 +37,7 @@ export function infoRaft(node: ClusterNode): string {
     const colon = member.addr.lastIndexOf(":");
     const link = node.peers?.links.get(member.id);
     const lastConnSecs = link?.lastConnectedAtMs
-      ? Math.floor((Date.now() - link.lastConnectedAtMs) / 1000)
+      ? Math.floor((performance.now() - link.lastConnectedAtMs) / 1000)
       : -1;
     lines.push(
       `raft_node${i++}:id=${member.id},state=${link?.state ?? "disconnected"},` +
@@ -72,7 +72,9 @@ export function infoRaft(node: ClusterNode): string {
     `raft_snapshot_last_term:${snapshot?.meta.term ?? 0}`,
     `raft_snapshot_size:${snapshot?.meta.sizeBytes ?? 0}`,
     `raft_snapshot_time_secs:${
-      snapStats.lastTakenAtMs ? Math.floor((Date.now() - snapStats.lastTakenAtMs) / 1000) : -1
+      snapStats.lastTakenAtMs
+        ? Math.floor((performance.now() - snapStats.lastTakenAtMs) / 1000)
+        : -1
     }`,
     `raft_snapshots_created:${snapStats.created}`,
     `raft_snapshots_received:${snapStats.received}`,

@@ -32,7 +32,7 @@ export class LeaderProxy {
     this.stats.requests++;
     if (addr !== this.addr) this.reset(addr);
     const send = (conn: PipelinedConnection) => {
-      this.deadlines.push(Date.now() + this.responseTimeoutMs());
+      this.deadlines.push(performance.now() + this.responseTimeoutMs());
       conn.send(commandBytes, 1, (frame) => {
         this.deadlines.shift();
         if (frame === noReplyFromLeader) this.stats.failedResponses++;

@@ -85,8 +85,8 @@ export async function transferLeader(node: ClusterNode, args: string[]): Promise
   const error = node.raft.transferLeader(target);
   node.schedule();
   if (error) return encodeError(raftErrorReply(error));
-  const deadline = Date.now() + 2 * node.config.electionTimeoutMs + 500;
-  while (Date.now() < deadline) {
+  const deadline = performance.now() + 2 * node.config.electionTimeoutMs + 500;
+  while (performance.now() < deadline) {
     await new Promise((r) => setTimeout(r, 20));
     if (node.role !== "leader" && node.leaderId !== 0) {
       return target === undefined || node.leaderId === target
@@ -138,16 +138,16 @@ async function memberDbid(
 export async function clusterJoin(node: ClusterNode, addrs: string[]): Promise<Uint8Array> {
   for (const addr of addrs) if (!validAddr(addr)) return encodeError("ERR invalid node address");
   node.state = "joining";
-  const deadline = Date.now() + node.config.joinTimeoutMs;
+  const deadline = performance.now() + node.config.joinTimeoutMs;
   const nodeId = node.config.nodeId || randomNodeId();
   const candidates = [...addrs];
   let attempt = 0;
   // An earlier attempt whose outcome we never learned may have added us already.
   let outcomeUnknown = false;
   const requestTimeoutMs = () =>
-    Math.min(node.config.requestTimeoutMs, Math.max(1, deadline - Date.now()));
+    Math.min(node.config.requestTimeoutMs, Math.max(1, deadline - performance.now()));
   try {
-    while (Date.now() < deadline) {
+    while (performance.now() < deadline) {
       const addr = candidates[attempt++ % candidates.length];
       let reply;
       try {

@@ -54,6 +54,7 @@ const sealedMaxMs = 30_000;
 export interface SnapshotStats {
   created: number;
   received: number;
+  /** performance.now() of the last snapshot taken here; 0: none yet. */
   lastTakenAtMs: number;
   inProgressIndex: number;
   inProgressTerm: number;
@@ -134,7 +135,7 @@ export class SnapshotManager {
   }
 
   private awaitingInstall(): boolean {
-    return this.sealedIndex !== null && Date.now() - this.sealedAtMs < sealedMaxMs;
+    return this.sealedIndex !== null && performance.now() - this.sealedAtMs < sealedMaxMs;
   }
 
   private async takeNow(): Promise<void> {
@@ -173,7 +174,7 @@ export class SnapshotManager {
     await this.host.compactLog(index);
     this.host.crashPoint("snapshot-after-compact");
     this.stats.created++;
-    this.stats.lastTakenAtMs = Date.now();
+    this.stats.lastTakenAtMs = performance.now();
     this.host.log.notice(
       `snapshot taken at index ${index} (term ${meta.term}, ${sizeBytes} bytes)`,
     );
@@ -209,7 +210,7 @@ export class SnapshotManager {
     this.receiving = this.receiving.then(async () => {
       if (this.sealedIndex !== null) {
         // The core normally hands the sealed snapshot over at once; never wait forever.
-        if (Date.now() - this.sealedAtMs < sealedMaxMs) return;
+        if (performance.now() - this.sealedAtMs < sealedMaxMs) return;
         this.host.log.warning(
           `received snapshot ${this.sealedIndex} was never installed; dropping it`,
         );
@@ -224,7 +225,7 @@ export class SnapshotManager {
         if (message.last) {
           this.installEpoch++;
           this.sealedIndex = message.meta.index;
-          this.sealedAtMs = Date.now();
+          this.sealedAtMs = performance.now();
         }
       }
       step();

@@ -13,14 +13,14 @@ export async function adminRequest(
   timeoutMs: number,
 ): Promise<ReplyValue> {
   const colon = addr.lastIndexOf(":");
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let conn: Deno.TcpConn | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       conn?.close();
       reject(new Error(`no reply from ${addr} within ${timeoutMs} ms`));
-    }, Math.max(1, deadline - Date.now()));
+    }, Math.max(1, deadline - performance.now()));
   });
   const work = (async () => {
     conn = await Deno.connect({

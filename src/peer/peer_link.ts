@@ -28,6 +28,7 @@ export class PeerLink {
   state: LinkState = "disconnected";
   connErrors = 0;
   connOks = 0;
+  /** performance.now() of the last connection; 0: never connected. */
   lastConnectedAtMs = 0;
   droppedCount = 0;
   private conn: Deno.TcpConn | null = null;
@@ -101,7 +102,7 @@ export class PeerLink {
         await writeAll(conn, encodeCommand(hello));
         this.state = "connected";
         this.connOks++;
-        this.lastConnectedAtMs = Date.now();
+        this.lastConnectedAtMs = performance.now();
         this.backoffMs = this.options.reconnectMinMs;
         // Messages queued while disconnected are stale by now except the newest few; keep them:
         // Raft tolerates duplicates and reordering.

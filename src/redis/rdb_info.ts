@@ -65,11 +65,11 @@ export async function pollPersistence(
   pollIntervalMs: number,
   timeoutMessage: string,
 ): Promise<PersistenceInfo> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   while (true) {
     const info = await queryPersistence(connection);
     if (done(info)) return info;
-    if (Date.now() >= deadline) throw new Error(timeoutMessage);
+    if (performance.now() >= deadline) throw new Error(timeoutMessage);
     await sleep(pollIntervalMs);
   }
 }

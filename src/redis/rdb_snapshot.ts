@@ -51,7 +51,7 @@ export function startRdbSnapshot(
   applyConnection: PipelinedConnection,
   options: RdbSnapshotOptions,
 ): Promise<RdbSnapshotResult> {
-  const startedAtMs = Date.now();
+  const startedAtMs = performance.now();
   const before = applyConnection.request(INFO_PERSISTENCE_COMMAND);
   const started = applyConnection.request(BGSAVE_COMMAND);
   return awaitBgsave(before, started, startedAtMs, options);
@@ -89,5 +89,9 @@ async function awaitBgsave(
     poller.close();
   }
   const { size } = await Deno.stat(options.rdbPath);
-  return { rdbPath: options.rdbPath, sizeBytes: size, durationMs: Date.now() - startedAtMs };
+  return {
+    rdbPath: options.rdbPath,
+    sizeBytes: size,
+    durationMs: Math.round(performance.now() - startedAtMs),
+  };
 }

@@ -88,8 +88,8 @@ export class RedisChild {
       detached: true,
     }).spawn();
     this.exited = this.process.status.then((status) => status.code);
-    const deadline = Date.now() + this.options.startTimeoutMs;
-    for (let attempt = 0; Date.now() < deadline; attempt++) {
+    const deadline = performance.now() + this.options.startTimeoutMs;
+    for (let attempt = 0; performance.now() < deadline; attempt++) {
       try {
         const conn = await Deno.connect({ transport: "unix", path: this.socketPath });
         conn.close();

@@ -12,6 +12,8 @@ export interface NodeOptions {
   port?: number;
   dir?: string;
   args?: string[];
+  /** Extra environment for the node process (and so its redis child). */
+  env?: Record<string, string>;
 }
 
 /** A free TCP port on 127.0.0.1 (bind to 0, read it, release it). */
@@ -70,6 +72,7 @@ export class NodeProcess {
         this.dir,
         ...(this.options.args ?? []),
       ],
+      env: this.options.env,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing: Deno (into .tools/ via npm), redis-server and redis-tools (via apt),
-# then the locked npm dependencies. Idempotent and quick when everything is there.
+# Installs what is missing: Deno (into .tools/ via npm), redis-server, redis-tools and libfaketime
+# (via apt), then the locked npm dependencies. Idempotent and quick when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v deno >/dev/null 2>&1 && [ ! -x .tools/node_modules/.bin/deno ]; then
@@ -12,13 +12,17 @@ missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
+# Tests step one node's wall clock with it.
+compgen -G "/usr/lib/*/faketime/libfaketimeMT.so.1" >/dev/null || missing+=(libfaketime)
 if [ ${#missing[@]} -gt 0 ]; then
+  packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
   if [ "$(id -u)" != 0 ]; then
-    echo "setup: missing ${missing[*]}; run as root or: sudo apt-get install -y redis-server redis-tools" >&2
+    echo "setup: missing ${packages}; run as root or: sudo apt-get install -y ${packages}" >&2
     exit 1
   fi
-  echo "setup: installing redis-server redis-tools (apt)"
+  echo "setup: installing ${packages}(apt)"
   apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${packages} >/dev/null
 fi
 "$DENO" install --frozen --quiet >/dev/null

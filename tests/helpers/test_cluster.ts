@@ -26,24 +26,32 @@ export class TestCluster {
       for (let i = 0; i < count; i++) {
         nodes.push(await NodeProcess.start({ args: [...timers, ...args] }));
       }
-      const cluster = new TestCluster(nodes);
-      const first = await nodes[0].client();
-      assert.match(String(await first.call("RAFT.CLUSTER", "INIT")), /^OK [0-9a-f]{32}$/);
-      first.close();
-      for (const node of nodes.slice(1)) await cluster.join(node, nodes[0]);
-      // A joined node is a member first and a voter once the leader promotes it (one more log
-      // entry): tests start from a settled cluster, not in the middle of that.
-      await waitFor(async () => {
-        const info = await cluster.info(await cluster.leader());
-        return infoField(info, "raft_num_voting_nodes") === String(count) ? true : undefined;
-      }, "every node voting");
-      await cluster.waitConverged();
-      await cluster.call(["EXISTS", "probe"]); // a read: waits until the leader serves
-      return cluster;
+      return await TestCluster.form(nodes);
     } catch (error) {
       await Promise.all(nodes.map((n) => n.destroy()));
       throw error;
     }
+  }
+
+  /**
+   * Form a cluster of nodes already started (RAFT.CLUSTER INIT on the first, which leads, JOIN
+   * on the others via it) and wait until it is settled and serving.
+   */
+  static async form(nodes: NodeProcess[]): Promise<TestCluster> {
+    const cluster = new TestCluster(nodes);
+    const first = await nodes[0].client();
+    assert.match(String(await first.call("RAFT.CLUSTER", "INIT")), /^OK [0-9a-f]{32}$/);
+    first.close();
+    for (const node of nodes.slice(1)) await cluster.join(node, nodes[0]);
+    // A joined node is a member first and a voter once the leader promotes it (one more log
+    // entry): tests start from a settled cluster, not in the middle of that.
+    await waitFor(async () => {
+      const info = await cluster.info(await cluster.leader());
+      return infoField(info, "raft_num_voting_nodes") === String(nodes.length) ? true : undefined;
+    }, "every node voting");
+    await cluster.waitConverged();
+    await cluster.call(["EXISTS", "probe"]); // a read: waits until the leader serves
+    return cluster;
   }
 
   async join(node: NodeProcess, via: NodeProcess): Promise<void> {

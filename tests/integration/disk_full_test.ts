@@ -9,8 +9,8 @@
  * cut off as a torn tail. Needs root (mount).
  */
 import assert from "node:assert/strict";
-import { NodeProcess, waitFor } from "../helpers/node_process.ts";
-import { fastTimers, infoField, TestCluster } from "../helpers/test_cluster.ts";
+import { NodeProcess, within } from "../helpers/node_process.ts";
+import { fastTimers, TestCluster } from "../helpers/test_cluster.ts";
 import { RespError } from "../helpers/resp_client.ts";
 
 const smallDiskBytes = 6 * 1024 * 1024;
@@ -49,17 +49,9 @@ async function runOutOfDisk({ full: whose, nodeArgs, tornRecord }: DiskFullCase)
       const dir = slot === fullSlot ? `${mountPoint}/n${slot}` : undefined;
       nodes.push(await NodeProcess.start({ dir, args }));
     }
-    const cluster = new TestCluster(nodes);
-    const [first, ...others] = nodes;
+    const cluster = await TestCluster.form(nodes);
+    const [first] = nodes;
     const full = nodes[fullSlot];
-    const init = await first.client();
-    assert.match(String(await init.call("RAFT.CLUSTER", "INIT")), /^OK /);
-    init.close();
-    for (const node of others) await cluster.join(node, first);
-    await waitFor(
-      async () => infoField(await cluster.info(first), "raft_num_voting_nodes") === "3",
-      "three voters",
-    );
 
     // Write to the first node (the leader) until the full one stops; remember what was
     // acknowledged.
@@ -77,11 +69,8 @@ async function runOutOfDisk({ full: whose, nodeArgs, tornRecord }: DiskFullCase)
       }
     }
     client.close();
-    const status = await Promise.race([
-      exited,
-      new Promise<null>((resolve) => setTimeout(() => resolve(null), 10_000)),
-    ]);
-    assert.ok(status, `the ${whose} with a full disk stopped`);
+    const status = await within(exited, 10_000);
+    assert.ok(status !== "timed out", `the ${whose} with a full disk stopped`);
     assert.equal(status.code, 1);
     assert.match(await full.log(), /FATAL.*No space left on device/);
     assert.ok(acknowledged.length > 100, `${acknowledged.length} writes acknowledged first`);

@@ -6,6 +6,11 @@ import type { ClusterNode } from "./cluster_node.ts";
 
 export const raftVersion = "0.1.0";
 
+/** Whole seconds since `atMs` (a performance.now() reading), or -1 for 0: never. */
+function secondsSince(atMs: number): number {
+  return atMs ? Math.floor((performance.now() - atMs) / 1000) : -1;
+}
+
 export function infoRaft(node: ClusterNode): string {
   const status = node.raft?.status();
   const storage = node.storage;
@@ -36,9 +41,7 @@ export function infoRaft(node: ClusterNode): string {
     if (member.id === me?.nodeId) continue;
     const colon = member.addr.lastIndexOf(":");
     const link = node.peers?.links.get(member.id);
-    const lastConnSecs = link?.lastConnectedAtMs
-      ? Math.floor((performance.now() - link.lastConnectedAtMs) / 1000)
-      : -1;
+    const lastConnSecs = secondsSince(link?.lastConnectedAtMs ?? 0);
     lines.push(
       `raft_node${i++}:id=${member.id},state=${link?.state ?? "disconnected"},` +
         `voting=${member.voter ? "yes" : "no"},` +
@@ -71,11 +74,7 @@ export function infoRaft(node: ClusterNode): string {
     `raft_snapshot_last_idx:${snapshot?.meta.index ?? 0}`,
     `raft_snapshot_last_term:${snapshot?.meta.term ?? 0}`,
     `raft_snapshot_size:${snapshot?.meta.sizeBytes ?? 0}`,
-    `raft_snapshot_time_secs:${
-      snapStats.lastTakenAtMs
-        ? Math.floor((performance.now() - snapStats.lastTakenAtMs) / 1000)
-        : -1
-    }`,
+    `raft_snapshot_time_secs:${secondsSince(snapStats.lastTakenAtMs)}`,
     `raft_snapshots_created:${snapStats.created}`,
     `raft_snapshots_received:${snapStats.received}`,
     `raft_snapshot_in_progress:${node.snapshots.inProgress ? "yes" : "no"}`,

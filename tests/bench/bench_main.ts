@@ -4,6 +4,10 @@
  * `appendonly yes, appendfsync always` and against redisraft (one node, or the leader of a
  * 3-node cluster) in the same run, and a table of req/s and ratios, plus single-client SET
  * latency. Not a test: figures depend on the machine; the ratios are what we track.
+ *
+ * Two rows are ceilings, not goals: GET with `raft.quorum-reads no` (no read round at all) and
+ * SET with `raft.log-fsync no` (no fsync anywhere) show how far this design's request path
+ * goes on this machine with the coordination or the durability taken out.
  */
 import { parseArgs } from "node:util";
 import { NodeProcess } from "../helpers/node_process.ts";
@@ -30,10 +34,14 @@ interface Row {
   test: string;
   pipeline: number;
   clients: number;
+  /** `CONFIG SET raft.<name> <value>` on every node for this row only (a ceiling row). */
+  ceiling?: [name: string, value: string, restore: string];
 }
 const rows: Row[] = [
   { test: "SET", pipeline: 1, clients },
+  { test: "SET", pipeline: 1, clients, ceiling: ["log-fsync", "no", "yes"] },
   { test: "GET", pipeline: 1, clients },
+  { test: "GET", pipeline: 1, clients, ceiling: ["quorum-reads", "no", "yes"] },
   { test: "SET", pipeline: 16, clients },
   { test: "GET", pipeline: 16, clients },
   { test: "SET", pipeline: 1, clients: 1 },
@@ -48,11 +56,17 @@ async function benchmark(port: number, row: Row): Promise<BenchmarkResult> {
   return await redisBenchmark({ port, ...row, requests: requestCount });
 }
 
-async function startRedisraft(): Promise<{ port: number; stop: () => Promise<void> }> {
+interface Redisraft {
+  port: number;
+  nodes: NodeProcess[];
+  stop: () => Promise<void>;
+}
+
+async function startRedisraft(): Promise<Redisraft> {
   if (nodeCount > 1) {
     const cluster = await TestCluster.start(nodeCount, [], []);
     const leader = await cluster.leader();
-    return { port: leader.port, stop: () => cluster.destroy() };
+    return { port: leader.port, nodes: cluster.nodes, stop: () => cluster.destroy() };
   }
   const node = await NodeProcess.start();
   const client = await node.client();
@@ -62,7 +76,19 @@ async function startRedisraft(): Promise<{ port: number; stop: () => Promise<voi
     await new Promise((r) => setTimeout(r, 50));
   }
   client.close();
-  return { port: node.port, stop: () => node.destroy() };
+  return { port: node.port, nodes: [node], stop: () => node.destroy() };
+}
+
+async function configureAll(nodes: NodeProcess[], name: string, value: string): Promise<void> {
+  for (const node of nodes) {
+    const client = await node.client();
+    try {
+      const reply = await client.call("CONFIG", "SET", `raft.${name}`, value);
+      if (reply !== "OK") throw new Error(`CONFIG SET raft.${name} ${value}: ${reply}`);
+    } finally {
+      client.close();
+    }
+  }
 }
 
 const plain = await startPlainRedis(["--appendonly", "yes", "--appendfsync", "always"]);
@@ -76,14 +102,19 @@ const table: string[] = [
 ];
 try {
   for (const row of rows) {
+    if (row.ceiling) await configureAll(raft.nodes, row.ceiling[0], row.ceiling[1]);
     const pairs: { base: BenchmarkResult; ours: BenchmarkResult }[] = [];
     for (let i = 0; i < repeatCount; i++) {
       pairs.push({ base: await benchmark(plain.port, row), ours: await benchmark(raft.port, row) });
     }
+    if (row.ceiling) await configureAll(raft.nodes, row.ceiling[0], row.ceiling[2]);
+    const test = row.ceiling
+      ? `${row.test} (ceiling: ${row.ceiling[0]} ${row.ceiling[1]})`
+      : row.test;
     pairs.sort((a, b) => a.ours.rps / a.base.rps - b.ours.rps / b.base.rps);
     const { base, ours } = pairs[Math.floor(pairs.length / 2)];
     table.push(
-      `| ${row.test} | ${row.clients} | ${row.pipeline} | ${Math.round(base.rps)} | ${
+      `| ${test} | ${row.clients} | ${row.pipeline} | ${Math.round(base.rps)} | ${
         Math.round(ours.rps)
       } | ${
         (ours.rps / base.rps).toFixed(2)

@@ -8,6 +8,7 @@ import { ClusterNode } from "./node/cluster_node.ts";
 import { Logger } from "./node/logger.ts";
 import { ClientListener } from "./server/client_listener.ts";
 import { CommandRouter } from "./server/command_router.ts";
+import { ClientRegistry } from "./server/client_registry.ts";
 
 async function main(argv: string[]): Promise<number> {
   let cli;
@@ -29,13 +30,15 @@ async function main(argv: string[]): Promise<number> {
   const node = new ClusterNode(config, log);
   const colon = config.addr.lastIndexOf(":");
   let listener: ClientListener;
+  const sessions = new ClientRegistry();
   try {
     await node.start();
     listener = new ClientListener(
       config.addr.slice(0, colon),
       Number(config.addr.slice(colon + 1)),
-      new CommandRouter(node),
+      new CommandRouter(node, sessions),
       config,
+      sessions,
     );
   } catch (error) {
     log.warning(`cannot start: ${(error as Error).message}`);

@@ -732,6 +732,10 @@ export class ClusterNode implements NodeApi {
     this.applied.reached(entry.index, entry.term);
   }
 
+  isBlocked(clientId: number): boolean {
+    return this.blocked.all().some((w) => w.slot?.queue.clientId === clientId);
+  }
+
   unblockClient(clientId: number, withError: boolean): boolean {
     if (this.role !== "leader" || !this.raft) return false;
     const waiter = this.blocked.all().find((w) => w.slot?.queue.clientId === clientId);

@@ -67,7 +67,6 @@ const refusedNames = new Set([
   "xautoclaim",
   "xreadgroup",
   "xgroup",
-  "client|kill",
   "client|pause",
   "client|unpause",
   "client|reply",

@@ -6,10 +6,10 @@
  */
 import { encodeError } from "./replies.ts";
 import { ClientSession, type CommandHandler, type SessionLimits } from "./client_session.ts";
+import type { ClientRegistry } from "./client_registry.ts";
 
 export class ClientListener {
   private readonly listener: Deno.TcpListener;
-  readonly sessions = new Set<ClientSession>();
   private closed = false;
 
   constructor(
@@ -17,6 +17,7 @@ export class ClientListener {
     port: number,
     private readonly handler: CommandHandler,
     private readonly limits: SessionLimits & { clientsMaxCount: number },
+    private readonly sessions: ClientRegistry,
   ) {
     this.listener = Deno.listen({ hostname, port, transport: "tcp" });
   }
@@ -47,6 +48,6 @@ export class ClientListener {
     try {
       this.listener.close();
     } catch { /* already closed */ }
-    for (const session of this.sessions) session.close();
+    for (const session of [...this.sessions.all()]) session.close();
   }
 }

@@ -33,6 +33,12 @@ export class ClientSession {
   name = "";
   /** Per-session state owned by the command handler (MULTI queue, WATCH, ...). */
   state: Record<string, unknown> = {};
+  /** performance.now() when the connection was accepted (CLIENT LIST's age). */
+  readonly createdAtMs = performance.now();
+  /** performance.now() when the latest request bytes arrived (CLIENT LIST's idle). */
+  lastRequestAtMs = this.createdAtMs;
+  /** Name of the latest command, lower case (CLIENT LIST's cmd); set by the command handler. */
+  lastCommand = "NULL";
   private open = true;
 
   constructor(
@@ -49,6 +55,11 @@ export class ClientSession {
 
   get remoteAddr(): string {
     const addr = this.conn.remoteAddr as Deno.NetAddr;
+    return `${addr.hostname}:${addr.port}`;
+  }
+
+  get localAddr(): string {
+    const addr = this.conn.localAddr as Deno.NetAddr;
     return `${addr.hostname}:${addr.port}`;
   }
 
@@ -77,6 +88,7 @@ export class ClientSession {
         }
         const n = await this.conn.read(buffer);
         if (n === null) break;
+        this.lastRequestAtMs = performance.now();
         parser.push(buffer.subarray(0, n));
         for (let args = parser.next(); args !== null && this.open; args = parser.next()) {
           this.handler.handle(this, args, this.replies.take());

@@ -19,7 +19,6 @@ import {
   encodeError,
   encodeInteger,
   encodeSimple,
-  nullBulk,
 } from "./replies.ts";
 import { encodeCommandPayload, encodePayload, PayloadKind } from "../node/entry_payload.ts";
 import type { ClientSession, CommandHandler } from "./client_session.ts";
@@ -29,6 +28,8 @@ import type { ReplySlot } from "./reply_queue.ts";
 import { rewriteForDeterminism } from "./command_rewrite.ts";
 import { parseBlocking } from "../node/blocked_clients.ts";
 import { concatBytes, keyString, lowerAscii } from "../resp/bytes.ts";
+import { ClientCommand } from "./client_command.ts";
+import type { ClientRegistry } from "./client_registry.ts";
 
 const decoder = new TextDecoder();
 const OK = encodeSimple("OK");
@@ -66,10 +67,15 @@ const nodeCommands = new Set([
 ]); // deno-fmt-ignore
 
 export class CommandRouter implements CommandHandler {
-  constructor(private readonly node: NodeApi) {}
+  private readonly clientCommand: ClientCommand;
+
+  constructor(private readonly node: NodeApi, sessions: ClientRegistry) {
+    this.clientCommand = new ClientCommand(sessions, node);
+  }
 
   handle(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
     const name = lowerAscii(args[0]);
+    session.lastCommand = name;
     const txn = session.state.txn as Transaction | undefined;
     switch (name) {
       case "multi":
@@ -293,42 +299,12 @@ export class CommandRouter implements CommandHandler {
       const db = decoder.decode(args[1]);
       return slot.complete(db === "0" ? OK : encodeError(Errors.dbIndexOutOfRange));
     }
-    if (name === "client") return this.client(session, args, slot);
+    if (name === "client") return this.clientCommand.handle(session, args, slot);
     if (name === "hello" && args.length > 1 && decoder.decode(args[1]) !== "2") {
       return slot.complete(encodeError("NOPROTO unsupported protocol version"));
     }
     if (name === "hello" && args.length > 2) return slot.complete(encodeError(Errors.notSupported));
     this.node.local(encodeCommand(args), slot);
-  }
-
-  private client(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
-    const sub = lowerAscii(args[1]);
-    if (sub === "id" && args.length === 2) return slot.complete(encodeInteger(session.id));
-    if (sub === "unblock" && (args.length === 3 || args.length === 4)) {
-      const id = Number(decoder.decode(args[2]));
-      const mode = args.length === 4 ? lowerAscii(args[3]) : "timeout";
-      if (!Number.isInteger(id)) {
-        return slot.complete(encodeError("ERR value is not an integer or out of range"));
-      }
-      if (mode !== "timeout" && mode !== "error") {
-        return slot.complete(encodeError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"));
-      }
-      return slot.complete(encodeInteger(this.node.unblockClient(id, mode === "error") ? 1 : 0));
-    }
-    if (sub === "getname" && args.length === 2) {
-      return slot.complete(
-        session.name ? encodeBulk(session.name) : nullBulk,
-      );
-    }
-    if (sub === "setname" && args.length === 3) {
-      const name = decoder.decode(args[2]);
-      if (/[\s]/.test(name)) {
-        return slot.complete(encodeError("ERR Client names cannot contain spaces, newlines or special characters."));
-      }
-      session.name = name;
-      return slot.complete(OK);
-    }
-    return slot.complete(encodeError(Errors.notSupported));
   }
 
   private queue(txn: Transaction, name: string, args: Uint8Array[], slot: ReplySlot): void {

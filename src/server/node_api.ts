@@ -45,6 +45,8 @@ export interface NodeApi {
   pubsub(session: ClientSession, commandBytes: Uint8Array, slot: ReplySlot): void;
   /** CLIENT UNBLOCK: end the wait of a client blocked here; false if it is not blocked. */
   unblockClient(clientId: number, withError: boolean): boolean;
+  /** True while the client waits in a blocking command here (CLIENT LIST's `b` flag). */
+  isBlocked(clientId: number): boolean;
   /** Forward one encoded command to the leader (follower proxy). */
   proxy(addr: string, commandBytes: Uint8Array, slot: ReplySlot): void;
 }

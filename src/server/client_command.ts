@@ -1,0 +1,202 @@
+/**
+ * @module
+ * CLIENT subcommands on the node's own connections, with Redis 7.0's syntax, replies and
+ * errors: ID, INFO, LIST [TYPE t | ID id...], KILL (the old `addr` form and the filter form),
+ * GETNAME, SETNAME, and UNBLOCK (which goes through the log). The rest (PAUSE, REPLY,
+ * TRACKING, ...) are refused: they would control the child or need state no node replicates.
+ */
+import type { ClientRegistry } from "./client_registry.ts";
+import type { ClientSession } from "./client_session.ts";
+import type { ReplySlot } from "./reply_queue.ts";
+import { encodeBulk, encodeError, encodeInteger, encodeSimple, nullBulk } from "./replies.ts";
+import { Errors } from "./errors.ts";
+import { lowerAscii } from "../resp/bytes.ts";
+
+const decoder = new TextDecoder();
+const OK = encodeSimple("OK");
+const syntaxError = encodeError("ERR syntax error");
+
+/** What CLIENT needs from the node beyond the connections. */
+export interface ClientCommandNode {
+  unblockClient(clientId: number, withError: boolean): boolean;
+  isBlocked(clientId: number): boolean;
+}
+
+type ClientType = "normal" | "pubsub" | "master" | "replica";
+
+function clientType(name: string): ClientType | null {
+  switch (name.toLowerCase()) {
+    case "normal":
+    case "pubsub":
+    case "master":
+      return name.toLowerCase() as ClientType;
+    case "replica":
+    case "slave":
+      return "replica";
+  }
+  return null;
+}
+
+/** Redis's type of a connection: the node's clients are normal or, subscribed, pubsub. */
+function typeOf(session: ClientSession): ClientType {
+  return session.state.pubsub ? "pubsub" : "normal";
+}
+
+/** A positive integer id, or null (Redis: 1..LONG_MAX). */
+function parseId(bytes: Uint8Array): number | null {
+  const text = decoder.decode(bytes);
+  if (!/^[0-9]+$/.test(text)) return null;
+  const id = Number(text);
+  return Number.isSafeInteger(id) && id > 0 ? id : null;
+}
+
+export class ClientCommand {
+  constructor(
+    private readonly sessions: ClientRegistry,
+    private readonly node: ClientCommandNode,
+  ) {}
+
+  handle(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
+    const sub = lowerAscii(args[1]);
+    session.lastCommand = `client|${sub}`;
+    switch (sub) {
+      case "id":
+        if (args.length !== 2) break;
+        return slot.complete(encodeInteger(session.id));
+      case "info":
+        if (args.length !== 2) break;
+        return slot.complete(encodeBulk(this.describe(session)));
+      case "list":
+        return slot.complete(this.list(args));
+      case "kill":
+        return this.kill(session, args, slot);
+      case "getname":
+        if (args.length !== 2) break;
+        return slot.complete(session.name ? encodeBulk(session.name) : nullBulk);
+      case "setname": {
+        if (args.length !== 3) break;
+        const name = decoder.decode(args[2]);
+        if (!/^[!-~]*$/.test(name)) {
+          return slot.complete(encodeError(
+            "ERR Client names cannot contain spaces, newlines or special characters.",
+          ));
+        }
+        session.name = name;
+        return slot.complete(OK);
+      }
+      case "unblock":
+        return this.unblock(args, slot);
+    }
+    slot.complete(encodeError(Errors.notSupported));
+  }
+
+  /** One CLIENT LIST line: Redis's fields, those the node knows, in Redis's order. */
+  describe(session: ClientSession): string {
+    const nowMs = performance.now();
+    const txn = session.state.txn as { commands: unknown[] } | undefined;
+    let flags = "";
+    if (session.state.pubsub) flags += "P";
+    if (txn) flags += "x";
+    if (this.node.isBlocked(session.id)) flags += "b";
+    return `id=${session.id} addr=${session.remoteAddr} laddr=${session.localAddr} ` +
+      `name=${session.name} age=${Math.floor((nowMs - session.createdAtMs) / 1000)} ` +
+      `idle=${Math.floor((nowMs - session.lastRequestAtMs) / 1000)} flags=${flags || "N"} db=0 ` +
+      `multi=${txn ? txn.commands.length : -1} cmd=${session.lastCommand} user=default resp=2\n`;
+  }
+
+  private list(args: Uint8Array[]): Uint8Array {
+    let selected: ClientSession[];
+    if (args.length === 2) {
+      selected = [...this.sessions.all()];
+    } else if (args.length === 4 && lowerAscii(args[2]) === "type") {
+      const type = clientType(decoder.decode(args[3]));
+      if (type === null) {
+        return encodeError(`ERR Unknown client type '${decoder.decode(args[3])}'`);
+      }
+      selected = [...this.sessions.all()].filter((s) => typeOf(s) === type);
+    } else if (args.length > 3 && lowerAscii(args[2]) === "id") {
+      selected = [];
+      for (const arg of args.slice(3)) {
+        const id = parseId(arg);
+        if (id === null) return encodeError("ERR Invalid client ID");
+        const found = this.sessions.get(id);
+        if (found) selected.push(found);
+      }
+    } else {
+      return syntaxError;
+    }
+    return encodeBulk(selected.map((s) => this.describe(s)).join(""));
+  }
+
+  private kill(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
+    if (args.length === 3) {
+      // The old form: one address, and a client may kill itself.
+      const addr = decoder.decode(args[2]);
+      const victims = [...this.sessions.all()].filter((s) => s.remoteAddr === addr);
+      if (victims.length === 0) return slot.complete(encodeError("ERR No such client"));
+      this.close(session, victims, slot);
+      return slot.complete(OK);
+    }
+    if (args.length % 2 !== 0) return slot.complete(syntaxError);
+    let id: number | null = null;
+    let type: ClientType | null = null;
+    let addr: string | null = null;
+    let laddr: string | null = null;
+    let skipMe = true;
+    for (let i = 2; i < args.length; i += 2) {
+      const option = lowerAscii(args[i]);
+      const value = decoder.decode(args[i + 1]);
+      if (option === "id") {
+        id = parseId(args[i + 1]);
+        if (id === null) {
+          return slot.complete(encodeError("ERR client-id should be greater than 0"));
+        }
+      } else if (option === "type") {
+        type = clientType(value);
+        if (type === null) {
+          return slot.complete(encodeError(`ERR Unknown client type '${value}'`));
+        }
+      } else if (option === "addr") {
+        addr = value;
+      } else if (option === "laddr") {
+        laddr = value;
+      } else if (option === "user") {
+        if (value !== "default") return slot.complete(encodeError(`ERR No such user '${value}'`));
+      } else if (option === "skipme") {
+        const answer = value.toLowerCase();
+        if (answer !== "yes" && answer !== "no") return slot.complete(syntaxError);
+        skipMe = answer === "yes";
+      } else {
+        return slot.complete(syntaxError);
+      }
+    }
+    const victims = [...this.sessions.all()].filter((s) =>
+      (id === null || s.id === id) && (type === null || typeOf(s) === type) &&
+      (addr === null || s.remoteAddr === addr) && (laddr === null || s.localAddr === laddr) &&
+      !(skipMe && s === session)
+    );
+    this.close(session, victims, slot);
+    slot.complete(encodeInteger(victims.length));
+  }
+
+  /** Closes the victims now; the caller itself only after this reply (as Redis does). */
+  private close(caller: ClientSession, victims: ClientSession[], slot: ReplySlot): void {
+    for (const victim of victims) {
+      if (victim === caller) slot.closeAfter = true;
+      else victim.close();
+    }
+  }
+
+  private unblock(args: Uint8Array[], slot: ReplySlot): void {
+    if (args.length !== 3 && args.length !== 4) return slot.complete(syntaxError);
+    const id = Number(decoder.decode(args[2]));
+    const mode = args.length === 4 ? lowerAscii(args[3]) : "timeout";
+    if (!Number.isInteger(id)) {
+      return slot.complete(encodeError("ERR value is not an integer or out of range"));
+    }
+    if (mode !== "timeout" && mode !== "error") {
+      return slot.complete(encodeError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"));
+    }
+    slot.complete(encodeInteger(this.node.unblockClient(id, mode === "error") ? 1 : 0));
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Integration: CLIENT LIST, INFO and KILL on a node's own connections, with Redis 7.0's line
+ * format, filters and error replies; a killed client is disconnected and the node serves on.
+ */
+import assert from "node:assert/strict";
+import { type Reply, RespClient, RespError } from "../helpers/resp_client.ts";
+import { TestCluster } from "../helpers/test_cluster.ts";
+
+/** CLIENT LIST / INFO text: one `key=value ...` map per line. */
+function parseClients(reply: Reply): Map<string, string>[] {
+  assert.equal(typeof reply, "string", `a bulk string, got ${reply}`);
+  const text = reply as string;
+  assert.ok(text === "" || text.endsWith("\n"), "every line ends with a newline");
+  return text.split("\n").filter((line) => line !== "").map((line) =>
+    new Map(
+      line.split(" ").map((field) => {
+        const eq = field.indexOf("=");
+        return [field.slice(0, eq), field.slice(eq + 1)] as [string, string];
+      }),
+    )
+  );
+}
+
+async function info(client: RespClient): Promise<Map<string, string>> {
+  const lines = parseClients(await client.call("CLIENT", "INFO"));
+  assert.equal(lines.length, 1);
+  return lines[0];
+}
+
+Deno.test("CLIENT LIST/INFO/KILL: Redis's fields, filters and errors on the node's connections", async () => {
+  const cluster = await TestCluster.start(1);
+  const clients: RespClient[] = [];
+  const connect = async () => {
+    const client = await RespClient.connect(cluster.nodes[0].port);
+    clients.push(client);
+    return client;
+  };
+  try {
+    const port = cluster.nodes[0].port;
+    const admin = await connect();
+    const other = await connect();
+    assert.equal(await admin.call("CLIENT", "SETNAME", "admin"), "OK");
+    const adminInfo = await info(admin);
+    const otherInfo = await info(other);
+    assert.equal(adminInfo.get("id"), String(await admin.call("CLIENT", "ID")));
+    assert.equal(adminInfo.get("name"), "admin");
+    assert.equal(adminInfo.get("laddr"), `127.0.0.1:${port}`);
+    assert.match(adminInfo.get("addr")!, /^127\.0\.0\.1:\d+$/);
+    assert.equal(adminInfo.get("cmd"), "client|info");
+    assert.equal(adminInfo.get("flags"), "N");
+    assert.equal(adminInfo.get("db"), "0");
+    assert.equal(adminInfo.get("multi"), "-1");
+    assert.equal(adminInfo.get("user"), "default");
+    assert.ok(Number(adminInfo.get("age")) >= 0 && Number(adminInfo.get("idle")) >= 0);
+
+    const listed = parseClients(await admin.call("CLIENT", "LIST"));
+    const ids = listed.map((c) => c.get("id"));
+    assert.ok(ids.includes(adminInfo.get("id")) && ids.includes(otherInfo.get("id")), `${ids}`);
+    assert.equal(
+      listed.find((c) => c.get("id") === adminInfo.get("id"))!.get("cmd"),
+      "client|list",
+    );
+
+    // In MULTI: flag x and the queued count; blocked in BLPOP: flag b and its command.
+    assert.equal(await other.call("MULTI"), "OK");
+    assert.equal(await other.call("SET", "k", "v"), "QUEUED");
+    const [inMulti] = parseClients(await admin.call("CLIENT", "LIST", "ID", otherInfo.get("id")!));
+    assert.equal(inMulti.get("flags"), "x");
+    assert.equal(inMulti.get("multi"), "1");
+    assert.equal(await other.call("DISCARD"), "OK");
+    const blocked = await connect();
+    const blockedId = String((await info(blocked)).get("id"));
+    const blockedCall = blocked.call("BLPOP", "nothing", "0").catch((error) => error);
+    let waiting: Map<string, string> | undefined;
+    for (let i = 0; i < 100 && waiting?.get("flags") !== "b"; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      [waiting] = parseClients(await admin.call("CLIENT", "LIST", "ID", blockedId));
+    }
+    assert.equal(waiting?.get("flags"), "b");
+    assert.equal(waiting?.get("cmd"), "blpop");
+    assert.equal(await admin.call("CLIENT", "KILL", "ID", blockedId), 1);
+    assert.ok(await blocked.waitClosed(), "the killed client is disconnected");
+    assert.match(String(await blockedCall), /closed/);
+    assert.equal(await admin.call("CLIENT", "LIST", "ID", blockedId), "");
+
+    // A subscriber is the only pubsub client; TYPE kills just it.
+    const subscriber = await connect();
+    assert.deepEqual(await subscriber.call("SUBSCRIBE", "news"), ["subscribe", "news", 1]);
+    const pubsub = parseClients(await admin.call("CLIENT", "LIST", "TYPE", "pubsub"));
+    assert.equal(pubsub.length, 1);
+    assert.equal(pubsub[0].get("flags"), "P");
+    assert.equal(await admin.call("CLIENT", "KILL", "TYPE", "pubsub"), 1);
+    assert.ok(await subscriber.waitClosed());
+
+    // The old form takes an address; SKIPME (yes by default) spares the caller.
+    assert.equal(await admin.call("CLIENT", "KILL", otherInfo.get("addr")!), "OK");
+    assert.ok(await other.waitClosed());
+    assert.equal(await admin.call("CLIENT", "KILL", "ID", adminInfo.get("id")!), 0);
+    assert.equal(
+      await admin.call("CLIENT", "KILL", "ADDR", adminInfo.get("addr")!, "SKIPME", "no"),
+      1,
+      "the caller gets its reply, then is disconnected",
+    );
+    assert.ok(await admin.waitClosed());
+
+    const checker = await connect();
+    const errors: [string[], string][] = [
+      [["CLIENT", "LIST", "TYPE", "nosuch"], "ERR Unknown client type 'nosuch'"],
+      [["CLIENT", "LIST", "ID", "x"], "ERR Invalid client ID"],
+      [["CLIENT", "LIST", "BOGUS"], "ERR syntax error"],
+      [["CLIENT", "KILL", "1.2.3.4:5"], "ERR No such client"],
+      [["CLIENT", "KILL", "ID", "0"], "ERR client-id should be greater than 0"],
+      [["CLIENT", "KILL", "TYPE", "nosuch"], "ERR Unknown client type 'nosuch'"],
+      [["CLIENT", "KILL", "USER", "bob"], "ERR No such user 'bob'"],
+      [["CLIENT", "KILL", "SKIPME", "maybe"], "ERR syntax error"],
+      [["CLIENT", "KILL", "ID", "1", "TYPE"], "ERR syntax error"],
+      [
+        ["CLIENT", "SETNAME", "a b"],
+        "ERR Client names cannot contain spaces, newlines or special characters.",
+      ],
+      [["CLIENT", "PAUSE", "100"], "ERR not supported by RedisRaft"],
+    ]; // deno-fmt-ignore
+    for (const [command, error] of errors) {
+      assert.deepEqual(await checker.call(...command), new RespError(error), command.join(" "));
+    }
+    assert.equal(await checker.call("SET", "after", "kills"), "OK");
+    assert.equal(await checker.call("GET", "after"), "kills");
+  } finally {
+    for (const client of clients) client.close();
+    await cluster.destroy();
+  }
+});

@@ -236,11 +236,10 @@ export class ClusterNode implements NodeApi {
       }, () => null);
       session.state.pubsub = pending;
     }
-    // The command's replies arrive as frames from the child, queued after this empty slot.
+    // The slot gets the frames the child answers the command with (see PubSubSession).
     pending.then((pubsub) => {
       if (!pubsub) return slot.complete(encodeError("ERR pub/sub is unavailable"));
-      slot.complete(new Uint8Array(0));
-      pubsub.send(commandBytes).catch(() => pubsub.close());
+      pubsub.send(commandBytes, slot);
     });
   }
 

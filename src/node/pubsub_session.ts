@@ -1,20 +1,44 @@
 /**
  * @module
  * Pub/sub for one client, on the leader only (as RedisRaft): the client's SUBSCRIBE family of
- * commands go to a dedicated connection to the redis child, and every frame the child sends on
- * it (confirmations and messages) is queued to the client in order after its earlier replies.
- * The session leaves pub/sub mode when the child reports zero subscriptions. A subscriber that
- * falls behind by more than the reply buffer limit is disconnected, as Redis does.
+ * commands (and PING, RESET) go to a dedicated connection to the redis child. Each is followed
+ * there by a marker PING, so the frames the child sends before the marker's answer (the
+ * command's confirmations, and messages published meanwhile) become that command's reply, in
+ * the client's reply order: a reply the node makes itself for a later command (an error, QUIT's
+ * OK) never overtakes them. Frames with no command waiting (messages) queue to the client as
+ * they come. The session ends when the child reports zero subscriptions or answers RESET, once
+ * the markers sent before are answered. A subscriber that falls behind by more than the reply
+ * buffer limit is disconnected, as Redis does.
  */
-import { decodeReply, ReplyScanner } from "../resp/mod.ts";
+import { decodeReply, encodeCommand, ReplyScanner } from "../resp/mod.ts";
+import { concatBytes } from "../resp/bytes.ts";
 import type { ClientSession } from "../server/client_session.ts";
+import type { ReplySlot } from "../server/reply_queue.ts";
+import { encodeError } from "../server/replies.ts";
 import { writeAll } from "../resp/write_all.ts";
+
+/** A relayed command whose reply is still being collected. */
+interface Waiting {
+  slot: ReplySlot;
+  /** The marker PING's argument that ends this command's frames. */
+  token: string;
+  frames: Uint8Array[];
+  bytes: number;
+}
+
+const unavailable = encodeError("ERR pub/sub is unavailable");
 
 export class PubSubSession {
   private readonly conn: Deno.UnixConn;
   private closed = false;
   /** Subscriptions the child reported last; 0 ends pub/sub mode. */
   subscriptionCount = 0;
+  /** The child left pub/sub mode (no subscriptions, or RESET): end once `waiting` is empty. */
+  private ending = false;
+  private readonly waiting: Waiting[] = [];
+  private readonly markerPrefix = `redisraft-marker-${crypto.randomUUID()}-`;
+  private markerCount = 0;
+  private writes: Promise<void> = Promise.resolve();
 
   private constructor(
     conn: Deno.UnixConn,
@@ -36,14 +60,19 @@ export class PubSubSession {
     return new PubSubSession(conn, session, replyBufferMaxBytes, onEnd);
   }
 
-  /** Forward a pub/sub command (its replies arrive as frames on this connection). */
-  async send(commandBytes: Uint8Array): Promise<void> {
-    await writeAll(this.conn, commandBytes);
+  /** Relay a pub/sub command; `slot` gets every frame the child sends until its marker. */
+  send(commandBytes: Uint8Array, slot: ReplySlot): void {
+    if (this.closed) return slot.complete(unavailable);
+    const token = this.markerPrefix + ++this.markerCount;
+    this.waiting.push({ slot, token, frames: [], bytes: 0 });
+    const bytes = concatBytes([commandBytes, encodeCommand(["PING", token])]);
+    this.writes = this.writes.then(() => writeAll(this.conn, bytes)).catch(() => this.close());
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const waiting of this.waiting.splice(0)) waiting.slot.complete(unavailable);
     try {
       this.conn.close();
     } catch { /* closed */ }
@@ -59,9 +88,7 @@ export class PubSubSession {
         if (n === null) break;
         scanner.push(buffer.subarray(0, n));
         for (let frame = scanner.next(); frame !== null; frame = scanner.next()) {
-          const copy = frame.slice();
-          this.session.replies.take().complete(copy);
-          this.track(copy);
+          if (this.deliver(frame.slice())) return;
         }
         if (this.session.replies.unsentBytes > this.replyBufferMaxBytes) {
           this.session.close(); // a slow subscriber, as Redis's client-output-buffer-limit pubsub
@@ -69,18 +96,63 @@ export class PubSubSession {
         }
       }
     } catch { /* connection ended */ }
-    this.close();
+    if (!this.closed) {
+      // The child's side ended: the client would believe it is still subscribed.
+      this.close();
+      this.session.close();
+    }
   }
 
-  /** Follow the subscription count in (un)subscribe confirmations. */
+  /** Routes one frame from the child; true once the session has ended. */
+  private deliver(frame: Uint8Array): boolean {
+    const head = this.waiting[0];
+    if (head === undefined) {
+      this.session.replies.take().complete(frame);
+    } else if (isMarker(frame, head.token)) {
+      this.waiting.shift();
+      head.slot.complete(head.frames.length === 1 ? head.frames[0] : concatBytes(head.frames));
+      if (this.ending && this.waiting.length === 0) {
+        this.close();
+        return true;
+      }
+      return false;
+    } else {
+      head.frames.push(frame);
+      head.bytes += frame.length;
+      if (head.bytes > this.replyBufferMaxBytes) {
+        this.session.close();
+        this.close();
+        return true;
+      }
+    }
+    this.track(frame);
+    return false;
+  }
+
+  /** Follow the subscription count in (un)subscribe confirmations; RESET leaves pub/sub. */
   private track(frame: Uint8Array): void {
+    if (frame[0] === 43 /* '+' */) {
+      if (decodeReply(frame) === "RESET") this.ending = true;
+      return;
+    }
     if (frame[0] !== 42 /* '*' */) return;
     const reply = decodeReply(frame);
     if (!Array.isArray(reply) || reply.length !== 3 || typeof reply[2] !== "number") return;
     const kind = String(reply[0]);
-    if (kind.endsWith("subscribe")) {
+    if (kind.endsWith("unsubscribe")) {
       this.subscriptionCount = reply[2];
-      if (this.subscriptionCount === 0 && kind.endsWith("unsubscribe")) this.close();
+      if (this.subscriptionCount === 0) this.ending = true;
+    } else if (kind.endsWith("subscribe")) {
+      this.subscriptionCount = reply[2];
+      this.ending = false;
     }
   }
+}
+
+/** The marker PING's answer: `["pong", token]` in pub/sub mode, the bulk `token` outside it. */
+function isMarker(frame: Uint8Array, token: string): boolean {
+  if (frame[0] !== 42 /* '*' */ && frame[0] !== 36 /* '$' */) return false;
+  const reply = decodeReply(frame);
+  if (typeof reply === "string") return reply === token;
+  return Array.isArray(reply) && reply.length === 2 && reply[0] === "pong" && reply[1] === token;
 }

@@ -44,7 +44,6 @@ const refusedNames = new Set([
   "migrate",
   "module",
   "failover",
-  "reset",
   "wait",
   "waitaof",
   "swapdb",

@@ -35,6 +35,7 @@ const decoder = new TextDecoder();
 const OK = encodeSimple("OK");
 const QUEUED = encodeSimple("QUEUED");
 const PONG = encodeSimple("PONG");
+const RESET = encodeSimple("RESET");
 const NO_REPLY = new Uint8Array(0);
 const encoder = new TextEncoder();
 const RAFT_TXN = encoder.encode("RAFT.TXN");
@@ -105,6 +106,16 @@ export class CommandRouter implements CommandHandler {
       case "quit":
         slot.closeAfter = true;
         return slot.complete(OK);
+      case "reset":
+        if (args.length !== 1) return slot.complete(encodeError(arityError("reset")));
+        delete session.state.txn;
+        delete session.state.watch;
+        // A subscriber's RESET goes down its pub/sub connection, after the replies still due
+        // there, and ends that session; the commands after it run in normal mode.
+        if (!session.state.pubsub) return slot.complete(RESET);
+        this.node.pubsub(session, encodeCommand(args), slot);
+        delete session.state.pubsub;
+        return;
     }
     if (name === "raft.msg") return this.peerMessage(session, args, slot);
     if (name === "raft.txn") return this.proxiedTransaction(session, args, slot);

@@ -1,9 +1,10 @@
 /**
  * Integration: pub/sub on the leader, redirects on followers, subscribers disconnected when the
- * leader steps down.
+ * leader steps down; replies in request order around pub/sub commands, and RESET.
  */
 import assert from "node:assert/strict";
-import { RespError } from "../helpers/resp_client.ts";
+import { RespClient, RespError } from "../helpers/resp_client.ts";
+import { encodeCommands } from "../helpers/reply_frames.ts";
 import { infoField, TestCluster } from "../helpers/test_cluster.ts";
 
 Deno.test("SUBSCRIBE on the leader receives PUBLISH; followers redirect; leader change disconnects", async () => {
@@ -51,6 +52,56 @@ Deno.test("SUBSCRIBE on the leader receives PUBLISH; followers redirect; leader 
     assert.ok(await subscriber.waitClosed(5000), "the old leader disconnects its subscribers");
     publisher.close();
   } finally {
+    await cluster.destroy();
+  }
+});
+
+Deno.test("pub/sub replies keep request order when pipelined; RESET leaves pub/sub mode", async () => {
+  const cluster = await TestCluster.start(1);
+  const clients: RespClient[] = [];
+  try {
+    const node = cluster.nodes[0];
+    const connect = async () => {
+      const client = await RespClient.connect(node.port);
+      clients.push(client);
+      return client;
+    };
+    const subscriber = await connect();
+    const publisher = await connect();
+    await subscriber.sendRaw(encodeCommands([
+      ["SUBSCRIBE", "a", "b"],
+      ["GET", "x"],
+      ["PING"],
+      ["RESET"],
+      ["SET", "k", "v"],
+      ["GET", "k"],
+    ]));
+    const expected = [
+      ["subscribe", "a", 1],
+      ["subscribe", "b", 2],
+      new RespError(
+        "ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+      ),
+      ["pong", ""],
+      "RESET",
+      "OK",
+      "v",
+    ];
+    for (const reply of expected) assert.deepEqual(await subscriber.read(), reply);
+    assert.equal(await publisher.call("PUBLISH", "a", "after reset"), 0, "RESET unsubscribed");
+    assert.equal(await subscriber.call("CLIENT", "LIST", "TYPE", "pubsub"), "");
+
+    // Messages still arrive between commands; QUIT answers after the confirmations before it.
+    assert.deepEqual(await subscriber.call("PSUBSCRIBE", "n*"), ["psubscribe", "n*", 1]);
+    assert.equal(await publisher.call("PUBLISH", "news", "hello"), 1);
+    assert.deepEqual(await subscriber.read(), ["pmessage", "n*", "news", "hello"]);
+    await subscriber.sendRaw(encodeCommands([["SUBSCRIBE", "c"], ["QUIT"]]));
+    assert.deepEqual(await subscriber.read(), ["subscribe", "c", 2]);
+    assert.equal(await subscriber.read(), "OK");
+    assert.ok(await subscriber.waitClosed());
+    assert.equal(await publisher.call("SET", "still", "serving"), "OK");
+  } finally {
+    for (const client of clients) client.close();
     await cluster.destroy();
   }
 });

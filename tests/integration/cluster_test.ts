@@ -29,6 +29,11 @@ Deno.test("README walkthrough: INIT, JOIN (also via a follower), writes on the l
       "JOIN via a follower",
     );
     const cluster = new TestCluster(nodes);
+    // JOIN answers once the node is a member; the leader promotes it to voter once it caught up.
+    await waitFor(async () => {
+      const voting = infoField(await redisCli(n1.port, "INFO", "raft"), "raft_num_voting_nodes");
+      return voting === "3" ? true : undefined;
+    }, "every node voting");
     await cluster.waitConverged();
     const info = await redisCli(n1.port, "INFO", "raft");
     assert.equal(infoField(info, "raft_role"), "leader");

@@ -228,7 +228,10 @@ export class ClusterNode implements NodeApi {
         this.config.clientReplyBufferMaxBytes,
         (ended) => {
           this.pubsubSessions.delete(ended);
-          if (session.state.pubsub === pending) delete session.state.pubsub;
+          if (session.state.pubsub === pending) {
+            delete session.state.pubsub;
+            delete session.state.subscriptions;
+          }
         },
       ).then((opened) => {
         this.pubsubSessions.add(opened);

@@ -30,6 +30,7 @@ import { parseBlocking } from "../node/blocked_clients.ts";
 import { concatBytes, keyString, lowerAscii } from "../resp/bytes.ts";
 import { ClientCommand } from "./client_command.ts";
 import type { ClientRegistry } from "./client_registry.ts";
+import { Subscriptions } from "./subscriptions.ts";
 
 const decoder = new TextDecoder();
 const OK = encodeSimple("OK");
@@ -115,6 +116,7 @@ export class CommandRouter implements CommandHandler {
         if (!session.state.pubsub) return slot.complete(RESET);
         this.node.pubsub(session, encodeCommand(args), slot);
         delete session.state.pubsub;
+        delete session.state.subscriptions;
         return;
     }
     if (name === "raft.msg") return this.peerMessage(session, args, slot);
@@ -129,7 +131,14 @@ export class CommandRouter implements CommandHandler {
     if (session.state.pubsub || subscribeNames.has(name)) {
       const check = this.check(name, args);
       if (typeof check === "string") return slot.complete(encodeError(check));
-      return this.node.pubsub(session, encodeCommand(args), slot);
+      this.node.pubsub(session, encodeCommand(args), slot);
+      if (session.state.pubsub && subscribeNames.has(name)) {
+        const subscriptions = (session.state.subscriptions ??= new Subscriptions()) as Subscriptions;
+        subscriptions.apply(name, args);
+        // The last subscription gone: the commands after this one run in normal mode.
+        if (subscriptions.total === 0) delete session.state.pubsub;
+      }
+      return;
     }
     if (name === "ping" && args.length <= 2) {
       return slot.complete(args.length === 1 ? PONG : encodeBulk(args[1]));

@@ -76,7 +76,7 @@ Deno.test("pub/sub replies keep request order when pipelined; RESET leaves pub/s
       ["SET", "k", "v"],
       ["GET", "k"],
     ]));
-    const expected = [
+    const expected: unknown[] = [
       ["subscribe", "a", 1],
       ["subscribe", "b", 2],
       new RespError(
@@ -90,6 +90,25 @@ Deno.test("pub/sub replies keep request order when pipelined; RESET leaves pub/s
     for (const reply of expected) assert.deepEqual(await subscriber.read(), reply);
     assert.equal(await publisher.call("PUBLISH", "a", "after reset"), 0, "RESET unsubscribed");
     assert.equal(await subscriber.call("CLIENT", "LIST", "TYPE", "pubsub"), "");
+
+    // The UNSUBSCRIBE that drops the last subscription ends pub/sub mode for what follows it.
+    await subscriber.sendRaw(encodeCommands([
+      ["PSUBSCRIBE", "p*"],
+      ["SUBSCRIBE", "a"],
+      ["UNSUBSCRIBE"],
+      ["GET", "k"],
+      ["PUNSUBSCRIBE", "p*"],
+      ["GET", "k"],
+    ]));
+    const afterUnsubscribe = [
+      ["psubscribe", "p*", 1],
+      ["subscribe", "a", 2],
+      ["unsubscribe", "a", 1],
+      expected[2],
+      ["punsubscribe", "p*", 0],
+      "v",
+    ];
+    for (const reply of afterUnsubscribe) assert.deepEqual(await subscriber.read(), reply);
 
     // Messages still arrive between commands; QUIT answers after the confirmations before it.
     assert.deepEqual(await subscriber.call("PSUBSCRIBE", "n*"), ["psubscribe", "n*", 1]);

@@ -23,7 +23,7 @@ import { decodePayload, type EntryPayload, PayloadKind } from "./entry_payload.t
 import type { PendingWrites } from "./pending_requests.ts";
 import type { ScriptRegistry } from "./script_registry.ts";
 import { type WatchHistory } from "./watch_history.ts";
-import { keyString, lowerAscii } from "../resp/bytes.ts";
+import { binaryBytes, keyString, lowerAscii } from "../resp/bytes.ts";
 
 const nullArray = new TextEncoder().encode("*-1\r\n");
 const ok = new TextEncoder().encode("+OK\r\n");
@@ -131,9 +131,10 @@ export class ApplyLoop {
         this.ctx.scripts.clear();
         break;
     }
+    let scriptSha = "";
     if (payload.script) {
-      const sha = this.ctx.scripts.add(new TextDecoder().decode(payload.script));
-      if (payload.commandBytes.length === 0) slot?.complete(encodeBulk(sha)); // SCRIPT LOAD
+      scriptSha = this.ctx.scripts.add(keyString(payload.script));
+      if (payload.commandBytes.length === 0) slot?.complete(encodeBulk(scriptSha)); // SCRIPT LOAD
     }
     if (payload.commandBytes.length === 0) return undefined;
     if (payload.watch) {
@@ -149,7 +150,7 @@ export class ApplyLoop {
       this.ctx.child().send(
         payload.commandBytes,
         payload.replyCount,
-        (frame) => slot.complete(frame),
+        (frame) => slot.complete(scriptSha ? withScriptSha(frame, scriptSha) : frame),
       );
     } else {
       this.ctx.child().sendWithoutReply(payload.commandBytes);
@@ -250,4 +251,15 @@ function parseOne(bytes: Uint8Array): Uint8Array[] {
   const args = parser.next();
   if (!args) throw new Error("blocking entry holds no command");
   return args;
+}
+
+/**
+ * A script's error names the SHA1 of the sandboxed text the child ran; the client knows its
+ * script by the SHA1 of what it sent.
+ */
+function withScriptSha(frame: Uint8Array, sha: string): Uint8Array {
+  if (frame[0] !== 45 /* '-' */) return frame;
+  const text = keyString(frame);
+  const fixed = text.replace(/(script: |f_)[0-9a-f]{40}/g, `$1${sha}`);
+  return fixed === text ? frame : binaryBytes(fixed);
 }

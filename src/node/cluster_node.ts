@@ -57,6 +57,9 @@ import { AppliedWaiters } from "./applied_waiters.ts";
 import { SessionOrder } from "./session_order.ts";
 import { PubSubSession } from "./pubsub_session.ts";
 import { WatchHistory } from "./watch_history.ts";
+import { keyString } from "../resp/bytes.ts";
+
+const utf8 = new TextEncoder();
 
 export interface NodeStats {
   startedAtMs: number;
@@ -680,7 +683,10 @@ export class ClusterNode implements NodeApi {
           rdbPath: this.child.rdbPath,
           bgsaveTimeoutMs: this.config.snapshotTimeoutMs,
         })).rdbPath,
-      captureExtra: () => ({ scripts: this.scripts.toJSON(), blocked: this.blocked.toJSON() }),
+      captureExtra: () => ({
+        scriptsBinary: this.scripts.toJSON(),
+        blocked: this.blocked.toJSON(),
+      }),
       compact: (index, sizeBytes) => this.raft!.compact(index, sizeBytes),
       compactLog: (index) => this.storage!.compactPrefix(index),
       install: (path, meta, extra) => this.installSnapshot(path, meta, extra),
@@ -716,7 +722,10 @@ export class ClusterNode implements NodeApi {
 
   /** Node-level replicated state as of a snapshot at `index`. */
   private restoreSnapshotState(index: number, extra: Record<string, unknown>): void {
-    this.scripts.restore((extra.scripts as string[] | undefined) ?? []);
+    // `scripts` (older snapshots) held scripts as Unicode text, `scriptsBinary` as bytes.
+    const binary = extra.scriptsBinary as string[] | undefined;
+    const text = extra.scripts as string[] | undefined;
+    this.scripts.restore(binary ?? (text ?? []).map((s) => keyString(utf8.encode(s))));
     this.blocked.restore(
       (extra.blocked as Parameters<BlockedClients["restore"]>[0] | undefined) ?? [],
     );

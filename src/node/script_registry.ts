@@ -4,11 +4,13 @@
  * SCRIPT LOAD entries are applied (identically on every node), so EVALSHA can be turned into a
  * replicated EVAL of the sandboxed text on whichever node leads. Bounded in count: beyond the
  * limit new scripts are not remembered (EVALSHA of them answers NOSCRIPT), on every node alike.
+ * Scripts are binary strings (one char per byte, see `keyString`): a script need not be UTF-8.
  */
 import { createHash } from "node:crypto";
 
+/** SHA1 of a script held as a binary string (one char per byte), as Redis hashes its bytes. */
 export function sha1Hex(text: string): string {
-  return createHash("sha1").update(text).digest("hex");
+  return createHash("sha1").update(text, "latin1").digest("hex");
 }
 
 export class ScriptRegistry {

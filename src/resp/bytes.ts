@@ -56,3 +56,10 @@ export function keyString(bytes: Uint8Array): string {
   }
   return s;
 }
+
+/** The bytes of a binary string made by `keyString` (each char code is one byte). */
+export function binaryBytes(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}

@@ -27,7 +27,7 @@ import type { NodeApi } from "./node_api.ts";
 import type { ReplySlot } from "./reply_queue.ts";
 import { rewriteForDeterminism } from "./command_rewrite.ts";
 import { parseBlocking } from "../node/blocked_clients.ts";
-import { concatBytes, keyString, lowerAscii } from "../resp/bytes.ts";
+import { binaryBytes, concatBytes, keyString, lowerAscii } from "../resp/bytes.ts";
 import { ClientCommand } from "./client_command.ts";
 import type { ClientRegistry } from "./client_registry.ts";
 import { Subscriptions } from "./subscriptions.ts";
@@ -192,13 +192,13 @@ export class CommandRouter implements CommandHandler {
    */
   private sandboxed(fullName: string, args: Uint8Array[]): { args: Uint8Array[]; text?: string } | string | null {
     if (fullName === "eval" || fullName === "evalsha") {
-      const text = fullName === "eval" ? decoder.decode(args[1]) : this.node.scripts.get(decoder.decode(args[1]));
+      const text = fullName === "eval" ? keyString(args[1]) : this.node.scripts.get(decoder.decode(args[1]));
       if (text === undefined) return Errors.noScript;
       this.node.scripts.add(text);
-      return { args: [EVAL, encoder.encode(this.node.sandbox.wrap(text)), ...args.slice(2)], text };
+      return { args: [EVAL, binaryBytes(this.node.sandbox.wrap(text)), ...args.slice(2)], text };
     }
     if (fullName === "function|load") {
-      const code = encoder.encode(this.node.sandbox.wrap(decoder.decode(args[args.length - 1])));
+      const code = binaryBytes(this.node.sandbox.wrap(keyString(args[args.length - 1])));
       return { args: [...args.slice(0, -1), code] };
     }
     return null;
@@ -213,8 +213,11 @@ export class CommandRouter implements CommandHandler {
     args: Uint8Array[],
   ): string | { payload: Uint8Array } | { read: Uint8Array } | { bulk: Uint8Array } | null {
     const scripts = this.node.scripts;
-    const body = (): string | undefined =>
-      fullName.startsWith("evalsha") ? scripts.get(decoder.decode(args[1])) : decoder.decode(args[1]);
+    const body = (): Uint8Array | undefined => {
+      if (!fullName.startsWith("evalsha")) return args[1];
+      const text = scripts.get(decoder.decode(args[1]));
+      return text === undefined ? undefined : binaryBytes(text);
+    };
     switch (fullName) {
       case "eval":
       case "evalsha": {
@@ -222,7 +225,7 @@ export class CommandRouter implements CommandHandler {
         if (typeof sandboxed === "string") return sandboxed;
         const command = encodeCommand(sandboxed.args);
         return {
-          payload: encodePayload(PayloadKind.Script, 1, command, undefined, encoder.encode(sandboxed.text!)),
+          payload: encodePayload(PayloadKind.Script, 1, command, undefined, binaryBytes(sandboxed.text!)),
         };
       }
       case "eval_ro":
@@ -232,9 +235,8 @@ export class CommandRouter implements CommandHandler {
         return { read: encodeCommand([EVAL_RO, text, ...args.slice(2)]) };
       }
       case "script|load": {
-        const text = decoder.decode(args[2]);
-        scripts.add(text);
-        return { payload: encodePayload(PayloadKind.Script, 1, new Uint8Array(0), undefined, encoder.encode(text)) };
+        scripts.add(keyString(args[2]));
+        return { payload: encodePayload(PayloadKind.Script, 1, new Uint8Array(0), undefined, args[2]) };
       }
       case "script|flush":
         return { payload: encodePayload(PayloadKind.ScriptFlush, 1, encodeCommand(args)) };

@@ -113,7 +113,8 @@ export class ScriptSandbox {
 
   /**
    * The script (EVAL) or function library (FUNCTION LOAD, which starts with a `#!lua` line)
-   * with the prologue inserted after any `#!` line.
+   * with the prologue inserted after any `#!` line, on the line the body starts on: Lua's
+   * error messages keep the line numbers of the original.
    */
   wrap(body: string): string {
     if (body.startsWith("#!")) {
@@ -121,8 +122,8 @@ export class ScriptSandbox {
       const head = newline < 0 ? body + "\n" : body.slice(0, newline + 1);
       const isLibrary = /^#!lua\s.*name=/.test(head);
       const rest = newline < 0 ? "" : body.slice(newline + 1);
-      return head + this.prologue + (isLibrary ? "" : " __raft_fill()") + "\n" + rest;
+      return head + this.prologue + (isLibrary ? "; " : " __raft_fill(); ") + rest;
     }
-    return this.prologue + " __raft_fill()\n" + body;
+    return this.prologue + " __raft_fill(); " + body;
   }
 }

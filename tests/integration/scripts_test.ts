@@ -1,11 +1,14 @@
 /**
  * Integration: scripts and functions replicate deterministically: random commands are refused
  * inside them, order-unstable replies are sorted, EVALSHA and SCRIPT LOAD work cluster-wide,
- * and every node ends with the same dataset.
+ * and every node ends with the same dataset. Scripts are bytes, hashed as Redis hashes them, and
+ * their errors carry the lines and SHA1 the client knows.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { concatBytes } from "../../src/resp/bytes.ts";
 import { RespError } from "../helpers/resp_client.ts";
-import { TestCluster } from "../helpers/test_cluster.ts";
+import { infoField, TestCluster } from "../helpers/test_cluster.ts";
 
 Deno.test("EVAL/EVALSHA/SCRIPT LOAD/FCALL are deterministic on every node", async () => {
   const cluster = await TestCluster.start(3);
@@ -84,6 +87,66 @@ Deno.test("EVAL/EVALSHA/SCRIPT LOAD/FCALL are deterministic on every node", asyn
     // A new leader still knows the script.
     await (await cluster.leader()).stop();
     assert.equal(await cluster.call(["EVALSHA", sha, "1", "counter"], 20_000), 4);
+  } finally {
+    await cluster.destroy();
+  }
+});
+
+Deno.test("scripts are bytes: a non-UTF-8 script runs intact under Redis's SHA1; errors name its lines and SHA1", async () => {
+  const cluster = await TestCluster.start(3);
+  try {
+    const leader = await cluster.leader();
+    const c = await leader.client();
+    const utf8 = new TextEncoder();
+    const script = concatBytes([
+      utf8.encode('local s = "'),
+      new Uint8Array([0xff, 0xfe, 0x80]),
+      utf8.encode('" return {string.byte(s, 1, -1)}'),
+    ]);
+    const sha = createHash("sha1").update(script).digest("hex");
+    assert.deepEqual(await c.call("EVAL", script, "0"), [255, 254, 128]);
+    assert.equal(await c.call("SCRIPT", "LOAD", script), sha);
+    assert.deepEqual(await c.call("EVALSHA", sha, "0"), [255, 254, 128]);
+    assert.deepEqual(await c.call("EVALSHA_RO", sha, "0"), [255, 254, 128]);
+    // Followers learnt the script from the log, byte for byte: a new leader runs it by SHA1.
+    await cluster.waitConverged();
+    const follower = cluster.nodes.find((n) => n !== leader)!;
+    const followerId = infoField(await cluster.info(follower), "raft_node_id")!;
+    assert.equal(await c.call("RAFT.TRANSFER_LEADER", followerId), "OK");
+    assert.deepEqual(await cluster.call(["EVALSHA", sha, "0"]), [255, 254, 128]);
+
+    const shaOf = (text: string) => createHash("sha1").update(text).digest("hex");
+    const unknown = "return redis.call('nosuch')";
+    const arithmetic = "local x = 1\nreturn x + {}";
+    const errors: [string[], string][] = [
+      [
+        ["EVAL", unknown, "0"],
+        `ERR Unknown Redis command called from script script: ${
+          shaOf(unknown)
+        }, on @user_script:1.`,
+      ],
+      [
+        ["EVAL", arithmetic, "0"],
+        `ERR user_script:2: attempt to perform arithmetic on a table value script: ${
+          shaOf(arithmetic)
+        }, on @user_script:2.`,
+      ],
+      [
+        ["EVAL", "error(", "0"],
+        "ERR Error compiling script (new function): user_script:1: unexpected symbol near '<eof>'",
+      ],
+      [[
+        "FUNCTION",
+        "LOAD",
+        "#!lua name=broken\nredis.register_function('f', function() return 1 end)\nerror(",
+      ], "ERR Error compiling function: user_function:3: unexpected symbol near '<eof>'"],
+    ]; // deno-fmt-ignore
+    const newLeader = await (await cluster.leader()).client();
+    for (const [command, error] of errors) {
+      assert.deepEqual(await newLeader.call(...command), new RespError(error), command.join(" "));
+    }
+    newLeader.close();
+    c.close();
   } finally {
     await cluster.destroy();
   }

@@ -343,9 +343,9 @@ export class CommandRouter implements CommandHandler {
     if (nodeCommands.has(name)) return fail(Errors.notSupported);
     const check = this.check(name, args);
     if (typeof check === "string") return fail(check);
-    if (check.route === "local" && name !== "ping" && name !== "echo" && name !== "time") {
-      return fail(`${Errors.notSupported} inside MULTI/EXEC`);
-    }
+    // A SUBSCRIBE in EXEC would put the child's apply connection itself in pub/sub mode.
+    const local = check.route === "local" && name !== "ping" && name !== "echo" && name !== "time";
+    if (local || check.route === "pubsub") return fail(`${Errors.notSupported} inside MULTI/EXEC`);
     let rewritten = check.route === "write" ? rewriteForDeterminism(name, args) : args;
     if (typeof rewritten === "string") return fail(rewritten);
     const sandboxed = this.sandboxed(check.name, args);

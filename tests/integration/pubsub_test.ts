@@ -56,7 +56,7 @@ Deno.test("SUBSCRIBE on the leader receives PUBLISH; followers redirect; leader 
   }
 });
 
-Deno.test("pub/sub replies keep request order when pipelined; RESET leaves pub/sub mode", async () => {
+Deno.test("pub/sub replies keep request order when pipelined; RESET leaves pub/sub mode; not in MULTI", async () => {
   const cluster = await TestCluster.start(1);
   const clients: RespClient[] = [];
   try {
@@ -119,6 +119,23 @@ Deno.test("pub/sub replies keep request order when pipelined; RESET leaves pub/s
     assert.equal(await subscriber.read(), "OK");
     assert.ok(await subscriber.waitClosed());
     assert.equal(await publisher.call("SET", "still", "serving"), "OK");
+
+    // SUBSCRIBE inside MULTI is refused: EXEC would subscribe the child's apply connection, and
+    // every write after it would fail on every node.
+    assert.equal(await publisher.call("MULTI"), "OK");
+    assert.deepEqual(
+      await publisher.call("SUBSCRIBE", "c"),
+      new RespError("ERR not supported by RedisRaft inside MULTI/EXEC"),
+    );
+    assert.equal(await publisher.call("SET", "in", "txn"), "QUEUED");
+    assert.deepEqual(
+      await publisher.call("EXEC"),
+      new RespError("EXECABORT Transaction discarded because of previous errors."),
+    );
+    assert.equal(await publisher.call("MULTI"), "OK");
+    assert.equal(await publisher.call("SET", "in", "txn"), "QUEUED");
+    assert.deepEqual(await publisher.call("EXEC"), ["OK"]);
+    assert.equal(await publisher.call("SET", "after", "txn"), "OK");
   } finally {
     for (const client of clients) client.close();
     await cluster.destroy();

@@ -27,10 +27,10 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = cli.config;
   const log = new Logger(config.logLevel);
-  const node = new ClusterNode(config, log);
+  const sessions = new ClientRegistry();
+  const node = new ClusterNode(config, log, sessions);
   const colon = config.addr.lastIndexOf(":");
   let listener: ClientListener;
-  const sessions = new ClientRegistry();
   try {
     await node.start();
     listener = new ClientListener(

@@ -2,7 +2,8 @@
  * @module
  * The commands the node answers itself, with RedisRaft's syntax and replies: RAFT.CLUSTER,
  * RAFT.NODE, RAFT.DEBUG, RAFT.TRANSFER_LEADER, RAFT.TIMEOUT_NOW, and the plain Redis commands
- * RedisRaft intercepts: INFO (raft sections, cluster_enabled:1), CONFIG GET/SET raft.*, CLUSTER.
+ * RedisRaft intercepts: INFO (raft sections, cluster_enabled:1, the node's clients), CONFIG
+ * GET/SET raft.*, CLUSTER.
  */
 import {
   encodeArrayHeader,
@@ -66,10 +67,28 @@ async function info(node: ClusterNode, args: string[]): Promise<Uint8Array> {
   if (sections.length > 0 && sections.every((s) => s.startsWith("raft"))) {
     return encodeBulk(infoRaft(node));
   }
-  const childInfo = String(await node.childRequest(["INFO", ...args.slice(1)]))
-    .replace("cluster_enabled:0", "cluster_enabled:1");
+  const childInfo = nodeView(node, String(await node.childRequest(["INFO", ...args.slice(1)])));
   const all = sections.some((s) => s === "all" || s === "everything" || s.startsWith("raft"));
   return encodeBulk(all ? childInfo + "\r\n" + infoRaft(node) : childInfo);
+}
+
+/**
+ * The child's INFO, with the fields clients see through the node: its port, pid and
+ * connections (the child's own are the node's internal links), and `cluster_enabled:1`.
+ */
+function nodeView(node: ClusterNode, childInfo: string): string {
+  const fields: Record<string, string | number> = {
+    cluster_enabled: 1,
+    tcp_port: node.config.addr.slice(node.config.addr.lastIndexOf(":") + 1),
+    process_id: Deno.pid,
+    connected_clients: node.clients.size,
+    maxclients: node.config.clientsMaxCount,
+    blocked_clients: node.blockedClientsCount,
+  };
+  return childInfo.replace(
+    /^(cluster_enabled|tcp_port|process_id|connected_clients|maxclients|blocked_clients):.*$/gm,
+    (_line, name: string) => `${name}:${fields[name]}`,
+  );
 }
 
 async function config(node: ClusterNode, args: string[]): Promise<Uint8Array> {

@@ -58,6 +58,7 @@ import { SessionOrder } from "./session_order.ts";
 import { PubSubSession } from "./pubsub_session.ts";
 import { WatchHistory } from "./watch_history.ts";
 import { keyString } from "../resp/bytes.ts";
+import { ClientRegistry } from "../server/client_registry.ts";
 
 const utf8 = new TextEncoder();
 
@@ -116,7 +117,12 @@ export class ClusterNode implements NodeApi {
   /** What `quorum-reads yes` means here: lease if this node's core runs leases (or will). */
   private quorumReadMode: "linearizable" | "lease";
 
-  constructor(readonly config: Config, readonly log: Logger) {
+  constructor(
+    readonly config: Config,
+    readonly log: Logger,
+    /** The client connections on this node's port (INFO's Clients section counts them). */
+    readonly clients: ClientRegistry = new ClientRegistry(),
+  ) {
     this.quorumReadMode = quorumReadModeOf(config.readMode);
     this.scripts = new ScriptRegistry(config.scriptsMaxCount);
     this.watchHistory = new WatchHistory(config.watchHistoryMaxEntries, () => this.commands);
@@ -741,6 +747,11 @@ export class ClusterNode implements NodeApi {
     }
     this.reads.applied(this.appliedIndex);
     this.applied.reached(entry.index, entry.term);
+  }
+
+  /** Clients waiting in a blocking command here (INFO's blocked_clients). */
+  get blockedClientsCount(): number {
+    return this.blocked.all().filter((w) => w.slot !== undefined).length;
   }
 
   isBlocked(clientId: number): boolean {

@@ -1,10 +1,11 @@
 /**
  * Integration: CLIENT LIST, INFO and KILL on a node's own connections, with Redis 7.0's line
  * format, filters and error replies; a killed client is disconnected and the node serves on.
+ * INFO counts the node's connections and blocked clients, not the child's.
  */
 import assert from "node:assert/strict";
 import { type Reply, RespClient, RespError } from "../helpers/resp_client.ts";
-import { TestCluster } from "../helpers/test_cluster.ts";
+import { infoField, TestCluster } from "../helpers/test_cluster.ts";
 
 /** CLIENT LIST / INFO text: one `key=value ...` map per line. */
 function parseClients(reply: Reply): Map<string, string>[] {
@@ -53,6 +54,14 @@ Deno.test("CLIENT LIST/INFO/KILL: Redis's fields, filters and errors on the node
     assert.equal(adminInfo.get("user"), "default");
     assert.ok(Number(adminInfo.get("age")) >= 0 && Number(adminInfo.get("idle")) >= 0);
 
+    // INFO shows the node's view: its port and pid, and its client connections.
+    const infoClients = String(await admin.call("INFO"));
+    assert.equal(infoField(infoClients, "connected_clients"), "2");
+    assert.equal(infoField(infoClients, "blocked_clients"), "0");
+    assert.equal(infoField(infoClients, "tcp_port"), String(port));
+    assert.equal(infoField(infoClients, "process_id"), String(cluster.nodes[0].process!.pid));
+    assert.equal(infoField(infoClients, "cluster_enabled"), "1");
+
     const listed = parseClients(await admin.call("CLIENT", "LIST"));
     const ids = listed.map((c) => c.get("id"));
     assert.ok(ids.includes(adminInfo.get("id")) && ids.includes(otherInfo.get("id")), `${ids}`);
@@ -78,6 +87,9 @@ Deno.test("CLIENT LIST/INFO/KILL: Redis's fields, filters and errors on the node
     }
     assert.equal(waiting?.get("flags"), "b");
     assert.equal(waiting?.get("cmd"), "blpop");
+    const infoBlocked = String(await admin.call("INFO", "clients"));
+    assert.equal(infoField(infoBlocked, "blocked_clients"), "1");
+    assert.equal(infoField(infoBlocked, "connected_clients"), "3");
     assert.equal(await admin.call("CLIENT", "KILL", "ID", blockedId), 1);
     assert.ok(await blocked.waitClosed(), "the killed client is disconnected");
     assert.match(String(await blockedCall), /closed/);

@@ -21,6 +21,7 @@ import { configGet, configSet } from "./raft_config_params.ts";
 import { infoRaft } from "./info_raft.ts";
 import { clusterJoin, raftNode, timeoutNow, transferLeader } from "./membership_commands.ts";
 import { concatBytes } from "../resp/bytes.ts";
+import { decodeReply } from "../resp/mod.ts";
 
 export function handleAdminCommand(
   node: ClusterNode,
@@ -67,7 +68,9 @@ async function info(node: ClusterNode, args: string[]): Promise<Uint8Array> {
   if (sections.length > 0 && sections.every((s) => s.startsWith("raft"))) {
     return encodeBulk(infoRaft(node));
   }
-  const childInfo = nodeView(node, String(await node.childRequest(["INFO", ...args.slice(1)])));
+  const raw = await node.childRequestRaw(["INFO", ...args.slice(1)]);
+  if (raw[0] === 45 /* '-' */) return raw; // the child's error (LOADING, ...), as it said it
+  const childInfo = nodeView(node, String(decodeReply(raw)));
   const all = sections.some((s) => s === "all" || s === "everything" || s.startsWith("raft"));
   return encodeBulk(all ? childInfo + "\r\n" + infoRaft(node) : childInfo);
 }
@@ -100,7 +103,9 @@ async function config(node: ClusterNode, args: string[]): Promise<Uint8Array> {
     for (const pattern of args.slice(2)) {
       pairs.push(...configGet(node.config, pattern, node.state !== "uninitialized"));
       if (!pattern.toLowerCase().startsWith("raft.")) {
-        pairs.push(...(await node.childRequest(["CONFIG", "GET", pattern]) as string[]));
+        const raw = await node.childRequestRaw(["CONFIG", "GET", pattern]);
+        if (raw[0] === 45 /* '-' */) return raw;
+        pairs.push(...(decodeReply(raw) as string[]));
       }
     }
     return encodeStringArray(pairs);

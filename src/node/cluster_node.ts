@@ -754,6 +754,12 @@ export class ClusterNode implements NodeApi {
     return this.blocked.all().filter((w) => w.slot !== undefined).length;
   }
 
+  clientClosed(session: ClientSession): void {
+    // Its waiter leaves through the log before anything proposed after this moment, so a push
+    // right after the disconnect is not handed to a client that is gone (as in Redis).
+    if (this.isBlocked(session.id)) this.expireBlockedClients(performance.now());
+  }
+
   isBlocked(clientId: number): boolean {
     return this.blocked.all().some((w) => w.slot?.queue.clientId === clientId);
   }

@@ -183,7 +183,9 @@ export class CommandRouter implements CommandHandler {
     }
   }
 
-  closed(_session: ClientSession): void {}
+  closed(session: ClientSession): void {
+    this.node.clientClosed(session);
+  }
 
   /**
    * The sandboxed form of a script-carrying write: EVAL/EVALSHA become EVAL of the sandboxed text

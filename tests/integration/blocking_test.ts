@@ -3,7 +3,8 @@
  * the same elements on every node, timeouts enforced by the leader through the log.
  */
 import assert from "node:assert/strict";
-import { RespError } from "../helpers/resp_client.ts";
+import { RespClient, RespError } from "../helpers/resp_client.ts";
+import { encodeCommands } from "../helpers/reply_frames.ts";
 import { TestCluster } from "../helpers/test_cluster.ts";
 
 Deno.test("BLPOP waiters are served FIFO, identically on every node; timeouts and bad timeouts", async () => {
@@ -82,6 +83,33 @@ Deno.test("CLIENT UNBLOCK ends a replicated wait with nil (TIMEOUT) or an error 
     blocked.close();
     admin.close();
     await cluster.waitConverged();
+  } finally {
+    await cluster.destroy();
+  }
+});
+
+Deno.test("a blocked client that is gone is not served: a push right after its disconnect stays", async () => {
+  const cluster = await TestCluster.start(1);
+  try {
+    const node = cluster.nodes[0];
+    const blocked = await RespClient.connect(node.port);
+    const admin = await RespClient.connect(node.port);
+    const id = String(await blocked.call("CLIENT", "ID"));
+    const waiting = blocked.call("BLPOP", "queue", "0").catch((error) => error);
+    for (
+      let i = 0;
+      i < 100 && (await admin.call("CLIENT", "LIST", "ID", id) as string).includes("flags=N");
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The kill and the push in one write: the push is handled right after the disconnect.
+    await admin.sendRaw(encodeCommands([["CLIENT", "KILL", "ID", id], ["RPUSH", "queue", "kept"]]));
+    assert.equal(await admin.read(), 1);
+    assert.equal(await admin.read(), 1);
+    assert.match(String(await waiting), /closed/);
+    assert.deepEqual(await admin.call("LRANGE", "queue", "0", "-1"), ["kept"]);
+    admin.close();
   } finally {
     await cluster.destroy();
   }

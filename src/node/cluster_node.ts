@@ -244,6 +244,7 @@ export class ClusterNode implements NodeApi {
         },
       ).then((opened) => {
         this.pubsubSessions.add(opened);
+        if (!session.isOpen) opened.close(); // the client left while it opened
         return opened;
       }, () => null);
       session.state.pubsub = pending;
@@ -755,6 +756,8 @@ export class ClusterNode implements NodeApi {
   }
 
   clientClosed(session: ClientSession): void {
+    // Its pub/sub connection to the child would stay subscribed for good.
+    for (const pubsub of [...this.pubsubSessions]) if (pubsub.session === session) pubsub.close();
     // Its waiter leaves through the log before anything proposed after this moment, so a push
     // right after the disconnect is not handed to a client that is gone (as in Redis).
     if (this.isBlocked(session.id)) this.expireBlockedClients(performance.now());

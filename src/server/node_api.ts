@@ -47,7 +47,10 @@ export interface NodeApi {
   unblockClient(clientId: number, withError: boolean): boolean;
   /** True while the client waits in a blocking command here (CLIENT LIST's `b` flag). */
   isBlocked(clientId: number): boolean;
-  /** A client connection ended: its blocked command stops waiting now, not at the next tick. */
+  /**
+   * A client connection ended: its pub/sub connection to the child closes, and its blocked
+   * command stops waiting now, not at the next tick.
+   */
   clientClosed(session: ClientSession): void;
   /** Forward one encoded command to the leader (follower proxy). */
   proxy(addr: string, commandBytes: Uint8Array, slot: ReplySlot): void;

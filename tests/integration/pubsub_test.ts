@@ -3,7 +3,7 @@
  * leader steps down; replies in request order around pub/sub commands, and RESET.
  */
 import assert from "node:assert/strict";
-import { RespClient, RespError } from "../helpers/resp_client.ts";
+import { type Reply, RespClient, RespError } from "../helpers/resp_client.ts";
 import { encodeCommands } from "../helpers/reply_frames.ts";
 import { infoField, TestCluster } from "../helpers/test_cluster.ts";
 
@@ -136,6 +136,20 @@ Deno.test("pub/sub replies keep request order when pipelined; RESET leaves pub/s
     assert.equal(await publisher.call("SET", "in", "txn"), "QUEUED");
     assert.deepEqual(await publisher.call("EXEC"), ["OK"]);
     assert.equal(await publisher.call("SET", "after", "txn"), "OK");
+
+    // A subscriber that disconnects leaves no subscription behind in the child.
+    const leaving = await connect();
+    assert.deepEqual(await leaving.call("SUBSCRIBE", "gone"), ["subscribe", "gone", 1]);
+    const numsub = async () =>
+      (await publisher.call("RAFT.DEBUG", "EXEC", "PUBSUB", "NUMSUB", "gone") as Reply[])[1];
+    assert.equal(await numsub(), 1);
+    leaving.close();
+    let left = await numsub();
+    for (let i = 0; i < 100 && left !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      left = await numsub();
+    }
+    assert.equal(left, 0, "the child's subscription ends with the client");
   } finally {
     for (const client of clients) client.close();
     await cluster.destroy();

@@ -152,7 +152,12 @@ export class CommandRouter implements CommandHandler {
     if (info.route === "local") return this.local(session, name, args, slot);
     const route = this.node.dataCommandRoute(info.route === "read" ? "read" : "write");
     if (typeof route === "string") return slot.complete(encodeError(route));
-    if (route) return this.node.proxy(route.proxyTo, encodeCommand(args), slot);
+    if (route) {
+      // A wait on the one pipelined connection to the leader would hold every proxied reply
+      // behind it (and outlast the proxy's response timeout).
+      if (info.route === "blocking") return slot.complete(encodeError(Errors.blockingThroughProxy));
+      return this.node.proxy(route.proxyTo, encodeCommand(args), slot);
+    }
     if (info.name.startsWith("script|") || name.startsWith("eval")) {
       const script = this.scriptCommand(info.name, args);
       if (script) {
@@ -363,7 +368,7 @@ export class CommandRouter implements CommandHandler {
     if (args.length < 2) return slot.complete(encodeError(arityError("watch")));
     const route = this.node.dataCommandRoute("write");
     if (typeof route === "string") return slot.complete(encodeError(route));
-    if (route) return slot.complete(encodeError("ERR WATCH is not supported through the follower proxy; connect to the leader"));
+    if (route) return slot.complete(encodeError(Errors.watchThroughProxy));
     const watch = (session.state.watch ??= { index: this.node.watchIndex(session), keys: new Map() }) as SessionWatch;
     for (const key of args.slice(1)) watch.keys.set(keyString(key), key.slice());
     slot.complete(OK);

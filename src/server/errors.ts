@@ -34,4 +34,8 @@ export const Errors = {
   removed: "ERR this node was removed from the cluster",
   childDown: "LOADING Raft module is loading data",
   noScript: "NOSCRIPT No matching script. Please use EVAL.",
+  /** Refused by a follower with `--follower-proxy`: the client should talk to the leader. */
+  watchThroughProxy: "ERR WATCH is not supported through the follower proxy; connect to the leader",
+  blockingThroughProxy:
+    "ERR blocking commands are not supported through the follower proxy; connect to the leader",
 } as const;

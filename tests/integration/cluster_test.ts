@@ -227,7 +227,7 @@ Deno.test("hostile input on the shared port: fake peer messages and garbage harm
   }
 });
 
-Deno.test("--follower-proxy: followers forward commands and transactions to the leader", async () => {
+Deno.test("--follower-proxy: followers forward commands and transactions to the leader, not waits", async () => {
   const cluster = await TestCluster.start(3, ["--follower-proxy"]);
   try {
     const leader = await cluster.leader();
@@ -245,6 +245,20 @@ Deno.test("--follower-proxy: followers forward commands and transactions to the 
     );
     assert.deepEqual(replies, Array.from({ length: 200 }, (_, i) => i + 1), "in order");
     assert.match(infoField(await client.call("INFO", "raft"), "raft_proxy_reqs") ?? "", /^[1-9]/);
+    // A wait would hold every proxied reply behind it on the one connection to the leader.
+    assert.deepEqual(
+      await client.call("BLPOP", "nothing", "0"),
+      new RespError(
+        "ERR blocking commands are not supported through the follower proxy; connect to the leader",
+      ),
+    );
+    assert.deepEqual(
+      await client.call("WATCH", "p"),
+      new RespError("ERR WATCH is not supported through the follower proxy; connect to the leader"),
+    );
+    assert.equal(await client.call("MULTI"), "OK");
+    assert.equal(await client.call("BLPOP", "nothing", "0"), "QUEUED");
+    assert.deepEqual(await client.call("EXEC"), [null], "in MULTI it does not block, as in Redis");
     client.close();
   } finally {
     await cluster.destroy();

@@ -58,8 +58,10 @@ export const configSchema = z.object({
   readRoundsInFlightMaxCount: positiveInt().default(4),
   /** Followers forward commands to the leader instead of replying -MOVED. */
   followerProxy: yesNo().default(false),
-  /** Password peers must present (RedisRaft's cluster-password). Empty: none. */
+  /** Password peers must present (RedisRaft's cluster-password). Empty: `requirepass`. */
   clusterPassword: z.string().default(""),
+  /** Password clients must give with AUTH or HELLO, as Redis's requirepass. Empty: none. */
+  requirepass: z.string().default(""),
   /** fdatasync the log before acknowledging (RedisRaft's log-fsync). */
   logFsync: yesNo().default(true),
 

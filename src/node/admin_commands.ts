@@ -105,7 +105,12 @@ async function config(node: ClusterNode, args: string[]): Promise<Uint8Array> {
       if (!pattern.toLowerCase().startsWith("raft.")) {
         const raw = await node.childRequestRaw(["CONFIG", "GET", pattern]);
         if (raw[0] === 45 /* '-' */) return raw;
-        pairs.push(...(decodeReply(raw) as string[]));
+        const childPairs = decodeReply(raw) as string[];
+        // The child has no password: the node checks clients against its own.
+        for (let i = 0; i + 1 < childPairs.length; i += 2) {
+          if (childPairs[i] === "requirepass") childPairs[i + 1] = node.config.requirepass;
+        }
+        pairs.push(...childPairs);
       }
     }
     return encodeStringArray(pairs);
@@ -233,7 +238,7 @@ async function raftCluster(node: ClusterNode, args: string[]): Promise<Uint8Arra
 /** RAFT.NODESHUTDOWN <id> <dbid> [password]: the leader tells a removed node to leave. */
 function nodeShutdown(node: ClusterNode, args: string[]): Uint8Array {
   if (args.length < 3 || args.length > 4) return arity("raft.nodeshutdown");
-  if (node.config.clusterPassword && args[3] !== node.config.clusterPassword) {
+  if (node.clusterPassword && args[3] !== node.clusterPassword) {
     return encodeError("WRONGPASS invalid cluster password");
   }
   if (!node.nodeShutdownRequest(Number(args[1]), args[2])) {

@@ -98,7 +98,10 @@ export class ClusterNode implements NodeApi {
   private readonly pendingWrites = new PendingWrites();
   /** Subscribers on this node's child; closed when it stops leading. */
   private readonly pubsubSessions = new Set<PubSubSession>();
-  readonly leaderProxy = new LeaderProxy(() => this.config.proxyResponseTimeoutMs);
+  readonly leaderProxy = new LeaderProxy(
+    () => this.config.proxyResponseTimeoutMs,
+    () => this.config.requirepass,
+  );
   private readonly watchHistory: WatchHistory;
   readonly blocked = new BlockedClients();
   private readonly applyLoop: ApplyLoop;
@@ -202,8 +205,14 @@ export class ClusterNode implements NodeApi {
 
   // ---- NodeApi ----
 
+  /** What peers present in RAFT.HELLO and RAFT.NODESHUTDOWN: the cluster password or else
+   * the client password (a node that wants clients to authenticate wants peers to as well). */
   get clusterPassword(): string {
-    return this.config.clusterPassword;
+    return this.config.clusterPassword || this.config.requirepass;
+  }
+
+  get requirepass(): string {
+    return this.config.requirepass;
   }
 
   dataCommandRoute(kind: "read" | "write"): DataRoute {
@@ -454,7 +463,7 @@ export class ClusterNode implements NodeApi {
     this.peers = new PeerHub({
       selfId: identity.nodeId,
       selfAddr: identity.addr,
-      password: this.config.clusterPassword,
+      password: this.clusterPassword,
       queueMaxBytes: this.config.peerQueueMaxBytes,
       connectTimeoutMs: this.config.peerConnectTimeoutMs,
       reconnectMinMs: this.config.peerReconnectMinMs,
@@ -806,10 +815,12 @@ export class ClusterNode implements NodeApi {
     const addr = this.removedAddrs.get(nodeId);
     if (!addr || !this.identity) return;
     const args = ["RAFT.NODESHUTDOWN", String(nodeId), this.identity.dbid];
-    if (this.config.clusterPassword) args.push(this.config.clusterPassword);
-    adminRequest(addr, args, this.config.peerConnectTimeoutMs).catch(() => {
-      this.log.verbose(`could not tell removed node ${nodeId} at ${addr} to shut down`);
-    });
+    if (this.clusterPassword) args.push(this.clusterPassword);
+    adminRequest(addr, args, this.config.peerConnectTimeoutMs, this.config.requirepass).catch(
+      () => {
+        this.log.verbose(`could not tell removed node ${nodeId} at ${addr} to shut down`);
+      },
+    );
   }
 
   /** RAFT.NODESHUTDOWN from the leader: true if it named this node of this cluster. */

@@ -9,6 +9,7 @@
 import { PipelinedConnection } from "../redis/pipelined_connection.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
 import { encodeError } from "../server/replies.ts";
+import { encodeCommand } from "../resp/mod.ts";
 
 const noReplyFromLeader = new TextEncoder().encode("-TIMEOUT no reply from leader\r\n");
 
@@ -21,7 +22,11 @@ export class LeaderProxy {
   private readonly deadlines: number[] = [];
   readonly stats = { requests: 0, failedRequests: 0, failedResponses: 0 };
 
-  constructor(private readonly responseTimeoutMs: () => number) {}
+  constructor(
+    private readonly responseTimeoutMs: () => number,
+    /** The nodes' `requirepass`: the connection authenticates first when there is one. */
+    private readonly password: () => string = () => "",
+  ) {}
 
   get outstanding(): number {
     return this.conn?.inflightCount ?? 0;
@@ -48,6 +53,9 @@ export class LeaderProxy {
       }
       this.conn = conn;
       this.connecting = null;
+      const password = this.password();
+      // A wrong password shows in the replies that follow (NOAUTH), relayed to the clients.
+      if (password) conn.send(encodeCommand(["AUTH", password]), 1, () => {});
       return conn;
     }, (error) => {
       if (generation === this.generation) this.connecting = null;

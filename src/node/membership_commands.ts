@@ -120,9 +120,10 @@ async function memberDbid(
   nodeId: number,
   selfAddr: string,
   timeoutMs: number,
+  password: string,
 ): Promise<string | null> {
   try {
-    const info = await adminRequest(addr, ["INFO", "raft"], timeoutMs);
+    const info = await adminRequest(addr, ["INFO", "raft"], timeoutMs, password);
     const text = info instanceof Uint8Array ? new TextDecoder().decode(info) : String(info);
     const colon = selfAddr.lastIndexOf(":");
     const host = selfAddr.slice(0, colon).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -155,6 +156,7 @@ export async function clusterJoin(node: ClusterNode, addrs: string[]): Promise<U
           addr,
           ["RAFT.NODE", "ADD", String(nodeId), node.config.addr],
           requestTimeoutMs(),
+          node.config.requirepass,
         );
       } catch (error) {
         outcomeUnknown = true;
@@ -165,7 +167,13 @@ export async function clusterJoin(node: ClusterNode, addrs: string[]): Promise<U
       if (
         outcomeUnknown && reply instanceof ReplyError && reply.message.includes("already been used")
       ) {
-        const dbid = await memberDbid(addr, nodeId, node.config.addr, requestTimeoutMs());
+        const dbid = await memberDbid(
+          addr,
+          nodeId,
+          node.config.addr,
+          requestTimeoutMs(),
+          node.config.requirepass,
+        );
         if (dbid) {
           node.log.notice(`join via ${addr}: an earlier attempt had added this node already`);
           reply = [nodeId, dbid];

@@ -24,6 +24,14 @@ export interface ClientCommandNode {
 
 type ClientType = "normal" | "pubsub" | "master" | "replica";
 
+export const invalidClientName =
+  "ERR Client names cannot contain spaces, newlines or special characters.";
+
+/** Redis's rule for CLIENT SETNAME and HELLO SETNAME: printable ASCII, no spaces. */
+export function validClientName(name: string): boolean {
+  return /^[!-~]*$/.test(name);
+}
+
 function clientType(name: string): ClientType | null {
   switch (name.toLowerCase()) {
     case "normal":
@@ -76,11 +84,7 @@ export class ClientCommand {
       case "setname": {
         if (args.length !== 3) break;
         const name = decoder.decode(args[2]);
-        if (!/^[!-~]*$/.test(name)) {
-          return slot.complete(encodeError(
-            "ERR Client names cannot contain spaces, newlines or special characters.",
-          ));
-        }
+        if (!validClientName(name)) return slot.complete(encodeError(invalidClientName));
         session.name = name;
         return slot.complete(OK);
       }

@@ -37,6 +37,8 @@ export class ClientSession {
   readonly createdAtMs = performance.now();
   /** performance.now() when the latest request bytes arrived (CLIENT LIST's idle). */
   lastRequestAtMs = this.createdAtMs;
+  /** Gave the password (AUTH or HELLO ... AUTH), or none is required; set by the handler. */
+  authenticated = false;
   /** Name of the latest command, lower case (CLIENT LIST's cmd); set by the command handler. */
   lastCommand = "NULL";
   private open = true;

@@ -28,7 +28,8 @@ import type { ReplySlot } from "./reply_queue.ts";
 import { rewriteForDeterminism } from "./command_rewrite.ts";
 import { parseBlocking } from "../node/blocked_clients.ts";
 import { binaryBytes, concatBytes, keyString, lowerAscii } from "../resp/bytes.ts";
-import { ClientCommand } from "./client_command.ts";
+import { ClientCommand, invalidClientName, validClientName } from "./client_command.ts";
+import { Auth, noAuthCommandNames, parseHello, passwordMatches } from "./client_auth.ts";
 import type { ClientRegistry } from "./client_registry.ts";
 import { Subscriptions } from "./subscriptions.ts";
 
@@ -78,6 +79,10 @@ export class CommandRouter implements CommandHandler {
   handle(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
     const name = lowerAscii(args[0]);
     session.lastCommand = name;
+    if (!session.authenticated) {
+      if (!this.node.requirepass) session.authenticated = true;
+      else if (!noAuthCommandNames.has(name)) return slot.complete(encodeError(Auth.required));
+    }
     const txn = session.state.txn as Transaction | undefined;
     switch (name) {
       case "multi":
@@ -329,11 +334,37 @@ export class CommandRouter implements CommandHandler {
       return slot.complete(db === "0" ? OK : encodeError(Errors.dbIndexOutOfRange));
     }
     if (name === "client") return this.clientCommand.handle(session, args, slot);
-    if (name === "hello" && args.length > 1 && decoder.decode(args[1]) !== "2") {
-      return slot.complete(encodeError("NOPROTO unsupported protocol version"));
+    if (name === "auth" && this.node.requirepass) {
+      const ok = passwordMatches(
+        this.node.requirepass,
+        args.length === 3 ? args[1] : undefined,
+        args[args.length - 1],
+      );
+      if (ok) session.authenticated = true;
+      return slot.complete(ok ? OK : encodeError(Auth.wrong));
     }
-    if (name === "hello" && args.length > 2) return slot.complete(encodeError(Errors.notSupported));
+    if (name === "hello") return this.hello(session, args, slot);
     this.node.local(encodeCommand(args), slot);
+  }
+
+  /** HELLO: authenticate and name the connection here; the child answers with its server map. */
+  private hello(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
+    const hello = parseHello(args);
+    if ("error" in hello) return slot.complete(encodeError(hello.error));
+    if (hello.password !== undefined) {
+      // With no requirepass, the default user takes any password, as in Redis.
+      const password = this.node.requirepass;
+      if (password && !passwordMatches(password, hello.user, hello.password)) {
+        return slot.complete(encodeError(Auth.wrong));
+      }
+      session.authenticated = true;
+    }
+    if (!session.authenticated) return slot.complete(encodeError(Auth.helloFirst));
+    if (hello.name !== undefined) {
+      if (!validClientName(hello.name)) return slot.complete(encodeError(invalidClientName));
+      session.name = hello.name;
+    }
+    this.node.local(encodeCommand(hello.version ? ["HELLO", hello.version] : ["HELLO"]), slot);
   }
 
   private queue(txn: Transaction, name: string, args: Uint8Array[], slot: ReplySlot): void {

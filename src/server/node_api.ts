@@ -30,6 +30,8 @@ export interface NodeApi {
   admin(session: ClientSession, name: string, args: string[], slot: ReplySlot): void;
   /** Password peers must give in RAFT.HELLO; empty for none. */
   readonly clusterPassword: string;
+  /** Password clients must give with AUTH or HELLO; empty for none. */
+  readonly requirepass: string;
   /** A peer announced its id and address on an inbound connection. */
   peerHello(peerId: number, addr: string): void;
   /** A peer's RAFT.MSG payload; throws on malformed input. */

@@ -1,0 +1,106 @@
+/**
+ * Integration: `--requirepass` as Redis's requirepass: NOAUTH until AUTH or HELLO ... AUTH,
+ * Redis's error texts, and a 3-node cluster whose own requests (JOIN, the follower proxy, peer
+ * links) authenticate, with redis-cli -a as the client.
+ */
+import assert from "node:assert/strict";
+import { NodeProcess, waitFor } from "../helpers/node_process.ts";
+import { type Reply, RespClient, RespError } from "../helpers/resp_client.ts";
+import { fastTimers, infoField } from "../helpers/test_cluster.ts";
+
+const password = "s3cret-pass";
+const noAuth = new RespError("NOAUTH Authentication required.");
+const wrongPass = new RespError(
+  "WRONGPASS invalid username-password pair or user is disabled.",
+);
+
+async function redisCli(port: number, ...args: string[]): Promise<string> {
+  const out = await new Deno.Command("redis-cli", {
+    args: ["--no-auth-warning", "-a", password, "-p", String(port), ...args],
+    stdout: "piped",
+  }).output();
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+Deno.test("--requirepass: NOAUTH until AUTH; a cluster whose JOIN, proxy and peers authenticate", async () => {
+  const nodes: NodeProcess[] = [];
+  const clients: RespClient[] = [];
+  const connect = async (node: NodeProcess, auth = true) => {
+    const client = await RespClient.connect(node.port);
+    clients.push(client);
+    if (auth) assert.equal(await client.call("AUTH", password), "OK");
+    return client;
+  };
+  try {
+    for (let i = 0; i < 3; i++) {
+      nodes.push(
+        await NodeProcess.start({
+          args: [...fastTimers, "--requirepass", password, "--follower-proxy"],
+        }),
+      );
+    }
+    const [n1, n2, n3] = nodes;
+
+    const stranger = await connect(n1, false);
+    for (const command of [["PING"], ["GET", "k"], ["RAFT.CLUSTER", "INIT"], ["CLIENT", "LIST"]]) {
+      assert.deepEqual(await stranger.call(...command), noAuth, command.join(" "));
+    }
+    assert.deepEqual(await stranger.call("AUTH", "wrong"), wrongPass);
+    assert.deepEqual(await stranger.call("AUTH", "nobody", password), wrongPass);
+    assert.deepEqual(
+      await stranger.call("HELLO", "2"),
+      new RespError(
+        "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time",
+      ),
+    );
+    assert.deepEqual(await stranger.call("HELLO", "2", "AUTH", "default", "wrong"), wrongPass);
+    assert.deepEqual(
+      await stranger.call("RAFT.HELLO", "99", "127.0.0.1:1", "wrong"),
+      new RespError("WRONGPASS invalid cluster password"),
+      "peers present the password too",
+    );
+    assert.deepEqual(await stranger.call("GET", "k"), noAuth, "still not authenticated");
+    const hello = await stranger.call("HELLO", "2", "AUTH", "default", password, "SETNAME", "app");
+    assert.ok(Array.isArray(hello) && hello[0] === "server", String(hello));
+    assert.equal(await stranger.call("CLIENT", "GETNAME"), "app");
+    assert.deepEqual(await stranger.call("CONFIG", "GET", "requirepass"), [
+      "requirepass",
+      password,
+    ]);
+    assert.deepEqual(
+      await stranger.call("HELLO", "3"),
+      new RespError("NOPROTO unsupported protocol version"),
+    );
+    assert.deepEqual(
+      await stranger.call("HELLO", "2", "BOGUS"),
+      new RespError("ERR Syntax error in HELLO option 'BOGUS'"),
+    );
+
+    // The cluster forms over authenticated admin requests (JOIN asks the leader to add it).
+    assert.match(String(await (await connect(n1)).call("RAFT.CLUSTER", "INIT")), /^OK /);
+    assert.equal(await (await connect(n2)).call("RAFT.CLUSTER", "JOIN", n1.addr), "OK");
+    assert.equal(await (await connect(n3)).call("RAFT.CLUSTER", "JOIN", n1.addr), "OK");
+    const admin = await connect(n1);
+    await waitFor(async () => {
+      const info = await admin.call("INFO", "raft");
+      return infoField(info, "raft_num_voting_nodes") === "3" ? true : undefined;
+    }, "every node voting");
+
+    // redis-cli -a on the leader; followers proxy to it over an authenticated connection.
+    assert.equal(await redisCli(n1.port, "SET", "greeting", "hello"), "OK");
+    assert.equal(await redisCli(n2.port, "GET", "greeting"), "hello");
+    assert.equal(await redisCli(n3.port, "INCR", "visits"), "1");
+    const digests = async () => {
+      const seen: Reply[] = [];
+      for (const node of nodes) seen.push(await (await connect(node)).call("RAFT.DEBUG", "DIGEST"));
+      return seen;
+    };
+    await waitFor(async () => {
+      const [first, ...rest] = (await digests()).map((d) => JSON.stringify(d));
+      return rest.every((d) => d === first) ? true : undefined;
+    }, "every node applied the same writes");
+  } finally {
+    for (const client of clients) client.close();
+    await Promise.all(nodes.map((node) => node.destroy()));
+  }
+});

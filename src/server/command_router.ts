@@ -116,6 +116,9 @@ export class CommandRouter implements CommandHandler {
         if (args.length !== 1) return slot.complete(encodeError(arityError("reset")));
         delete session.state.txn;
         delete session.state.watch;
+        // As Redis: the name goes, and with a password the connection must AUTH again.
+        session.name = "";
+        session.authenticated = !this.node.requirepass;
         // A subscriber's RESET goes down its pub/sub connection, after the replies still due
         // there, and ends that session; the commands after it run in normal mode.
         if (!session.state.pubsub) return slot.complete(RESET);

@@ -67,6 +67,10 @@ Deno.test("--requirepass: NOAUTH until AUTH; a cluster whose JOIN, proxy and pee
       "requirepass",
       password,
     ]);
+    assert.equal(await stranger.call("RESET"), "RESET");
+    assert.deepEqual(await stranger.call("GET", "k"), noAuth, "RESET signs the connection out");
+    assert.equal(await stranger.call("AUTH", "default", password), "OK");
+    assert.equal(await stranger.call("CLIENT", "GETNAME"), null, "and drops its name");
     assert.deepEqual(
       await stranger.call("HELLO", "3"),
       new RespError("NOPROTO unsupported protocol version"),

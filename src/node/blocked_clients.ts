@@ -152,6 +152,11 @@ export class BlockedClients {
     return this.waiters;
   }
 
+  /** The waiter of the client with this CLIENT ID, if it waits on this node. */
+  ofClient(clientId: number): Waiter | undefined {
+    return this.waiters.find((w) => w.slot?.queue.clientId === clientId);
+  }
+
   add(waiter: Waiter): void {
     this.waiters.push(waiter);
   }

@@ -58,7 +58,7 @@ import { SessionOrder } from "./session_order.ts";
 import { PubSubSession } from "./pubsub_session.ts";
 import { WatchHistory } from "./watch_history.ts";
 import { keyString } from "../resp/bytes.ts";
-import { ClientRegistry } from "../server/client_registry.ts";
+import type { ClientRegistry } from "../server/client_registry.ts";
 
 const utf8 = new TextEncoder();
 
@@ -124,7 +124,7 @@ export class ClusterNode implements NodeApi {
     readonly config: Config,
     readonly log: Logger,
     /** The client connections on this node's port (INFO's Clients section counts them). */
-    readonly clients: ClientRegistry = new ClientRegistry(),
+    readonly clients: ClientRegistry,
   ) {
     this.quorumReadMode = quorumReadModeOf(config.readMode);
     this.scripts = new ScriptRegistry(config.scriptsMaxCount);
@@ -773,12 +773,12 @@ export class ClusterNode implements NodeApi {
   }
 
   isBlocked(clientId: number): boolean {
-    return this.blocked.all().some((w) => w.slot?.queue.clientId === clientId);
+    return this.blocked.ofClient(clientId) !== undefined;
   }
 
   unblockClient(clientId: number, withError: boolean): boolean {
     if (this.role !== "leader" || !this.raft) return false;
-    const waiter = this.blocked.all().find((w) => w.slot?.queue.clientId === clientId);
+    const waiter = this.blocked.ofClient(clientId);
     if (!waiter || waiter.timeoutProposed) return false;
     const body = `${waiter.id}${withError ? ":error" : ""}`;
     const payload = encodePayload(PayloadKind.BlockedTimeout, 1, new TextEncoder().encode(body));

@@ -25,7 +25,7 @@ export class LeaderProxy {
   constructor(
     private readonly responseTimeoutMs: () => number,
     /** The nodes' `requirepass`: the connection authenticates first when there is one. */
-    private readonly password: () => string = () => "",
+    private readonly password: () => string,
   ) {}
 
   get outstanding(): number {

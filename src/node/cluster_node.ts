@@ -350,8 +350,8 @@ export class ClusterNode implements NodeApi {
     return this.role === "leader" && this.leaderReady && raft ? raft.commitIndex : Infinity;
   }
 
-  local(commandBytes: Uint8Array, slot: ReplySlot): void {
-    this.childConn.send(commandBytes, 1, (frame) => slot.complete(frame));
+  local(commandBytes: Uint8Array, onReply: (frame: Uint8Array) => void): void {
+    this.childConn.send(commandBytes, 1, onReply);
   }
 
   admin(session: ClientSession, name: string, args: string[], slot: ReplySlot): void {

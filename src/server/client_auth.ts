@@ -5,7 +5,7 @@
  * command answers NOAUTH. Peers' RAFT.HELLO carries the cluster password instead.
  */
 import { timingSafeEqual } from "node:crypto";
-import { lowerAscii } from "../resp/bytes.ts";
+import { binaryBytes, lowerAscii } from "../resp/bytes.ts";
 
 const decoder = new TextDecoder();
 
@@ -71,4 +71,14 @@ export function parseHello(args: Uint8Array[]): HelloRequest {
     }
   }
   return request;
+}
+
+const latin1 = new TextDecoder("latin1");
+const helloIdField = /\$2\r\nid\r\n:\d+\r\n/;
+
+/** The child's HELLO reply with its `id` field replaced by `clientId`; other replies unchanged. */
+export function helloWithClientId(reply: Uint8Array, clientId: number): Uint8Array {
+  const text = latin1.decode(reply);
+  if (!text.startsWith("*") || !helloIdField.test(text)) return reply;
+  return binaryBytes(text.replace(helloIdField, `$2\r\nid\r\n:${clientId}\r\n`));
 }

@@ -29,7 +29,13 @@ import { rewriteForDeterminism } from "./command_rewrite.ts";
 import { parseBlocking } from "../node/blocked_clients.ts";
 import { binaryBytes, concatBytes, keyString, lowerAscii } from "../resp/bytes.ts";
 import { ClientCommand, invalidClientName, validClientName } from "./client_command.ts";
-import { Auth, noAuthCommandNames, parseHello, passwordMatches } from "./client_auth.ts";
+import {
+  Auth,
+  helloWithClientId,
+  noAuthCommandNames,
+  parseHello,
+  passwordMatches,
+} from "./client_auth.ts";
 import type { ClientRegistry } from "./client_registry.ts";
 import { Subscriptions } from "./subscriptions.ts";
 
@@ -347,10 +353,13 @@ export class CommandRouter implements CommandHandler {
       return slot.complete(ok ? OK : encodeError(Auth.wrong));
     }
     if (name === "hello") return this.hello(session, args, slot);
-    this.node.local(encodeCommand(args), slot);
+    this.node.local(encodeCommand(args), (frame) => slot.complete(frame));
   }
 
-  /** HELLO: authenticate and name the connection here; the child answers with its server map. */
+  /**
+   * HELLO: authenticate and name the connection here; the child answers with its server map, in
+   * which `id` becomes this connection's CLIENT ID (the child's is that of an internal link).
+   */
   private hello(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
     const hello = parseHello(args);
     if ("error" in hello) return slot.complete(encodeError(hello.error));
@@ -367,7 +376,8 @@ export class CommandRouter implements CommandHandler {
       if (!validClientName(hello.name)) return slot.complete(encodeError(invalidClientName));
       session.name = hello.name;
     }
-    this.node.local(encodeCommand(hello.version ? ["HELLO", hello.version] : ["HELLO"]), slot);
+    const command = encodeCommand(hello.version ? ["HELLO", hello.version] : ["HELLO"]);
+    this.node.local(command, (reply) => slot.complete(helloWithClientId(reply, session.id)));
   }
 
   private queue(txn: Transaction, name: string, args: Uint8Array[], slot: ReplySlot): void {

@@ -25,7 +25,7 @@ export interface NodeApi {
   /** A read (per the read mode): the slot gets the child's reply after the barrier. */
   read(session: ClientSession, commandBytes: Uint8Array, replyCount: number, slot: ReplySlot): void;
   /** Send to the child now, with no barrier (PING-like and introspection commands). */
-  local(commandBytes: Uint8Array, slot: ReplySlot): void;
+  local(commandBytes: Uint8Array, onReply: (frame: Uint8Array) => void): void;
   /** RAFT.* commands and the commands RedisRaft intercepts (INFO raft, CONFIG raft.*, CLUSTER). */
   admin(session: ClientSession, name: string, args: string[], slot: ReplySlot): void;
   /** Password peers must give in RAFT.HELLO; empty for none. */

@@ -62,6 +62,8 @@ Deno.test("--requirepass: NOAUTH until AUTH; a cluster whose JOIN, proxy and pee
     assert.deepEqual(await stranger.call("GET", "k"), noAuth, "still not authenticated");
     const hello = await stranger.call("HELLO", "2", "AUTH", "default", password, "SETNAME", "app");
     assert.ok(Array.isArray(hello) && hello[0] === "server", String(hello));
+    const helloId = hello[hello.indexOf("id") + 1];
+    assert.equal(helloId, await stranger.call("CLIENT", "ID"), "HELLO's id is CLIENT ID");
     assert.equal(await stranger.call("CLIENT", "GETNAME"), "app");
     assert.deepEqual(await stranger.call("CONFIG", "GET", "requirepass"), [
       "requirepass",

@@ -24,7 +24,7 @@ import {
   type SnapshotMeta,
 } from "../raft/mod.ts";
 import { decodeReply, encodeCommand } from "../resp/mod.ts";
-import { encodeError } from "../server/replies.ts";
+import { encodeError, encodeInteger } from "../server/replies.ts";
 import type { ClientSession } from "../server/client_session.ts";
 import { Errors } from "../server/errors.ts";
 import type { DataRoute, NodeApi, NodeState } from "../server/node_api.ts";
@@ -49,6 +49,7 @@ import {
 } from "./node_identity.ts";
 import { PendingWrites } from "./pending_requests.ts";
 import { type PendingRead, ReadBarrier } from "./read_barrier.ts";
+import { ReplicaWaits } from "./replica_waits.ts";
 import { handleAdminCommand } from "./admin_commands.ts";
 import { PeerHub } from "../peer/peer_hub.ts";
 import { decodeMessage } from "../peer/message_codec.ts";
@@ -110,6 +111,10 @@ export class ClusterNode implements NodeApi {
   private staleReadFloorIndex = 0;
   private leaderSeen = false;
   private readonly reads: ReadBarrier;
+  /** Clients in WAIT (leader only). */
+  private readonly replicaWaits = new ReplicaWaits();
+  private readonly replicasHolding = (index: number): number =>
+    this.raft?.replicasHolding(index) ?? 0;
   private processing = false;
   private processAgain = false;
   /** The outstanding Ready's committed entries are in the apply loop (later ones may follow). */
@@ -322,6 +327,33 @@ export class ClusterNode implements NodeApi {
     else order.read(() => this.registerRead(order, commandBytes, replyCount, slot));
   }
 
+  /**
+   * WAIT numreplicas timeout (leader): in pipeline order, answered with how many other members
+   * hold this connection's last write once `numReplicas` do, or at the deadline (a timeout of 0
+   * waits up to the request timeout, never forever).
+   */
+  waitReplicas(session: ClientSession, numReplicas: number, timeoutMs: number, slot: ReplySlot) {
+    const order = sessionOrder(session);
+    const run = () => {
+      const nowMs = performance.now();
+      this.replicaWaits.add(
+        {
+          targetIndex: Math.max(order.lastWriteIndex, 1),
+          numReplicas,
+          deadlineMs: nowMs + (timeoutMs > 0 ? timeoutMs : this.config.requestTimeoutMs),
+          answer: (count) => {
+            slot.complete(encodeInteger(count));
+            order.readDispatched();
+          },
+        },
+        this.replicasHolding,
+        nowMs,
+      );
+    };
+    if (order.startNow("read")) run();
+    else order.read(run);
+  }
+
   private registerRead(
     order: SessionOrder,
     commandBytes: Uint8Array,
@@ -508,6 +540,9 @@ export class ClusterNode implements NodeApi {
       return;
     }
     this.raft.step(message);
+    if (this.replicaWaits.size > 0) {
+      this.replicaWaits.check(this.replicasHolding, performance.now());
+    }
     this.schedule();
   }
 
@@ -521,6 +556,7 @@ export class ClusterNode implements NodeApi {
     this.reads.expire(now);
     this.expireBlockedClients(now);
     this.leaderProxy.checkTimeouts(now);
+    this.replicaWaits.check(this.replicasHolding, now);
     if (!this.raft) return;
     this.maybeSnapshot();
     this.advanceRaftClock();
@@ -616,6 +652,7 @@ export class ClusterNode implements NodeApi {
     }
     if (this.role === "leader" && role !== "leader") {
       this.reads.failAll(Errors.readNoQuorum);
+      this.replicaWaits.answerAll();
       this.disconnectSubscribers();
     }
     if (role !== "leader") this.leaderReady = false;

@@ -139,6 +139,17 @@ export class RaftNode {
     return this.log.committed;
   }
 
+  /**
+   * On a leader: how many other members (voters and non-voters) are known to hold the log up
+   * to `index` durably (their acknowledged match index); 0 on any other role.
+   */
+  replicasHolding(index: number): number {
+    if (this.role !== "leader") return 0;
+    let count = 0;
+    for (const pr of this.progress.values()) if (pr.match >= index) count++;
+    return count;
+  }
+
   // ---------------------------------------------------------------- inputs
 
   /** RAFT.CLUSTER INIT: AddVoter(self) at index 1, become leader of term 1, NoOp at index 2. */

@@ -44,7 +44,7 @@ const refusedNames = new Set([
   "migrate",
   "module",
   "failover",
-  "wait",
+  "wait", // answered by the node (the child has no replicas); never sent to the child
   "waitaof",
   "swapdb",
   "move",

@@ -13,7 +13,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Whole number in Redis's long long range, or null. */
-function parseInteger(bytes: Uint8Array): number | null {
+export function parseInteger(bytes: Uint8Array): number | null {
   const text = decoder.decode(bytes);
   if (!/^-?\d{1,18}$/.test(text)) return null;
   return Number(text);

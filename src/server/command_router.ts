@@ -25,7 +25,7 @@ import type { ClientSession, CommandHandler } from "./client_session.ts";
 import { Errors } from "./errors.ts";
 import type { NodeApi } from "./node_api.ts";
 import type { ReplySlot } from "./reply_queue.ts";
-import { rewriteForDeterminism } from "./command_rewrite.ts";
+import { parseInteger, rewriteForDeterminism } from "./command_rewrite.ts";
 import { parseBlocking } from "../node/blocked_clients.ts";
 import { binaryBytes, concatBytes, keyString, lowerAscii } from "../resp/bytes.ts";
 import { ClientCommand, invalidClientName, validClientName } from "./client_command.ts";
@@ -157,6 +157,7 @@ export class CommandRouter implements CommandHandler {
     if (name === "ping" && args.length <= 2) {
       return slot.complete(args.length === 1 ? PONG : encodeBulk(args[1]));
     }
+    if (name === "wait") return this.wait(session, args, slot);
     if (nodeCommands.has(name)) {
       return this.node.admin(session, name, args.map((a) => decoder.decode(a)), slot);
     }
@@ -392,6 +393,7 @@ export class CommandRouter implements CommandHandler {
       return error;
     };
     if (nodeCommands.has(name)) return fail(Errors.notSupported);
+    if (name === "wait") return fail(`${Errors.notSupported} inside MULTI/EXEC`);
     const check = this.check(name, args);
     if (typeof check === "string") return fail(check);
     // A SUBSCRIBE in EXEC would put the child's apply connection itself in pub/sub mode.
@@ -405,6 +407,20 @@ export class CommandRouter implements CommandHandler {
     if (check.route !== "read" && name !== "ping" && name !== "echo") txn.readOnly = false;
     txn.commands.push(rewritten);
     return null;
+  }
+
+  /** WAIT numreplicas timeout, Redis's syntax and errors; on the leader only (it knows the acks). */
+  private wait(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
+    if (args.length !== 3) return slot.complete(encodeError(arityError("wait")));
+    const numReplicas = parseInteger(args[1]);
+    if (numReplicas === null) return slot.complete(encodeError("ERR value is not an integer or out of range"));
+    const timeoutMs = parseInteger(args[2]);
+    if (timeoutMs === null) return slot.complete(encodeError("ERR timeout is not an integer or out of range"));
+    if (timeoutMs < 0) return slot.complete(encodeError("ERR timeout is negative"));
+    const route = this.node.dataCommandRoute("write");
+    if (typeof route === "string") return slot.complete(encodeError(route));
+    if (route) return slot.complete(encodeError(Errors.waitThroughProxy));
+    this.node.waitReplicas(session, numReplicas, timeoutMs, slot);
   }
 
   /** WATCH key...: remember the keys and the applied index they are watched from (leader only). */

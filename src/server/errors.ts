@@ -36,6 +36,7 @@ export const Errors = {
   noScript: "NOSCRIPT No matching script. Please use EVAL.",
   /** Refused by a follower with `--follower-proxy`: the client should talk to the leader. */
   watchThroughProxy: "ERR WATCH is not supported through the follower proxy; connect to the leader",
+  waitThroughProxy: "ERR WAIT is not supported through the follower proxy; connect to the leader",
   blockingThroughProxy:
     "ERR blocking commands are not supported through the follower proxy; connect to the leader",
 } as const;

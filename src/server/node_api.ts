@@ -24,6 +24,13 @@ export interface NodeApi {
   write(session: ClientSession, payload: Uint8Array, slot: ReplySlot): void;
   /** A read (per the read mode): the slot gets the child's reply after the barrier. */
   read(session: ClientSession, commandBytes: Uint8Array, replyCount: number, slot: ReplySlot): void;
+  /** WAIT: the slot gets how many other members hold this connection's last write. */
+  waitReplicas(
+    session: ClientSession,
+    numReplicas: number,
+    timeoutMs: number,
+    slot: ReplySlot,
+  ): void;
   /** Send to the child now, with no barrier (PING-like and introspection commands). */
   local(commandBytes: Uint8Array, onReply: (frame: Uint8Array) => void): void;
   /** RAFT.* commands and the commands RedisRaft intercepts (INFO raft, CONFIG raft.*, CLUSTER). */

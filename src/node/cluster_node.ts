@@ -37,7 +37,7 @@ import { startRdbSnapshot } from "../redis/rdb_snapshot.ts";
 import { installRdb, waitChildLoaded } from "../redis/rdb_install.ts";
 import { type SnapshotHost, SnapshotManager } from "./snapshot_manager.ts";
 import { BlockedClients } from "./blocked_clients.ts";
-import { ScriptRegistry } from "./script_registry.ts";
+import { ScriptRegistry, snapshotScripts } from "./script_registry.ts";
 import { ScriptSandbox } from "../server/script_sandbox.ts";
 import type { Logger } from "./logger.ts";
 import {
@@ -58,10 +58,7 @@ import { AppliedWaiters } from "./applied_waiters.ts";
 import { SessionOrder } from "./session_order.ts";
 import { PubSubSession } from "./pubsub_session.ts";
 import { WatchHistory } from "./watch_history.ts";
-import { keyString } from "../resp/bytes.ts";
 import type { ClientRegistry } from "../server/client_registry.ts";
-
-const utf8 = new TextEncoder();
 
 export interface NodeStats {
   startedAtMs: number;
@@ -775,10 +772,7 @@ export class ClusterNode implements NodeApi {
 
   /** Node-level replicated state as of a snapshot at `index`. */
   private restoreSnapshotState(index: number, extra: Record<string, unknown>): void {
-    // `scripts` (older snapshots) held scripts as Unicode text, `scriptsBinary` as bytes.
-    const binary = extra.scriptsBinary as string[] | undefined;
-    const text = extra.scripts as string[] | undefined;
-    this.scripts.restore(binary ?? (text ?? []).map((s) => keyString(utf8.encode(s))));
+    this.scripts.restore(snapshotScripts(extra));
     this.blocked.restore(
       (extra.blocked as Parameters<BlockedClients["restore"]>[0] | undefined) ?? [],
     );

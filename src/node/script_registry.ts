@@ -7,6 +7,9 @@
  * Scripts are binary strings (one char per byte, see `keyString`): a script need not be UTF-8.
  */
 import { createHash } from "node:crypto";
+import { keyString } from "../resp/bytes.ts";
+
+const utf8 = new TextEncoder();
 
 /** SHA1 of a script held as a binary string (one char per byte), as Redis hashes its bytes. */
 export function sha1Hex(text: string): string {
@@ -46,4 +49,15 @@ export class ScriptRegistry {
     this.scripts.clear();
     for (const body of bodies) this.add(body);
   }
+}
+
+/**
+ * The scripts a snapshot's extra state holds, as binary strings: `scriptsBinary`, or in older
+ * snapshots `scripts`, Unicode text that was the UTF-8 decoding of the script's bytes.
+ */
+export function snapshotScripts(extra: Record<string, unknown>): string[] {
+  const binary = extra.scriptsBinary as string[] | undefined;
+  if (binary) return binary;
+  const text = (extra.scripts as string[] | undefined) ?? [];
+  return text.map((script) => keyString(utf8.encode(script)));
 }

@@ -98,13 +98,31 @@ export const subscribeNames = new Set([
   "subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe",
 ]); // deno-fmt-ignore
 
-function classify(name: string, flags: Set<string>): CommandRoute {
+/** Key-spec flags of a key the command may change. */
+const keyWriteFlags = ["rw", "ow", "rm", "insert", "delete", "update"];
+
+/**
+ * True when a key spec says the command may change its key although the command is flagged
+ * readonly: PFCOUNT rewrites the HyperLogLog's cached cardinality (Redis replicates it), so
+ * running it on the leader's child alone would leave that key's bytes different between nodes.
+ */
+function mayChangeKeys(entry: unknown[]): boolean {
+  if (!Array.isArray(entry[8])) return false;
+  return (entry[8] as unknown[]).some((spec) => {
+    if (!Array.isArray(spec)) return false;
+    const at = spec.findIndex((field) => text(field) === "flags");
+    const keyFlags = at >= 0 && Array.isArray(spec[at + 1]) ? spec[at + 1] as unknown[] : [];
+    return keyFlags.some((flag) => keyWriteFlags.includes(text(flag).toLowerCase()));
+  });
+}
+
+function classify(name: string, flags: Set<string>, changesKeys: boolean): CommandRoute {
   const parent = name.split("|")[0];
   if (refusedNames.has(name) || refusedNames.has(parent)) return "refused";
   if (name === "xread") return "read"; // its BLOCK option is refused by the router
   if (flags.has("blocking")) return "blocking";
   if (subscribeNames.has(name)) return "pubsub";
-  if (flags.has("write")) return "write";
+  if (flags.has("write") || (flags.has("readonly") && changesKeys)) return "write";
   if (flags.has("readonly")) return "read";
   if (localNames.has(name) || localNames.has(parent)) return "local";
   if (flags.has("pubsub")) return "read"; // PUBLISH, PUBSUB CHANNELS, ...: on the leader
@@ -131,7 +149,7 @@ function parseEntry(entry: unknown): CommandInfo {
     arity: Number(entry[1]),
     flags,
     tips,
-    route: classify(name, flags),
+    route: classify(name, flags, mayChangeKeys(entry)),
     firstKey: Number(entry[3] ?? 0),
     lastKey: Number(entry[4] ?? 0),
     keyStep: Number(entry[5] ?? 0),

@@ -77,10 +77,15 @@ Deno.test("every write reaches every node: equal digests at equal applied index"
         String(i),
       ]);
     }
-    await client.pipeline(commands);
+    // PFCOUNT is flagged readonly but rewrites the HyperLogLog's cached cardinality: it must run
+    // on every node, or the key's bytes differ between the leader and the followers.
+    commands.push(["PFADD", "hll", "a", "b", "c"], ["PFCOUNT", "hll"], ["PFADD", "hll", "d"]);
+    commands.push(["PFCOUNT", "hll"]);
+    const replies = await client.pipeline(commands);
+    assert.deepEqual(replies.slice(-4), [1, 3, 1, 4]);
     client.close();
     const [applied] = await cluster.waitConverged();
-    assert.ok(applied >= 6 + 900);
+    assert.ok(applied >= 6 + 904);
     for (const node of cluster.nodes) {
       const c = await node.client();
       assert.equal(await c.call("RAFT.DEBUG", "EXEC", "GET", "counter"), "300");

@@ -20,6 +20,7 @@ import {
   type Waiter,
 } from "./blocked_clients.ts";
 import { decodePayload, type EntryPayload, PayloadKind } from "./entry_payload.ts";
+import type { ChildConfig } from "./child_config.ts";
 import type { PendingWrites } from "./pending_requests.ts";
 import type { ScriptRegistry } from "./script_registry.ts";
 import { type WatchHistory } from "./watch_history.ts";
@@ -38,6 +39,7 @@ export interface ApplyContext {
   scripts: ScriptRegistry;
   watchHistory: WatchHistory;
   blocked: BlockedClients;
+  childConfig: ChildConfig;
   /** Milliseconds clock for blocked-client deadlines (leader side). */
   nowMs: () => number;
   /** Called once the entry's effects are in the child (in order). */
@@ -127,6 +129,8 @@ export class ApplyLoop {
         slot?.complete(ok);
         return undefined;
       }
+      case PayloadKind.ChildConfig:
+        return this.applyChildConfig(payload, slot);
       case PayloadKind.ScriptFlush:
         this.ctx.scripts.clear();
         break;
@@ -157,6 +161,13 @@ export class ApplyLoop {
     }
     if (this.ctx.blocked.size === 0) return undefined;
     return this.serveWaiters(entry.index, this.touchedKeys(payload.commandBytes));
+  }
+
+  /** A replicated CONFIG SET: the apply waits for the child's answer to record what it took. */
+  private async applyChildConfig(payload: EntryPayload, slot: ReplySlot | undefined) {
+    const frame = await this.ctx.child().request(payload.commandBytes);
+    if (frame[0] === 43 /* '+' */) this.ctx.childConfig.accepted(parseOne(payload.commandBytes));
+    slot?.complete(frame);
   }
 
   private async applyBlocking(

@@ -50,6 +50,7 @@ import {
 import { PendingWrites } from "./pending_requests.ts";
 import { type PendingRead, ReadBarrier } from "./read_barrier.ts";
 import { ReplicaWaits } from "./replica_waits.ts";
+import { ChildConfig } from "./child_config.ts";
 import { handleAdminCommand } from "./admin_commands.ts";
 import { PeerHub } from "../peer/peer_hub.ts";
 import { decodeMessage } from "../peer/message_codec.ts";
@@ -102,6 +103,8 @@ export class ClusterNode implements NodeApi {
   );
   private readonly watchHistory: WatchHistory;
   readonly blocked = new BlockedClients();
+  /** Replicated CONFIG SET values in force (kept in snapshots). */
+  private readonly childConfig = new ChildConfig();
   private readonly applyLoop: ApplyLoop;
   readonly snapshots: SnapshotManager;
   /** Stale reads wait until the commit index persisted before a restart is applied. */
@@ -143,6 +146,7 @@ export class ClusterNode implements NodeApi {
       scripts: this.scripts,
       watchHistory: this.watchHistory,
       blocked: this.blocked,
+      childConfig: this.childConfig,
       nowMs: () => performance.now(),
       applied: (entry) => this.finishApply(entry),
       nodeRemoved: (nodeId) => this.onNodeRemoved(nodeId),
@@ -170,7 +174,11 @@ export class ClusterNode implements NodeApi {
     this.identity = (await loadIdentity(this.config.dir)) ?? null;
     if (this.identity) await this.snapshots.open();
     // After a restart the child starts from the snapshot; the log tail is replayed on top.
-    await this.startChild(this.identity ? this.snapshots.current()?.rdbPath : undefined);
+    const snapshot = this.identity ? this.snapshots.current() : undefined;
+    await this.startChild(
+      snapshot?.rdbPath,
+      ChildConfig.startArgsOf(snapshot?.meta.extra.childConfig),
+    );
     const table = decodeReply(await this.childConn.request(encodeCommand(["COMMAND"])));
     this.commands = new CommandTable(table as unknown[]);
     this.sandbox = new ScriptSandbox(this.commands);
@@ -197,8 +205,8 @@ export class ClusterNode implements NodeApi {
   }
 
   /** (Re)start the redis child, empty or loading `rdbPath`, and connect once it has loaded. */
-  private async startChild(rdbPath?: string): Promise<void> {
-    await this.child.start(rdbPath);
+  private async startChild(rdbPath?: string, settings: string[] = []): Promise<void> {
+    await this.child.start(rdbPath, settings);
     // While loading, the child answers -LOADING: nothing may be applied before it is done.
     if (rdbPath) await waitChildLoaded(this.child.socketPath, this.config.snapshotTimeoutMs);
     this.childConn = await PipelinedConnection.connect(this.child.socketPath);
@@ -736,6 +744,7 @@ export class ClusterNode implements NodeApi {
       captureExtra: () => ({
         scriptsBinary: this.scripts.toJSON(),
         blocked: this.blocked.toJSON(),
+        childConfig: this.childConfig.toJSON(),
       }),
       compact: (index, sizeBytes) => this.raft!.compact(index, sizeBytes),
       compactLog: (index) => this.storage!.compactPrefix(index),
@@ -760,6 +769,7 @@ export class ClusterNode implements NodeApi {
       childRdbPath: this.child.rdbPath,
       snapshotRdbPath: path,
       loadTimeoutMs: this.config.snapshotTimeoutMs,
+      settings: ChildConfig.startArgsOf(extra.childConfig),
     });
     this.childConn = await PipelinedConnection.connect(this.child.socketPath);
     this.watchChild();
@@ -777,6 +787,8 @@ export class ClusterNode implements NodeApi {
       (extra.blocked as Parameters<BlockedClients["restore"]>[0] | undefined) ?? [],
     );
     this.watchHistory.reset(index);
+    // The child already runs with these: start arguments, in force before it loaded the snapshot.
+    this.childConfig.restore(extra.childConfig);
     this.appliedIndex = index;
   }
 

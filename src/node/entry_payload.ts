@@ -23,6 +23,8 @@ export const PayloadKind = {
   Blocking: 6,
   /** The leader ends a blocked client's wait; its RESP bytes are the waiter id in ASCII. */
   BlockedTimeout: 7,
+  /** CONFIG SET of replicated child parameters: every node records what its child accepted. */
+  ChildConfig: 8,
 } as const;
 const headerBytes = 5;
 
@@ -95,7 +97,7 @@ export function encodeCommandPayload(
 export function decodePayload(data: Uint8Array): EntryPayload {
   if (data.length < headerBytes) throw new Error(`entry payload too short (${data.length} bytes)`);
   const kind = data[0];
-  if (kind < PayloadKind.Command || kind > PayloadKind.BlockedTimeout) {
+  if (kind < PayloadKind.Command || kind > PayloadKind.ChildConfig) {
     throw new Error(`unknown entry payload kind ${kind}`);
   }
   const replyCount = readUint32(data, 1);

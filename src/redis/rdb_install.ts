@@ -20,8 +20,11 @@ import { pollPersistence } from "./rdb_info.ts";
 export interface RestartableChild {
   readonly socketPath: string;
   stop(): Promise<void>;
-  /** Starts the child; a `RedisChild` that takes `loadRdbPath` copies it in itself. */
-  start(loadRdbPath?: string): Promise<void>;
+  /**
+   * Starts the child; a `RedisChild` that takes `loadRdbPath` copies it in itself. `settings`
+   * are extra `--name value` arguments, in force before the RDB loads.
+   */
+  start(loadRdbPath?: string, settings?: readonly string[]): Promise<void>;
 }
 
 const DBSIZE_COMMAND = encodeCommand(["DBSIZE"]);
@@ -62,6 +65,8 @@ export interface InstallRdbOptions {
   readonly snapshotRdbPath: string | undefined;
   /** Longest wait for the child to finish loading after its socket opens. */
   readonly loadTimeoutMs: number;
+  /** Extra `--name value` start arguments (the snapshot's replicated CONFIG SET values). */
+  readonly settings?: readonly string[];
 }
 
 export interface InstallRdbResult {
@@ -80,7 +85,7 @@ export async function installRdb(options: InstallRdbOptions): Promise<InstallRdb
   const startedAtMs = performance.now();
   await options.child.stop();
   await prepareChildRdb(options.childRdbPath, options.snapshotRdbPath);
-  await options.child.start(options.snapshotRdbPath);
+  await options.child.start(options.snapshotRdbPath, options.settings);
   const keys = await waitChildLoaded(options.child.socketPath, options.loadTimeoutMs);
   return { keys, durationMs: Math.round(performance.now() - startedAtMs) };
 }

@@ -39,7 +39,7 @@ export class RedisChild {
    * Start the child and wait until its socket accepts connections. It starts empty, or with
    * the dataset of the RDB at `loadRdbPath` (a snapshot); never from a leftover RDB.
    */
-  async start(loadRdbPath?: string): Promise<void> {
+  async start(loadRdbPath?: string, settings: readonly string[] = []): Promise<void> {
     await Deno.mkdir(this.options.dir, { recursive: true });
     await stopStaleChild(this.pidPath, this.socketPath, this.log);
     await Deno.remove(this.socketPath).catch(() => {});
@@ -76,6 +76,7 @@ export class RedisChild {
       "no",
       "--protected-mode",
       "no",
+      ...settings,
     ]; // deno-fmt-ignore
     this.stopping = false;
     this.process = new Deno.Command(this.options.redisServer, {

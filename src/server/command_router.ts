@@ -21,6 +21,7 @@ import {
   encodeSimple,
 } from "./replies.ts";
 import { encodeCommandPayload, encodePayload, PayloadKind } from "../node/entry_payload.ts";
+import { isReplicatedConfigSet } from "../node/child_config.ts";
 import type { ClientSession, CommandHandler } from "./client_session.ts";
 import { Errors } from "./errors.ts";
 import type { NodeApi } from "./node_api.ts";
@@ -158,6 +159,7 @@ export class CommandRouter implements CommandHandler {
       return slot.complete(args.length === 1 ? PONG : encodeBulk(args[1]));
     }
     if (name === "wait") return this.wait(session, args, slot);
+    if (name === "config" && isReplicatedConfigSet(args)) return this.childConfigSet(session, args, slot);
     if (nodeCommands.has(name)) {
       return this.node.admin(session, name, args.map((a) => decoder.decode(a)), slot);
     }
@@ -407,6 +409,14 @@ export class CommandRouter implements CommandHandler {
     if (check.route !== "read" && name !== "ping" && name !== "echo") txn.readOnly = false;
     txn.commands.push(rewritten);
     return null;
+  }
+
+  /** CONFIG SET of replicated child parameters: a write, applied by every node's child. */
+  private childConfigSet(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
+    const route = this.node.dataCommandRoute("write");
+    if (typeof route === "string") return slot.complete(encodeError(route));
+    if (route) return this.node.proxy(route.proxyTo, encodeCommand(args), slot);
+    this.node.write(session, encodeCommandPayload(PayloadKind.ChildConfig, args), slot);
   }
 
   /** WAIT numreplicas timeout, Redis's syntax and errors; on the leader only (it knows the acks). */

@@ -25,7 +25,14 @@ Deno.test("CONFIG SET notify-keyspace-events & co reach every child and survive 
     assert.ok(moved instanceof RespError && moved.message.startsWith("MOVED 0 "), String(moved));
     assert.equal(await onLeader.call("CONFIG", "SET", "notify-keyspace-events", "KEA"), "OK");
     assert.equal(
-      await onLeader.call("CONFIG", "SET", "hash-max-listpack-entries", "1", "slowlog-max-len", "7"),
+      await onLeader.call(
+        "CONFIG",
+        "SET",
+        "hash-max-listpack-entries",
+        "1",
+        "slowlog-max-len",
+        "7",
+      ),
       "OK",
     );
     // Refused by the child the same way on every node; nothing recorded.

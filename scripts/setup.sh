@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing: Deno (into .tools/ via npm), redis-server, redis-tools and libfaketime
-# (via apt), then the locked npm dependencies. Idempotent and quick when everything is there.
+# Installs what is missing: Deno (into .tools/ via npm), redis-server, redis-tools, libfaketime and a
+# C compiler (via apt), then the locked npm dependencies, and builds the child's clock library
+# (.tools/raftclock.so from native/raftclock.c). Idempotent and quick when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v deno >/dev/null 2>&1 && [ ! -x .tools/node_modules/.bin/deno ]; then
@@ -14,6 +15,7 @@ command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
 # Tests step one node's wall clock with it.
 compgen -G "/usr/lib/*/faketime/libfaketimeMT.so.1" >/dev/null || missing+=(libfaketime)
+command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
 if [ ${#missing[@]} -gt 0 ]; then
   packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
   if [ "$(id -u)" != 0 ]; then
@@ -26,3 +28,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${packages} >/dev/null
 fi
 "$DENO" install --frozen --quiet >/dev/null
+if [ ! -f .tools/raftclock.so ] || [ native/raftclock.c -nt .tools/raftclock.so ]; then
+  mkdir -p .tools
+  cc -O2 -shared -fPIC -Wall -Wextra -o .tools/raftclock.so native/raftclock.c -ldl
+fi

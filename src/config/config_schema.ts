@@ -48,6 +48,16 @@ export const configSchema = z.object({
   dir: z.string().min(1).optional(),
   /** Path of the redis-server binary started as the managed child. */
   redisServer: z.string().min(1).default("redis-server"),
+  /**
+   * The child's clock library (native/raftclock.c, built by `make`): each entry runs at the time
+   * the leader gave it, on every node and in every replay. Empty, or a missing file: the child
+   * keeps the real clock (expiry then depends on when each node applies).
+   */
+  childClockLib: z.string().default(
+    new URL("../../.tools/raftclock.so", import.meta.url).pathname,
+  ),
+  /** A leader with keys that have deadlines proposes its time alone after this long idle. */
+  childClockTickMs: positiveInt().default(100),
   logLevel: z.enum(logLevels).default("notice"),
   /** Node id to use on init/join (RedisRaft's raft.id); 0 picks a random unused id. */
   nodeId: z.coerce.number().int().min(0).max(2 ** 31 - 1).default(0),

@@ -21,6 +21,9 @@ import {
 } from "./blocked_clients.ts";
 import { decodePayload, type EntryPayload, PayloadKind } from "./entry_payload.ts";
 import type { ChildConfig } from "./child_config.ts";
+import { atTime } from "./child_clock.ts";
+
+const clockPing = new TextEncoder().encode("*1\r\n$4\r\nPING\r\n");
 import type { PendingWrites } from "./pending_requests.ts";
 import type { ScriptRegistry } from "./script_registry.ts";
 import { type WatchHistory } from "./watch_history.ts";
@@ -40,6 +43,8 @@ export interface ApplyContext {
   watchHistory: WatchHistory;
   blocked: BlockedClients;
   childConfig: ChildConfig;
+  /** The child has the clock library: commands go with the entry's time (RAFT.AT). */
+  childClock: () => boolean;
   /** Milliseconds clock for blocked-client deadlines (leader side). */
   nowMs: () => number;
   /** Called once the entry's effects are in the child (in order). */
@@ -131,6 +136,12 @@ export class ApplyLoop {
       }
       case PayloadKind.ChildConfig:
         return this.applyChildConfig(payload, slot);
+      case PayloadKind.Clock:
+        if (payload.timeMs !== undefined && this.ctx.childClock()) {
+          this.ctx.child().sendWithoutReply(atTime(clockPing, 1, payload.timeMs));
+        }
+        slot?.complete(ok);
+        return undefined;
       case PayloadKind.ScriptFlush:
         this.ctx.scripts.clear();
         break;
@@ -149,18 +160,25 @@ export class ApplyLoop {
       }
     }
     this.ctx.watchHistory.record(entry.index, payload.commandBytes);
+    const bytes = this.timed(payload.commandBytes, payload.replyCount, payload.timeMs);
     // Nobody waits for the reply of an entry proposed elsewhere (or whose client left).
     if (slot) {
       this.ctx.child().send(
-        payload.commandBytes,
+        bytes,
         payload.replyCount,
         (frame) => slot.complete(scriptSha ? withScriptSha(frame, scriptSha) : frame),
       );
     } else {
-      this.ctx.child().sendWithoutReply(payload.commandBytes);
+      this.ctx.child().sendWithoutReply(bytes);
     }
     if (this.ctx.blocked.size === 0) return undefined;
-    return this.serveWaiters(entry.index, this.touchedKeys(payload.commandBytes));
+    return this.serveWaiters(entry.index, this.touchedKeys(payload.commandBytes), payload.timeMs);
+  }
+
+  /** `count` commands as the child runs them for an entry given `timeMs` (when it has a clock). */
+  private timed(commandBytes: Uint8Array, count: number, timeMs: number | undefined) {
+    if (timeMs === undefined || !this.ctx.childClock()) return commandBytes;
+    return atTime(commandBytes, count, timeMs);
   }
 
   /** A replicated CONFIG SET: the apply waits for the child's answer to record what it took. */
@@ -181,10 +199,12 @@ export class ApplyLoop {
       slot?.complete(encodeError(call));
       return;
     }
-    const frame = await this.try(entry.index, call);
+    const frame = await this.try(entry.index, call, payload.timeMs);
     if (!isNothing(frame)) {
       slot?.complete(frame);
-      if (!frame.length || frame[0] !== 45 /* error */) await this.afterServe(entry.index, call);
+      if (!frame.length || frame[0] !== 45 /* error */) {
+        await this.afterServe(entry.index, call, payload.timeMs);
+      }
       return;
     }
     const waiter: Waiter = {
@@ -199,13 +219,17 @@ export class ApplyLoop {
   }
 
   /** Try waiters (FIFO) whose keys were touched; a served move may touch more keys. */
-  private async serveWaiters(index: number, touched: Set<string> | null): Promise<void> {
+  private async serveWaiters(
+    index: number,
+    touched: Set<string> | null,
+    timeMs: number | undefined,
+  ): Promise<void> {
     const pending: (Set<string> | null)[] = [touched];
     for (let rounds = 0; pending.length > 0 && rounds < 10_000; rounds++) {
       const keys = pending.shift()!;
       for (const waiter of this.ctx.blocked.candidates(keys)) {
         if (!this.ctx.blocked.all().includes(waiter)) continue;
-        const frame = await this.try(index, waiter.call);
+        const frame = await this.try(index, waiter.call, timeMs);
         if (isNothing(frame)) continue;
         this.ctx.blocked.remove(waiter.id);
         waiter.slot?.complete(frame);
@@ -219,18 +243,23 @@ export class ApplyLoop {
   private async afterServe(
     index: number,
     call: { mode: string; keys: Uint8Array[] },
+    timeMs: number | undefined,
   ): Promise<void> {
     if (this.ctx.blocked.size === 0) return;
     if (call.mode === "lmove" || call.mode === "rpoplpush") {
-      await this.serveWaiters(index, new Set([keyString(call.keys[1])]));
+      await this.serveWaiters(index, new Set([keyString(call.keys[1])]), timeMs);
     }
   }
 
-  private try(index: number, call: Parameters<typeof tryCommand>[0]): Promise<Uint8Array> {
+  private try(
+    index: number,
+    call: Parameters<typeof tryCommand>[0],
+    timeMs: number | undefined,
+  ): Promise<Uint8Array> {
     const command = tryCommand(call);
     this.ctx.watchHistory.record(index, command); // an EVAL: any WATCH spanning it aborts
     return new Promise((resolve) =>
-      this.ctx.child().send(command, 1, (frame) => resolve(frame.slice()))
+      this.ctx.child().send(this.timed(command, 1, timeMs), 1, (frame) => resolve(frame.slice()))
     );
   }
 

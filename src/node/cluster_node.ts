@@ -12,6 +12,7 @@ import { CommandTable } from "../redis/command_table.ts";
 import { RedisChild } from "../redis/redis_child.ts";
 import {
   type Entry,
+  EntryType,
   type Membership,
   type Message,
   MessageType,
@@ -31,7 +32,7 @@ import type { DataRoute, NodeApi, NodeState } from "../server/node_api.ts";
 import { LeaderProxy } from "./leader_proxy.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
 import { type LogStorage, openLogStorage } from "./log_storage.ts";
-import { encodePayload, PayloadKind } from "./entry_payload.ts";
+import { encodePayload, PayloadKind, payloadTimeMs, stampPayload } from "./entry_payload.ts";
 import { ApplyLoop } from "./apply_loop.ts";
 import { startRdbSnapshot } from "../redis/rdb_snapshot.ts";
 import { installRdb, waitChildLoaded } from "../redis/rdb_install.ts";
@@ -51,6 +52,7 @@ import { PendingWrites } from "./pending_requests.ts";
 import { type PendingRead, ReadBarrier } from "./read_barrier.ts";
 import { ReplicaWaits } from "./replica_waits.ts";
 import { ChildConfig } from "./child_config.ts";
+import { atRealTime } from "./child_clock.ts";
 import { handleAdminCommand } from "./admin_commands.ts";
 import { PeerHub } from "../peer/peer_hub.ts";
 import { decodeMessage } from "../peer/message_codec.ts";
@@ -60,6 +62,12 @@ import { SessionOrder } from "./session_order.ts";
 import { PubSubSession } from "./pubsub_session.ts";
 import { WatchHistory } from "./watch_history.ts";
 import type { ClientRegistry } from "../server/client_registry.ts";
+
+/** The entry time a snapshot was taken at (undefined for snapshots from before entry times). */
+function snapshotEntryTimeMs(extra: Record<string, unknown>): number | undefined {
+  const timeMs = extra.entryTimeMs;
+  return typeof timeMs === "number" && timeMs > 0 ? timeMs : undefined;
+}
 
 export interface NodeStats {
   startedAtMs: number;
@@ -103,6 +111,12 @@ export class ClusterNode implements NodeApi {
   );
   private readonly watchHistory: WatchHistory;
   readonly blocked = new BlockedClients();
+  /** Latest entry time given or seen in the log: a leader's next entry gets no earlier time. */
+  private lastEntryTimeMs = 0;
+  /** A leader's look at its keyspace for a clock tick is in flight. */
+  private clockTickChecking = false;
+  /** The time of the last applied entry (kept in snapshots: the child loads them at it). */
+  private lastAppliedTimeMs = 0;
   /** Replicated CONFIG SET values in force (kept in snapshots). */
   private readonly childConfig = new ChildConfig();
   private readonly applyLoop: ApplyLoop;
@@ -147,6 +161,7 @@ export class ClusterNode implements NodeApi {
       watchHistory: this.watchHistory,
       blocked: this.blocked,
       childConfig: this.childConfig,
+      childClock: () => this.child.hasClock,
       nowMs: () => performance.now(),
       applied: (entry) => this.finishApply(entry),
       nodeRemoved: (nodeId) => this.onNodeRemoved(nodeId),
@@ -156,6 +171,7 @@ export class ClusterNode implements NodeApi {
       redisServer: config.redisServer,
       dir: `${config.dir}/redis`,
       startTimeoutMs: config.childStartTimeoutMs,
+      clockLib: config.childClockLib || undefined,
     }, log);
     this.reads = new ReadBarrier(
       (requestId) => {
@@ -178,7 +194,14 @@ export class ClusterNode implements NodeApi {
     await this.startChild(
       snapshot?.rdbPath,
       ChildConfig.startArgsOf(snapshot?.meta.extra.childConfig),
+      snapshot ? snapshotEntryTimeMs(snapshot.meta.extra) : undefined,
     );
+    if (!this.child.hasClock && this.config.childClockLib) {
+      this.log.warning(
+        `no clock library at ${this.config.childClockLib} (make builds it): each node decides key ` +
+          "expiry at the moment it applies an entry, so nodes can disagree about volatile keys",
+      );
+    }
     const table = decodeReply(await this.childConn.request(encodeCommand(["COMMAND"])));
     this.commands = new CommandTable(table as unknown[]);
     this.sandbox = new ScriptSandbox(this.commands);
@@ -205,8 +228,12 @@ export class ClusterNode implements NodeApi {
   }
 
   /** (Re)start the redis child, empty or loading `rdbPath`, and connect once it has loaded. */
-  private async startChild(rdbPath?: string, settings: string[] = []): Promise<void> {
-    await this.child.start(rdbPath, settings);
+  private async startChild(
+    rdbPath?: string,
+    settings: string[] = [],
+    clockStartMs?: number,
+  ): Promise<void> {
+    await this.child.start(rdbPath, settings, clockStartMs);
     // While loading, the child answers -LOADING: nothing may be applied before it is done.
     if (rdbPath) await waitChildLoaded(this.child.socketPath, this.config.snapshotTimeoutMs);
     this.childConn = await PipelinedConnection.connect(this.child.socketPath);
@@ -307,7 +334,7 @@ export class ClusterNode implements NodeApi {
 
   private proposeWrite(order: SessionOrder, payload: Uint8Array, slot: ReplySlot): void {
     if (!this.raft) return slot.complete(encodeError(Errors.noCluster));
-    const position = this.raft.propose(payload);
+    const position = this.raft.propose(stampPayload(payload, this.nextEntryTimeMs()));
     if (position instanceof RaftError) {
       return slot.complete(encodeError(this.proposalErrorReply(position)));
     }
@@ -359,6 +386,23 @@ export class ClusterNode implements NodeApi {
     else order.read(run);
   }
 
+  /** The time for an entry proposed now: the wall clock, never before an earlier entry's. */
+  private nextEntryTimeMs(): number {
+    this.lastEntryTimeMs = Math.max(Date.now(), this.lastEntryTimeMs);
+    return this.lastEntryTimeMs;
+  }
+
+  /**
+   * A read on the leader runs on the child's real clock, and no later entry gets an earlier time
+   * (its expiries stay consistent with the log). Elsewhere (stale reads) the child's clock is
+   * the last applied entry's.
+   */
+  private readClock(commandBytes: Uint8Array, count: number): Uint8Array {
+    if (!this.child.hasClock || this.role !== "leader") return commandBytes;
+    this.lastEntryTimeMs = Math.max(Date.now(), this.lastEntryTimeMs);
+    return atRealTime(commandBytes, count);
+  }
+
   private registerRead(
     order: SessionOrder,
     commandBytes: Uint8Array,
@@ -366,7 +410,7 @@ export class ClusterNode implements NodeApi {
     slot: ReplySlot,
   ): void {
     const read: PendingRead = {
-      commandBytes,
+      commandBytes: this.readClock(commandBytes, replyCount),
       replyCount,
       slot,
       deadlineMs: performance.now() + this.config.requestTimeoutMs,
@@ -562,10 +606,31 @@ export class ClusterNode implements NodeApi {
     this.expireBlockedClients(now);
     this.leaderProxy.checkTimeouts(now);
     this.replicaWaits.check(this.replicasHolding, now);
+    this.maybeProposeClockTick();
     if (!this.raft) return;
     this.maybeSnapshot();
     this.advanceRaftClock();
     this.schedule();
+  }
+
+  /**
+   * A leader with nothing to propose for --child-clock-tick-ms, whose dataset has keys with a
+   * deadline, proposes its time alone: the children's clocks move only with the log (so replays
+   * see the same times), and this keeps their expiry going when no write comes.
+   */
+  private maybeProposeClockTick(): void {
+    if (this.role !== "leader" || !this.leaderReady || !this.raft || this.clockTickChecking) return;
+    if (Date.now() - this.lastEntryTimeMs < this.config.childClockTickMs) return;
+    const raft = this.raft;
+    this.clockTickChecking = true;
+    this.childRequest(["INFO", "keyspace"]).then((info) => {
+      if (raft !== this.raft || this.role !== "leader") return;
+      if (!/expires=[1-9]/.test(String(info))) return;
+      const payload = encodePayload(PayloadKind.Clock, 0, new Uint8Array(0));
+      if (!(raft.propose(stampPayload(payload, this.nextEntryTimeMs())) instanceof RaftError)) {
+        this.schedule();
+      }
+    }, () => {}).finally(() => this.clockTickChecking = false);
   }
 
   /** Give the core the ticks that really passed (all at once after a pause). */
@@ -617,6 +682,10 @@ export class ClusterNode implements NodeApi {
     }
     if (ready.snapshot) await this.snapshots.installReceived(ready.snapshot);
     if (ready.entries.length > 0) {
+      for (const entry of ready.entries) {
+        const timeMs = entry.type === EntryType.Normal ? payloadTimeMs(entry.data) : undefined;
+        if (timeMs !== undefined && timeMs > this.lastEntryTimeMs) this.lastEntryTimeMs = timeMs;
+      }
       const first = ready.entries[0].index;
       if (first <= storage.lastIndex) {
         this.pendingWrites.failFrom(first);
@@ -745,6 +814,7 @@ export class ClusterNode implements NodeApi {
         scriptsBinary: this.scripts.toJSON(),
         blocked: this.blocked.toJSON(),
         childConfig: this.childConfig.toJSON(),
+        entryTimeMs: this.lastAppliedTimeMs,
       }),
       compact: (index, sizeBytes) => this.raft!.compact(index, sizeBytes),
       compactLog: (index) => this.storage!.compactPrefix(index),
@@ -770,6 +840,7 @@ export class ClusterNode implements NodeApi {
       snapshotRdbPath: path,
       loadTimeoutMs: this.config.snapshotTimeoutMs,
       settings: ChildConfig.startArgsOf(extra.childConfig),
+      clockStartMs: snapshotEntryTimeMs(extra),
     });
     this.childConn = await PipelinedConnection.connect(this.child.socketPath);
     this.watchChild();
@@ -789,12 +860,16 @@ export class ClusterNode implements NodeApi {
     this.watchHistory.reset(index);
     // The child already runs with these: start arguments, in force before it loaded the snapshot.
     this.childConfig.restore(extra.childConfig);
+    this.lastAppliedTimeMs = snapshotEntryTimeMs(extra) ?? 0;
+    this.lastEntryTimeMs = Math.max(this.lastEntryTimeMs, this.lastAppliedTimeMs);
     this.appliedIndex = index;
   }
 
   /** The apply loop finished `entry`: its effects are in the child, in order. */
   private finishApply(entry: Entry): void {
     this.appliedIndex = entry.index;
+    const timeMs = entry.type === EntryType.Normal ? payloadTimeMs(entry.data) : undefined;
+    if (timeMs !== undefined) this.lastAppliedTimeMs = timeMs;
     if (entry.term === this.currentTerm && this.role === "leader" && !this.leaderReady) {
       this.leaderReady = true;
     }

@@ -5,8 +5,11 @@
  * its client gets the EXEC reply). A watched transaction also carries the index at which its
  * client watched its keys, and the keys.
  * A script entry carries the script's original text, which every node remembers for EVALSHA.
- * Layout: `kind u8 | replyCount u32 | [watchIndex f64 | keyCount u32 | (len u32, key)*]
- * | [scriptLen u32 | script] | RESP`.
+ * A payload the leader stamped carries the time it gave the entry (ms since the epoch), at which
+ * every node's child runs the entry (see native/raftclock.c): the kind's high bit is set and the
+ * time follows the reply count.
+ * Layout: `kind u8 | replyCount u32 | [timeMs f64] | [watchIndex f64 | keyCount u32 |
+ * (len u32, key)*] | [scriptLen u32 | script] | RESP`.
  */
 import { encodedCommandBytes, writeCommandAt } from "../resp/reply_writer.ts";
 import { allocBytes } from "../resp/byte_slab.ts";
@@ -25,8 +28,12 @@ export const PayloadKind = {
   BlockedTimeout: 7,
   /** CONFIG SET of replicated child parameters: every node records what its child accepted. */
   ChildConfig: 8,
+  /** The leader's time alone (no command): moves the children's clocks when nothing else does. */
+  Clock: 9,
 } as const;
 const headerBytes = 5;
+const timedFlag = 0x80;
+const timeBytes = 8;
 
 export interface Watch {
   index: number;
@@ -36,6 +43,8 @@ export interface Watch {
 export interface EntryPayload {
   kind: number;
   replyCount: number;
+  /** The time the leader gave the entry, when stamped. */
+  timeMs?: number;
   watch?: Watch;
   /** Original script text (Script entries); with no RESP bytes it is a SCRIPT LOAD. */
   script?: Uint8Array;
@@ -94,28 +103,49 @@ export function encodeCommandPayload(
   return out;
 }
 
+/** The payload stamped with `timeMs` (a copy with the time after the header). */
+export function stampPayload(payload: Uint8Array, timeMs: number): Uint8Array {
+  if (payload[0] & timedFlag) return payload;
+  const out = allocBytes(payload.length + timeBytes);
+  out.set(payload.subarray(0, headerBytes));
+  out[0] |= timedFlag;
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setFloat64(headerBytes, timeMs);
+  out.set(payload.subarray(headerBytes), headerBytes + timeBytes);
+  return out;
+}
+
+/** The time a stamped payload carries, or undefined (cheap: reads the header only). */
+export function payloadTimeMs(data: Uint8Array): number | undefined {
+  if (data.length < headerBytes + timeBytes || !(data[0] & timedFlag)) return undefined;
+  return new DataView(data.buffer, data.byteOffset, data.byteLength).getFloat64(headerBytes);
+}
+
 export function decodePayload(data: Uint8Array): EntryPayload {
   if (data.length < headerBytes) throw new Error(`entry payload too short (${data.length} bytes)`);
-  const kind = data[0];
-  if (kind < PayloadKind.Command || kind > PayloadKind.ChildConfig) {
+  const kind = data[0] & ~timedFlag;
+  if (kind < PayloadKind.Command || kind > PayloadKind.Clock) {
     throw new Error(`unknown entry payload kind ${kind}`);
   }
   const replyCount = readUint32(data, 1);
+  const timeMs = payloadTimeMs(data);
+  if (data[0] & timedFlag && timeMs === undefined) throw new Error("entry time overruns the entry");
+  const start = timeMs === undefined ? headerBytes : headerBytes + timeBytes;
   if (kind === PayloadKind.Script) {
-    const length = readUint32(data, headerBytes);
-    const end = headerBytes + 4 + length;
+    const length = readUint32(data, start);
+    const end = start + 4 + length;
     if (end > data.length) throw new Error("script overruns the entry");
     return {
       kind,
       replyCount,
-      script: data.subarray(headerBytes + 4, end),
+      timeMs,
+      script: data.subarray(start + 4, end),
       commandBytes: data.subarray(end),
     };
   }
   if (kind !== PayloadKind.WatchedTransaction) {
-    return { kind, replyCount, commandBytes: data.subarray(headerBytes) };
+    return { kind, replyCount, timeMs, commandBytes: data.subarray(start) };
   }
-  let offset = headerBytes;
+  let offset = start;
   const index = new DataView(data.buffer, data.byteOffset, data.byteLength).getFloat64(offset);
   const keyCount = readUint32(data, offset + 8);
   offset += 12;
@@ -126,7 +156,7 @@ export function decodePayload(data: Uint8Array): EntryPayload {
     keys.push(data.subarray(offset + 4, offset + 4 + length));
     offset += 4 + length;
   }
-  return { kind, replyCount, watch: { index, keys }, commandBytes: data.subarray(offset) };
+  return { kind, replyCount, timeMs, watch: { index, keys }, commandBytes: data.subarray(offset) };
 }
 
 // Big-endian u32 by hand: a DataView over a small on-heap array would move it off the heap.

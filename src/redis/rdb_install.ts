@@ -24,7 +24,7 @@ export interface RestartableChild {
    * Starts the child; a `RedisChild` that takes `loadRdbPath` copies it in itself. `settings`
    * are extra `--name value` arguments, in force before the RDB loads.
    */
-  start(loadRdbPath?: string, settings?: readonly string[]): Promise<void>;
+  start(loadRdbPath?: string, settings?: readonly string[], clockStartMs?: number): Promise<void>;
 }
 
 const DBSIZE_COMMAND = encodeCommand(["DBSIZE"]);
@@ -67,6 +67,8 @@ export interface InstallRdbOptions {
   readonly loadTimeoutMs: number;
   /** Extra `--name value` start arguments (the snapshot's replicated CONFIG SET values). */
   readonly settings?: readonly string[];
+  /** The snapshot's entry time: the child's clock while it loads (with the clock library). */
+  readonly clockStartMs?: number;
 }
 
 export interface InstallRdbResult {
@@ -85,7 +87,7 @@ export async function installRdb(options: InstallRdbOptions): Promise<InstallRdb
   const startedAtMs = performance.now();
   await options.child.stop();
   await prepareChildRdb(options.childRdbPath, options.snapshotRdbPath);
-  await options.child.start(options.snapshotRdbPath, options.settings);
+  await options.child.start(options.snapshotRdbPath, options.settings, options.clockStartMs);
   const keys = await waitChildLoaded(options.child.socketPath, options.loadTimeoutMs);
   return { keys, durationMs: Math.round(performance.now() - startedAtMs) };
 }

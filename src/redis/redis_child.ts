@@ -3,6 +3,7 @@
  * The managed redis-server child: started on a unix socket inside the node's directory with
  * persistence, replication and TCP off, so it is reachable only through the node. A stale child
  * left by a crashed node (found through its pidfile) is stopped before a new one starts.
+ * With the clock library (native/raftclock.c) the child runs each entry at the entry's time.
  */
 import type { Logger } from "../node/logger.ts";
 
@@ -11,6 +12,8 @@ export interface RedisChildOptions {
   /** Directory owned by the child: socket, pidfile, log, RDB. */
   dir: string;
   startTimeoutMs: number;
+  /** Path of the clock library; undefined or missing file: the child keeps the real clock. */
+  clockLib?: string;
 }
 
 export class RedisChild {
@@ -18,12 +21,15 @@ export class RedisChild {
   readonly pidPath: string;
   private process: Deno.ChildProcess | null = null;
   private stopping = false;
+  /** The child runs with the clock library (commands may carry RAFT.AT / RAFT.NOW). */
+  readonly hasClock: boolean;
   /** Resolves with the exit code when the child process ends. */
   exited: Promise<number> = Promise.resolve(0);
 
   constructor(private readonly options: RedisChildOptions, private readonly log: Logger) {
     this.socketPath = `${options.dir}/redis.sock`;
     this.pidPath = `${options.dir}/redis.pid`;
+    this.hasClock = options.clockLib !== undefined && isFile(options.clockLib);
   }
 
   get pid(): number | undefined {
@@ -39,7 +45,12 @@ export class RedisChild {
    * Start the child and wait until its socket accepts connections. It starts empty, or with
    * the dataset of the RDB at `loadRdbPath` (a snapshot); never from a leftover RDB.
    */
-  async start(loadRdbPath?: string, settings: readonly string[] = []): Promise<void> {
+  async start(
+    loadRdbPath?: string,
+    settings: readonly string[] = [],
+    /** With the clock library: the clock is held here until the first command (RDB load). */
+    clockStartMs?: number,
+  ): Promise<void> {
     await Deno.mkdir(this.options.dir, { recursive: true });
     await stopStaleChild(this.pidPath, this.socketPath, this.log);
     await Deno.remove(this.socketPath).catch(() => {});
@@ -78,9 +89,18 @@ export class RedisChild {
       "no",
       ...settings,
     ]; // deno-fmt-ignore
+    const env: Record<string, string> = {};
+    if (this.hasClock) {
+      const clockLib = this.options.clockLib!;
+      args.push("--loadmodule", clockLib);
+      const preload = Deno.env.get("LD_PRELOAD");
+      env.LD_PRELOAD = preload ? `${clockLib}:${preload}` : clockLib;
+      if (clockStartMs !== undefined) env.RAFT_CLOCK_START_MS = String(Math.trunc(clockStartMs));
+    }
     this.stopping = false;
     this.process = new Deno.Command(this.options.redisServer, {
       args,
+      env,
       stdin: "null",
       stdout: "null",
       stderr: "null",
@@ -167,4 +187,12 @@ async function stopStaleChild(pidPath: string, socketPath: string, log: Logger):
     await sleep(10);
   }
   throw new Error(`stale redis child pid ${pid} did not exit`);
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
 }

@@ -19,6 +19,7 @@ import {
   encodeError,
   encodeInteger,
   encodeSimple,
+  encodeStringArray,
 } from "./replies.ts";
 import { encodeCommandPayload, encodePayload, PayloadKind } from "../node/entry_payload.ts";
 import { isReplicatedConfigSet } from "../node/child_config.ts";
@@ -158,6 +159,8 @@ export class CommandRouter implements CommandHandler {
     if (name === "ping" && args.length <= 2) {
       return slot.complete(args.length === 1 ? PONG : encodeBulk(args[1]));
     }
+    // The node's clock: the child's follows the log's entries (see native/raftclock.c).
+    if (name === "time" && args.length === 1) return slot.complete(timeReply());
     if (name === "wait") return this.wait(session, args, slot);
     if (name === "config" && isReplicatedConfigSet(args)) return this.childConfigSet(session, args, slot);
     if (nodeCommands.has(name)) {
@@ -469,4 +472,12 @@ function hasBlockOption(args: Uint8Array[]): boolean {
     if (option === "block") return true;
   }
   return false;
+}
+
+/** TIME: seconds and microseconds of the wall clock, as Redis answers. */
+function timeReply(): Uint8Array {
+  // Date.now() has milliseconds only; the monotonic clock's fraction fills the microseconds.
+  const micros = Date.now() * 1000 + Math.floor((performance.now() % 1) * 1000);
+  const seconds = Math.floor(micros / 1_000_000);
+  return encodeStringArray([String(seconds), String(micros - seconds * 1_000_000)]);
 }

@@ -4,6 +4,8 @@ import {
   encodeCommandPayload,
   encodePayload,
   PayloadKind,
+  payloadTimeMs,
+  stampPayload,
 } from "../../../src/node/entry_payload.ts";
 import { encodeCommand } from "../../../src/resp/mod.ts";
 
@@ -36,5 +38,29 @@ Deno.test("transaction, watch and script payloads round-trip", () => {
   );
   assert.equal(text(script.script!), "return 1");
   assert.deepEqual(script.commandBytes, resp);
-  assert.throws(() => decodePayload(new Uint8Array([9, 0, 0, 0, 1])), /unknown entry payload kind/);
+  assert.throws(
+    () => decodePayload(new Uint8Array([10, 0, 0, 0, 1])),
+    /unknown entry payload kind/,
+  );
+});
+
+Deno.test("a stamped payload carries the entry time and decodes to the same parts", () => {
+  const resp = encodeCommand(["SET", "k", "v"]);
+  const timeMs = 1_795_721_302_959;
+  const plain = [
+    encodePayload(PayloadKind.Command, 1, resp),
+    encodePayload(PayloadKind.Transaction, 3, resp, { index: 7, keys: [resp] }),
+    encodePayload(PayloadKind.Script, 1, resp, undefined, new TextEncoder().encode("return 1")),
+  ];
+  for (const payload of plain) {
+    assert.equal(payloadTimeMs(payload), undefined);
+    const stamped = stampPayload(payload, timeMs);
+    assert.equal(payloadTimeMs(stamped), timeMs);
+    assert.equal(stampPayload(stamped, 1), stamped, "stamped once");
+    const before = decodePayload(payload);
+    const after = decodePayload(stamped);
+    assert.equal(after.timeMs, timeMs);
+    assert.deepEqual({ ...after, timeMs: undefined }, before);
+  }
+  assert.throws(() => decodePayload(new Uint8Array([0x81, 0, 0, 0, 1, 0])), /entry time overruns/);
 });

@@ -130,6 +130,8 @@ export class ClusterNode implements NodeApi {
   private readonly replicasHolding = (index: number): number =>
     this.raft?.replicasHolding(index) ?? 0;
   private processing = false;
+  /** Resolves when the current run of the Ready loop ends. */
+  private processRun: Promise<void> = Promise.resolve();
   private processAgain = false;
   /** The outstanding Ready's committed entries are in the apply loop (later ones may follow). */
   private readyCommittedPushed = false;
@@ -652,14 +654,16 @@ export class ClusterNode implements NodeApi {
       return;
     }
     this.processing = true;
-    queueMicrotask(() => this.process());
+    this.processRun = new Promise<void>((resolve) =>
+      queueMicrotask(() => this.process().finally(resolve))
+    );
   }
 
   private async process(): Promise<void> {
     try {
       do {
         this.processAgain = false;
-        while (this.raft && this.raft.hasReady() && !this.stopped) {
+        while (this.raft && this.raft.hasReady() && !this.stopped && this.state !== "removed") {
           await this.handleReady(this.raft.ready());
         }
       } while (this.processAgain && !this.stopped);
@@ -959,6 +963,8 @@ export class ClusterNode implements NodeApi {
     const identity = this.identity;
     this.state = "removed";
     this.log.warning(`*** NODE REMOVED (${reason}), leaving the cluster`);
+    // A Ready being handled (a snapshot install, say) finishes before its files move away.
+    await this.processRun;
     this.pendingWrites.failAll(Errors.writeOutcomeUnknownRemoved);
     this.reads.failAll(Errors.removed);
     this.applied.failAll();

@@ -873,7 +873,11 @@ export class ClusterNode implements NodeApi {
   private finishApply(entry: Entry): void {
     this.appliedIndex = entry.index;
     const timeMs = entry.type === EntryType.Normal ? payloadTimeMs(entry.data) : undefined;
-    if (timeMs !== undefined) this.lastAppliedTimeMs = timeMs;
+    if (timeMs !== undefined) {
+      this.lastAppliedTimeMs = timeMs;
+      // A restarted node's log was not appended through Ready: it learns the times as it applies.
+      if (timeMs > this.lastEntryTimeMs) this.lastEntryTimeMs = timeMs;
+    }
     if (entry.term === this.currentTerm && this.role === "leader" && !this.leaderReady) {
       this.leaderReady = true;
     }

@@ -5,9 +5,9 @@
  * Loaded twice into redis-server, as LD_PRELOAD (it replaces gettimeofday, clock_gettime for
  * the realtime clocks, and time) and as a module (--loadmodule, a command filter). A command
  * sent as `RAFT.AT <ms> <command...>` runs with the clock at <ms>, and so does everything it
- * triggers (a script's commands, an EXEC's queue, the clients it unblocks); `RAFT.NOW
- * <command...>` returns to the real clock. Both prefixes are removed before the command runs.
- * Commands without a prefix leave the clock as it is. RAFT_CLOCK_START_MS, when set, holds the
+ * triggers (a script's commands, an EXEC's queue, the clients it unblocks), and the clock stays
+ * there until the next such prefix (background expiry included); the prefix is removed before
+ * the command runs. Commands without a prefix leave the clock as it is. RAFT_CLOCK_START_MS, when set, holds the
  * clock from start (an RDB loads at the time of its snapshot) until the first prefix.
  * The monotonic clock (Redis's timers) is untouched.
  */
@@ -88,9 +88,6 @@ static void take_prefix(RedisModuleCommandFilterCtx *filter) {
     digits[len] = '\0';
     held_ms = strtoll(digits, NULL, 10);
     RM_CommandFilterArgDelete(filter, 0);
-    RM_CommandFilterArgDelete(filter, 0);
-  } else if (argc >= 2 && prefix_is(filter, "raft.now")) {
-    held_ms = 0;
     RM_CommandFilterArgDelete(filter, 0);
   }
 }

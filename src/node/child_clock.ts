@@ -2,25 +2,19 @@
  * @module
  * The child's clock per command (native/raftclock.c, loaded into the child): an entry's commands
  * go to the child as `RAFT.AT <entry time ms> <command...>`, so every node decides key expiry
- * for the entry at the same moment, also when it replays the log long after; clients' reads and
- * node-local commands go as `RAFT.NOW <command...>`, which sees the real clock.
+ * for the entry at the same moment, also when it replays the log long after. The leader's reads
+ * go the same way, at a time no entry still to be applied precedes.
  */
 import { allocBytes } from "../resp/byte_slab.ts";
 import { encodeCommand, RequestParser } from "../resp/mod.ts";
 
 const encoder = new TextEncoder();
-const nowName = encoder.encode("$8\r\nRAFT.NOW\r\n");
 
 /** Every command in `commandBytes` (`count` of them) run at `timeMs`. */
 export function atTime(commandBytes: Uint8Array, count: number, timeMs: number): Uint8Array {
   const ms = String(Math.trunc(timeMs));
   const prefix = encoder.encode(`$7\r\nRAFT.AT\r\n$${ms.length}\r\n${ms}\r\n`);
   return withPrefix(commandBytes, count, prefix, 2);
-}
-
-/** Every command in `commandBytes` (`count` of them) run at the real time. */
-export function atRealTime(commandBytes: Uint8Array, count: number): Uint8Array {
-  return withPrefix(commandBytes, count, nowName, 1);
 }
 
 /** Inserts `prefix` (`prefixArgs` RESP bulk strings) after each command's array header. */

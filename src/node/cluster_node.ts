@@ -52,7 +52,7 @@ import { PendingWrites } from "./pending_requests.ts";
 import { type PendingRead, ReadBarrier } from "./read_barrier.ts";
 import { ReplicaWaits } from "./replica_waits.ts";
 import { ChildConfig } from "./child_config.ts";
-import { atRealTime } from "./child_clock.ts";
+import { atTime } from "./child_clock.ts";
 import { handleAdminCommand } from "./admin_commands.ts";
 import { PeerHub } from "../peer/peer_hub.ts";
 import { decodeMessage } from "../peer/message_codec.ts";
@@ -182,7 +182,12 @@ export class ClusterNode implements NodeApi {
         this.raft?.readIndex(requestId);
         this.schedule();
       },
-      (read, reply) => this.childConn.send(read.commandBytes, read.replyCount, reply),
+      (read, reply) =>
+        this.childConn.send(
+          this.readClock(read.commandBytes, read.replyCount),
+          read.replyCount,
+          reply,
+        ),
     );
   }
 
@@ -395,14 +400,17 @@ export class ClusterNode implements NodeApi {
   }
 
   /**
-   * A read on the leader runs on the child's real clock, and no later entry gets an earlier time
-   * (its expiries stay consistent with the log). Elsewhere (stale reads) the child's clock is
-   * the last applied entry's.
+   * The clock a read runs on (sent now): on the leader, the latest time that expires nothing an
+   * entry still to be applied would see alive. With entries in flight that is the last applied
+   * entry's time (theirs are later); with none, now, and no later entry gets an earlier time.
+   * The child's clock stays held there, so its background expiry agrees with the log too.
+   * Elsewhere (stale reads) the child's clock is the last applied entry's.
    */
   private readClock(commandBytes: Uint8Array, count: number): Uint8Array {
-    if (!this.child.hasClock || this.role !== "leader") return commandBytes;
-    this.lastEntryTimeMs = Math.max(Date.now(), this.lastEntryTimeMs);
-    return atRealTime(commandBytes, count);
+    if (!this.child.hasClock || this.role !== "leader" || !this.raft) return commandBytes;
+    let timeMs = this.lastAppliedTimeMs;
+    if (this.appliedIndex >= this.raft.lastIndex) timeMs = this.nextEntryTimeMs();
+    return atTime(commandBytes, count, timeMs);
   }
 
   private registerRead(
@@ -412,7 +420,7 @@ export class ClusterNode implements NodeApi {
     slot: ReplySlot,
   ): void {
     const read: PendingRead = {
-      commandBytes: this.readClock(commandBytes, replyCount),
+      commandBytes,
       replyCount,
       slot,
       deadlineMs: performance.now() + this.config.requestTimeoutMs,

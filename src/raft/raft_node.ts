@@ -134,6 +134,11 @@ export class RaftNode {
     return this.config.id;
   }
 
+  /** Index of the last entry in the log. */
+  get lastIndex(): number {
+    return this.log.lastIndex();
+  }
+
   /** Highest index known committed (the read index a round started now would get). */
   get commitIndex(): number {
     return this.log.committed;

@@ -21,7 +21,7 @@ export class RedisChild {
   readonly pidPath: string;
   private process: Deno.ChildProcess | null = null;
   private stopping = false;
-  /** The child runs with the clock library (commands may carry RAFT.AT / RAFT.NOW). */
+  /** The child runs with the clock library (commands may carry RAFT.AT). */
   readonly hasClock: boolean;
   /** Resolves with the exit code when the child process ends. */
   exited: Promise<number> = Promise.resolve(0);

@@ -22,6 +22,7 @@ import { TransferNemesis } from "./nemesis/transfer.ts";
 import { LoopbackNetwork, NamespaceNetwork, type Network } from "./network.ts";
 import { ClusterClient } from "./workload/cluster_client.ts";
 import { CounterWorkload } from "./workload/counter.ts";
+import { ExpiryWorkload } from "./workload/expiry.ts";
 import { ListAppendWorkload } from "./workload/list_append.ts";
 import { RegisterWorkload } from "./workload/register.ts";
 import type { Workload, WorkloadContext } from "./workload/workload.ts";
@@ -34,7 +35,7 @@ export const nemesisNames = [
   "transfer",
   "snapshot",
 ] as const;
-export const workloadNames = ["register", "list-append", "counter"] as const;
+export const workloadNames = ["register", "list-append", "counter", "expiry"] as const;
 
 export interface RunOptions {
   timeSec: number;
@@ -287,6 +288,8 @@ export function makeWorkload(name: string): Workload {
       return new ListAppendWorkload();
     case "counter":
       return new CounterWorkload();
+    case "expiry":
+      return new ExpiryWorkload();
   }
   throw new Error(`unknown workload ${name} (one of ${workloadNames.join(", ")})`);
 }

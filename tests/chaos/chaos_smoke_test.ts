@@ -1,7 +1,7 @@
 /**
  * @module
- * CI smoke test of the chaos harness against real node processes: three short runs with
- * different workloads and nemeses (about 2–3 minutes in all), each of which must end with zero
+ * CI smoke test of the chaos harness against real node processes: four short runs with
+ * different workloads and nemeses (about 3 minutes in all), each of which must end with zero
  * anomalies. Histories and verdicts stay under out/chaos/smoke-* for inspection.
  */
 import assert from "node:assert/strict";
@@ -16,6 +16,8 @@ const runs: Pick<RunOptions, "workload" | "nemeses" | "timeSec" | "seed">[] = [
     seed: 202,
   },
   { workload: "counter", nemeses: ["partition", "pause", "snapshot"], timeSec: 30, seed: 303 },
+  // Restarts replay the log after keys' deadlines: every node must still agree on them.
+  { workload: "expiry", nemeses: ["kill", "pause", "snapshot"], timeSec: 30, seed: 404 },
 ];
 
 for (const run of runs) {

@@ -1,6 +1,6 @@
-/** Unit: the RAFT.AT / RAFT.NOW prefixes put in front of each command for the child's clock. */
+/** Unit: the RAFT.AT prefix put in front of each command for the child's clock. */
 import assert from "node:assert/strict";
-import { atRealTime, atTime } from "../../../src/node/child_clock.ts";
+import { atTime } from "../../../src/node/child_clock.ts";
 import { encodeCommand, RequestParser } from "../../../src/resp/mod.ts";
 
 function commands(bytes: Uint8Array): string[][] {
@@ -13,12 +13,11 @@ function commands(bytes: Uint8Array): string[][] {
   return out;
 }
 
-Deno.test("atTime and atRealTime prefix one command, or each command of a transaction", () => {
+Deno.test("atTime prefixes one command, or each command of a transaction", () => {
   const set = encodeCommand(["SET", "k", "v"]);
   assert.deepEqual(commands(atTime(set, 1, 1_795_721_302_959.7)), [
     ["RAFT.AT", "1795721302959", "SET", "k", "v"],
   ]);
-  assert.deepEqual(commands(atRealTime(set, 1)), [["RAFT.NOW", "SET", "k", "v"]]);
   const many = new Uint8Array([
     ...encodeCommand(["MULTI"]),
     ...encodeCommand(["INCR", "c"]),
@@ -30,5 +29,5 @@ Deno.test("atTime and atRealTime prefix one command, or each command of a transa
     ["RAFT.AT", "5", "EXEC"],
   ]);
   const tenArgs = encodeCommand(["DEL", ...Array.from({ length: 9 }, (_, i) => `k${i}`)]);
-  assert.equal(commands(atRealTime(tenArgs, 1))[0].length, 11, "a two-digit count is rewritten");
+  assert.equal(commands(atTime(tenArgs, 1, 7))[0].length, 12, "a two-digit count is rewritten");
 });

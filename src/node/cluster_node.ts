@@ -694,10 +694,6 @@ export class ClusterNode implements NodeApi {
     }
     if (ready.snapshot) await this.snapshots.installReceived(ready.snapshot);
     if (ready.entries.length > 0) {
-      for (const entry of ready.entries) {
-        const timeMs = entry.type === EntryType.Normal ? payloadTimeMs(entry.data) : undefined;
-        if (timeMs !== undefined && timeMs > this.lastEntryTimeMs) this.lastEntryTimeMs = timeMs;
-      }
       const first = ready.entries[0].index;
       if (first <= storage.lastIndex) {
         this.pendingWrites.failFrom(first);
@@ -883,7 +879,7 @@ export class ClusterNode implements NodeApi {
     const timeMs = entry.type === EntryType.Normal ? payloadTimeMs(entry.data) : undefined;
     if (timeMs !== undefined) {
       this.lastAppliedTimeMs = timeMs;
-      // A restarted node's log was not appended through Ready: it learns the times as it applies.
+      // A leader proposes only once every earlier entry is applied, so this covers them all.
       if (timeMs > this.lastEntryTimeMs) this.lastEntryTimeMs = timeMs;
     }
     if (entry.term === this.currentTerm && this.role === "leader" && !this.leaderReady) {

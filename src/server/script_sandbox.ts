@@ -57,8 +57,21 @@ export class ScriptSandbox {
       `local __raft_random = ${set(random)}`,
       `local __raft_sorted = ${set(sorted.filter((n) => !pairReplies.has(n)))}`,
       `local __raft_pairs = ${set([...pairReplies])}`,
+      // A table filled in sorted key order has the same layout (so `pairs` order, and the
+      // order of a RESP3 map or set reply) on every node; the child's own order is its hash
+      // table's, which differs between processes.
+      "local function __raft_rebuild(t)",
+      "  local keys = {}",
+      "  for k in pairs(t) do keys[#keys + 1] = k end",
+      "  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)",
+      "  local out = {}",
+      "  for i = 1, #keys do out[keys[i]] = t[keys[i]] end",
+      "  return out",
+      "end",
       "local function __raft_fix(name, reply)",
       "  if type(reply) ~= 'table' or reply.err or reply.ok then return reply end",
+      "  if type(reply.map) == 'table' then return {map = __raft_rebuild(reply.map)} end",
+      "  if type(reply.set) == 'table' then return {set = __raft_rebuild(reply.set)} end",
       "  if __raft_sorted[name] then table.sort(reply) return reply end",
       "  if __raft_pairs[name] then",
       "    local kv = {}",

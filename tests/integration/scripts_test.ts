@@ -151,3 +151,27 @@ Deno.test("scripts are bytes: a non-UTF-8 script runs intact under Redis's SHA1;
     await cluster.destroy();
   }
 });
+
+Deno.test("a script on RESP3 replies (redis.setresp(3)) iterates maps and sets alike on every node", async () => {
+  const cluster = await TestCluster.start(3);
+  try {
+    const c = await (await cluster.leader()).client();
+    const members = Array.from({ length: 200 }, (_, i) => `member-${i}`);
+    assert.equal(await c.call("SADD", "s", ...members), 200);
+    assert.equal(await c.call("HSET", "h", ...members.flatMap((m, i) => [m, String(i)])), 200);
+    // Each child orders its own hash tables (seeded per process); what the script sees must not.
+    const script = [
+      "redis.setresp(3)",
+      "local out = {}",
+      "for k in pairs(redis.call('SMEMBERS', KEYS[1]).set) do out[#out + 1] = k end",
+      "for k, v in pairs(redis.call('HGETALL', KEYS[2]).map) do out[#out + 1] = k .. '=' .. v end",
+      "redis.call('SET', KEYS[3], table.concat(out, ','))",
+      "return #out",
+    ].join("\n");
+    assert.equal(await c.call("EVAL", script, "3", "s", "h", "seen"), 400);
+    c.close();
+    await cluster.waitConverged();
+  } finally {
+    await cluster.destroy();
+  }
+});

@@ -10,8 +10,11 @@ import {
   encodeBulk,
   encodeError,
   encodeInteger,
+  encodeMapHeader,
   encodeSimple,
-  encodeStringArray,
+  encodeStringPairs,
+  encodeText,
+  type Protocol,
 } from "../server/replies.ts";
 import type { ClientSession } from "../server/client_session.ts";
 import { Errors } from "../server/errors.ts";
@@ -25,7 +28,7 @@ import { decodeReply } from "../resp/mod.ts";
 
 export function handleAdminCommand(
   node: ClusterNode,
-  _session: ClientSession,
+  session: ClientSession,
   name: string,
   args: string[],
   slot: ReplySlot,
@@ -35,13 +38,14 @@ export function handleAdminCommand(
       (bytes) => slot.complete(bytes),
       (error) => slot.complete(encodeError(`ERR ${(error as Error).message}`)),
     );
+  const protocol = session.replies.protocol;
   switch (name) {
     case "info":
-      return void reply(info(node, args));
+      return void reply(info(node, args, protocol));
     case "config":
-      return void reply(config(node, args));
+      return void reply(config(node, args, protocol));
     case "cluster":
-      return void reply(cluster(node, args));
+      return void reply(cluster(node, args, protocol));
     case "raft.cluster":
       return void reply(raftCluster(node, args));
     case "raft.debug":
@@ -63,16 +67,16 @@ function arity(name: string): Uint8Array {
   return encodeError(`ERR wrong number of arguments for '${name}' command`);
 }
 
-async function info(node: ClusterNode, args: string[]): Promise<Uint8Array> {
+async function info(node: ClusterNode, args: string[], protocol: Protocol): Promise<Uint8Array> {
   const sections = args.slice(1).map((s) => s.toLowerCase());
   if (sections.length > 0 && sections.every((s) => s.startsWith("raft"))) {
-    return encodeBulk(infoRaft(node));
+    return encodeText(infoRaft(node), protocol);
   }
   const raw = await node.childRequestRaw(["INFO", ...args.slice(1)]);
   if (raw[0] === 45 /* '-' */) return raw; // the child's error (LOADING, ...), as it said it
   const childInfo = nodeView(node, String(decodeReply(raw)));
   const all = sections.some((s) => s === "all" || s === "everything" || s.startsWith("raft"));
-  return encodeBulk(all ? childInfo + "\r\n" + infoRaft(node) : childInfo);
+  return encodeText(all ? childInfo + "\r\n" + infoRaft(node) : childInfo, protocol);
 }
 
 /**
@@ -94,7 +98,7 @@ function nodeView(node: ClusterNode, childInfo: string): string {
   );
 }
 
-async function config(node: ClusterNode, args: string[]): Promise<Uint8Array> {
+async function config(node: ClusterNode, args: string[], protocol: Protocol): Promise<Uint8Array> {
   if (args.length < 2) return arity("config");
   const sub = args[1].toLowerCase();
   if (sub === "get") {
@@ -113,7 +117,7 @@ async function config(node: ClusterNode, args: string[]): Promise<Uint8Array> {
         pairs.push(...childPairs);
       }
     }
-    return encodeStringArray(pairs);
+    return encodeStringPairs(pairs, protocol);
   }
   if (sub === "set") {
     if (args.length < 4 || args.length % 2 !== 0) return arity("config|set");
@@ -136,7 +140,7 @@ async function config(node: ClusterNode, args: string[]): Promise<Uint8Array> {
 }
 
 /** CLUSTER SLOTS/NODES/SHARDS emulated as RedisRaft does: one shard with every node. */
-function cluster(node: ClusterNode, args: string[]): Uint8Array {
+function cluster(node: ClusterNode, args: string[], protocol: Protocol): Uint8Array {
   if (args.length !== 2) return arity("cluster");
   const sub = args[1].toLowerCase();
   const members = [...node.membership.members].sort((a, b) =>
@@ -178,13 +182,13 @@ function cluster(node: ClusterNode, args: string[]): Uint8Array {
         nodeName(m.id)
       } ${host}:${port}@${port} ${self}${role} ${master} 0 0 0 connected${slots}`;
     });
-    return encodeBulk(lines.join("\n") + (lines.length ? "\n" : ""));
+    return encodeText(lines.join("\n") + (lines.length ? "\n" : ""), protocol);
   }
   if (sub === "shards") {
     const parts = [encodeArrayHeader(members.length ? 1 : 0)];
     if (members.length) {
       parts.push(
-        encodeArrayHeader(4),
+        encodeMapHeader(2, protocol),
         encodeBulk("slots"),
         encodeArrayHeader(2),
         encodeInteger(0),
@@ -194,7 +198,7 @@ function cluster(node: ClusterNode, args: string[]): Uint8Array {
       for (const m of members) {
         const [host, port] = hostPort(m.addr);
         parts.push(
-          encodeArrayHeader(12),
+          encodeMapHeader(6, protocol),
           encodeBulk("id"),
           encodeBulk(nodeName(m.id)),
           encodeBulk("endpoint"),

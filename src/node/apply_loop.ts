@@ -10,12 +10,13 @@ import { decodeMembershipChange, type Entry, EntryType } from "../raft/mod.ts";
 import { RequestParser } from "../resp/mod.ts";
 import { commandKeys, type CommandTable } from "../redis/command_table.ts";
 import type { PipelinedConnection } from "../redis/pipelined_connection.ts";
-import { encodeBulk, encodeError } from "../server/replies.ts";
+import { encodeBulk, encodeError, nullArrayFor } from "../server/replies.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
 import {
   BlockedClients,
   isNothing,
   parseBlocking,
+  servedReply,
   tryCommand,
   type Waiter,
 } from "./blocked_clients.ts";
@@ -29,7 +30,6 @@ import type { ScriptRegistry } from "./script_registry.ts";
 import { type WatchHistory } from "./watch_history.ts";
 import { binaryBytes, keyString, lowerAscii } from "../resp/bytes.ts";
 
-const nullArray = new TextEncoder().encode("*-1\r\n");
 const ok = new TextEncoder().encode("+OK\r\n");
 const droppedWaiter = "UNBLOCKED the leader changed while the client was blocked";
 const unblockedError = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
@@ -130,7 +130,10 @@ export class ApplyLoop {
         // "<waiter id>" (timeout: nil) or "<waiter id>:error" (CLIENT UNBLOCK ... ERROR).
         const [id, reason] = new TextDecoder().decode(payload.commandBytes).split(":");
         const waiter = this.ctx.blocked.remove(Number(id));
-        waiter?.slot?.complete(reason === "error" ? encodeError(unblockedError) : nullArray);
+        const protocol = waiter?.slot?.queue.protocol ?? 2;
+        waiter?.slot?.complete(
+          reason === "error" ? encodeError(unblockedError) : nullArrayFor(protocol),
+        );
         slot?.complete(ok);
         return undefined;
       }
@@ -155,7 +158,8 @@ export class ApplyLoop {
     if (payload.watch) {
       const keys = new Set(payload.watch.keys.map(keyString));
       if (this.ctx.watchHistory.modifiedSince(payload.watch.index, keys)) {
-        slot?.complete(nullArray); // a watched key changed: EXEC aborts, identically on every node
+        // A watched key changed: EXEC aborts, identically on every node.
+        slot?.complete(nullArrayFor(slot.queue.protocol));
         return undefined;
       }
     }
@@ -167,6 +171,7 @@ export class ApplyLoop {
         bytes,
         payload.replyCount,
         (frame) => slot.complete(scriptSha ? withScriptSha(frame, scriptSha) : frame),
+        slot.queue.protocol,
       );
     } else {
       this.ctx.child().sendWithoutReply(bytes);
@@ -183,7 +188,7 @@ export class ApplyLoop {
 
   /** A replicated CONFIG SET: the apply waits for the child's answer to record what it took. */
   private async applyChildConfig(payload: EntryPayload, slot: ReplySlot | undefined) {
-    const frame = await this.ctx.child().request(payload.commandBytes);
+    const frame = await this.ctx.child().request(payload.commandBytes, 1, slot?.queue.protocol);
     if (frame[0] === 43 /* '+' */) this.ctx.childConfig.accepted(parseOne(payload.commandBytes));
     slot?.complete(frame);
   }
@@ -201,7 +206,7 @@ export class ApplyLoop {
     }
     const frame = await this.try(entry.index, call, payload.timeMs);
     if (!isNothing(frame)) {
-      slot?.complete(frame);
+      slot?.complete(servedReply(frame, call.mode, slot.queue.protocol));
       if (!frame.length || frame[0] !== 45 /* error */) {
         await this.afterServe(entry.index, call, payload.timeMs);
       }
@@ -232,7 +237,7 @@ export class ApplyLoop {
         const frame = await this.try(index, waiter.call, timeMs);
         if (isNothing(frame)) continue;
         this.ctx.blocked.remove(waiter.id);
-        waiter.slot?.complete(frame);
+        waiter.slot?.complete(servedReply(frame, waiter.call.mode, waiter.slot.queue.protocol));
         if (waiter.call.mode === "lmove" || waiter.call.mode === "rpoplpush") {
           pending.push(new Set([keyString(waiter.call.keys[1])]));
         }

@@ -8,10 +8,11 @@
  * enforces timeouts by proposing a timeout entry; waiters from an older term are dropped when an
  * entry of a newer term is applied (their clients were disconnected by the leader change).
  */
-import { encodeCommand } from "../resp/mod.ts";
+import { decodeReply, encodeCommand } from "../resp/mod.ts";
 import type { ClientSession } from "../server/client_session.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
-import { keyString } from "../resp/bytes.ts";
+import type { Protocol } from "../server/replies.ts";
+import { concatBytes, keyString } from "../resp/bytes.ts";
 
 const decoder = new TextDecoder();
 
@@ -139,6 +140,34 @@ export function tryCommand(call: BlockingCall): Uint8Array {
 /** A try reply meaning "nothing to take yet" (Lua false). */
 export function isNothing(frame: Uint8Array): boolean {
   return frame.length === 5 && frame[0] === 36 && frame[1] === 45; // "$-1\r\n"
+}
+
+/**
+ * A served try's reply as the blocking command answers in `protocol`: the try runs as a script,
+ * whose replies are RESP2-typed, so in RESP3 the scores of BZPOPMIN/BZPOPMAX/BZMPOP become
+ * doubles, as Redis sends them.
+ */
+export function servedReply(frame: Uint8Array, mode: string, protocol: Protocol): Uint8Array {
+  if (protocol === 2 || frame[0] !== 42 /* '*' */) return frame;
+  if (mode !== "zpopmin" && mode !== "zpopmax" && mode !== "zmpop") return frame;
+  const reply = decodeReply(frame, { bulk: "bytes" }) as (Uint8Array | Uint8Array[][])[];
+  const bulk = (bytes: Uint8Array) =>
+    concatBytes([encoder.encode(`$${bytes.length}\r\n`), bytes, encoder.encode("\r\n")]);
+  const double = (bytes: Uint8Array) =>
+    concatBytes([encoder.encode(","), bytes, encoder.encode("\r\n")]);
+  if (mode !== "zmpop") {
+    const [key, member, score] = reply as Uint8Array[];
+    return concatBytes([encoder.encode("*3\r\n"), bulk(key), bulk(member), double(score)]);
+  }
+  const [key, pairs] = reply as [Uint8Array, Uint8Array[][]];
+  return concatBytes([
+    encoder.encode(`*2\r\n`),
+    bulk(key),
+    encoder.encode(`*${pairs.length}\r\n`),
+    ...pairs.map(([member, score]) =>
+      concatBytes([encoder.encode("*2\r\n"), bulk(member), double(score)])
+    ),
+  ]);
 }
 
 export class BlockedClients {

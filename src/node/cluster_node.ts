@@ -25,7 +25,7 @@ import {
   type SnapshotMeta,
 } from "../raft/mod.ts";
 import { decodeReply, encodeCommand } from "../resp/mod.ts";
-import { encodeError, encodeInteger } from "../server/replies.ts";
+import { encodeError, encodeInteger, type Protocol } from "../server/replies.ts";
 import type { ClientSession } from "../server/client_session.ts";
 import { Errors } from "../server/errors.ts";
 import type { DataRoute, NodeApi, NodeState } from "../server/node_api.ts";
@@ -187,6 +187,7 @@ export class ClusterNode implements NodeApi {
           this.readClock(read.commandBytes, read.replyCount),
           read.replyCount,
           reply,
+          read.slot.queue.protocol,
         ),
     );
   }
@@ -279,7 +280,12 @@ export class ClusterNode implements NodeApi {
     return Math.max(this.appliedIndex, sessionOrder(session).lastWriteIndex);
   }
 
-  pubsub(session: ClientSession, commandBytes: Uint8Array, slot: ReplySlot): void {
+  pubsub(
+    session: ClientSession,
+    commandBytes: Uint8Array,
+    slot: ReplySlot,
+    answer?: (reply: Uint8Array) => Uint8Array,
+  ): void {
     let pending = session.state.pubsub as Promise<PubSubSession | null> | undefined;
     if (!pending) {
       const error = this.dataCommandError();
@@ -305,7 +311,7 @@ export class ClusterNode implements NodeApi {
     // The slot gets the frames the child answers the command with (see PubSubSession).
     pending.then((pubsub) => {
       if (!pubsub) return slot.complete(encodeError("ERR pub/sub is unavailable"));
-      pubsub.send(commandBytes, slot);
+      pubsub.send(commandBytes, slot, answer);
     });
   }
 
@@ -441,8 +447,8 @@ export class ClusterNode implements NodeApi {
     return this.role === "leader" && this.leaderReady && raft ? raft.commitIndex : Infinity;
   }
 
-  local(commandBytes: Uint8Array, onReply: (frame: Uint8Array) => void): void {
-    this.childConn.send(commandBytes, 1, onReply);
+  local(commandBytes: Uint8Array, onReply: (frame: Uint8Array) => void, protocol: Protocol): void {
+    this.childConn.send(commandBytes, 1, onReply, protocol);
   }
 
   admin(session: ClientSession, name: string, args: string[], slot: ReplySlot): void {

@@ -8,7 +8,8 @@
  * OK) never overtakes them. Frames with no command waiting (messages) queue to the client as
  * they come. The session ends when the child reports zero subscriptions or answers RESET, once
  * the markers sent before are answered. A subscriber that falls behind by more than the reply
- * buffer limit is disconnected, as Redis does.
+ * buffer limit is disconnected, as Redis does. A RESP3 client's connection speaks RESP3 too
+ * (messages and confirmations are push frames), and follows the client's HELLO.
  */
 import { decodeReply, encodeCommand, ReplyScanner } from "../resp/mod.ts";
 import { concatBytes } from "../resp/bytes.ts";
@@ -19,7 +20,9 @@ import { writeAll } from "../resp/write_all.ts";
 
 /** A relayed command whose reply is still being collected. */
 interface Waiting {
-  slot: ReplySlot;
+  /** Null for the connection's own HELLO, whose reply nobody reads. */
+  slot: ReplySlot | null;
+  answer?: (reply: Uint8Array) => Uint8Array;
   /** The marker PING's argument that ends this command's frames. */
   token: string;
   frames: Uint8Array[];
@@ -47,6 +50,7 @@ export class PubSubSession {
     private readonly onEnd: (pubsub: PubSubSession) => void,
   ) {
     this.conn = conn;
+    if (session.replies.protocol === 3) this.relay(encodeCommand(["HELLO", "3"]), null);
     this.readLoop();
   }
 
@@ -60,11 +64,26 @@ export class PubSubSession {
     return new PubSubSession(conn, session, replyBufferMaxBytes, onEnd);
   }
 
-  /** Relay a pub/sub command; `slot` gets every frame the child sends until its marker. */
-  send(commandBytes: Uint8Array, slot: ReplySlot): void {
+  /**
+   * Relay a pub/sub command; `slot` gets every frame the child sends until its marker (rewritten
+   * by `answer`, if given).
+   */
+  send(
+    commandBytes: Uint8Array,
+    slot: ReplySlot,
+    answer?: (reply: Uint8Array) => Uint8Array,
+  ): void {
     if (this.closed) return slot.complete(unavailable);
+    this.relay(commandBytes, slot, answer);
+  }
+
+  private relay(
+    commandBytes: Uint8Array,
+    slot: ReplySlot | null,
+    answer?: (reply: Uint8Array) => Uint8Array,
+  ): void {
     const token = this.markerPrefix + ++this.markerCount;
-    this.waiting.push({ slot, token, frames: [], bytes: 0 });
+    this.waiting.push({ slot, answer, token, frames: [], bytes: 0 });
     const bytes = concatBytes([commandBytes, encodeCommand(["PING", token])]);
     this.writes = this.writes.then(() => writeAll(this.conn, bytes)).catch(() => this.close());
   }
@@ -72,7 +91,7 @@ export class PubSubSession {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const waiting of this.waiting.splice(0)) waiting.slot.complete(unavailable);
+    for (const waiting of this.waiting.splice(0)) waiting.slot?.complete(unavailable);
     try {
       this.conn.close();
     } catch { /* closed */ }
@@ -110,7 +129,8 @@ export class PubSubSession {
       this.session.replies.take().complete(frame);
     } else if (isMarker(frame, head.token)) {
       this.waiting.shift();
-      head.slot.complete(head.frames.length === 1 ? head.frames[0] : concatBytes(head.frames));
+      const reply = head.frames.length === 1 ? head.frames[0] : concatBytes(head.frames);
+      head.slot?.complete(head.answer ? head.answer(reply) : reply);
       if (this.ending && this.waiting.length === 0) {
         this.close();
         return true;
@@ -135,7 +155,7 @@ export class PubSubSession {
       if (decodeReply(frame) === "RESET") this.ending = true;
       return;
     }
-    if (frame[0] !== 42 /* '*' */) return;
+    if (frame[0] !== 42 /* '*' */ && frame[0] !== 62 /* '>' push */) return;
     const reply = decodeReply(frame);
     if (!Array.isArray(reply) || reply.length !== 3 || typeof reply[2] !== "number") return;
     const kind = String(reply[0]);

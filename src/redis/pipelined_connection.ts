@@ -4,7 +4,9 @@
  * the follower proxy. Commands are written in order, coalesced into one socket write per
  * event-loop turn; replies come back in the same order and are handed, as raw RESP frames, to
  * the callback registered with each command. When the connection ends, every request still
- * waiting gets the `lostReply` frame: replies are never matched to the wrong request.
+ * waiting gets the `lostReply` frame: replies are never matched to the wrong request. Each
+ * command is answered in the RESP version its sender asks for: the connection switches with
+ * HELLO 2/3 in the command stream, only when the next command wants the other one.
  */
 import { ReplyScanner } from "../resp/reply_scanner.ts";
 import { writeAll } from "../resp/write_all.ts";
@@ -17,6 +19,13 @@ const ignoreReply: ReplyCallback = () => {};
 const encoder = new TextEncoder();
 const replyOff = encoder.encode("*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n");
 const replyOn = encoder.encode("*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$2\r\nON\r\n");
+const helloCommands = {
+  2: encoder.encode("*2\r\n$5\r\nHELLO\r\n$1\r\n2\r\n"),
+  3: encoder.encode("*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n"),
+} as const;
+
+/** The RESP version replies are asked in. */
+export type ReplyProtocol = 2 | 3;
 
 export class PipelinedConnection {
   private readonly callbacks: ReplyCallback[] = [];
@@ -29,6 +38,8 @@ export class PipelinedConnection {
   private repliesOff = false;
   /** Commands without replies were sent since the last `drained()` check. */
   private sentWithoutReply = false;
+  /** The RESP version the server answers in on this connection, as of the last queued command. */
+  private protocol: ReplyProtocol = 2;
   private readonly scanner = new ReplyScanner();
   /** Resolves when the connection ends (child died or close()); rejects never. */
   readonly ended: Promise<void>;
@@ -77,14 +88,25 @@ export class PipelinedConnection {
   }
 
   /**
-   * Queue already-encoded command bytes expecting `replyCount` replies; `onReply` gets the last
-   * one (the others, e.g. MULTI's +OK and +QUEUED, are consumed silently).
+   * Queue already-encoded command bytes expecting `replyCount` replies in RESP `protocol`;
+   * `onReply` gets the last one (the others, e.g. MULTI's +OK and +QUEUED, are consumed
+   * silently).
    */
-  send(commandBytes: Uint8Array, replyCount: number, onReply: ReplyCallback): void {
+  send(
+    commandBytes: Uint8Array,
+    replyCount: number,
+    onReply: ReplyCallback,
+    protocol: ReplyProtocol = 2,
+  ): void {
     if (this.closed) return onReply(this.lostReply);
     if (this.repliesOff) {
       this.repliesOff = false;
       this.pendingChunks.push(replyOn);
+      this.callbacks.push(ignoreReply);
+    }
+    if (protocol !== this.protocol) {
+      this.protocol = protocol;
+      this.pendingChunks.push(helloCommands[protocol]);
       this.callbacks.push(ignoreReply);
     }
     for (let i = 1; i < replyCount; i++) this.callbacks.push(ignoreReply);
@@ -116,8 +138,12 @@ export class PipelinedConnection {
   }
 
   /** Send and wait for the (last) reply. */
-  request(commandBytes: Uint8Array, replyCount = 1): Promise<Uint8Array> {
-    return new Promise((resolve) => this.send(commandBytes, replyCount, resolve));
+  request(
+    commandBytes: Uint8Array,
+    replyCount = 1,
+    protocol: ReplyProtocol = 2,
+  ): Promise<Uint8Array> {
+    return new Promise((resolve) => this.send(commandBytes, replyCount, resolve, protocol));
   }
 
   close(): void {

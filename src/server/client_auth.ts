@@ -40,20 +40,21 @@ export function passwordMatches(
 /** HELLO [protover [AUTH user pass] [SETNAME name]], parsed as Redis 7.0 does. */
 export type HelloRequest =
   | { error: string }
-  | { version?: string; user?: Uint8Array; password?: Uint8Array; name?: string };
+  | { version?: 2 | 3; user?: Uint8Array; password?: Uint8Array; name?: string };
 
 export function parseHello(args: Uint8Array[]): HelloRequest {
   let next = 1;
-  let version: string | undefined;
+  let version: 2 | 3 | undefined;
   if (args.length >= 2) {
-    version = decoder.decode(args[next++]);
-    if (!/^-?\d+$/.test(version)) {
+    const text = decoder.decode(args[next++]);
+    if (!/^(0|-?[1-9]\d{0,18})$/.test(text)) {
       return { error: "ERR Protocol version is not an integer or out of range" };
     }
-    // RESP3 is not served yet.
-    if (Number(version) !== 2) return { error: "NOPROTO unsupported protocol version" };
+    const number = Number(text);
+    if (number !== 2 && number !== 3) return { error: "NOPROTO unsupported protocol version" };
+    version = number;
   }
-  const request: { version?: string; user?: Uint8Array; password?: Uint8Array; name?: string } = {
+  const request: { version?: 2 | 3; user?: Uint8Array; password?: Uint8Array; name?: string } = {
     version,
   };
   for (let j = next; j < args.length; j++) {
@@ -76,9 +77,12 @@ export function parseHello(args: Uint8Array[]): HelloRequest {
 const latin1 = new TextDecoder("latin1");
 const helloIdField = /\$2\r\nid\r\n:\d+\r\n/;
 
-/** The child's HELLO reply with its `id` field replaced by `clientId`; other replies unchanged. */
+/**
+ * The child's HELLO reply (an array in RESP2, a map in RESP3) with its `id` field replaced by
+ * `clientId`; other replies unchanged.
+ */
 export function helloWithClientId(reply: Uint8Array, clientId: number): Uint8Array {
   const text = latin1.decode(reply);
-  if (!text.startsWith("*") || !helloIdField.test(text)) return reply;
+  if (!(text.startsWith("*") || text.startsWith("%")) || !helloIdField.test(text)) return reply;
   return binaryBytes(text.replace(helloIdField, `$2\r\nid\r\n:${clientId}\r\n`));
 }

@@ -8,7 +8,14 @@
 import type { ClientRegistry } from "./client_registry.ts";
 import type { ClientSession } from "./client_session.ts";
 import type { ReplySlot } from "./reply_queue.ts";
-import { encodeBulk, encodeError, encodeInteger, encodeSimple, nullBulk } from "./replies.ts";
+import {
+  encodeBulk,
+  encodeError,
+  encodeInteger,
+  encodeSimple,
+  encodeText,
+  nullBulkFor,
+} from "./replies.ts";
 import { Errors } from "./errors.ts";
 import { lowerAscii } from "../resp/bytes.ts";
 
@@ -73,14 +80,15 @@ export class ClientCommand {
         return slot.complete(encodeInteger(session.id));
       case "info":
         if (args.length !== 2) break;
-        return slot.complete(encodeBulk(this.describe(session)));
+        return slot.complete(encodeText(this.describe(session), session.replies.protocol));
       case "list":
-        return slot.complete(this.list(args));
+        return slot.complete(this.list(session, args));
       case "kill":
         return this.kill(session, args, slot);
       case "getname":
         if (args.length !== 2) break;
-        return slot.complete(session.name ? encodeBulk(session.name) : nullBulk);
+        if (session.name) return slot.complete(encodeBulk(session.name));
+        return slot.complete(nullBulkFor(session.replies.protocol));
       case "setname": {
         if (args.length !== 3) break;
         const name = decoder.decode(args[2]);
@@ -105,10 +113,12 @@ export class ClientCommand {
     return `id=${session.id} addr=${session.remoteAddr} laddr=${session.localAddr} ` +
       `name=${session.name} age=${Math.floor((nowMs - session.createdAtMs) / 1000)} ` +
       `idle=${Math.floor((nowMs - session.lastRequestAtMs) / 1000)} flags=${flags || "N"} db=0 ` +
-      `multi=${txn ? txn.commands.length : -1} cmd=${session.lastCommand} user=default resp=2\n`;
+      `multi=${
+        txn ? txn.commands.length : -1
+      } cmd=${session.lastCommand} user=default resp=${session.replies.protocol}\n`;
   }
 
-  private list(args: Uint8Array[]): Uint8Array {
+  private list(caller: ClientSession, args: Uint8Array[]): Uint8Array {
     let selected: ClientSession[];
     if (args.length === 2) {
       selected = [...this.sessions.all()];
@@ -129,7 +139,8 @@ export class ClientCommand {
     } else {
       return syntaxError;
     }
-    return encodeBulk(selected.map((s) => this.describe(s)).join(""));
+    const lines = selected.map((s) => this.describe(s)).join("");
+    return encodeText(lines, caller.replies.protocol);
   }
 
   private kill(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {

@@ -127,6 +127,7 @@ export class CommandRouter implements CommandHandler {
         // As Redis: the name goes, and with a password the connection must AUTH again.
         session.name = "";
         session.authenticated = !this.node.requirepass;
+        session.replies.protocol = 2;
         // A subscriber's RESET goes down its pub/sub connection, after the replies still due
         // there, and ends that session; the commands after it run in normal mode.
         if (!session.state.pubsub) return slot.complete(RESET);
@@ -139,12 +140,15 @@ export class CommandRouter implements CommandHandler {
     if (name === "raft.txn") return this.proxiedTransaction(session, args, slot);
     if (name === "raft.hello") return this.peerHello(session, args, slot);
     if (txn) return this.queue(txn, name, args, slot);
-    if (session.state.pubsub && !subscribeNames.has(name) && name !== "ping") {
+    const subscribed = session.state.pubsub !== undefined;
+    // RESP3 lets a subscribed client run any command: messages arrive as push frames.
+    if (subscribed && session.replies.protocol === 2 && !subscribeNames.has(name) && name !== "ping") {
       return slot.complete(encodeError(
         `ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
       ));
     }
-    if (session.state.pubsub || subscribeNames.has(name)) {
+    if (subscribeNames.has(name) || (subscribed && (name === "ping" || name === "hello"))) {
+      if (name === "hello") return this.hello(session, args, slot);
       const check = this.check(name, args);
       if (typeof check === "string") return slot.complete(encodeError(check));
       this.node.pubsub(session, encodeCommand(args), slot);
@@ -359,12 +363,14 @@ export class CommandRouter implements CommandHandler {
       return slot.complete(ok ? OK : encodeError(Auth.wrong));
     }
     if (name === "hello") return this.hello(session, args, slot);
-    this.node.local(encodeCommand(args), (frame) => slot.complete(frame));
+    this.node.local(encodeCommand(args), (frame) => slot.complete(frame), session.replies.protocol);
   }
 
   /**
-   * HELLO: authenticate and name the connection here; the child answers with its server map, in
-   * which `id` becomes this connection's CLIENT ID (the child's is that of an internal link).
+   * HELLO: authenticate, name the connection and choose its RESP version here; the child answers
+   * with its server map, in which `id` becomes this connection's CLIENT ID (the child's is that
+   * of an internal link). A subscribed client's HELLO goes down its pub/sub connection too, so
+   * that the messages it receives change protocol with it.
    */
   private hello(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
     const hello = parseHello(args);
@@ -382,8 +388,12 @@ export class CommandRouter implements CommandHandler {
       if (!validClientName(hello.name)) return slot.complete(encodeError(invalidClientName));
       session.name = hello.name;
     }
-    const command = encodeCommand(hello.version ? ["HELLO", hello.version] : ["HELLO"]);
-    this.node.local(command, (reply) => slot.complete(helloWithClientId(reply, session.id)));
+    if (hello.version) session.replies.protocol = hello.version;
+    const protocol = session.replies.protocol;
+    const command = encodeCommand(["HELLO", String(protocol)]);
+    const answer = (reply: Uint8Array) => helloWithClientId(reply, session.id);
+    if (session.state.pubsub) return this.node.pubsub(session, command, slot, answer);
+    this.node.local(command, (reply) => slot.complete(answer(reply)), protocol);
   }
 
   private queue(txn: Transaction, name: string, args: Uint8Array[], slot: ReplySlot): void {

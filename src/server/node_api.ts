@@ -8,6 +8,7 @@ import type { ClientSession } from "./client_session.ts";
 import type { ReplySlot } from "./reply_queue.ts";
 import type { ScriptRegistry } from "../node/script_registry.ts";
 import type { ScriptSandbox } from "./script_sandbox.ts";
+import type { Protocol } from "./replies.ts";
 
 /** RedisRaft's raft_state values, plus `removed` for a node taken out of its cluster. */
 export type NodeState = "uninitialized" | "joining" | "loading" | "up" | "removed";
@@ -31,8 +32,11 @@ export interface NodeApi {
     timeoutMs: number,
     slot: ReplySlot,
   ): void;
-  /** Send to the child now, with no barrier (PING-like and introspection commands). */
-  local(commandBytes: Uint8Array, onReply: (frame: Uint8Array) => void): void;
+  /**
+   * Send to the child now, with no barrier (PING-like and introspection commands), its reply in
+   * RESP `protocol`.
+   */
+  local(commandBytes: Uint8Array, onReply: (frame: Uint8Array) => void, protocol: Protocol): void;
   /** RAFT.* commands and the commands RedisRaft intercepts (INFO raft, CONFIG raft.*, CLUSTER). */
   admin(session: ClientSession, name: string, args: string[], slot: ReplySlot): void;
   /** Password peers must give in RAFT.HELLO; empty for none. */
@@ -50,8 +54,16 @@ export interface NodeApi {
   dataCommandRoute(kind: "read" | "write"): DataRoute;
   /** The applied index a WATCH issued now on `session` watches from (after its own writes). */
   watchIndex(session: ClientSession): number;
-  /** A SUBSCRIBE-family command (or PING while subscribed): pub/sub on the leader's child. */
-  pubsub(session: ClientSession, commandBytes: Uint8Array, slot: ReplySlot): void;
+  /**
+   * A SUBSCRIBE-family command (or PING, HELLO while subscribed): pub/sub on the leader's child.
+   * `answer` rewrites the child's reply, if given.
+   */
+  pubsub(
+    session: ClientSession,
+    commandBytes: Uint8Array,
+    slot: ReplySlot,
+    answer?: (reply: Uint8Array) => Uint8Array,
+  ): void;
   /** CLIENT UNBLOCK: end the wait of a client blocked here; false if it is not blocked. */
   unblockClient(clientId: number, withError: boolean): boolean;
   /** True while the client waits in a blocking command here (CLIENT LIST's `b` flag). */

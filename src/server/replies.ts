@@ -1,10 +1,15 @@
 import { concatBytes } from "../resp/bytes.ts";
 /**
  * @module
- * One-shot reply encoders for the replies the node builds itself (errors, INFO, RAFT.*).
+ * One-shot reply encoders for the replies the node builds itself (errors, INFO, RAFT.*), in the
+ * client's protocol where RESP2 and RESP3 differ (nulls, maps, verbatim text) as Redis 7.0 does.
  * Forwarded child replies never pass through here: they travel as raw frames.
  */
 const encoder = new TextEncoder();
+const CRLF = encoder.encode("\r\n");
+
+/** The RESP version a client chose with HELLO (2 until it does). */
+export type Protocol = 2 | 3;
 
 export function encodeSimple(text: string): Uint8Array {
   return encoder.encode(`+${text}\r\n`);
@@ -30,6 +35,41 @@ export function encodeBulk(value: string | Uint8Array): Uint8Array {
 }
 
 export const nullBulk: Uint8Array = encoder.encode("$-1\r\n");
+export const nullArray: Uint8Array = encoder.encode("*-1\r\n");
+/** RESP3's one null, which stands for both of RESP2's. */
+export const resp3Null: Uint8Array = encoder.encode("_\r\n");
+
+/** A null bulk string in `protocol`. */
+export function nullBulkFor(protocol: Protocol): Uint8Array {
+  return protocol === 3 ? resp3Null : nullBulk;
+}
+
+/** A null array in `protocol` (EXEC aborted, a blocking pop timed out). */
+export function nullArrayFor(protocol: Protocol): Uint8Array {
+  return protocol === 3 ? resp3Null : nullArray;
+}
+
+/**
+ * Free text (INFO, CLIENT LIST, CLUSTER NODES): a bulk string, in RESP3 a verbatim string of
+ * format `txt` as Redis answers.
+ */
+export function encodeText(text: string, protocol: Protocol): Uint8Array {
+  if (protocol === 2) return encodeBulk(text);
+  const bytes = encoder.encode(text);
+  return concatBytes([encoder.encode(`=${bytes.length + 4}\r\ntxt:`), bytes, CRLF]);
+}
+
+/** Field/value pairs (CONFIG GET): a flat array, in RESP3 a map. */
+export function encodeStringPairs(pairs: readonly string[], protocol: Protocol): Uint8Array {
+  if (protocol === 2) return encodeStringArray(pairs);
+  const header = encoder.encode(`%${pairs.length / 2}\r\n`);
+  return concatBytes([header, ...pairs.map((item) => encodeBulk(item))]);
+}
+
+/** The header of a map of `count` pairs: a flat array of 2×count in RESP2. */
+export function encodeMapHeader(count: number, protocol: Protocol): Uint8Array {
+  return encoder.encode(protocol === 3 ? `%${count}\r\n` : `*${count * 2}\r\n`);
+}
 
 export function encodeArrayHeader(count: number): Uint8Array {
   return encoder.encode(`*${count}\r\n`);

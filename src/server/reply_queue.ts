@@ -1,4 +1,5 @@
 import { concatBytes } from "../resp/bytes.ts";
+import type { Protocol } from "./replies.ts";
 /**
  * @module
  * Per-client ordered reply queue: each request takes a slot when it arrives; slots complete in
@@ -32,6 +33,8 @@ export class ReplyQueue {
   unsentBytes = 0;
   private drainWaiters: (() => void)[] = [];
   private closed = false;
+  /** The RESP version of the replies this client wants (HELLO); the child answers in it. */
+  protocol: Protocol = 2;
 
   constructor(
     private readonly write: (data: Uint8Array) => Promise<void>,

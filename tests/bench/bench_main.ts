@@ -11,7 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { NodeProcess } from "../helpers/node_process.ts";
-import { startPlainRedis } from "./plain_redis.ts";
+import { startPlainRedis } from "../helpers/plain_redis.ts";
 import { TestCluster } from "../helpers/test_cluster.ts";
 import { type BenchmarkResult, redisBenchmark } from "./redis_benchmark.ts";
 

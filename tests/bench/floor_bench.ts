@@ -9,7 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { freePort } from "../helpers/node_process.ts";
-import { startPlainRedis } from "./plain_redis.ts";
+import { startPlainRedis } from "../helpers/plain_redis.ts";
 import { redisBenchmark } from "./redis_benchmark.ts";
 
 const { values } = parseArgs({

@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { NodeProcess, waitFor } from "../helpers/node_process.ts";
-import { startPlainRedis } from "./plain_redis.ts";
+import { startPlainRedis } from "../helpers/plain_redis.ts";
 import { RespClient } from "../helpers/resp_client.ts";
 
 const { values } = parseArgs({

@@ -1,9 +1,9 @@
 /**
  * @module
- * Benchmarks' baseline: a plain redis-server on 127.0.0.1 and a free port, in a temporary
- * directory, stopped (by its own pid) and cleaned up by `stop()`.
+ * A plain redis-server (the benchmarks' baseline, the tests' reference) on 127.0.0.1 and a free
+ * port, in a temporary directory, stopped (by its own pid) and cleaned up by `stop()`.
  */
-import { freePort } from "../helpers/node_process.ts";
+import { freePort } from "./node_process.ts";
 
 export interface PlainRedis {
   port: number;

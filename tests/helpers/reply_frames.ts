@@ -29,6 +29,12 @@ export class ReplyFrames {
 
   /** The next reply, or "ended" / "timeout"; waits at most until `deadlineMs` (performance.now). */
   async next(deadlineMs: number): Promise<Reply | "ended" | "timeout"> {
+    const frame = await this.nextFrame(deadlineMs);
+    return typeof frame === "string" ? frame : toReply(decodeReply(frame));
+  }
+
+  /** The next reply's raw bytes, or "ended" / "timeout" (see `next`). */
+  async nextFrame(deadlineMs: number): Promise<Uint8Array | "ended" | "timeout"> {
     while (this.frames.length === 0) {
       if (this.ended) return "ended";
       const leftMs = deadlineMs - performance.now();
@@ -42,7 +48,7 @@ export class ReplyFrames {
       });
       this.waiter = null;
     }
-    return toReply(decodeReply(this.frames.shift()!));
+    return this.frames.shift()!;
   }
 
   /** Wake a waiter after the owner closed the connection. */

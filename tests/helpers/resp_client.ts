@@ -51,6 +51,20 @@ export class RespClient {
     return reply;
   }
 
+  /** Send one command; its reply's exact bytes, as latin1 text (RESP3 types stay visible). */
+  async callRaw(...args: (string | Uint8Array)[]): Promise<string> {
+    await this.sendRaw(encodeCommand(args));
+    return await this.readRaw();
+  }
+
+  /** The next reply's exact bytes, as latin1 text. Throws if the server closed. */
+  async readRaw(timeoutMs = 60_000): Promise<string> {
+    const frame = await this.frames.nextFrame(performance.now() + timeoutMs);
+    if (frame === "ended") throw new Error("connection closed by server");
+    if (frame === "timeout") throw new Error("timed out waiting for a reply");
+    return new TextDecoder("latin1").decode(frame);
+  }
+
   /** Resolves true once the server has closed the connection (within the timeout). */
   async waitClosed(timeoutMs = 5000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;

@@ -74,7 +74,7 @@ Deno.test("--requirepass: NOAUTH until AUTH; a cluster whose JOIN, proxy and pee
     assert.equal(await stranger.call("AUTH", "default", password), "OK");
     assert.equal(await stranger.call("CLIENT", "GETNAME"), null, "and drops its name");
     assert.deepEqual(
-      await stranger.call("HELLO", "3"),
+      await stranger.call("HELLO", "4"),
       new RespError("NOPROTO unsupported protocol version"),
     );
     assert.deepEqual(
@@ -96,6 +96,12 @@ Deno.test("--requirepass: NOAUTH until AUTH; a cluster whose JOIN, proxy and pee
     assert.equal(await redisCli(n1.port, "SET", "greeting", "hello"), "OK");
     assert.equal(await redisCli(n2.port, "GET", "greeting"), "hello");
     assert.equal(await redisCli(n3.port, "INCR", "visits"), "1");
+    // RESP3 with the password in HELLO, through a follower's authenticated proxy connection.
+    const resp3 = await connect(n2, false);
+    assert.match(await resp3.callRaw("HELLO", "3", "AUTH", "default", password), /^%7\r\n/);
+    assert.equal(await resp3.callRaw("HSET", "h", "f", "v"), ":1\r\n");
+    assert.equal(await resp3.callRaw("HGETALL", "h"), "%1\r\n$1\r\nf\r\n$1\r\nv\r\n");
+    assert.equal(await redisCli(n2.port, "HGETALL", "h"), "f\nv", "the proxy's RESP2 clients too");
     const digests = async () => {
       const seen: Reply[] = [];
       for (const node of nodes) seen.push(await (await connect(node)).call("RAFT.DEBUG", "DIGEST"));

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { encodeCommand } from "../../../src/resp/reply_writer.ts";
+import { concatBytes } from "../../../src/resp/bytes.ts";
 import { command, connect, withChildren } from "./rdb_test_helpers.ts";
 
 Deno.test("commands sent without replies run in order between replied ones; drained() waits for them", async () => {
@@ -31,6 +32,47 @@ Deno.test("commands sent without replies run in order between replied ones; drai
       assert.equal(await command(connection, "GET", "k"), "3002");
       const frame = await connection.request(encodeCommand(["INCR", "k"]));
       assert.equal(new TextDecoder().decode(frame), ":3003\r\n");
+    } finally {
+      connection.close();
+    }
+  });
+});
+
+Deno.test("each command is answered in the RESP version it asks for, interleaved on one connection", async () => {
+  await withChildren(async (make) => {
+    const { child } = make("protocols");
+    await child.start();
+    const connection = await connect(child);
+    try {
+      const replies: string[] = [];
+      const text = (frame: Uint8Array) => replies.push(new TextDecoder().decode(frame));
+      connection.send(encodeCommand(["HSET", "h", "f", "v"]), 1, text);
+      const order: (2 | 3)[] = [3, 3, 2, 3, 2, 2, 3];
+      for (const protocol of order) {
+        connection.send(encodeCommand(["HGETALL", "h"]), 1, text, protocol);
+        connection.sendWithoutReply(encodeCommand(["SET", "n", "1"])); // no reply: no switch
+        connection.send(encodeCommand(["GET", "missing"]), 1, text, protocol);
+      }
+      await connection.drained();
+      const expected = [":1\r\n"];
+      for (const protocol of order) {
+        expected.push(
+          protocol === 3 ? "%1\r\n$1\r\nf\r\n$1\r\nv\r\n" : "*2\r\n$1\r\nf\r\n$1\r\nv\r\n",
+          protocol === 3 ? "_\r\n" : "$-1\r\n",
+        );
+      }
+      assert.deepEqual(replies, expected);
+      // A transaction's replies come in one protocol; the default is RESP2 again.
+      const transaction = concatBytes([
+        encodeCommand(["MULTI"]),
+        encodeCommand(["HGETALL", "h"]),
+        encodeCommand(["EXEC"]),
+      ]);
+      const exec = await connection.request(transaction, 3, 3);
+      assert.equal(new TextDecoder().decode(exec), "*1\r\n%1\r\n$1\r\nf\r\n$1\r\nv\r\n");
+      assert.equal(await command(connection, "GET", "missing"), null);
+      const frame = await connection.request(encodeCommand(["GET", "missing"]));
+      assert.equal(new TextDecoder().decode(frame), "$-1\r\n");
     } finally {
       connection.close();
     }

@@ -141,7 +141,8 @@ export class ApplyLoop {
         return this.applyChildConfig(payload, slot);
       case PayloadKind.Clock:
         if (payload.timeMs !== undefined && this.ctx.childClock()) {
-          this.ctx.child().sendWithoutReply(atTime(clockPing, 1, payload.timeMs));
+          const child = this.ctx.child();
+          child.sendWithoutReply(atTime(clockPing, payload.timeMs, child));
         }
         slot?.complete(ok);
         return undefined;
@@ -164,7 +165,7 @@ export class ApplyLoop {
       }
     }
     this.ctx.watchHistory.record(entry.index, payload.commandBytes);
-    const bytes = this.timed(payload.commandBytes, payload.replyCount, payload.timeMs);
+    const bytes = this.timed(payload.commandBytes, payload.timeMs);
     // Nobody waits for the reply of an entry proposed elsewhere (or whose client left).
     if (slot) {
       this.ctx.child().send(
@@ -180,10 +181,10 @@ export class ApplyLoop {
     return this.serveWaiters(entry.index, this.touchedKeys(payload.commandBytes), payload.timeMs);
   }
 
-  /** `count` commands as the child runs them for an entry given `timeMs` (when it has a clock). */
-  private timed(commandBytes: Uint8Array, count: number, timeMs: number | undefined) {
+  /** An entry's commands as the child runs them at the entry's `timeMs` (when it has a clock). */
+  private timed(commandBytes: Uint8Array, timeMs: number | undefined) {
     if (timeMs === undefined || !this.ctx.childClock()) return commandBytes;
-    return atTime(commandBytes, count, timeMs);
+    return atTime(commandBytes, timeMs, this.ctx.child());
   }
 
   /** A replicated CONFIG SET: the apply waits for the child's answer to record what it took. */
@@ -264,7 +265,7 @@ export class ApplyLoop {
     const command = tryCommand(call);
     this.ctx.watchHistory.record(index, command); // an EVAL: any WATCH spanning it aborts
     return new Promise((resolve) =>
-      this.ctx.child().send(this.timed(command, 1, timeMs), 1, (frame) => resolve(frame.slice()))
+      this.ctx.child().send(this.timed(command, timeMs), 1, (frame) => resolve(frame.slice()))
     );
   }
 

@@ -3,50 +3,49 @@
  * The child's clock per command (native/raftclock.c, loaded into the child): an entry's commands
  * go to the child as `RAFT.AT <entry time ms> <command...>`, so every node decides key expiry
  * for the entry at the same moment, also when it replays the log long after. The leader's reads
- * go the same way, at a time no entry still to be applied precedes.
+ * go the same way, at a time no entry still to be applied precedes. A command whose time is the
+ * one the child's clock already holds goes without the prefix (most do, at many per millisecond).
  */
 import { allocBytes } from "../resp/byte_slab.ts";
 import { encodeCommand, RequestParser } from "../resp/mod.ts";
 
 const encoder = new TextEncoder();
 
-/** Every command in `commandBytes` (`count` of them) run at `timeMs`. */
-export function atTime(commandBytes: Uint8Array, count: number, timeMs: number): Uint8Array {
-  const ms = String(Math.trunc(timeMs));
-  const prefix = encoder.encode(`$7\r\nRAFT.AT\r\n$${ms.length}\r\n${ms}\r\n`);
-  return withPrefix(commandBytes, count, prefix, 2);
+/** Where the clock of the child at the other end of a connection was last set. */
+export interface ChildClockState {
+  /** Milliseconds of the last `RAFT.AT` queued on the connection; -1 before any. */
+  clockMs: number;
 }
 
-/** Inserts `prefix` (`prefixArgs` RESP bulk strings) after each command's array header. */
-function withPrefix(
+/** `*N\r\n` headers for the commands the node sends (a table: this runs per command). */
+const arrayHeaders = Array.from({ length: 64 }, (_, n) => encoder.encode(`*${n}\r\n`));
+let cachedMs = -1;
+let cachedPrefix = new Uint8Array(0);
+
+/**
+ * `commandBytes` (one command, or a transaction's, sent next on the connection whose clock
+ * `child` tracks) to run at `timeMs`. The child's clock stays where the last prefix on the connection set it (no
+ * other connection sets it), so commands at that time go as they are; otherwise the first
+ * command carries the prefix, and the ones after it (a transaction's) run at the time it set.
+ */
+export function atTime(
   commandBytes: Uint8Array,
-  count: number,
-  prefix: Uint8Array,
-  prefixArgs: number,
+  timeMs: number,
+  child: ChildClockState = { clockMs: -1 },
 ): Uint8Array {
-  if (count === 1) {
-    const spliced = spliceOne(commandBytes, prefix, prefixArgs);
-    if (spliced) return spliced;
+  const ms = Math.trunc(timeMs);
+  if (child.clockMs === ms) return commandBytes;
+  child.clockMs = ms;
+  if (ms !== cachedMs) {
+    const digits = String(ms);
+    cachedPrefix = encoder.encode(`$7\r\nRAFT.AT\r\n$${digits.length}\r\n${digits}\r\n`);
+    cachedMs = ms;
   }
-  // Several commands (a transaction), or one not in the `*N\r\n` form: parse and re-encode.
-  const parser = new RequestParser();
-  parser.push(commandBytes);
-  const parts: Uint8Array[] = [];
-  const prefixParts = decodePrefix(prefix, prefixArgs);
-  for (let args = parser.next(); args !== null; args = parser.next()) {
-    parts.push(encodeCommand([...prefixParts, ...args]));
-  }
-  const out = allocBytes(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return spliceFirst(commandBytes, cachedPrefix, 2) ?? reencodeFirst(commandBytes, ms);
 }
 
 /** `*N\r\n<rest>` becomes `*(N+k)\r\n<prefix><rest>`; null if the header is not that form. */
-function spliceOne(bytes: Uint8Array, prefix: Uint8Array, prefixArgs: number): Uint8Array | null {
+function spliceFirst(bytes: Uint8Array, prefix: Uint8Array, prefixArgs: number): Uint8Array | null {
   if (bytes[0] !== 42 /* '*' */) return null;
   let count = 0;
   let i = 1;
@@ -54,7 +53,10 @@ function spliceOne(bytes: Uint8Array, prefix: Uint8Array, prefixArgs: number): U
     count = count * 10 + bytes[i] - 48;
   }
   if (i === 1 || bytes[i] !== 13 || bytes[i + 1] !== 10) return null;
-  const header = encoder.encode(`*${count + prefixArgs}\r\n`);
+  const total = count + prefixArgs;
+  const header = total < arrayHeaders.length
+    ? arrayHeaders[total]
+    : encoder.encode(`*${total}\r\n`);
   const rest = bytes.subarray(i + 2);
   const out = allocBytes(header.length + prefix.length + rest.length);
   out.set(header);
@@ -63,10 +65,21 @@ function spliceOne(bytes: Uint8Array, prefix: Uint8Array, prefixArgs: number): U
   return out;
 }
 
-/** The prefix's bulk strings back as arguments (for the re-encoding path). */
-function decodePrefix(prefix: Uint8Array, prefixArgs: number): Uint8Array[] {
+/** The first command not in the `*N\r\n` form (an inline one): parsed and re-encoded. */
+function reencodeFirst(bytes: Uint8Array, ms: number): Uint8Array {
   const parser = new RequestParser();
-  parser.push(encoder.encode(`*${prefixArgs}\r\n`));
-  parser.push(prefix);
-  return parser.next() ?? [];
+  parser.push(bytes);
+  const first = parser.next();
+  if (first === null) return bytes;
+  const parts = [encodeCommand([encoder.encode("RAFT.AT"), encoder.encode(String(ms)), ...first])];
+  for (let args = parser.next(); args !== null; args = parser.next()) {
+    parts.push(encodeCommand(args));
+  }
+  const out = allocBytes(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
 }

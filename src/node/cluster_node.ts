@@ -184,7 +184,7 @@ export class ClusterNode implements NodeApi {
       },
       (read, reply) =>
         this.childConn.send(
-          this.readClock(read.commandBytes, read.replyCount),
+          this.readClock(read.commandBytes),
           read.replyCount,
           reply,
           read.slot.queue.protocol,
@@ -412,11 +412,11 @@ export class ClusterNode implements NodeApi {
    * The child's clock stays held there, so its background expiry agrees with the log too.
    * Elsewhere (stale reads) the child's clock is the last applied entry's.
    */
-  private readClock(commandBytes: Uint8Array, count: number): Uint8Array {
+  private readClock(commandBytes: Uint8Array): Uint8Array {
     if (!this.child.hasClock || this.role !== "leader" || !this.raft) return commandBytes;
     let timeMs = this.lastAppliedTimeMs;
     if (this.appliedIndex >= this.raft.lastIndex) timeMs = this.nextEntryTimeMs();
-    return atTime(commandBytes, count, timeMs);
+    return atTime(commandBytes, timeMs, this.childConn);
   }
 
   private registerRead(

@@ -38,6 +38,8 @@ export class PipelinedConnection {
   private repliesOff = false;
   /** Commands without replies were sent since the last `drained()` check. */
   private sentWithoutReply = false;
+  /** The child's clock as the last `RAFT.AT` queued here set it (src/node/child_clock.ts). */
+  clockMs = -1;
   /** The RESP version the server answers in on this connection, as of the last queued command. */
   private protocol: ReplyProtocol = 2;
   private readonly scanner = new ReplyScanner();

@@ -13,9 +13,9 @@ function commands(bytes: Uint8Array): string[][] {
   return out;
 }
 
-Deno.test("atTime prefixes one command, or each command of a transaction", () => {
+Deno.test("atTime prefixes one command, or the first command of a transaction", () => {
   const set = encodeCommand(["SET", "k", "v"]);
-  assert.deepEqual(commands(atTime(set, 1, 1_795_721_302_959.7)), [
+  assert.deepEqual(commands(atTime(set, 1_795_721_302_959.7)), [
     ["RAFT.AT", "1795721302959", "SET", "k", "v"],
   ]);
   const many = new Uint8Array([
@@ -23,11 +23,27 @@ Deno.test("atTime prefixes one command, or each command of a transaction", () =>
     ...encodeCommand(["INCR", "c"]),
     ...encodeCommand(["EXEC"]),
   ]);
-  assert.deepEqual(commands(atTime(many, 3, 5)), [
+  assert.deepEqual(commands(atTime(many, 5)), [
     ["RAFT.AT", "5", "MULTI"],
-    ["RAFT.AT", "5", "INCR", "c"],
-    ["RAFT.AT", "5", "EXEC"],
+    ["INCR", "c"],
+    ["EXEC"],
   ]);
   const tenArgs = encodeCommand(["DEL", ...Array.from({ length: 9 }, (_, i) => `k${i}`)]);
-  assert.equal(commands(atTime(tenArgs, 1, 7))[0].length, 12, "a two-digit count is rewritten");
+  assert.equal(commands(atTime(tenArgs, 7))[0].length, 12, "a two-digit count is rewritten");
+});
+
+Deno.test("atTime leaves out the prefix when the connection's child clock already holds the time", () => {
+  const child = { clockMs: -1 };
+  const get = encodeCommand(["GET", "k"]);
+  assert.deepEqual(commands(atTime(get, 100.4, child)), [["RAFT.AT", "100", "GET", "k"]]);
+  assert.equal(child.clockMs, 100);
+  assert.equal(atTime(get, 100.9, child), get, "same millisecond: sent as it is");
+  assert.deepEqual(commands(atTime(get, 101, child)), [["RAFT.AT", "101", "GET", "k"]]);
+  assert.deepEqual(commands(atTime(get, 100, child)), [["RAFT.AT", "100", "GET", "k"]]);
+  assert.equal(child.clockMs, 100, "an earlier time is set too (reads may trail entries)");
+  assert.deepEqual(
+    commands(atTime(get, 100, { clockMs: -1 })),
+    [["RAFT.AT", "100", "GET", "k"]],
+    "a new connection (a new child) starts unknown",
+  );
 });

@@ -126,7 +126,8 @@ export class PubSubSession {
   private deliver(frame: Uint8Array): boolean {
     const head = this.waiting[0];
     if (head === undefined) {
-      this.session.replies.take().complete(frame);
+      if (frame[0] === 62 /* '>' */) this.session.replies.pushOutOfBand(frame);
+      else this.session.replies.take().complete(frame);
     } else if (isMarker(frame, head.token)) {
       this.waiting.shift();
       const reply = head.frames.length === 1 ? head.frames[0] : concatBytes(head.frames);

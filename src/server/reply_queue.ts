@@ -54,6 +54,19 @@ export class ReplyQueue {
     return slot;
   }
 
+  /**
+   * A RESP3 push (a pub/sub message): it belongs to no request, so it goes out before the first
+   * reply still awaited rather than behind it (a subscriber blocked in BLPOP still gets its
+   * messages, as from Redis).
+   */
+  pushOutOfBand(frame: Uint8Array): void {
+    let at = this.head;
+    while (at < this.slots.length && this.slots[at].done) at++;
+    const slot = new ReplySlot(this);
+    this.slots.splice(at, 0, slot);
+    slot.complete(frame);
+  }
+
   onComplete(slot: ReplySlot): void {
     this.unsentBytes += slot.reply!.length;
     if (this.slots[this.head] === slot && !this.flushQueued) {

@@ -167,6 +167,16 @@ Deno.test("RESP3: pub/sub pushes with commands between them, blocked pops, WATCH
     assert.equal(await subscriber.callRaw("PING"), "+PONG\r\n");
     assert.equal(await other.call("PUBLISH", "news", "hi"), 1);
     assert.equal(await subscriber.readRaw(), ">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n");
+    // A message reaches a subscriber blocked in BLPOP before the pop's reply, as from Redis.
+    await subscriber.sendRaw(encodeCommands([["BLPOP", "jobs", "10"]]));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await other.call("PUBLISH", "news", "while-blocked"), 1);
+    assert.equal(
+      await subscriber.readRaw(),
+      ">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$13\r\nwhile-blocked\r\n",
+    );
+    assert.equal(await other.call("LPUSH", "jobs", "j1"), 1);
+    assert.equal(await subscriber.readRaw(), "*2\r\n$4\r\njobs\r\n$2\r\nj1\r\n");
     // HELLO 2 while subscribed: RESP2 rules (and frames) from then on.
     assert.match(await subscriber.callRaw("HELLO", "2"), /^\*14\r\n/);
     assert.match(await subscriber.callRaw("GET", "during"), /^-ERR Can't execute 'get'/);

@@ -38,3 +38,23 @@ Deno.test("a request answered with nothing (a peer's RAFT.MSG) costs no socket w
   assert.deepEqual(writes, ["+OK\r\n"]);
   assert.equal(queue.inflightCount, 0);
 });
+
+Deno.test("a push goes out before the first reply still awaited, after the completed ones", async () => {
+  const { queue, writes } = collectingQueue();
+  const [a, b] = [queue.take(), queue.take()];
+  a.complete(text("+a\r\n"));
+  queue.pushOutOfBand(text(">1\r\n$1\r\np\r\n"));
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(writes.join(""), "+a\r\n>1\r\n$1\r\np\r\n", "not held behind b");
+  b.complete(text("+b\r\n"));
+  await queue.drained();
+  assert.equal(writes.join(""), "+a\r\n>1\r\n$1\r\np\r\n+b\r\n");
+  queue.pushOutOfBand(text(">1\r\n$1\r\nq\r\n"));
+  await queue.drained();
+  assert.equal(
+    writes.join("").endsWith("+b\r\n>1\r\n$1\r\nq\r\n"),
+    true,
+    "nothing awaited: at the end",
+  );
+  assert.equal(queue.inflightCount, 0);
+});

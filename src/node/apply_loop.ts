@@ -130,7 +130,7 @@ export class ApplyLoop {
         // "<waiter id>" (timeout: nil) or "<waiter id>:error" (CLIENT UNBLOCK ... ERROR).
         const [id, reason] = new TextDecoder().decode(payload.commandBytes).split(":");
         const waiter = this.ctx.blocked.remove(Number(id));
-        const protocol = waiter?.slot?.queue.protocol ?? 2;
+        const protocol = waiter?.slot?.protocol ?? 2;
         waiter?.slot?.complete(
           reason === "error" ? encodeError(unblockedError) : nullArrayFor(protocol),
         );
@@ -160,7 +160,7 @@ export class ApplyLoop {
       const keys = new Set(payload.watch.keys.map(keyString));
       if (this.ctx.watchHistory.modifiedSince(payload.watch.index, keys)) {
         // A watched key changed: EXEC aborts, identically on every node.
-        slot?.complete(nullArrayFor(slot.queue.protocol));
+        slot?.complete(nullArrayFor(slot.protocol));
         return undefined;
       }
     }
@@ -172,7 +172,7 @@ export class ApplyLoop {
         bytes,
         payload.replyCount,
         (frame) => slot.complete(scriptSha ? withScriptSha(frame, scriptSha) : frame),
-        slot.queue.protocol,
+        slot.protocol,
       );
     } else {
       this.ctx.child().sendWithoutReply(bytes);
@@ -189,7 +189,7 @@ export class ApplyLoop {
 
   /** A replicated CONFIG SET: the apply waits for the child's answer to record what it took. */
   private async applyChildConfig(payload: EntryPayload, slot: ReplySlot | undefined) {
-    const frame = await this.ctx.child().request(payload.commandBytes, 1, slot?.queue.protocol);
+    const frame = await this.ctx.child().request(payload.commandBytes, 1, slot?.protocol);
     if (frame[0] === 43 /* '+' */) this.ctx.childConfig.accepted(parseOne(payload.commandBytes));
     slot?.complete(frame);
   }
@@ -207,7 +207,7 @@ export class ApplyLoop {
     }
     const frame = await this.try(entry.index, call, payload.timeMs);
     if (!isNothing(frame)) {
-      slot?.complete(servedReply(frame, call.mode, slot.queue.protocol));
+      slot?.complete(servedReply(frame, call.mode, slot.protocol));
       if (!frame.length || frame[0] !== 45 /* error */) {
         await this.afterServe(entry.index, call, payload.timeMs);
       }
@@ -238,7 +238,7 @@ export class ApplyLoop {
         const frame = await this.try(index, waiter.call, timeMs);
         if (isNothing(frame)) continue;
         this.ctx.blocked.remove(waiter.id);
-        waiter.slot?.complete(servedReply(frame, waiter.call.mode, waiter.slot.queue.protocol));
+        waiter.slot?.complete(servedReply(frame, waiter.call.mode, waiter.slot.protocol));
         if (waiter.call.mode === "lmove" || waiter.call.mode === "rpoplpush") {
           pending.push(new Set([keyString(waiter.call.keys[1])]));
         }

@@ -187,7 +187,7 @@ export class ClusterNode implements NodeApi {
           this.readClock(read.commandBytes),
           read.replyCount,
           reply,
-          read.slot.queue.protocol,
+          read.slot.protocol,
         ),
     );
   }

@@ -42,7 +42,7 @@ export class LeaderProxy {
         this.deadlines.shift();
         if (frame === noReplyFromLeader) this.stats.failedResponses++;
         slot.complete(frame);
-      }, slot.queue.protocol);
+      }, slot.protocol);
     };
     if (this.conn && !this.conn.isClosed) return send(this.conn);
     const generation = this.generation;

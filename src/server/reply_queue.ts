@@ -11,7 +11,14 @@ export class ReplySlot {
   reply: Uint8Array | null = null;
   /** Close the connection once this reply is written (QUIT, protocol errors). */
   closeAfter = false;
-  constructor(readonly queue: ReplyQueue) {}
+  /**
+   * The RESP version this reply is due in: the connection's when the request arrived (a HELLO
+   * pipelined behind a blocked command changes only the replies after it).
+   */
+  readonly protocol: Protocol;
+  constructor(readonly queue: ReplyQueue) {
+    this.protocol = queue.protocol;
+  }
 
   complete(reply: Uint8Array): void {
     if (this.reply !== null) return; // first answer wins (e.g. a timeout raced the real reply)

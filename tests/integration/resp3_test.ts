@@ -226,6 +226,14 @@ Deno.test("RESP3: pub/sub pushes with commands between them, blocked pops, WATCH
     // RESET goes back to RESP2.
     assert.equal(await blocked.callRaw("RESET"), "+RESET\r\n");
     assert.equal(await blocked.callRaw("GET", "missing"), "$-1\r\n");
+    // A HELLO pipelined behind a blocked pop changes the replies after it, not the pop's.
+    await blocked.sendRaw(
+      encodeCommands([["BLPOP", "nolist", "0.3"], ["HELLO", "3"], ["GET", "missing"]]),
+    );
+    assert.equal(await blocked.readRaw(), "*-1\r\n");
+    assert.match(await blocked.readRaw(), /^%7\r\n/);
+    assert.equal(await blocked.readRaw(), "_\r\n");
+    await blocked.callRaw("HELLO", "2");
     assert.equal(await blocked.callRaw("HELLO", "4"), "-NOPROTO unsupported protocol version\r\n");
     assert.equal(
       await blocked.callRaw("HELLO", "03"),

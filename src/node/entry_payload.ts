@@ -7,7 +7,7 @@
  * A script entry carries the script's original text, which every node remembers for EVALSHA.
  * A payload the leader stamped carries the time it gave the entry (ms since the epoch), at which
  * every node's child runs the entry (see native/raftclock.c): the kind's high bit is set and the
- * time follows the reply count.
+ * time follows the reply count (0 there: a slot not yet filled, no time).
  * Layout: `kind u8 | replyCount u32 | [timeMs f64] | [watchIndex f64 | keyCount u32 |
  * (len u32, key)*] | [scriptLen u32 | script] | RESP`.
  */
@@ -34,6 +34,19 @@ export const PayloadKind = {
 const headerBytes = 5;
 const timedFlag = 0x80;
 const timeBytes = 8;
+/** Big-endian f64 conversions through one scratch buffer: no DataView per entry. */
+const scratch = new DataView(new ArrayBuffer(8));
+const scratchBytes = new Uint8Array(scratch.buffer);
+
+function writeFloat64(out: Uint8Array, at: number, value: number): void {
+  scratch.setFloat64(0, value);
+  out.set(scratchBytes, at);
+}
+
+function readFloat64(data: Uint8Array, at: number): number {
+  for (let i = 0; i < 8; i++) scratchBytes[i] = data[at + i];
+  return scratch.getFloat64(0);
+}
 
 export interface Watch {
   index: number;
@@ -70,7 +83,7 @@ export function encodePayload(
   writeUint32(out, 1, replyCount);
   let offset = headerBytes;
   if (watch) {
-    new DataView(out.buffer).setFloat64(offset, watch.index);
+    writeFloat64(out, offset, watch.index);
     writeUint32(out, offset + 8, watch.keys.length);
     offset += 12;
     for (const key of watch.keys) {
@@ -90,26 +103,33 @@ export function encodePayload(
 
 /**
  * A one-command payload (the common write), encoded straight from the arguments: one buffer,
- * no intermediate RESP copy.
+ * no intermediate RESP copy, with an empty slot for the time the proposal fills in place.
  */
 export function encodeCommandPayload(
   kind: number,
   args: readonly (Uint8Array | string)[],
 ): Uint8Array {
-  const out = allocBytes(headerBytes + encodedCommandBytes(args));
-  out[0] = kind;
+  const out = allocBytes(headerBytes + timeBytes + encodedCommandBytes(args));
+  out[0] = kind | timedFlag;
   writeUint32(out, 1, 1);
-  writeCommandAt(out, headerBytes, args);
+  out.fill(0, headerBytes, headerBytes + timeBytes);
+  writeCommandAt(out, headerBytes + timeBytes, args);
   return out;
 }
 
-/** The payload stamped with `timeMs` (a copy with the time after the header). */
+/**
+ * The payload stamped with `timeMs`: its empty time slot filled in place, or a copy with the
+ * time after the header; a payload with a time already keeps it.
+ */
 export function stampPayload(payload: Uint8Array, timeMs: number): Uint8Array {
-  if (payload[0] & timedFlag) return payload;
+  if (payload[0] & timedFlag) {
+    if (payloadTimeMs(payload) === undefined) writeFloat64(payload, headerBytes, timeMs);
+    return payload;
+  }
   const out = allocBytes(payload.length + timeBytes);
   out.set(payload.subarray(0, headerBytes));
   out[0] |= timedFlag;
-  new DataView(out.buffer, out.byteOffset, out.byteLength).setFloat64(headerBytes, timeMs);
+  writeFloat64(out, headerBytes, timeMs);
   out.set(payload.subarray(headerBytes), headerBytes + timeBytes);
   return out;
 }
@@ -117,7 +137,8 @@ export function stampPayload(payload: Uint8Array, timeMs: number): Uint8Array {
 /** The time a stamped payload carries, or undefined (cheap: reads the header only). */
 export function payloadTimeMs(data: Uint8Array): number | undefined {
   if (data.length < headerBytes + timeBytes || !(data[0] & timedFlag)) return undefined;
-  return new DataView(data.buffer, data.byteOffset, data.byteLength).getFloat64(headerBytes);
+  const timeMs = readFloat64(data, headerBytes);
+  return timeMs === 0 ? undefined : timeMs;
 }
 
 export function decodePayload(data: Uint8Array): EntryPayload {
@@ -127,9 +148,12 @@ export function decodePayload(data: Uint8Array): EntryPayload {
     throw new Error(`unknown entry payload kind ${kind}`);
   }
   const replyCount = readUint32(data, 1);
+  const timed = (data[0] & timedFlag) !== 0;
+  if (timed && data.length < headerBytes + timeBytes) {
+    throw new Error("entry time overruns the entry");
+  }
   const timeMs = payloadTimeMs(data);
-  if (data[0] & timedFlag && timeMs === undefined) throw new Error("entry time overruns the entry");
-  const start = timeMs === undefined ? headerBytes : headerBytes + timeBytes;
+  const start = timed ? headerBytes + timeBytes : headerBytes;
   if (kind === PayloadKind.Script) {
     const length = readUint32(data, start);
     const end = start + 4 + length;
@@ -146,7 +170,7 @@ export function decodePayload(data: Uint8Array): EntryPayload {
     return { kind, replyCount, timeMs, commandBytes: data.subarray(start) };
   }
   let offset = start;
-  const index = new DataView(data.buffer, data.byteOffset, data.byteLength).getFloat64(offset);
+  const index = readFloat64(data, offset);
   const keyCount = readUint32(data, offset + 8);
   offset += 12;
   const keys: Uint8Array[] = [];

@@ -15,7 +15,10 @@ const big = new Uint8Array(70_000).fill(120);
 Deno.test("a command payload holds the RESP command; both encoders agree", () => {
   for (const args of [["SET", "k", "v"], ["SET", "ключ", big], ["PING"]]) {
     const fromArgs = encodeCommandPayload(PayloadKind.Command, args);
-    assert.deepEqual(fromArgs, encodePayload(PayloadKind.Command, 1, encodeCommand(args)));
+    const copied = stampPayload(encodePayload(PayloadKind.Command, 1, encodeCommand(args)), 5);
+    assert.equal(payloadTimeMs(fromArgs), undefined, "an empty time slot");
+    assert.equal(stampPayload(fromArgs, 5), fromArgs, "filled in place");
+    assert.deepEqual(fromArgs, copied);
     const decoded = decodePayload(fromArgs);
     assert.equal(decoded.kind, PayloadKind.Command);
     assert.equal(decoded.replyCount, 1);

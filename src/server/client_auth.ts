@@ -77,12 +77,18 @@ export function parseHello(args: Uint8Array[]): HelloRequest {
 const latin1 = new TextDecoder("latin1");
 const helloIdField = /\$2\r\nid\r\n:\d+\r\n/;
 
+const helloModulesField = "$7\r\nmodules\r\n";
+
 /**
  * The child's HELLO reply (an array in RESP2, a map in RESP3) with its `id` field replaced by
- * `clientId`; other replies unchanged.
+ * `clientId` and its `modules` (the last field) emptied: the child's clock module is the node's
+ * business, as MODULE is refused. Other replies unchanged.
  */
 export function helloWithClientId(reply: Uint8Array, clientId: number): Uint8Array {
   const text = latin1.decode(reply);
   if (!(text.startsWith("*") || text.startsWith("%")) || !helloIdField.test(text)) return reply;
-  return binaryBytes(text.replace(helloIdField, `$2\r\nid\r\n:${clientId}\r\n`));
+  let fixed = text.replace(helloIdField, `$2\r\nid\r\n:${clientId}\r\n`);
+  const modules = fixed.lastIndexOf(helloModulesField);
+  if (modules >= 0) fixed = fixed.slice(0, modules + helloModulesField.length) + "*0\r\n";
+  return binaryBytes(fixed);
 }

@@ -14,7 +14,6 @@ import {
   encodeSimple,
   encodeStringPairs,
   encodeText,
-  type Protocol,
 } from "../server/replies.ts";
 import type { ClientSession } from "../server/client_session.ts";
 import { Errors } from "../server/errors.ts";
@@ -25,6 +24,7 @@ import { infoRaft } from "./info_raft.ts";
 import { clusterJoin, raftNode, timeoutNow, transferLeader } from "./membership_commands.ts";
 import { concatBytes } from "../resp/bytes.ts";
 import { decodeReply } from "../resp/mod.ts";
+import type { RespProtocol } from "../resp/resp_protocol.ts";
 
 export function handleAdminCommand(
   node: ClusterNode,
@@ -67,7 +67,11 @@ function arity(name: string): Uint8Array {
   return encodeError(`ERR wrong number of arguments for '${name}' command`);
 }
 
-async function info(node: ClusterNode, args: string[], protocol: Protocol): Promise<Uint8Array> {
+async function info(
+  node: ClusterNode,
+  args: string[],
+  protocol: RespProtocol,
+): Promise<Uint8Array> {
   const sections = args.slice(1).map((s) => s.toLowerCase());
   if (sections.length > 0 && sections.every((s) => s.startsWith("raft"))) {
     return encodeText(infoRaft(node), protocol);
@@ -98,7 +102,11 @@ function nodeView(node: ClusterNode, childInfo: string): string {
   );
 }
 
-async function config(node: ClusterNode, args: string[], protocol: Protocol): Promise<Uint8Array> {
+async function config(
+  node: ClusterNode,
+  args: string[],
+  protocol: RespProtocol,
+): Promise<Uint8Array> {
   if (args.length < 2) return arity("config");
   const sub = args[1].toLowerCase();
   if (sub === "get") {
@@ -140,7 +148,7 @@ async function config(node: ClusterNode, args: string[], protocol: Protocol): Pr
 }
 
 /** CLUSTER SLOTS/NODES/SHARDS emulated as RedisRaft does: one shard with every node. */
-function cluster(node: ClusterNode, args: string[], protocol: Protocol): Uint8Array {
+function cluster(node: ClusterNode, args: string[], protocol: RespProtocol): Uint8Array {
   if (args.length !== 2) return arity("cluster");
   const sub = args[1].toLowerCase();
   const members = [...node.membership.members].sort((a, b) =>

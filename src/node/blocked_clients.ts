@@ -11,7 +11,7 @@
 import { decodeReply, encodeCommand } from "../resp/mod.ts";
 import type { ClientSession } from "../server/client_session.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
-import type { Protocol } from "../server/replies.ts";
+import type { RespProtocol } from "../resp/resp_protocol.ts";
 import { concatBytes, keyString } from "../resp/bytes.ts";
 
 const decoder = new TextDecoder();
@@ -147,7 +147,7 @@ export function isNothing(frame: Uint8Array): boolean {
  * whose replies are RESP2-typed, so in RESP3 the scores of BZPOPMIN/BZPOPMAX/BZMPOP become
  * doubles, as Redis sends them.
  */
-export function servedReply(frame: Uint8Array, mode: string, protocol: Protocol): Uint8Array {
+export function servedReply(frame: Uint8Array, mode: string, protocol: RespProtocol): Uint8Array {
   if (protocol === 2 || frame[0] !== 42 /* '*' */) return frame;
   if (mode !== "zpopmin" && mode !== "zpopmax" && mode !== "zmpop") return frame;
   const reply = decodeReply(frame, { bulk: "bytes" }) as (Uint8Array | Uint8Array[][])[];

@@ -25,7 +25,8 @@ import {
   type SnapshotMeta,
 } from "../raft/mod.ts";
 import { decodeReply, encodeCommand } from "../resp/mod.ts";
-import { encodeError, encodeInteger, type Protocol } from "../server/replies.ts";
+import { encodeError, encodeInteger } from "../server/replies.ts";
+import type { RespProtocol } from "../resp/resp_protocol.ts";
 import type { ClientSession } from "../server/client_session.ts";
 import { Errors } from "../server/errors.ts";
 import type { DataRoute, NodeApi, NodeState } from "../server/node_api.ts";
@@ -447,7 +448,11 @@ export class ClusterNode implements NodeApi {
     return this.role === "leader" && this.leaderReady && raft ? raft.commitIndex : Infinity;
   }
 
-  local(commandBytes: Uint8Array, onReply: (frame: Uint8Array) => void, protocol: Protocol): void {
+  local(
+    commandBytes: Uint8Array,
+    onReply: (frame: Uint8Array) => void,
+    protocol: RespProtocol,
+  ): void {
     this.childConn.send(commandBytes, 1, onReply, protocol);
   }
 

@@ -11,6 +11,7 @@
 import { ReplyScanner } from "../resp/reply_scanner.ts";
 import { writeAll } from "../resp/write_all.ts";
 import { concatBytes } from "../resp/bytes.ts";
+import type { RespProtocol } from "../resp/resp_protocol.ts";
 
 /** Receives the raw bytes of one reply frame. */
 export type ReplyCallback = (frame: Uint8Array) => void;
@@ -23,9 +24,6 @@ const helloCommands = {
   2: encoder.encode("*2\r\n$5\r\nHELLO\r\n$1\r\n2\r\n"),
   3: encoder.encode("*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n"),
 } as const;
-
-/** The RESP version replies are asked in. */
-export type ReplyProtocol = 2 | 3;
 
 export class PipelinedConnection {
   private readonly callbacks: ReplyCallback[] = [];
@@ -41,7 +39,7 @@ export class PipelinedConnection {
   /** The child's clock as the last `RAFT.AT` queued here set it (src/node/child_clock.ts). */
   clockMs = -1;
   /** The RESP version the server answers in on this connection, as of the last queued command. */
-  private protocol: ReplyProtocol = 2;
+  private protocol: RespProtocol = 2;
   private readonly scanner = new ReplyScanner();
   /** Resolves when the connection ends (child died or close()); rejects never. */
   readonly ended: Promise<void>;
@@ -98,7 +96,7 @@ export class PipelinedConnection {
     commandBytes: Uint8Array,
     replyCount: number,
     onReply: ReplyCallback,
-    protocol: ReplyProtocol = 2,
+    protocol: RespProtocol = 2,
   ): void {
     if (this.closed) return onReply(this.lostReply);
     if (this.repliesOff) {
@@ -143,7 +141,7 @@ export class PipelinedConnection {
   request(
     commandBytes: Uint8Array,
     replyCount = 1,
-    protocol: ReplyProtocol = 2,
+    protocol: RespProtocol = 2,
   ): Promise<Uint8Array> {
     return new Promise((resolve) => this.send(commandBytes, replyCount, resolve, protocol));
   }

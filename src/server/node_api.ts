@@ -8,7 +8,7 @@ import type { ClientSession } from "./client_session.ts";
 import type { ReplySlot } from "./reply_queue.ts";
 import type { ScriptRegistry } from "../node/script_registry.ts";
 import type { ScriptSandbox } from "./script_sandbox.ts";
-import type { Protocol } from "./replies.ts";
+import type { RespProtocol } from "../resp/resp_protocol.ts";
 
 /** RedisRaft's raft_state values, plus `removed` for a node taken out of its cluster. */
 export type NodeState = "uninitialized" | "joining" | "loading" | "up" | "removed";
@@ -36,7 +36,11 @@ export interface NodeApi {
    * Send to the child now, with no barrier (PING-like and introspection commands), its reply in
    * RESP `protocol`.
    */
-  local(commandBytes: Uint8Array, onReply: (frame: Uint8Array) => void, protocol: Protocol): void;
+  local(
+    commandBytes: Uint8Array,
+    onReply: (frame: Uint8Array) => void,
+    protocol: RespProtocol,
+  ): void;
   /** RAFT.* commands and the commands RedisRaft intercepts (INFO raft, CONFIG raft.*, CLUSTER). */
   admin(session: ClientSession, name: string, args: string[], slot: ReplySlot): void;
   /** Password peers must give in RAFT.HELLO; empty for none. */

@@ -1,4 +1,5 @@
 import { concatBytes } from "../resp/bytes.ts";
+import type { RespProtocol } from "../resp/resp_protocol.ts";
 /**
  * @module
  * One-shot reply encoders for the replies the node builds itself (errors, INFO, RAFT.*), in the
@@ -7,9 +8,6 @@ import { concatBytes } from "../resp/bytes.ts";
  */
 const encoder = new TextEncoder();
 const CRLF = encoder.encode("\r\n");
-
-/** The RESP version a client chose with HELLO (2 until it does). */
-export type Protocol = 2 | 3;
 
 export function encodeSimple(text: string): Uint8Array {
   return encoder.encode(`+${text}\r\n`);
@@ -40,12 +38,12 @@ export const nullArray: Uint8Array = encoder.encode("*-1\r\n");
 export const resp3Null: Uint8Array = encoder.encode("_\r\n");
 
 /** A null bulk string in `protocol`. */
-export function nullBulkFor(protocol: Protocol): Uint8Array {
+export function nullBulkFor(protocol: RespProtocol): Uint8Array {
   return protocol === 3 ? resp3Null : nullBulk;
 }
 
 /** A null array in `protocol` (EXEC aborted, a blocking pop timed out). */
-export function nullArrayFor(protocol: Protocol): Uint8Array {
+export function nullArrayFor(protocol: RespProtocol): Uint8Array {
   return protocol === 3 ? resp3Null : nullArray;
 }
 
@@ -53,21 +51,21 @@ export function nullArrayFor(protocol: Protocol): Uint8Array {
  * Free text (INFO, CLIENT LIST, CLUSTER NODES): a bulk string, in RESP3 a verbatim string of
  * format `txt` as Redis answers.
  */
-export function encodeText(text: string, protocol: Protocol): Uint8Array {
+export function encodeText(text: string, protocol: RespProtocol): Uint8Array {
   if (protocol === 2) return encodeBulk(text);
   const bytes = encoder.encode(text);
   return concatBytes([encoder.encode(`=${bytes.length + 4}\r\ntxt:`), bytes, CRLF]);
 }
 
 /** Field/value pairs (CONFIG GET): a flat array, in RESP3 a map. */
-export function encodeStringPairs(pairs: readonly string[], protocol: Protocol): Uint8Array {
+export function encodeStringPairs(pairs: readonly string[], protocol: RespProtocol): Uint8Array {
   if (protocol === 2) return encodeStringArray(pairs);
   const header = encoder.encode(`%${pairs.length / 2}\r\n`);
   return concatBytes([header, ...pairs.map((item) => encodeBulk(item))]);
 }
 
 /** The header of a map of `count` pairs: a flat array of 2×count in RESP2. */
-export function encodeMapHeader(count: number, protocol: Protocol): Uint8Array {
+export function encodeMapHeader(count: number, protocol: RespProtocol): Uint8Array {
   return encoder.encode(protocol === 3 ? `%${count}\r\n` : `*${count * 2}\r\n`);
 }
 

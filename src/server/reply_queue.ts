@@ -1,5 +1,5 @@
 import { concatBytes } from "../resp/bytes.ts";
-import type { Protocol } from "./replies.ts";
+import type { RespProtocol } from "../resp/resp_protocol.ts";
 /**
  * @module
  * Per-client ordered reply queue: each request takes a slot when it arrives; slots complete in
@@ -15,7 +15,7 @@ export class ReplySlot {
    * The RESP version this reply is due in: the connection's when the request arrived (a HELLO
    * pipelined behind a blocked command changes only the replies after it).
    */
-  readonly protocol: Protocol;
+  readonly protocol: RespProtocol;
   constructor(readonly queue: ReplyQueue) {
     this.protocol = queue.protocol;
   }
@@ -41,7 +41,7 @@ export class ReplyQueue {
   private drainWaiters: (() => void)[] = [];
   private closed = false;
   /** The RESP version of the replies this client wants (HELLO); the child answers in it. */
-  protocol: Protocol = 2;
+  protocol: RespProtocol = 2;
 
   constructor(
     private readonly write: (data: Uint8Array) => Promise<void>,

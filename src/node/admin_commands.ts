@@ -28,7 +28,7 @@ import type { RespProtocol } from "../resp/resp_protocol.ts";
 
 export function handleAdminCommand(
   node: ClusterNode,
-  session: ClientSession,
+  _session: ClientSession,
   name: string,
   args: string[],
   slot: ReplySlot,
@@ -38,7 +38,7 @@ export function handleAdminCommand(
       (bytes) => slot.complete(bytes),
       (error) => slot.complete(encodeError(`ERR ${(error as Error).message}`)),
     );
-  const protocol = session.replies.protocol;
+  const protocol = slot.protocol;
   switch (name) {
     case "info":
       return void reply(info(node, args, protocol));

@@ -130,9 +130,9 @@ export class ApplyLoop {
         // "<waiter id>" (timeout: nil) or "<waiter id>:error" (CLIENT UNBLOCK ... ERROR).
         const [id, reason] = new TextDecoder().decode(payload.commandBytes).split(":");
         const waiter = this.ctx.blocked.remove(Number(id));
-        const protocol = waiter?.slot?.protocol ?? 2;
-        waiter?.slot?.complete(
-          reason === "error" ? encodeError(unblockedError) : nullArrayFor(protocol),
+        const waiting = waiter?.slot;
+        waiting?.complete(
+          reason === "error" ? encodeError(unblockedError) : nullArrayFor(waiting.protocol),
         );
         slot?.complete(ok);
         return undefined;

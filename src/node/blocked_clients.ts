@@ -12,6 +12,7 @@ import { decodeReply, encodeCommand } from "../resp/mod.ts";
 import type { ClientSession } from "../server/client_session.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
 import type { RespProtocol } from "../resp/resp_protocol.ts";
+import { encodeArrayHeader, encodeBulk } from "../server/replies.ts";
 import { concatBytes, keyString } from "../resp/bytes.ts";
 
 const decoder = new TextDecoder();
@@ -151,21 +152,19 @@ export function servedReply(frame: Uint8Array, mode: string, protocol: RespProto
   if (protocol === 2 || frame[0] !== 42 /* '*' */) return frame;
   if (mode !== "zpopmin" && mode !== "zpopmax" && mode !== "zmpop") return frame;
   const reply = decodeReply(frame, { bulk: "bytes" }) as (Uint8Array | Uint8Array[][])[];
-  const bulk = (bytes: Uint8Array) =>
-    concatBytes([encoder.encode(`$${bytes.length}\r\n`), bytes, encoder.encode("\r\n")]);
   const double = (bytes: Uint8Array) =>
     concatBytes([encoder.encode(","), bytes, encoder.encode("\r\n")]);
   if (mode !== "zmpop") {
     const [key, member, score] = reply as Uint8Array[];
-    return concatBytes([encoder.encode("*3\r\n"), bulk(key), bulk(member), double(score)]);
+    return concatBytes([encodeArrayHeader(3), encodeBulk(key), encodeBulk(member), double(score)]);
   }
   const [key, pairs] = reply as [Uint8Array, Uint8Array[][]];
   return concatBytes([
-    encoder.encode(`*2\r\n`),
-    bulk(key),
-    encoder.encode(`*${pairs.length}\r\n`),
+    encodeArrayHeader(2),
+    encodeBulk(key),
+    encodeArrayHeader(pairs.length),
     ...pairs.map(([member, score]) =>
-      concatBytes([encoder.encode("*2\r\n"), bulk(member), double(score)])
+      concatBytes([encodeArrayHeader(2), encodeBulk(member), double(score)])
     ),
   ]);
 }

@@ -8,6 +8,7 @@
  */
 import { allocBytes } from "../resp/byte_slab.ts";
 import { encodeCommand, RequestParser } from "../resp/mod.ts";
+import { concatBytes } from "../resp/bytes.ts";
 
 const encoder = new TextEncoder();
 
@@ -24,9 +25,10 @@ let cachedPrefix = new Uint8Array(0);
 
 /**
  * `commandBytes` (one command, or a transaction's, sent next on the connection whose clock
- * `child` tracks) to run at `timeMs`. The child's clock stays where the last prefix on the connection set it (no
- * other connection sets it), so commands at that time go as they are; otherwise the first
- * command carries the prefix, and the ones after it (a transaction's) run at the time it set.
+ * `child` tracks) to run at `timeMs`. The child's clock stays where the last prefix on the
+ * connection set it (no other connection sets it), so commands at that time go as they are;
+ * otherwise the first command carries the prefix, and the ones after it (a transaction's) run
+ * at the time it set.
  */
 export function atTime(
   commandBytes: Uint8Array,
@@ -75,11 +77,5 @@ function reencodeFirst(bytes: Uint8Array, ms: number): Uint8Array {
   for (let args = parser.next(); args !== null; args = parser.next()) {
     parts.push(encodeCommand(args));
   }
-  const out = allocBytes(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concatBytes(parts);
 }

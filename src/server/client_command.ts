@@ -18,6 +18,7 @@ import {
 } from "./replies.ts";
 import { Errors } from "./errors.ts";
 import { lowerAscii } from "../resp/bytes.ts";
+import type { RespProtocol } from "../resp/resp_protocol.ts";
 
 const decoder = new TextDecoder();
 const OK = encodeSimple("OK");
@@ -80,15 +81,15 @@ export class ClientCommand {
         return slot.complete(encodeInteger(session.id));
       case "info":
         if (args.length !== 2) break;
-        return slot.complete(encodeText(this.describe(session), session.replies.protocol));
+        return slot.complete(encodeText(this.describe(session), slot.protocol));
       case "list":
-        return slot.complete(this.list(session, args));
+        return slot.complete(this.list(args, slot.protocol));
       case "kill":
         return this.kill(session, args, slot);
       case "getname":
         if (args.length !== 2) break;
         if (session.name) return slot.complete(encodeBulk(session.name));
-        return slot.complete(nullBulkFor(session.replies.protocol));
+        return slot.complete(nullBulkFor(slot.protocol));
       case "setname": {
         if (args.length !== 3) break;
         const name = decoder.decode(args[2]);
@@ -110,15 +111,14 @@ export class ClientCommand {
     if (session.state.pubsub) flags += "P";
     if (txn) flags += "x";
     if (this.node.isBlocked(session.id)) flags += "b";
+    const multi = txn ? txn.commands.length : -1;
     return `id=${session.id} addr=${session.remoteAddr} laddr=${session.localAddr} ` +
       `name=${session.name} age=${Math.floor((nowMs - session.createdAtMs) / 1000)} ` +
       `idle=${Math.floor((nowMs - session.lastRequestAtMs) / 1000)} flags=${flags || "N"} db=0 ` +
-      `multi=${
-        txn ? txn.commands.length : -1
-      } cmd=${session.lastCommand} user=default resp=${session.replies.protocol}\n`;
+      `multi=${multi} cmd=${session.lastCommand} user=default resp=${session.replies.protocol}\n`;
   }
 
-  private list(caller: ClientSession, args: Uint8Array[]): Uint8Array {
+  private list(args: Uint8Array[], protocol: RespProtocol): Uint8Array {
     let selected: ClientSession[];
     if (args.length === 2) {
       selected = [...this.sessions.all()];
@@ -139,8 +139,7 @@ export class ClientCommand {
     } else {
       return syntaxError;
     }
-    const lines = selected.map((s) => this.describe(s)).join("");
-    return encodeText(lines, caller.replies.protocol);
+    return encodeText(selected.map((s) => this.describe(s)).join(""), protocol);
   }
 
   private kill(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {

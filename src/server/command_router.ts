@@ -363,7 +363,7 @@ export class CommandRouter implements CommandHandler {
       return slot.complete(ok ? OK : encodeError(Auth.wrong));
     }
     if (name === "hello") return this.hello(session, args, slot);
-    this.node.local(encodeCommand(args), (frame) => slot.complete(frame), session.replies.protocol);
+    this.node.local(encodeCommand(args), (frame) => slot.complete(frame), slot.protocol);
   }
 
   /**

@@ -7,8 +7,9 @@
  * sent as `RAFT.AT <ms> <command...>` runs with the clock at <ms>, and so does everything it
  * triggers (a script's commands, an EXEC's queue, the clients it unblocks), and the clock stays
  * there until the next such prefix (background expiry included); the prefix is removed before
- * the command runs. Commands without a prefix leave the clock as it is. RAFT_CLOCK_START_MS, when set, holds the
- * clock from start (an RDB loads at the time of its snapshot) until the first prefix.
+ * the command runs. Commands without a prefix leave the clock as it is. RAFT_CLOCK_START_MS,
+ * when set, holds the clock from start (an RDB loads at the time of its snapshot) until the
+ * first prefix.
  * The monotonic clock (Redis's timers) is untouched.
  */
 #define _GNU_SOURCE

@@ -1,5 +1,6 @@
 import { concatBytes } from "../resp/bytes.ts";
 import type { RespProtocol } from "../resp/resp_protocol.ts";
+import { REPLY_NULL_ARRAY, REPLY_NULL_BULK } from "../resp/reply_writer.ts";
 /**
  * @module
  * One-shot reply encoders for the replies the node builds itself (errors, INFO, RAFT.*), in the
@@ -32,19 +33,17 @@ export function encodeBulk(value: string | Uint8Array): Uint8Array {
   return out;
 }
 
-export const nullBulk: Uint8Array = encoder.encode("$-1\r\n");
-export const nullArray: Uint8Array = encoder.encode("*-1\r\n");
 /** RESP3's one null, which stands for both of RESP2's. */
-export const resp3Null: Uint8Array = encoder.encode("_\r\n");
+const resp3Null: Uint8Array = encoder.encode("_\r\n");
 
 /** A null bulk string in `protocol`. */
 export function nullBulkFor(protocol: RespProtocol): Uint8Array {
-  return protocol === 3 ? resp3Null : nullBulk;
+  return protocol === 3 ? resp3Null : REPLY_NULL_BULK;
 }
 
 /** A null array in `protocol` (EXEC aborted, a blocking pop timed out). */
 export function nullArrayFor(protocol: RespProtocol): Uint8Array {
-  return protocol === 3 ? resp3Null : nullArray;
+  return protocol === 3 ? resp3Null : REPLY_NULL_ARRAY;
 }
 
 /**

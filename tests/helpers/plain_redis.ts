@@ -13,7 +13,7 @@ export interface PlainRedis {
 }
 
 export async function startPlainRedis(extraArgs: string[]): Promise<PlainRedis> {
-  const dir = await Deno.makeTempDir({ prefix: "bench-redis-" });
+  const dir = await Deno.makeTempDir({ prefix: "plain-redis-" });
   const port = freePort();
   const process = new Deno.Command("redis-server", {
     args: ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...extraArgs],

@@ -30,7 +30,7 @@ export class ReplyFrames {
   /** The next reply, or "ended" / "timeout"; waits at most until `deadlineMs` (performance.now). */
   async next(deadlineMs: number): Promise<Reply | "ended" | "timeout"> {
     const frame = await this.nextFrame(deadlineMs);
-    return typeof frame === "string" ? frame : toReply(decodeReply(frame));
+    return typeof frame === "string" ? frame : frameReply(frame);
   }
 
   /** The next reply's raw bytes, or "ended" / "timeout" (see `next`). */
@@ -74,6 +74,11 @@ export class ReplyFrames {
 /** Several commands encoded into one buffer, to send in one write. */
 export function encodeCommands(commands: (string | Uint8Array)[][]): Uint8Array {
   return concatBytes(commands.map((c) => encodeCommand(c)));
+}
+
+/** A reply frame decoded for tests (errors as `RespError`, bulk strings as text). */
+export function frameReply(frame: Uint8Array): Reply {
+  return toReply(decodeReply(frame));
 }
 
 function toReply(value: unknown): Reply {

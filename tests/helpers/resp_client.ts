@@ -4,7 +4,7 @@
  * friendly client, npm:redis, hides both). Errors come back as `RespError` values, not throws.
  */
 import { encodeCommand } from "../../src/resp/mod.ts";
-import { encodeCommands, type Reply, ReplyFrames, RespError } from "./reply_frames.ts";
+import { encodeCommands, frameReply, type Reply, ReplyFrames, RespError } from "./reply_frames.ts";
 
 export { type Reply, RespError };
 
@@ -45,10 +45,7 @@ export class RespClient {
 
   /** Next reply, decoded; null bulk → null; errors → RespError. Throws if the server closed. */
   async read(timeoutMs = 60_000): Promise<Reply> {
-    const reply = await this.frames.next(performance.now() + timeoutMs);
-    if (reply === "ended") throw new Error("connection closed by server");
-    if (reply === "timeout") throw new Error("timed out waiting for a reply");
-    return reply;
+    return frameReply(await this.frame(timeoutMs));
   }
 
   /** Send one command; its reply's exact bytes, as latin1 text (RESP3 types stay visible). */
@@ -59,10 +56,15 @@ export class RespClient {
 
   /** The next reply's exact bytes, as latin1 text. Throws if the server closed. */
   async readRaw(timeoutMs = 60_000): Promise<string> {
+    return new TextDecoder("latin1").decode(await this.frame(timeoutMs));
+  }
+
+  /** The next reply frame; throws if the server closed or none came within `timeoutMs`. */
+  private async frame(timeoutMs: number): Promise<Uint8Array> {
     const frame = await this.frames.nextFrame(performance.now() + timeoutMs);
     if (frame === "ended") throw new Error("connection closed by server");
     if (frame === "timeout") throw new Error("timed out waiting for a reply");
-    return new TextDecoder("latin1").decode(frame);
+    return frame;
   }
 
   /** Resolves true once the server has closed the connection (within the timeout). */

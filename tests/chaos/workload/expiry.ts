@@ -5,8 +5,9 @@
  * Nodes that decide expiry at different moments (a replay after a restart, a follower catching up)
  * would keep different values for such keys; the run's convergence check compares every node's
  * dataset once the deadlines have passed. Writes move to fresh keys every `keyEpochMs`, so keys
- * are left alone after their epoch: a difference in them would last until that check. Reads must see a key only as a value the history can
- * explain: a string key is empty or made of the writes' characters.
+ * are left alone after their epoch: a difference in them would last until that check. Reads
+ * must see a key only as a value the history can explain: a string key is empty or made of the
+ * writes' characters.
  */
 import type { Operation } from "../history.ts";
 import { type Anomaly, type Verdict, verdictOf } from "../checker/verdict.ts";

@@ -21,6 +21,7 @@ import type { ReplySlot } from "../server/reply_queue.ts";
 import type { ClusterNode } from "./cluster_node.ts";
 import { configGet, configSet } from "./raft_config_params.ts";
 import { infoRaft } from "./info_raft.ts";
+import { commandSpec } from "./command_spec.ts";
 import { clusterJoin, raftNode, timeoutNow, transferLeader } from "./membership_commands.ts";
 import { concatBytes } from "../resp/bytes.ts";
 import { decodeReply } from "../resp/mod.ts";
@@ -278,6 +279,11 @@ async function raftDebug(node: ClusterNode, args: string[]): Promise<Uint8Array>
   if (sub === "exec") {
     if (args.length < 3) return arity("raft.debug");
     return node.childRequestRaw(args.slice(2));
+  }
+  if (sub === "commandspec") {
+    if (args.length !== 3) return arity("raft.debug");
+    const flags = commandSpec(node.commands, args[2]);
+    return flags === null ? encodeError("ERR unknown command") : encodeInteger(flags);
   }
   if (sub === "used_node_ids") {
     const ids = node.membership.usedNodeIds;

@@ -1,6 +1,7 @@
 /**
  * Integration: RedisRaft's admin surface: CONFIG GET/SET raft.*, CLUSTER SLOTS/NODES, INFO,
- * RAFT.TRANSFER_LEADER and RAFT.TIMEOUT_NOW replies, and a write rolled back by a new leader.
+ * RAFT.DEBUG COMMANDSPEC, RAFT.TRANSFER_LEADER and RAFT.TIMEOUT_NOW replies, and a write rolled
+ * back by a new leader.
  */
 import assert from "node:assert/strict";
 import { waitFor } from "../helpers/node_process.ts";
@@ -110,6 +111,27 @@ Deno.test("CONFIG raft.*, CLUSTER SLOTS/NODES, INFO and leadership commands answ
     assert.match(
       infoField(info, "raft_node1")!,
       /^id=\d+,state=connected,voting=yes,addr=127\.0\.0\.1,port=\d+,last_conn_secs=\d+,conn_errors=\d+,conn_oks=\d+$/,
+    );
+
+    // RAFT.DEBUG COMMANDSPEC: RedisRaft's observed values where we handle a command alike.
+    const spec = async (name: string) => await c.call("RAFT.DEBUG", "COMMANDSPEC", name);
+    assert.equal(await spec("get"), 2, "read-only");
+    assert.equal(await spec("SPOP"), 64, "random");
+    assert.equal(await spec("smembers"), 34, "read-only, reply sorted in scripts");
+    assert.equal(await spec("blpop"), 256, "blocking");
+    assert.equal(await spec("xadd"), 64, "random; streams are supported here");
+    assert.equal(await spec("save"), 8, "refused");
+    assert.equal(await spec("eval"), 128, "script");
+    assert.equal(await spec("ping"), 16, "answered by the node");
+    assert.equal(await spec("raft.cluster"), 16);
+    assert.equal(await spec("config|get"), 16);
+    assert.equal(await spec("client|tracking"), 8);
+    assert.deepEqual(await spec("set"), new RespError("ERR unknown command"), "no bit applies");
+    assert.deepEqual(await spec("nosuch"), new RespError("ERR unknown command"));
+    assert.deepEqual(await spec("get|nosuch"), new RespError("ERR unknown command"));
+    assert.deepEqual(
+      await c.call("RAFT.DEBUG", "COMMANDSPEC"),
+      new RespError("ERR wrong number of arguments for 'raft.debug' command"),
     );
 
     const follower = cluster.nodes.find((n) => n !== leader)!;

@@ -36,7 +36,11 @@ async function main(argv: string[]): Promise<number> {
     listener = new ClientListener(
       config.addr.slice(0, colon),
       Number(config.addr.slice(colon + 1)),
-      new CommandRouter(node, sessions),
+      new CommandRouter(node, sessions, {
+        trackingTableMaxKeys: config.trackingTableMaxKeys,
+        clientReplyBufferMaxBytes: config.clientReplyBufferMaxBytes,
+        reopenDelayMs: config.trackingReopenDelayMs,
+      }),
       config,
       sessions,
     );

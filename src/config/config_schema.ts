@@ -133,6 +133,10 @@ export const configSchema = z.object({
   peerEntriesMaxCount: positiveInt().default(65_536),
   /** Applied writes remembered to decide WATCH; a watch older than this aborts its EXEC. */
   watchHistoryMaxEntries: positiveInt().default(100_000),
+  /** Keys remembered for CLIENT TRACKING's default mode (Redis's tracking-table-max-keys). */
+  trackingTableMaxKeys: positiveInt().default(1_000_000),
+  /** Wait before reopening the child's invalidation stream after it ended (a child restart). */
+  trackingReopenDelayMs: positiveInt().default(100),
   /** Scripts remembered for EVALSHA (Redis keeps every script; we bound the count). */
   scriptsMaxCount: positiveInt().default(10_000),
   /**

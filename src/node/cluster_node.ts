@@ -55,6 +55,8 @@ import { ReplicaWaits } from "./replica_waits.ts";
 import { ChildConfig } from "./child_config.ts";
 import { atTime } from "./child_clock.ts";
 import { handleAdminCommand } from "./admin_commands.ts";
+import { openChildInvalidations } from "./child_invalidations.ts";
+import type { InvalidationSink } from "../server/client_tracking.ts";
 import { PeerHub } from "../peer/peer_hub.ts";
 import { decodeMessage } from "../peer/message_codec.ts";
 import { adminRequest } from "../peer/admin_client.ts";
@@ -314,6 +316,10 @@ export class ClusterNode implements NodeApi {
       if (!pubsub) return slot.complete(encodeError("ERR pub/sub is unavailable"));
       pubsub.send(commandBytes, slot, answer);
     });
+  }
+
+  openInvalidations(sink: InvalidationSink): { close(): void } {
+    return openChildInvalidations(this.child.socketPath, sink);
   }
 
   proxy(addr: string, commandBytes: Uint8Array, slot: ReplySlot): void {

@@ -70,8 +70,6 @@ const refusedNames = new Set([
   "client|unpause",
   "client|reply",
   "client|no-evict",
-  "client|tracking",
-  "client|caching",
 
   "acl|setuser",
   "acl|deluser",

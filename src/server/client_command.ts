@@ -2,8 +2,9 @@
  * @module
  * CLIENT subcommands on the node's own connections, with Redis 7.0's syntax, replies and
  * errors: ID, INFO, LIST [TYPE t | ID id...], KILL (the old `addr` form and the filter form),
- * GETNAME, SETNAME, and UNBLOCK (which goes through the log). The rest (PAUSE, REPLY,
- * TRACKING, ...) are refused: they would control the child or need state no node replicates.
+ * GETNAME, SETNAME, UNBLOCK (which goes through the log), and client-side caching (TRACKING,
+ * CACHING, GETREDIR, TRACKINGINFO; see client_tracking.ts). The rest (PAUSE, REPLY, ...) are
+ * refused: they would control the child or need state no node replicates.
  */
 import type { ClientRegistry } from "./client_registry.ts";
 import type { ClientSession } from "./client_session.ts";
@@ -19,6 +20,7 @@ import {
 import { Errors } from "./errors.ts";
 import { lowerAscii } from "../resp/bytes.ts";
 import type { RespProtocol } from "../resp/resp_protocol.ts";
+import type { ClientTracking } from "./client_tracking.ts";
 
 const decoder = new TextDecoder();
 const OK = encodeSimple("OK");
@@ -70,6 +72,7 @@ export class ClientCommand {
   constructor(
     private readonly sessions: ClientRegistry,
     private readonly node: ClientCommandNode,
+    private readonly tracking: ClientTracking,
   ) {}
 
   handle(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
@@ -99,6 +102,11 @@ export class ClientCommand {
       }
       case "unblock":
         return this.unblock(args, slot);
+      case "tracking":
+      case "caching":
+      case "getredir":
+      case "trackinginfo":
+        return this.tracking.command(session, sub, args, slot);
     }
     slot.complete(encodeError(Errors.notSupported));
   }
@@ -111,6 +119,7 @@ export class ClientCommand {
     if (session.state.pubsub) flags += "P";
     if (txn) flags += "x";
     if (this.node.isBlocked(session.id)) flags += "b";
+    flags += this.tracking.listFlags(session);
     const multi = txn ? txn.commands.length : -1;
     return `id=${session.id} addr=${session.remoteAddr} laddr=${session.localAddr} ` +
       `name=${session.name} age=${Math.floor((nowMs - session.createdAtMs) / 1000)} ` +

@@ -40,6 +40,7 @@ import {
 } from "./client_auth.ts";
 import type { ClientRegistry } from "./client_registry.ts";
 import { Subscriptions } from "./subscriptions.ts";
+import { ClientTracking, trackedKeys, type TrackingLimits } from "./client_tracking.ts";
 
 const decoder = new TextDecoder();
 const OK = encodeSimple("OK");
@@ -79,12 +80,26 @@ const nodeCommands = new Set([
 
 export class CommandRouter implements CommandHandler {
   private readonly clientCommand: ClientCommand;
+  /** CLIENT TRACKING: which client read which key, and the invalidations. */
+  readonly tracking: ClientTracking;
 
-  constructor(private readonly node: NodeApi, sessions: ClientRegistry) {
-    this.clientCommand = new ClientCommand(sessions, node);
+  constructor(
+    private readonly node: NodeApi,
+    sessions: ClientRegistry,
+    trackingLimits: TrackingLimits,
+  ) {
+    this.tracking = new ClientTracking(sessions, (sink) => node.openInvalidations(sink), trackingLimits);
+    this.clientCommand = new ClientCommand(sessions, node, this.tracking);
   }
 
   handle(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
+    this.dispatch(session, args, slot);
+    if (this.tracking.isTracking(session)) {
+      this.tracking.commandDone(session, session.lastCommand, session.state.txn !== undefined);
+    }
+  }
+
+  private dispatch(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
     const name = lowerAscii(args[0]);
     session.lastCommand = name;
     if (!session.authenticated) {
@@ -127,6 +142,7 @@ export class CommandRouter implements CommandHandler {
         // As Redis: the name goes, and with a password the connection must AUTH again.
         session.name = "";
         session.authenticated = !this.node.requirepass;
+        this.tracking.closed(session); // tracking off
         session.replies.protocol = 2;
         // A subscriber's RESET goes down its pub/sub connection, after the replies still due
         // there, and ends that session; the commands after it run in normal mode.
@@ -139,7 +155,7 @@ export class CommandRouter implements CommandHandler {
     if (name === "raft.msg") return this.peerMessage(session, args, slot);
     if (name === "raft.txn") return this.proxiedTransaction(session, args, slot);
     if (name === "raft.hello") return this.peerHello(session, args, slot);
-    if (txn) return this.queue(txn, name, args, slot);
+    if (txn) return this.queue(session, txn, name, args, slot);
     const subscribed = session.state.pubsub !== undefined;
     // RESP3 lets a subscribed client run any command: messages arrive as push frames.
     if (subscribed && session.replies.protocol === 2 && !subscribeNames.has(name) && name !== "ping") {
@@ -176,6 +192,10 @@ export class CommandRouter implements CommandHandler {
     if (info.route === "local") return this.local(session, name, args, slot);
     const route = this.node.dataCommandRoute(info.route === "read" ? "read" : "write");
     if (typeof route === "string") return slot.complete(encodeError(route));
+    // Before the read reaches the child (here or through the leader): a change after it is named.
+    if (info.flags.has("readonly") && this.tracking.isTracking(session)) {
+      this.tracking.remember(session, trackedKeys(info, args));
+    }
     if (route) {
       // A wait on the one pipelined connection to the leader would hold every proxied reply
       // behind it (and outlast the proxy's response timeout).
@@ -213,6 +233,7 @@ export class CommandRouter implements CommandHandler {
   }
 
   closed(session: ClientSession): void {
+    this.tracking.closed(session);
     this.node.clientClosed(session);
   }
 
@@ -396,8 +417,20 @@ export class CommandRouter implements CommandHandler {
     this.node.local(command, (reply) => slot.complete(answer(reply)), protocol);
   }
 
-  private queue(txn: Transaction, name: string, args: Uint8Array[], slot: ReplySlot): void {
+  private queue(
+    session: ClientSession,
+    txn: Transaction,
+    name: string,
+    args: Uint8Array[],
+    slot: ReplySlot,
+  ): void {
     const error = this.queueCheck(txn, name, args);
+    if (error === null && this.tracking.isTracking(session)) {
+      const info = this.check(name, args);
+      if (typeof info !== "string" && info.flags.has("readonly")) {
+        this.tracking.remember(session, trackedKeys(info, args));
+      }
+    }
     slot.complete(error ? encodeError(error) : QUEUED);
   }
 

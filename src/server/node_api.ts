@@ -9,6 +9,7 @@ import type { ReplySlot } from "./reply_queue.ts";
 import type { ScriptRegistry } from "../node/script_registry.ts";
 import type { ScriptSandbox } from "./script_sandbox.ts";
 import type { RespProtocol } from "../resp/resp_protocol.ts";
+import type { InvalidationSink } from "./client_tracking.ts";
 
 /** RedisRaft's raft_state values, plus `removed` for a node taken out of its cluster. */
 export type NodeState = "uninitialized" | "joining" | "loading" | "up" | "removed";
@@ -77,6 +78,8 @@ export interface NodeApi {
    * command stops waiting now, not at the next tick.
    */
   clientClosed(session: ClientSession): void;
+  /** The stream of keys this node's child changes (client-side caching). */
+  openInvalidations(sink: InvalidationSink): { close(): void };
   /** Forward one encoded command to the leader (follower proxy). */
   proxy(addr: string, commandBytes: Uint8Array, slot: ReplySlot): void;
 }

@@ -76,3 +76,13 @@ export function encodeArrayHeader(count: number): Uint8Array {
 export function encodeStringArray(items: readonly string[]): Uint8Array {
   return concatBytes([encodeArrayHeader(items.length), ...items.map((item) => encodeBulk(item))]);
 }
+
+/** The header of a RESP3 push of `count` items (invalidations, pub/sub messages). */
+export function encodePushHeader(count: number): Uint8Array {
+  return encoder.encode(`>${count}\r\n`);
+}
+
+/** The header of a set of `count` items: an array in RESP2. */
+export function encodeSetHeader(count: number, protocol: RespProtocol): Uint8Array {
+  return encoder.encode(protocol === 3 ? `~${count}\r\n` : `*${count}\r\n`);
+}

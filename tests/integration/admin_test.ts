@@ -125,7 +125,7 @@ Deno.test("CONFIG raft.*, CLUSTER SLOTS/NODES, INFO and leadership commands answ
     assert.equal(await spec("ping"), 16, "answered by the node");
     assert.equal(await spec("raft.cluster"), 16);
     assert.equal(await spec("config|get"), 16);
-    assert.equal(await spec("client|tracking"), 8);
+    assert.equal(await spec("client|pause"), 8);
     assert.deepEqual(await spec("set"), new RespError("ERR unknown command"), "no bit applies");
     assert.deepEqual(await spec("nosuch"), new RespError("ERR unknown command"));
     assert.deepEqual(await spec("get|nosuch"), new RespError("ERR unknown command"));

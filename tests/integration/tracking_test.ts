@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { createClient } from "redis";
 import { RespClient } from "../helpers/resp_client.ts";
 import { startPlainRedis } from "../helpers/plain_redis.ts";
+import { waitFor } from "../helpers/node_process.ts";
 import { infoField, TestCluster } from "../helpers/test_cluster.ts";
 
 const invalidate = (...keys: string[]) =>
@@ -234,6 +235,71 @@ Deno.test("node-redis's client-side cache serves repeats locally and sees each w
       await writer.quit();
     }
   } finally {
+    await cluster.destroy();
+  }
+});
+
+Deno.test("a follower whose child restarts for a snapshot tells its tracking clients to drop everything", async () => {
+  const cluster = await TestCluster.start(3, ["--log-max-bytes", "32000"]);
+  const clients: RespClient[] = [];
+  try {
+    const leader = await cluster.leader();
+    const follower = cluster.nodes.find((n) => n !== leader)!;
+    const tracked = await RespClient.connect(follower.port);
+    const writer = await RespClient.connect(leader.port);
+    clients.push(tracked, writer);
+    await tracked.callRaw("HELLO", "3");
+    assert.equal(await tracked.call("CONFIG", "SET", "raft.follower-proxy", "yes"), "OK");
+    assert.equal(await tracked.callRaw("CLIENT", "TRACKING", "ON"), "+OK\r\n");
+    assert.equal(
+      await tracked.callRaw("GET", "before"),
+      "_\r\n",
+      "tracked here, read via the leader",
+    );
+
+    // Small appends, so the paused follower's socket cannot buffer what it misses.
+    assert.equal(
+      await writer.call(
+        "CONFIG",
+        "SET",
+        "raft.append-req-max-count",
+        "1",
+        "raft.append-req-max-size",
+        "64",
+      ),
+      "OK",
+    );
+    Deno.kill(follower.process!.pid, "SIGSTOP");
+    try {
+      for (let batch = 0; batch < 8; batch++) {
+        await writer.pipeline(
+          Array.from({ length: 500 }, (_, i) => ["SET", `fill:${batch}:${i}`, "x".repeat(32)]),
+        );
+      }
+      await waitFor(
+        async () => Number(infoField(await cluster.info(leader), "raft_snapshots_created")) >= 2,
+        "the leader to compact past the paused follower",
+      );
+    } finally {
+      Deno.kill(follower.process!.pid, "SIGCONT");
+    }
+    // The follower installs the snapshot (its child restarts): whatever changed is unknown.
+    assert.equal(await tracked.readRaw(30_000), ">2\r\n$10\r\ninvalidate\r\n_\r\n");
+    await cluster.waitConverged(30_000);
+    assert.ok(Number(infoField(await cluster.info(follower), "raft_snapshots_received")) >= 1);
+
+    // A second snapshot may have followed: only null invalidations come before PING's reply.
+    await tracked.sendRaw("*1\r\n$4\r\nPING\r\n");
+    for (let frame = await tracked.readRaw(5000); frame !== "+PONG\r\n";) {
+      assert.equal(frame, ">2\r\n$10\r\ninvalidate\r\n_\r\n");
+      frame = await tracked.readRaw(5000);
+    }
+    // The stream to the new child is back: a read is tracked and named again.
+    assert.equal(await tracked.callRaw("GET", "after"), "_\r\n");
+    assert.equal(await writer.call("SET", "after", "1"), "OK");
+    assert.equal(await tracked.readRaw(10_000), invalidate("after"));
+  } finally {
+    for (const client of clients) client.close();
     await cluster.destroy();
   }
 });

@@ -5,7 +5,7 @@
  * `invalidate [keys]` for every change it makes (applied writes, expiries, evictions) and
  * `invalidate null` for flushes. Ends (and says so) when the child goes away.
  */
-import { decodeReply, encodeCommand, ReplyScanner } from "../resp/mod.ts";
+import { encodeCommand, ReplyScanner } from "../resp/mod.ts";
 import { concatBytes } from "../resp/bytes.ts";
 import { writeAll } from "../resp/write_all.ts";
 import type { InvalidationSink } from "../server/client_tracking.ts";
@@ -35,7 +35,7 @@ export function openChildInvalidations(
       scanner.push(buffer.subarray(0, n));
       for (let frame = scanner.next(); frame !== null && !closed; frame = scanner.next()) {
         if (frame[0] === 62 /* '>' */) {
-          const keys = invalidatedKeys(decodeReply(frame, { bulk: "bytes" }));
+          const keys = invalidatedKeys(frame);
           if (keys !== undefined) sink.invalidate(keys);
         } else if (frame[0] === 45 /* '-' */) {
           throw new Error(decoder.decode(frame).trim());
@@ -61,12 +61,34 @@ export function openChildInvalidations(
   };
 }
 
-/** The keys of an `invalidate` push; null for all; undefined for any other push. */
-function invalidatedKeys(push: unknown): Uint8Array[] | null | undefined {
-  if (!Array.isArray(push) || push.length !== 2) return undefined;
-  const kind = push[0] instanceof Uint8Array ? decoder.decode(push[0]) : String(push[0]);
-  if (kind !== "invalidate") return undefined;
-  if (push[1] === null) return null;
-  if (!Array.isArray(push[1])) return undefined;
-  return push[1].filter((key): key is Uint8Array => key instanceof Uint8Array);
+const INVALIDATE_HEAD = new TextEncoder().encode(">2\r\n$10\r\ninvalidate\r\n");
+
+/**
+ * The keys of an `invalidate` push, as views into `frame` (the push is read by hand: the child
+ * sends one for every batch of writes, and a general decoder costs the node a copy per key);
+ * null for all; undefined for any other push.
+ */
+export function invalidatedKeys(frame: Uint8Array): Uint8Array[] | null | undefined {
+  if (frame.length < INVALIDATE_HEAD.length + 3) return undefined;
+  for (let i = 0; i < INVALIDATE_HEAD.length; i++) {
+    if (frame[i] !== INVALIDATE_HEAD[i]) return undefined;
+  }
+  let at = INVALIDATE_HEAD.length;
+  if (frame[at] === 95 /* '_' */) return null;
+  if (frame[at] !== 42 /* '*' */) return undefined;
+  const readLength = (): number => {
+    let value = 0;
+    for (at++; frame[at] !== 13; at++) value = value * 10 + frame[at] - 48;
+    at += 2; // CRLF
+    return value;
+  };
+  const count = readLength();
+  const keys: Uint8Array[] = new Array(count);
+  for (let k = 0; k < count; k++) {
+    if (frame[at] !== 36 /* '$' */) return undefined;
+    const length = readLength();
+    keys[k] = frame.subarray(at, at + length);
+    at += length + 2;
+  }
+  return keys;
 }

@@ -34,7 +34,7 @@ import { parseRedisInteger } from "../resp/resp_integer.ts";
 export interface InvalidationSink {
   /** The child now reports every change. */
   ready(): void;
-  /** Keys the child changed; null: everything (FLUSHALL, a new dataset). */
+  /** Keys the child changed (views valid during the call); null: everything (FLUSHALL, ...). */
   invalidate(keys: Uint8Array[] | null): void;
   /** The stream ended (the child restarted); the opener tries again while it is wanted. */
   lost(): void;
@@ -411,7 +411,7 @@ export class ClientTracking {
       if (list) list.push(key);
       else perClient.set(id, [key]);
     };
-    for (const key of keys) {
+    for (const key of this.table.size > 0 ? keys : []) {
       const id = keyId(key);
       const entry = this.table.get(id);
       if (entry) {

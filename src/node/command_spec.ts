@@ -6,6 +6,7 @@
  * (SET, ...) are unknown to the spec table, as in RedisRaft.
  */
 import type { CommandInfo, CommandTable } from "../redis/command_table.ts";
+import { nodeCommands } from "../server/command_router.ts";
 
 export const CommandSpecFlags = {
   readonly: 1 << 1,
@@ -18,19 +19,6 @@ export const CommandSpecFlags = {
 } as const;
 
 const scriptNames = new Set(["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]);
-
-/** The commands the node answers itself (RAFT.*, and INFO, CONFIG, CLUSTER as RedisRaft does). */
-const nodeNames = new Set([
-  "info",
-  "config",
-  "cluster",
-  "raft.cluster",
-  "raft.node",
-  "raft.debug",
-  "raft.transfer_leader",
-  "raft.timeout_now",
-  "raft.nodeshutdown",
-]); // deno-fmt-ignore
 
 function flagsOf(info: CommandInfo): number {
   let flags = 0;
@@ -60,7 +48,7 @@ function flagsOf(info: CommandInfo): number {
 export function commandSpec(table: CommandTable, name: string): number | null {
   const lower = name.toLowerCase();
   const [parent, sub] = lower.split("|", 2);
-  if (nodeNames.has(parent)) return CommandSpecFlags.dontIntercept;
+  if (nodeCommands.has(parent)) return CommandSpecFlags.dontIntercept;
   const info = table.lookup(parent, sub);
   if (info === undefined || (sub !== undefined && info.name !== lower)) return null;
   const flags = flagsOf(info);

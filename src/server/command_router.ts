@@ -66,7 +66,7 @@ interface Transaction {
 }
 
 /** Commands the router or the node answers without consulting the command table. */
-const nodeCommands = new Set([
+export const nodeCommands = new Set([
   "info",
   "config",
   "cluster",

@@ -121,7 +121,7 @@ async function config(
         const childPairs = decodeReply(raw) as string[];
         // The child has no password: the node checks clients against its own.
         for (let i = 0; i + 1 < childPairs.length; i += 2) {
-          if (childPairs[i] === "requirepass") childPairs[i + 1] = node.config.requirepass;
+          if (childPairs[i] === "requirepass") childPairs[i + 1] = node.requirepass;
         }
         pairs.push(...childPairs);
       }
@@ -131,13 +131,21 @@ async function config(
   if (sub === "set") {
     if (args.length < 4 || args.length % 2 !== 0) return arity("config|set");
     for (let i = 2; i < args.length; i += 2) {
-      if (!args[i].toLowerCase().startsWith("raft.")) return encodeError(Errors.notSupported);
+      const name = args[i].toLowerCase();
+      if (!name.startsWith("raft.") && name !== "requirepass") {
+        return encodeError(Errors.notSupported);
+      }
     }
     // All or nothing, as Redis does: the values go into a copy, applied once all are valid.
     const next = { ...node.config };
     const failed = (arg: string, why: string) =>
       encodeError(`ERR CONFIG SET failed (possibly related to argument '${arg}') - ${why}`);
     for (let i = 2; i < args.length; i += 2) {
+      // This node's client password, as Redis's: new AUTHs need it, signed-in clients stay.
+      if (args[i].toLowerCase() === "requirepass") {
+        next.requirepass = args[i + 1];
+        continue;
+      }
       const error = configSet(next, args[i], args[i + 1], node.state !== "uninitialized");
       if (error) return failed(args[i], error);
     }

@@ -108,6 +108,11 @@ export class ClusterNode implements NodeApi {
   private readonly pendingWrites = new PendingWrites();
   /** Subscribers on this node's child; closed when it stops leading. */
   private readonly pubsubSessions = new Set<PubSubSession>();
+  /**
+   * `--requirepass` as the node started: the cluster password when none is set, and it stays
+   * so when CONFIG SET changes the clients' password (peers would otherwise be locked out).
+   */
+  private readonly startRequirepass: string;
   readonly leaderProxy = new LeaderProxy(
     () => this.config.proxyResponseTimeoutMs,
     () => this.config.requirepass,
@@ -151,6 +156,7 @@ export class ClusterNode implements NodeApi {
     readonly clients: ClientRegistry,
   ) {
     this.quorumReadMode = quorumReadModeOf(config.readMode);
+    this.startRequirepass = config.requirepass;
     this.scripts = new ScriptRegistry(config.scriptsMaxCount);
     this.watchHistory = new WatchHistory(config.watchHistoryMaxEntries, () => this.commands);
     this.snapshots = new SnapshotManager(
@@ -254,11 +260,13 @@ export class ClusterNode implements NodeApi {
   // ---- NodeApi ----
 
   /** What peers present in RAFT.HELLO and RAFT.NODESHUTDOWN: the cluster password or else
-   * the client password (a node that wants clients to authenticate wants peers to as well). */
+   * the client password the node started with (a node that wants clients to authenticate wants
+   * peers to as well). */
   get clusterPassword(): string {
-    return this.config.clusterPassword || this.config.requirepass;
+    return this.config.clusterPassword || this.startRequirepass;
   }
 
+  /** The clients' password now (`--requirepass`, or CONFIG SET since). */
   get requirepass(): string {
     return this.config.requirepass;
   }

@@ -111,6 +111,48 @@ Deno.test("--requirepass: NOAUTH until AUTH; a cluster whose JOIN, proxy and pee
       const [first, ...rest] = (await digests()).map((d) => JSON.stringify(d));
       return rest.every((d) => d === first) ? true : undefined;
     }, "every node applied the same writes");
+
+    // CONFIG SET requirepass: each node's own, as in Redis; signed-in clients stay signed in,
+    // peers keep the password the nodes started with, proxies sign in with the new one.
+    const newPassword = "s3cond-pa55";
+    for (const node of nodes) {
+      assert.equal(
+        await (await connect(node)).call("CONFIG", "SET", "requirepass", newPassword),
+        "OK",
+      );
+    }
+    assert.equal(await admin.call("SET", "after", "1"), "OK", "a signed-in client stays in");
+    const fresh = await connect(n3, false);
+    assert.deepEqual(await fresh.call("AUTH", password), wrongPass);
+    assert.equal(await fresh.call("AUTH", newPassword), "OK");
+    assert.deepEqual(await fresh.call("CONFIG", "GET", "requirepass"), [
+      "requirepass",
+      newPassword,
+    ]);
+    // A new leader: the followers' proxies open new connections, signed in with the new one.
+    const n3Id = infoField(await fresh.call("INFO", "raft"), "raft_node_id")!;
+    assert.equal(await admin.call("RAFT.TRANSFER_LEADER", n3Id), "OK");
+    const viaProxy = await connect(n2, false);
+    assert.equal(await viaProxy.call("AUTH", newPassword), "OK");
+    await waitFor(async () => await viaProxy.call("GET", "after") === "1", "n2 to know n3 leads");
+    assert.equal(await viaProxy.call("INCR", "visits"), 2, "proxied to the new leader");
+    // No password at all: new connections need no AUTH.
+    for (const node of nodes) {
+      const client = await connect(node, false);
+      assert.equal(await client.call("AUTH", newPassword), "OK");
+      assert.equal(await client.call("CONFIG", "SET", "requirepass", ""), "OK");
+    }
+    const open = await connect(n2, false);
+    assert.equal(await open.call("GET", "visits"), "2");
+    // A restart brings back --requirepass (as Redis without CONFIG REWRITE); its peer links, new
+    // connections, still sign in with the password every node started with.
+    await n1.stop();
+    await n1.spawn();
+    const restarted = await connect(n1);
+    await waitFor(
+      async () => await restarted.call("RAFT.DEBUG", "EXEC", "GET", "visits") === "2",
+      "the restarted node to catch up over its new peer links",
+    );
   } finally {
     for (const client of clients) client.close();
     await Promise.all(nodes.map((node) => node.destroy()));

@@ -68,7 +68,6 @@ const refusedNames = new Set([
   "xgroup",
   "client|pause",
   "client|unpause",
-  "client|reply",
   "client|no-evict",
 
   "acl|setuser",

@@ -3,8 +3,8 @@
  * CLIENT subcommands on the node's own connections, with Redis 7.0's syntax, replies and
  * errors: ID, INFO, LIST [TYPE t | ID id...], KILL (the old `addr` form and the filter form),
  * GETNAME, SETNAME, UNBLOCK (which goes through the log), and client-side caching (TRACKING,
- * CACHING, GETREDIR, TRACKINGINFO; see client_tracking.ts). The rest (PAUSE, REPLY, ...) are
- * refused: they would control the child or need state no node replicates.
+ * CACHING, GETREDIR, TRACKINGINFO; see client_tracking.ts), REPLY. The rest (PAUSE, NO-EVICT,
+ * ...) are refused: they would control the child or need state no node replicates.
  */
 import type { ClientRegistry } from "./client_registry.ts";
 import type { ClientSession } from "./client_session.ts";
@@ -102,6 +102,8 @@ export class ClientCommand {
       }
       case "unblock":
         return this.unblock(args, slot);
+      case "reply":
+        return this.reply(session, args, slot);
       case "tracking":
       case "caching":
       case "getredir":
@@ -208,6 +210,22 @@ export class ClientCommand {
       if (victim === caller) slot.closeAfter = true;
       else victim.close();
     }
+  }
+
+  /** CLIENT REPLY ON|OFF|SKIP, as Redis: OFF and SKIP answer nothing, SKIP drops the next reply. */
+  private reply(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
+    const mode = lowerAscii(args[2]);
+    if (mode === "on") {
+      delete session.state.replyMode;
+      slot.silent = false;
+      return slot.complete(OK);
+    }
+    if (mode === "off") session.state.replyMode = "off";
+    else if (mode === "skip") {
+      if (session.state.replyMode !== "off") session.state.replyMode = "skip";
+    } else return slot.complete(syntaxError);
+    slot.silent = true;
+    slot.complete(OK);
   }
 
   private unblock(args: Uint8Array[], slot: ReplySlot): void {

@@ -93,6 +93,12 @@ export class CommandRouter implements CommandHandler {
   }
 
   handle(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
+    // CLIENT REPLY OFF / SKIP: this command's reply is dropped (CLIENT REPLY ON undoes it).
+    const replyMode = session.state.replyMode;
+    if (replyMode !== undefined) {
+      slot.silent = true;
+      if (replyMode === "skip") delete session.state.replyMode;
+    }
     this.dispatch(session, args, slot);
     if (this.tracking.isTracking(session)) {
       this.tracking.commandDone(session, session.lastCommand, session.state.txn !== undefined);
@@ -143,6 +149,8 @@ export class CommandRouter implements CommandHandler {
         session.name = "";
         session.authenticated = !this.node.requirepass;
         this.tracking.closed(session); // tracking off
+        delete session.state.replyMode; // CLIENT REPLY ON, and RESET's own reply is sent
+        slot.silent = false;
         session.replies.protocol = 2;
         // A subscriber's RESET goes down its pub/sub connection, after the replies still due
         // there, and ends that session; the commands after it run in normal mode.

@@ -7,10 +7,14 @@ import type { RespProtocol } from "../resp/resp_protocol.ts";
  * as possible. Tracks bytes not yet written so the session can apply backpressure.
  */
 
+const NO_BYTES = new Uint8Array(0);
+
 export class ReplySlot {
   reply: Uint8Array | null = null;
   /** Close the connection once this reply is written (QUIT, protocol errors). */
   closeAfter = false;
+  /** CLIENT REPLY OFF or SKIP: the reply is dropped (it still keeps its place in the order). */
+  silent = false;
   /**
    * The RESP version this reply is due in: the connection's when the request arrived (a HELLO
    * pipelined behind a blocked command changes only the replies after it).
@@ -22,7 +26,7 @@ export class ReplySlot {
 
   complete(reply: Uint8Array): void {
     if (this.reply !== null) return; // first answer wins (e.g. a timeout raced the real reply)
-    this.reply = reply;
+    this.reply = this.silent ? NO_BYTES : reply;
     this.queue.onComplete(this);
   }
 

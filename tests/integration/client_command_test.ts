@@ -1,11 +1,13 @@
 /**
  * Integration: CLIENT LIST, INFO and KILL on a node's own connections, with Redis 7.0's line
  * format, filters and error replies; a killed client is disconnected and the node serves on.
- * INFO counts the node's connections and blocked clients, not the child's.
+ * INFO counts the node's connections and blocked clients, not the child's. CLIENT REPLY drops
+ * replies as Redis does, byte for byte.
  */
 import assert from "node:assert/strict";
 import { type Reply, RespClient, RespError } from "../helpers/resp_client.ts";
 import { infoField, TestCluster } from "../helpers/test_cluster.ts";
+import { startPlainRedis } from "../helpers/plain_redis.ts";
 
 /** CLIENT LIST / INFO text: one `key=value ...` map per line. */
 function parseClients(reply: Reply): Map<string, string>[] {
@@ -140,5 +142,61 @@ Deno.test("CLIENT LIST/INFO/KILL: Redis's fields, filters and errors on the node
   } finally {
     for (const client of clients) client.close();
     await cluster.destroy();
+  }
+});
+
+/** Everything a server sends back for `commands` (inline), up to the final PING's PONG. */
+async function replyStream(port: number, commands: string[]): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode([...commands, "PING"].join("\r\n") + "\r\n"));
+    const buffer = new Uint8Array(64 * 1024);
+    let out = "";
+    for (let reads = 0; reads < 1000 && !out.endsWith("+PONG\r\n"); reads++) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      out += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    return out;
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("CLIENT REPLY OFF, SKIP and ON drop replies exactly as Redis", async () => {
+  const plain = await startPlainRedis([]);
+  const cluster = await TestCluster.start(3);
+  try {
+    const leader = await cluster.leader();
+    const commands = [
+      "CLIENT REPLY foo",
+      "CLIENT REPLY",
+      "CLIENT REPLY OFF",
+      "SET a 1",
+      "GET a",
+      "NOSUCHCOMMAND",
+      "CLIENT REPLY SKIP",
+      "CLIENT REPLY ON",
+      "GET a",
+      "CLIENT REPLY SKIP",
+      "GET a",
+      "INCR a",
+      "CLIENT REPLY SKIP",
+      "CLIENT REPLY SKIP",
+      "GET a",
+      "INCR a",
+      "CLIENT REPLY OFF",
+      "RESET",
+      "GET a",
+    ];
+    const ours = await replyStream(leader.port, commands);
+    assert.equal(ours, await replyStream(plain.port, commands));
+    assert.ok(ours.includes("+RESET\r\n") && ours.includes(":2\r\n"), ours);
+    const client = await leader.client();
+    assert.equal(await client.call("GET", "a"), "3", "writes sent with replies off were applied");
+    client.close();
+  } finally {
+    await cluster.destroy();
+    await plain.stop();
   }
 });

@@ -13,22 +13,24 @@
  * was not ready yet, once it is: a change made while no one listened cannot be named.
  */
 import type { ClientRegistry } from "./client_registry.ts";
-import { type CommandInfo, commandKeys } from "../redis/command_table.ts";
 import type { ClientSession } from "./client_session.ts";
 import type { ReplySlot } from "./reply_queue.ts";
 import {
   encodeArrayHeader,
   encodeBulk,
-  encodeError,
   encodeInteger,
-  encodeMapHeader,
   encodePushHeader,
-  encodeSetHeader,
-  encodeSimple,
   nullArrayFor,
 } from "./replies.ts";
-import { concatBytes, lowerAscii } from "../resp/bytes.ts";
-import { parseRedisInteger } from "../resp/resp_integer.ts";
+import { concatBytes } from "../resp/bytes.ts";
+import {
+  applyCaching,
+  encodeTrackingInfo,
+  OK,
+  parseTracking,
+  startsWith,
+  type TrackingState,
+} from "./tracking_options.ts";
 
 /** Receives what the child reports once the node opened the invalidation stream. */
 export interface InvalidationSink {
@@ -49,58 +51,9 @@ export interface TrackingLimits {
   reopenDelayMs: number;
 }
 
-/**
- * The keys a read-only command reads: the command table's positions, and for the commands whose
- * keys move, their own rule (Redis's getkeys procedures for them).
- */
-export function trackedKeys(info: CommandInfo, args: readonly Uint8Array[]): Uint8Array[] {
-  const fixed = commandKeys(info, args);
-  if (fixed !== null) return fixed;
-  const counted = (at: number) => {
-    const count = args[at] ? Number(decoder.decode(args[at])) : 0;
-    return Number.isSafeInteger(count) && count > 0 ? args.slice(at + 1, at + 1 + count) : [];
-  };
-  switch (info.name) {
-    case "eval_ro":
-    case "evalsha_ro":
-    case "fcall_ro":
-      return counted(2);
-    case "zinter":
-    case "zunion":
-    case "zdiff":
-    case "zintercard":
-    case "sintercard":
-      return counted(1);
-    case "sort_ro":
-      return args.length > 1 ? [args[1]] : [];
-    case "xread": {
-      const at = args.findIndex((arg, i) => i > 0 && lowerAscii(arg) === "streams");
-      if (at < 0) return [];
-      const rest = args.slice(at + 1);
-      return rest.slice(0, Math.floor(rest.length / 2));
-    }
-  }
-  return [];
-}
-
 /** Opens the stream of the child's changes (see child_invalidations.ts). */
 export type OpenInvalidations = (sink: InvalidationSink) => { close(): void };
 
-interface TrackingState {
-  redirect: number;
-  bcast: boolean;
-  prefixes: Uint8Array[];
-  optin: boolean;
-  optout: boolean;
-  noloop: boolean;
-  /** CLIENT CACHING yes|no for the next command (or the next transaction); null: not given. */
-  caching: boolean | null;
-  redirectBroken: boolean;
-}
-
-const OK = encodeSimple("OK");
-const syntaxError = encodeError("ERR syntax error");
-const decoder = new TextDecoder();
 const INVALIDATE = encodeBulk("invalidate");
 const CHANNEL = "__redis__:invalidate";
 
@@ -111,12 +64,6 @@ function keyId(key: Uint8Array): string {
     text += String.fromCharCode(...key.subarray(i, i + 4096));
   }
   return text;
-}
-
-function startsWith(key: Uint8Array, prefix: Uint8Array): boolean {
-  if (prefix.length > key.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (key[i] !== prefix[i]) return false;
-  return true;
 }
 
 export class ClientTracking {
@@ -163,13 +110,15 @@ export class ClientTracking {
         return void this.whenReady().then(() => slot.complete(reply));
       }
       case "caching":
-        return slot.complete(this.caching(session, args));
+        return slot.complete(applyCaching(this.states.get(session.id), args));
       case "getredir": {
         const state = this.states.get(session.id);
         return slot.complete(encodeInteger(state ? state.redirect : -1));
       }
       case "trackinginfo":
-        return slot.complete(this.trackingInfo(session));
+        return slot.complete(
+          encodeTrackingInfo(this.states.get(session.id), session.replies.protocol),
+        );
     }
   }
 
@@ -212,132 +161,13 @@ export class ClientTracking {
   }
 
   private tracking(session: ClientSession, args: Uint8Array[]): Uint8Array {
-    let redirect = 0;
-    let bcast = false, optin = false, optout = false, noloop = false;
-    const prefixes: Uint8Array[] = [];
-    for (let j = 3; j < args.length; j++) {
-      const option = lowerAscii(args[j]);
-      const more = j < args.length - 1;
-      if (option === "redirect" && more) {
-        j++;
-        if (redirect !== 0) {
-          return encodeError("ERR A client can only redirect to a single other client");
-        }
-        const id = parseRedisInteger(args[j], 0, args[j].length);
-        if (Number.isNaN(id)) return encodeError("ERR value is not an integer or out of range");
-        if (this.sessions.get(id) === undefined) {
-          return encodeError("ERR The client ID you want redirect to does not exist");
-        }
-        redirect = id;
-      } else if (option === "bcast") bcast = true;
-      else if (option === "optin") optin = true;
-      else if (option === "optout") optout = true;
-      else if (option === "noloop") noloop = true;
-      else if (option === "prefix" && more) prefixes.push(args[++j].slice());
-      else return syntaxError;
-    }
-    const onOff = lowerAscii(args[2]);
-    if (onOff === "off") {
-      if (this.states.delete(session.id)) this.activeChanged();
-      return OK;
-    }
-    if (onOff !== "on") return syntaxError;
     const old = this.states.get(session.id);
-    if (!bcast && prefixes.length > 0) {
-      return encodeError("ERR PREFIX option requires BCAST mode to be enabled");
-    }
-    if (old && old.bcast !== bcast) {
-      return encodeError(
-        "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.",
-      );
-    }
-    if (bcast && (optin || optout)) {
-      return encodeError("ERR OPTIN and OPTOUT are not compatible with BCAST");
-    }
-    if (optin && optout) {
-      return encodeError("ERR You can't specify both OPTIN mode and OPTOUT mode");
-    }
-    if (old && ((optin && old.optout) || (optout && old.optin))) {
-      return encodeError(
-        "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.",
-      );
-    }
-    const overlap = prefixOverlap(old?.prefixes ?? [], prefixes);
-    if (overlap) return encodeError(overlap);
-    // BCAST with no PREFIX is the empty prefix: every key (as Redis, given once).
-    if (bcast && prefixes.length === 0 && !old?.prefixes.some((p) => p.length === 0)) {
-      prefixes.push(new Uint8Array(0));
-    }
-    const state: TrackingState = {
-      redirect,
-      bcast,
-      prefixes: [...(old?.prefixes ?? []), ...prefixes],
-      optin,
-      optout,
-      noloop,
-      caching: null,
-      redirectBroken: false,
-    };
-    this.states.set(session.id, state);
-    if (!old) this.activeChanged();
+    const next = parseTracking(args, old, (id) => this.sessions.get(id) !== undefined);
+    if (next instanceof Uint8Array) return next;
+    if (next === null) this.states.delete(session.id);
+    else this.states.set(session.id, next);
+    if ((next === null) !== (old === undefined)) this.activeChanged();
     return OK;
-  }
-
-  private caching(session: ClientSession, args: Uint8Array[]): Uint8Array {
-    const state = this.states.get(session.id);
-    if (args.length !== 3 || !state || !(state.optin || state.optout)) {
-      return encodeError(
-        "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
-      );
-    }
-    const answer = lowerAscii(args[2]);
-    if (answer === "yes") {
-      if (!state.optin) {
-        return encodeError(
-          "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
-        );
-      }
-      state.caching = true;
-    } else if (answer === "no") {
-      if (!state.optout) {
-        return encodeError(
-          "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
-        );
-      }
-      state.caching = false;
-    } else {
-      return syntaxError;
-    }
-    return OK;
-  }
-
-  private trackingInfo(session: ClientSession): Uint8Array {
-    const state = this.states.get(session.id);
-    const flags: string[] = [];
-    if (!state) flags.push("off");
-    else {
-      flags.push("on");
-      if (state.bcast) flags.push("bcast");
-      if (state.optin) flags.push("optin");
-      if (state.optout) flags.push("optout");
-      if (state.caching === true) flags.push("caching-yes");
-      if (state.caching === false) flags.push("caching-no");
-      if (state.noloop) flags.push("noloop");
-      if (state.redirectBroken) flags.push("broken_redirect");
-    }
-    // In byte order, as Redis's radix tree lists them.
-    const prefixes = [...(state?.prefixes ?? [])].sort(compareBytes);
-    return concatBytes([
-      encodeMapHeader(3, session.replies.protocol),
-      encodeBulk("flags"),
-      encodeSetHeader(flags.length, session.replies.protocol),
-      ...flags.map((flag) => encodeBulk(flag)),
-      encodeBulk("redirect"),
-      encodeInteger(state ? state.redirect : -1),
-      encodeBulk("prefixes"),
-      encodeArrayHeader(prefixes.length),
-      ...prefixes.map((prefix) => encodeBulk(prefix)),
-    ]);
   }
 
   /** Open the child's stream when the first client tracks, close it after the last. */
@@ -482,36 +312,4 @@ export class ClientTracking {
     }
     session.replies.take().complete(frame);
   }
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const length = Math.min(a.length, b.length);
-  for (let i = 0; i < length; i++) if (a[i] !== b[i]) return a[i] - b[i];
-  return a.length - b.length;
-}
-
-function overlaps(a: Uint8Array, b: Uint8Array): boolean {
-  return startsWith(a, b) || startsWith(b, a);
-}
-
-/** Redis's error for a new prefix that starts or extends another one; null if none does. */
-function prefixOverlap(existing: Uint8Array[], added: Uint8Array[]): string | null {
-  const rule = "Prefixes for a single client must not overlap.";
-  for (let i = 0; i < added.length; i++) {
-    const prefix = decoder.decode(added[i]);
-    const taken = existing.find((other) => overlaps(other, added[i]));
-    if (taken) {
-      return `ERR Prefix '${prefix}' overlaps with an existing prefix '${
-        decoder.decode(taken)
-      }'. ${rule}`;
-    }
-    for (let j = i + 1; j < added.length; j++) {
-      if (overlaps(added[i], added[j])) {
-        return `ERR Prefix '${prefix}' overlaps with another provided prefix '${
-          decoder.decode(added[j])
-        }'. ${rule}`;
-      }
-    }
-  }
-  return null;
 }

@@ -40,7 +40,8 @@ import {
 } from "./client_auth.ts";
 import type { ClientRegistry } from "./client_registry.ts";
 import { Subscriptions } from "./subscriptions.ts";
-import { ClientTracking, trackedKeys, type TrackingLimits } from "./client_tracking.ts";
+import { ClientTracking, type TrackingLimits } from "./client_tracking.ts";
+import { trackedKeys } from "./tracked_keys.ts";
 
 const decoder = new TextDecoder();
 const OK = encodeSimple("OK");

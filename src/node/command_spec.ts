@@ -8,7 +8,7 @@
 import type { CommandInfo, CommandTable } from "../redis/command_table.ts";
 import { nodeCommands } from "../server/command_router.ts";
 
-export const CommandSpecFlags = {
+const CommandSpecFlags = {
   readonly: 1 << 1,
   unsupported: 1 << 3,
   dontIntercept: 1 << 4,

@@ -22,7 +22,7 @@ import {
   encodePushHeader,
   nullArrayFor,
 } from "./replies.ts";
-import { concatBytes } from "../resp/bytes.ts";
+import { concatBytes, keyString } from "../resp/bytes.ts";
 import {
   applyCaching,
   encodeTrackingInfo,
@@ -57,15 +57,6 @@ export type OpenInvalidations = (sink: InvalidationSink) => { close(): void };
 const INVALIDATE = encodeBulk("invalidate");
 const CHANNEL = "__redis__:invalidate";
 
-/** A binary-safe map key for a Redis key. */
-function keyId(key: Uint8Array): string {
-  let text = "";
-  for (let i = 0; i < key.length; i += 4096) {
-    text += String.fromCharCode(...key.subarray(i, i + 4096));
-  }
-  return text;
-}
-
 export class ClientTracking {
   private readonly states = new Map<number, TrackingState>();
   /** Default mode: key → ids of the clients that read it since its last invalidation. */
@@ -83,11 +74,6 @@ export class ClientTracking {
     private readonly openInvalidations: OpenInvalidations,
     private readonly limits: TrackingLimits,
   ) {}
-
-  /** Keys remembered for default-mode clients (CLIENT TRACKING's table). */
-  get tableSize(): number {
-    return this.table.size;
-  }
 
   isTracking(session: ClientSession): boolean {
     return this.states.size > 0 && this.states.has(session.id);
@@ -134,7 +120,7 @@ export class ClientTracking {
     if (state.optin && state.caching !== true) return;
     if (state.optout && state.caching === false) return;
     for (const key of keys) {
-      const id = keyId(key);
+      const id = keyString(key);
       let entry = this.table.get(id);
       if (!entry) {
         entry = { key: key.slice(), clients: new Set() };
@@ -242,7 +228,7 @@ export class ClientTracking {
       else perClient.set(id, [key]);
     };
     for (const key of this.table.size > 0 ? keys : []) {
-      const id = keyId(key);
+      const id = keyString(key);
       const entry = this.table.get(id);
       if (entry) {
         this.table.delete(id);

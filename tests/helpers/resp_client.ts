@@ -82,3 +82,18 @@ export class RespClient {
     } catch { /* closed */ }
   }
 }
+
+/** The clients a test opens, closed together when it ends (in its `finally`). */
+export class OpenClients {
+  private readonly all: RespClient[] = [];
+
+  async connect(port: number): Promise<RespClient> {
+    const client = await RespClient.connect(port);
+    this.all.push(client);
+    return client;
+  }
+
+  closeAll(): void {
+    for (const client of this.all.splice(0)) client.close();
+  }
+}

@@ -4,17 +4,13 @@
  * same on every node), survives a snapshot and a restart, and other parameters stay refused.
  */
 import assert from "node:assert/strict";
-import { RespClient, RespError } from "../helpers/resp_client.ts";
+import { OpenClients, RespError } from "../helpers/resp_client.ts";
 import { TestCluster } from "../helpers/test_cluster.ts";
 
 Deno.test("CONFIG SET notify-keyspace-events & co reach every child and survive a snapshot and a restart", async () => {
   const cluster = await TestCluster.start(3);
-  const clients: RespClient[] = [];
-  const connect = async (port: number) => {
-    const client = await RespClient.connect(port);
-    clients.push(client);
-    return client;
-  };
+  const clients = new OpenClients();
+  const connect = (port: number) => clients.connect(port);
   try {
     const leader = await cluster.leader();
     const follower = cluster.nodes.find((n) => n !== leader)!;
@@ -88,7 +84,7 @@ Deno.test("CONFIG SET notify-keyspace-events & co reach every child and survive 
     await cluster.waitConverged();
     await expectEverywhere("after the follower's snapshot and restart");
   } finally {
-    for (const client of clients) client.close();
+    clients.closeAll();
     await cluster.destroy();
   }
 });

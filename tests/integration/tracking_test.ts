@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { createClient } from "redis";
-import { RespClient } from "../helpers/resp_client.ts";
+import { OpenClients, RespClient } from "../helpers/resp_client.ts";
 import { startPlainRedis } from "../helpers/plain_redis.ts";
 import { waitFor } from "../helpers/node_process.ts";
 import { infoField, TestCluster } from "../helpers/test_cluster.ts";
@@ -84,12 +84,8 @@ Deno.test("CLIENT TRACKING, CACHING, GETREDIR and TRACKINGINFO answer as Redis",
 
 Deno.test("tracking clients get invalidations for what changes, once, after their reads", async () => {
   const cluster = await TestCluster.start(3);
-  const clients: RespClient[] = [];
-  const connect = async (port: number) => {
-    const client = await RespClient.connect(port);
-    clients.push(client);
-    return client;
-  };
+  const clients = new OpenClients();
+  const connect = (port: number) => clients.connect(port);
   try {
     const leader = await cluster.leader();
     const follower = cluster.nodes.find((n) => n !== leader)!;
@@ -200,7 +196,7 @@ Deno.test("tracking clients get invalidations for what changes, once, after thei
     assert.equal(await newLeader.call("SET", "k1", "off"), "OK");
     assert.equal(await tracked.callRaw("PING"), "+PONG\r\n", "off: nothing more");
   } finally {
-    for (const client of clients) client.close();
+    clients.closeAll();
     await cluster.destroy();
   }
 });
@@ -241,13 +237,12 @@ Deno.test("node-redis's client-side cache serves repeats locally and sees each w
 
 Deno.test("a follower whose child restarts for a snapshot tells its tracking clients to drop everything", async () => {
   const cluster = await TestCluster.start(3, ["--log-max-bytes", "32000"]);
-  const clients: RespClient[] = [];
+  const clients = new OpenClients();
   try {
     const leader = await cluster.leader();
     const follower = cluster.nodes.find((n) => n !== leader)!;
-    const tracked = await RespClient.connect(follower.port);
-    const writer = await RespClient.connect(leader.port);
-    clients.push(tracked, writer);
+    const tracked = await clients.connect(follower.port);
+    const writer = await clients.connect(leader.port);
     await tracked.callRaw("HELLO", "3");
     assert.equal(await tracked.call("CONFIG", "SET", "raft.follower-proxy", "yes"), "OK");
     assert.equal(await tracked.callRaw("CLIENT", "TRACKING", "ON"), "+OK\r\n");
@@ -299,7 +294,7 @@ Deno.test("a follower whose child restarts for a snapshot tells its tracking cli
     assert.equal(await writer.call("SET", "after", "1"), "OK");
     assert.equal(await tracked.readRaw(10_000), invalidate("after"));
   } finally {
-    for (const client of clients) client.close();
+    clients.closeAll();
     await cluster.destroy();
   }
 });

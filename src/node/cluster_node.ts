@@ -271,9 +271,9 @@ export class ClusterNode implements NodeApi {
     return this.config.requirepass;
   }
 
-  dataCommandRoute(kind: "read" | "write"): DataRoute {
+  dataCommandRoute(kind: "read" | "write", session?: ClientSession): DataRoute {
     if (this.state !== "up") return this.dataCommandError();
-    if (kind === "read" && this.config.readMode === "stale") {
+    if (kind === "read" && this.readsLocally(session)) {
       // Any node serves stale reads, but not before it replayed what it had before a restart
       // and heard from a leader: a restarted node never serves state older than it had.
       return this.appliedIndex >= this.staleReadFloorIndex && this.leaderSeen
@@ -285,6 +285,12 @@ export class ClusterNode implements NodeApi {
       if (leader) return { proxyTo: leader.addr };
     }
     return this.dataCommandError();
+  }
+
+  /** Stale reads: every read with `--read-mode stale`, a READONLY connection's on a follower. */
+  private readsLocally(session?: ClientSession): boolean {
+    return this.config.readMode === "stale" ||
+      (session?.state.replicaReads === true && this.role !== "leader");
   }
 
   watchIndex(session: ClientSession): number {
@@ -383,8 +389,9 @@ export class ClusterNode implements NodeApi {
     slot: ReplySlot,
   ): void {
     const order = sessionOrder(session);
-    if (order.startNow("read")) this.registerRead(order, commandBytes, replyCount, slot);
-    else order.read(() => this.registerRead(order, commandBytes, replyCount, slot));
+    const local = this.readsLocally(session);
+    if (order.startNow("read")) this.registerRead(order, commandBytes, replyCount, slot, local);
+    else order.read(() => this.registerRead(order, commandBytes, replyCount, slot, local));
   }
 
   /**
@@ -439,6 +446,7 @@ export class ClusterNode implements NodeApi {
     commandBytes: Uint8Array,
     replyCount: number,
     slot: ReplySlot,
+    local: boolean,
   ): void {
     const read: PendingRead = {
       commandBytes,
@@ -448,7 +456,7 @@ export class ClusterNode implements NodeApi {
       minIndex: order.lastWriteIndex,
       dispatched: order.onReadDispatched,
     };
-    if (this.config.readMode === "stale") this.reads.addLocal(read, this.appliedIndex);
+    if (local) this.reads.addLocal(read, this.appliedIndex);
     else this.reads.add(read, this.earlyReadIndex(), this.appliedIndex);
   }
 

@@ -78,16 +78,17 @@ const refusedNames = new Set([
   "slowlog|reset",
   "memory|purge",
   "cluster",
-  "readonly",
-  "readwrite",
   "asking",
   "lastsave",
 ]); // deno-fmt-ignore
 
-/** Answered locally even though they are neither reads nor writes. */
+/**
+ * Answered locally even though they are neither reads nor writes (READONLY and READWRITE by the
+ * router, refused inside MULTI like the others).
+ */
 const localNames = new Set([
   "ping", "echo", "time", "command", "lolwut", "role", "info", "config|get", "hello", "auth",
-  "quit", "select", "client", "slowlog", "latency", "memory", "acl",
+  "quit", "select", "client", "slowlog", "latency", "memory", "acl", "readonly", "readwrite",
 ]); // deno-fmt-ignore
 
 /** The commands that enter or leave pub/sub mode. */

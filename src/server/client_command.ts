@@ -122,6 +122,7 @@ export class ClientCommand {
     if (txn) flags += "x";
     if (this.node.isBlocked(session.id)) flags += "b";
     flags += this.tracking.listFlags(session);
+    if (session.state.replicaReads) flags += "r";
     const multi = txn ? txn.commands.length : -1;
     return `id=${session.id} addr=${session.remoteAddr} laddr=${session.localAddr} ` +
       `name=${session.name} age=${Math.floor((nowMs - session.createdAtMs) / 1000)} ` +

@@ -151,6 +151,7 @@ export class CommandRouter implements CommandHandler {
         session.authenticated = !this.node.requirepass;
         this.tracking.closed(session); // tracking off
         delete session.state.replyMode; // CLIENT REPLY ON, and RESET's own reply is sent
+        delete session.state.replicaReads; // READWRITE
         slot.silent = false;
         session.replies.protocol = 2;
         // A subscriber's RESET goes down its pub/sub connection, after the replies still due
@@ -191,6 +192,7 @@ export class CommandRouter implements CommandHandler {
     // The node's clock: the child's follows the log's entries (see native/raftclock.c).
     if (name === "time" && args.length === 1) return slot.complete(timeReply());
     if (name === "wait") return this.wait(session, args, slot);
+    if (name === "readonly" || name === "readwrite") return this.replicaReads(session, name, args, slot);
     if (name === "config" && isReplicatedConfigSet(args)) return this.childConfigSet(session, args, slot);
     if (nodeCommands.has(name)) {
       return this.node.admin(session, name, args.map((a) => decoder.decode(a)), slot);
@@ -199,7 +201,7 @@ export class CommandRouter implements CommandHandler {
     if (typeof check === "string") return slot.complete(encodeError(check));
     const info = check;
     if (info.route === "local") return this.local(session, name, args, slot);
-    const route = this.node.dataCommandRoute(info.route === "read" ? "read" : "write");
+    const route = this.node.dataCommandRoute(info.route === "read" ? "read" : "write", session);
     if (typeof route === "string") return slot.complete(encodeError(route));
     // Before the read reaches the child (here or through the leader): a change after it is named.
     if (info.flags.has("readonly") && this.tracking.isTracking(session)) {
@@ -239,6 +241,18 @@ export class CommandRouter implements CommandHandler {
       default:
         return slot.complete(encodeError(Errors.notSupported));
     }
+  }
+
+  /**
+   * READONLY / READWRITE, as on a Redis Cluster replica: a READONLY connection to a follower
+   * reads the follower's own state (the guarantee of `--read-mode stale`) instead of being sent
+   * to the leader; writes still are. On the leader it changes nothing.
+   */
+  private replicaReads(session: ClientSession, name: string, args: Uint8Array[], slot: ReplySlot): void {
+    if (args.length !== 1) return slot.complete(encodeError(arityError(name)));
+    if (name === "readonly") session.state.replicaReads = true;
+    else delete session.state.replicaReads;
+    slot.complete(OK);
   }
 
   closed(session: ClientSession): void {
@@ -501,7 +515,7 @@ export class CommandRouter implements CommandHandler {
 
   private exec(session: ClientSession, txn: Transaction, slot: ReplySlot, watch?: SessionWatch): void {
     if (txn.failed) return slot.complete(encodeError(Errors.execAbort));
-    const route = this.node.dataCommandRoute(txn.readOnly && !watch ? "read" : "write");
+    const route = this.node.dataCommandRoute(txn.readOnly && !watch ? "read" : "write", session);
     if (typeof route === "string") return slot.complete(encodeError(route));
     if (route) {
       const commands = txn.commands.map((c) => encodeCommand(c));

@@ -55,8 +55,9 @@ export interface NodeApi {
   /**
    * How a data command of `kind` is served right now: null = here, a string = that error
    * (not a member, not leader, ...), `{ proxyTo }` = forward it to the leader at that address.
+   * A follower serves the reads of a `session` in READONLY mode from its own state.
    */
-  dataCommandRoute(kind: "read" | "write"): DataRoute;
+  dataCommandRoute(kind: "read" | "write", session?: ClientSession): DataRoute;
   /** The applied index a WATCH issued now on `session` watches from (after its own writes). */
   watchIndex(session: ClientSession): number;
   /**

@@ -3,12 +3,14 @@
  * Integration: a cluster-aware client, node-redis's `createCluster`, given only followers'
  * addresses, finds the leader through the emulated CLUSTER SLOTS, and follows the leader when it
  * changes: after RAFT.TRANSFER_LEADER (the old leader's MOVED makes it rediscover) and after the
- * leader is killed and restarts as a follower.
+ * leader is killed and restarts as a follower. READONLY connections to followers read the
+ * follower's own state, so clients that read from replicas (node-redis's `useReplicas`) work.
  */
 import assert from "node:assert/strict";
 import { createCluster } from "redis";
 import { waitFor, within } from "../helpers/node_process.ts";
 import { TestCluster } from "../helpers/test_cluster.ts";
+import { RespError } from "../helpers/resp_client.ts";
 import type { NodeProcess } from "../helpers/node_process.ts";
 
 const keysPerRound = 20;
@@ -111,3 +113,95 @@ Deno.test("node-redis's cluster client goes on after the leader is killed and re
     await cluster.destroy();
   }
 });
+
+Deno.test("READONLY: a follower reads its own state for that connection, even cut off from the others", async () => {
+  const cluster = await TestCluster.start(3);
+  const leader = await cluster.leader();
+  const [follower, other] = cluster.nodes.filter((node) => node !== leader);
+  const stopped: number[] = [];
+  const c = await follower.client();
+  try {
+    assert.equal(await cluster.call(["SET", "k", "v1"]), "OK");
+    assert.deepEqual(await c.call("GET", "k"), new RespError(`MOVED 0 ${leader.addr}`));
+    assert.equal(await c.call("READONLY"), "OK");
+    await waitFor(async () => await c.call("GET", "k") === "v1", "the follower to apply k");
+    assert.deepEqual(await c.call("SET", "k", "v2"), new RespError(`MOVED 0 ${leader.addr}`));
+    assert.match(String(await c.call("CLIENT", "INFO")), / flags=r /);
+    assert.deepEqual(
+      await c.call("READONLY", "x"),
+      new RespError("ERR wrong number of arguments for 'readonly' command"),
+    );
+
+    assert.equal(await c.call("READWRITE"), "OK");
+    assert.deepEqual(await c.call("GET", "k"), new RespError(`MOVED 0 ${leader.addr}`));
+    assert.equal(await c.call("READONLY"), "OK");
+    assert.equal(await c.call("RESET"), "RESET");
+    assert.deepEqual(await c.call("GET", "k"), new RespError(`MOVED 0 ${leader.addr}`));
+    assert.match(String(await c.call("CLIENT", "INFO")), / flags=N /);
+
+    // On the leader READONLY changes nothing: reads stay linearizable there.
+    const l = await leader.client();
+    assert.equal(await l.call("READONLY"), "OK");
+    assert.equal(await l.call("GET", "k"), "v1");
+    l.close();
+    assert.equal(await c.call("READONLY"), "OK");
+
+    // Its own state: served with the leader and the other follower stopped (no quorum at all).
+    for (const node of [leader, other]) {
+      stopped.push(node.process!.pid);
+      Deno.kill(node.process!.pid, "SIGSTOP");
+    }
+    // Past its longest election timeout (fastTimers: 500 ms, up to twice that): it campaigns
+    // and knows no leader.
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    assert.equal(await c.call("GET", "k"), "v1");
+    const plain = await follower.client();
+    assert.deepEqual(await plain.call("GET", "k"), new RespError("CLUSTERDOWN No raft leader"));
+    plain.close();
+  } finally {
+    for (const pid of stopped) Deno.kill(pid, "SIGCONT");
+    c.close();
+    await cluster.destroy();
+  }
+});
+
+Deno.test("node-redis's cluster client with useReplicas reads from the followers", async () => {
+  const cluster = await TestCluster.start(3);
+  const leader = await cluster.leader();
+  const client = createCluster({
+    rootNodes: [{ url: `redis://${leader.addr}` }],
+    useReplicas: true,
+  });
+  client.on("error", () => {});
+  try {
+    await within(client.connect(), 10_000);
+    assert.deepEqual(masters(client), [leader.addr]);
+    assert.deepEqual(
+      client.replicas.map((node) => node.address).sort(),
+      cluster.nodes.filter((node) => node !== leader).map((node) => node.addr).sort(),
+    );
+    await writeAndRead(client, "k");
+    await cluster.waitConverged();
+    const before = await replicaReadCount(cluster.nodes.filter((node) => node !== leader));
+    for (let i = 0; i < keysPerRound; i++) assert.equal(await client.get(`k:${i}`), `v${i}`);
+    const after = await replicaReadCount(cluster.nodes.filter((node) => node !== leader));
+    assert.ok(after > before, `reads served by the followers: ${before} then ${after}`);
+  } finally {
+    try {
+      client.destroy();
+    } catch { /* closed already */ }
+    await cluster.destroy();
+  }
+});
+
+/** GETs the followers' children have served (their INFO commandstats). */
+async function replicaReadCount(followers: NodeProcess[]): Promise<number> {
+  let total = 0;
+  for (const node of followers) {
+    const c = await node.client();
+    const stats = String(await c.call("INFO", "commandstats"));
+    c.close();
+    total += Number(/^cmdstat_get:calls=(\d+)/m.exec(stats)?.[1] ?? 0);
+  }
+  return total;
+}

@@ -19,12 +19,21 @@ const writeAttemptMs = 3000;
 
 type ClusterClient = ReturnType<typeof createCluster>;
 
-function connectVia(nodes: NodeProcess[]): ClusterClient {
+function connectVia(nodes: NodeProcess[], useReplicas = false): ClusterClient {
   const client = createCluster({
     rootNodes: nodes.map((node) => ({ url: `redis://${node.addr}` })),
+    useReplicas,
   });
   client.on("error", () => {});
   return client;
+}
+
+/** Destroy the client (it throws when every connection ended already), then the cluster. */
+async function closeAll(client: ClusterClient, cluster: TestCluster): Promise<void> {
+  try {
+    client.destroy();
+  } catch { /* closed already */ }
+  await cluster.destroy();
 }
 
 /** SET through the cluster client until one is acknowledged, bounded in attempts and time. */
@@ -78,10 +87,7 @@ Deno.test("node-redis's cluster client finds the leader via followers and follow
     await cluster.waitConverged();
     assert.equal(await cluster.call(["GET", `after:${keysPerRound - 1}`]), `v${keysPerRound - 1}`);
   } finally {
-    try {
-      client.destroy();
-    } catch { /* closed already */ }
-    await cluster.destroy();
+    await closeAll(client, cluster);
   }
 });
 
@@ -107,10 +113,7 @@ Deno.test("node-redis's cluster client goes on after the leader is killed and re
       assert.equal(await cluster.call(["GET", `${prefix}:0`]), "v0");
     }
   } finally {
-    try {
-      client.destroy();
-    } catch { /* closed already */ }
-    await cluster.destroy();
+    await closeAll(client, cluster);
   }
 });
 
@@ -168,11 +171,7 @@ Deno.test("READONLY: a follower reads its own state for that connection, even cu
 Deno.test("node-redis's cluster client with useReplicas reads from the followers", async () => {
   const cluster = await TestCluster.start(3);
   const leader = await cluster.leader();
-  const client = createCluster({
-    rootNodes: [{ url: `redis://${leader.addr}` }],
-    useReplicas: true,
-  });
-  client.on("error", () => {});
+  const client = connectVia([leader], true);
   try {
     await within(client.connect(), 10_000);
     assert.deepEqual(masters(client), [leader.addr]);
@@ -187,10 +186,7 @@ Deno.test("node-redis's cluster client with useReplicas reads from the followers
     const after = await replicaReadCount(cluster.nodes.filter((node) => node !== leader));
     assert.ok(after > before, `reads served by the followers: ${before} then ${after}`);
   } finally {
-    try {
-      client.destroy();
-    } catch { /* closed already */ }
-    await cluster.destroy();
+    await closeAll(client, cluster);
   }
 });
 

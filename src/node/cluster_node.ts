@@ -560,7 +560,14 @@ export class ClusterNode implements NodeApi {
     await this.snapshots.open(mode !== "restart");
     const snapshot = mode === "restart" ? this.snapshots.current() : undefined;
     const persisted = mode === "restart" ? await this.storage.load(snapshot?.meta) : undefined;
-    this.staleReadFloorIndex = persisted?.hardState.commit ?? 0;
+    // Stale reads wait until the node has applied what it may have applied before it stopped:
+    // up to the end of its log (the commit index on disk is saved with a new term or vote only).
+    // A node applies only entries it has written, but for a leader's entries committed by its
+    // followers while its own write waited behind its previous fdatasync. The floor drops where
+    // the leader replaces the log's tail (never committed) or a snapshot replaces the log.
+    this.staleReadFloorIndex = persisted
+      ? Math.max(persisted.hardState.commit, this.storage.lastIndex)
+      : 0;
     if (snapshot) this.restoreSnapshotState(snapshot.meta.index, snapshot.meta.extra);
     const tunables = raftTunables(this.config);
     this.quorumReadMode = quorumReadModeOf(this.config.readMode);
@@ -729,6 +736,7 @@ export class ClusterNode implements NodeApi {
     if (ready.entries.length > 0) {
       const first = ready.entries[0].index;
       if (first <= storage.lastIndex) {
+        this.staleReadFloorIndex = Math.min(this.staleReadFloorIndex, first - 1);
         this.pendingWrites.failFrom(first);
         await storage.truncateSuffix(first);
       }
@@ -887,6 +895,7 @@ export class ClusterNode implements NodeApi {
     this.watchChild();
     this.crashPoint("install-after-child-restart");
     await this.storage!.reset(meta.index + 1);
+    this.staleReadFloorIndex = Math.min(this.staleReadFloorIndex, meta.index);
     this.crashPoint("install-after-log-reset");
     this.restoreSnapshotState(meta.index, extra);
     this.reads.applied(this.appliedIndex);

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { NodeProcess, waitFor } from "../helpers/node_process.ts";
 import { RespError } from "../helpers/resp_client.ts";
+import { encodeCommands } from "../helpers/reply_frames.ts";
 import { fastTimers, infoField, TestCluster } from "../helpers/test_cluster.ts";
 import { assertPausedLeaderNeverReadsStale } from "../helpers/paused_leader.ts";
 
@@ -371,6 +372,50 @@ Deno.test("--read-mode stale: a restarted node never answers from state older th
     }
     assert.deepEqual(seen.filter((v) => v !== String(writesCount)), [], "older state served");
     assert.equal(seen.at(-1), String(writesCount));
+  } finally {
+    await cluster.destroy();
+  }
+});
+
+Deno.test("--read-mode stale: a restarted node whose log tail is replaced serves again", async () => {
+  const cluster = await TestCluster.start(3, ["--read-mode", "stale"]);
+  try {
+    const leader = await cluster.leader();
+    const followers = cluster.nodes.filter((n) => n !== leader);
+    assert.equal(await cluster.call(["SET", "k", "v"]), "OK");
+    await cluster.waitConverged();
+
+    // Writes the leader logs but cannot commit (its followers are down), then it dies too.
+    const logEnd = async () => Number(infoField(await cluster.info(leader), "raft_current_index"));
+    const before = await logEnd();
+    for (const f of followers) await f.crash();
+    const writer = await leader.client();
+    const uncommittedCount = 50;
+    await writer.sendRaw(
+      encodeCommands(Array.from({ length: uncommittedCount }, (_, i) => ["SET", "u", String(i)])),
+    );
+    await waitFor(
+      async () => await logEnd() >= before + uncommittedCount,
+      "the leader to log the writes",
+    );
+    writer.close();
+    await leader.crash();
+    for (const f of followers) await f.spawn();
+    await cluster.leader(15_000, followers);
+
+    // Its log ends past the new leader's: the new leader replaces that tail, and with no more
+    // writes the node must serve reads again all the same (never the lost writes).
+    await leader.spawn();
+    const c = await leader.client();
+    try {
+      await waitFor(
+        async () => await c.call("GET", "k") === "v",
+        "stale reads on the restarted node",
+      );
+      assert.equal(await c.call("GET", "u"), null);
+    } finally {
+      c.close();
+    }
   } finally {
     await cluster.destroy();
   }

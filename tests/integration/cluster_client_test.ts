@@ -8,10 +8,9 @@
  */
 import assert from "node:assert/strict";
 import { createCluster } from "redis";
-import { waitFor, within } from "../helpers/node_process.ts";
+import { type NodeProcess, waitFor, within } from "../helpers/node_process.ts";
 import { TestCluster } from "../helpers/test_cluster.ts";
 import { RespError } from "../helpers/resp_client.ts";
-import type { NodeProcess } from "../helpers/node_process.ts";
 
 const keysPerRound = 20;
 const writeAttemptsMaxCount = 40;

@@ -35,7 +35,13 @@ export const nemesisNames = [
   "transfer",
   "snapshot",
 ] as const;
-export const workloadNames = ["register", "list-append", "counter", "expiry"] as const;
+export const workloadNames = [
+  "register",
+  "list-append",
+  "stale-list",
+  "counter",
+  "expiry",
+] as const;
 
 export interface RunOptions {
   timeSec: number;
@@ -286,6 +292,8 @@ export function makeWorkload(name: string): Workload {
       return new RegisterWorkload();
     case "list-append":
       return new ListAppendWorkload();
+    case "stale-list":
+      return new ListAppendWorkload(true);
     case "counter":
       return new CounterWorkload();
     case "expiry":

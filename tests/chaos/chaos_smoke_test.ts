@@ -1,6 +1,6 @@
 /**
  * @module
- * CI smoke test of the chaos harness against real node processes: four short runs with
+ * CI smoke test of the chaos harness against real node processes: five short runs with
  * different workloads and nemeses (about 3 minutes in all), each of which must end with zero
  * anomalies. Histories and verdicts stay under out/chaos/smoke-* for inspection.
  */
@@ -16,6 +16,8 @@ const runs: Pick<RunOptions, "workload" | "nemeses" | "timeSec" | "seed">[] = [
     seed: 202,
   },
   { workload: "counter", nemeses: ["partition", "pause", "snapshot"], timeSec: 30, seed: 303 },
+  // Reads from each node's own state (READONLY) never go back, restarts included.
+  { workload: "stale-list", nemeses: ["kill", "transfer", "snapshot"], timeSec: 30, seed: 505 },
   // Restarts replay the log after keys' deadlines: every node must still agree on them.
   { workload: "expiry", nemeses: ["kill", "pause", "snapshot"], timeSec: 30, seed: 404 },
 ];

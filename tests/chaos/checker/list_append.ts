@@ -9,9 +9,15 @@
  * - real time: an append acknowledged before an observation started is in it, and an
  *   observation never shows fewer elements than one that completed before it started;
  * - every acknowledged append is in the final read.
+ *
+ * Reads from one node's own state (input `stale@<addr>`, READONLY or `--read-mode stale`) may
+ * lag, so real time does not bind them; instead, per node, a read never shows fewer elements
+ * than one that node answered before it started (also across that node's restarts). They still
+ * count as observations for everything else: a later linearizable read must not show less.
  */
 import { formatOp, type Operation } from "../history.ts";
 import { maxCompletedBefore } from "./realtime.ts";
+import { staleReadNode } from "./replica_reads.ts";
 import { type Anomaly, type Verdict, verdictOf } from "./verdict.ts";
 
 /** Anomalies of one kind on one key beyond this are counted, not listed. */
@@ -96,7 +102,7 @@ function checkKey(key: string, ops: Operation[], anomalies: Anomaly[]): number {
   );
   for (const op of observers) {
     const append = needed.get(op);
-    if (!append || op.input === "final") continue;
+    if (!append || op.input === "final" || staleReadNode(op) !== undefined) continue;
     const value = String(append.input);
     if (!observedList(op)!.includes(value)) {
       report(
@@ -109,11 +115,30 @@ function checkKey(key: string, ops: Operation[], anomalies: Anomaly[]): number {
       );
     }
   }
-  const longer = maxCompletedBefore(observers, observers, (op) => observedList(op)!.length);
-  for (const op of observers) {
+  const length = (op: Operation) => observedList(op)!.length;
+  const current = observers.filter((op) => staleReadNode(op) === undefined);
+  const longer = maxCompletedBefore(observers, current, length);
+  for (const op of current) {
     const before = longer.get(op);
-    if (before && observedList(before)!.length > observedList(op)!.length) {
+    if (before && length(before) > length(op)) {
       report("read-went-backwards", `${key}: a later read shows fewer elements`, [before, op]);
+    }
+  }
+  const staleByNode = Map.groupBy(
+    observers.filter((op) => staleReadNode(op) !== undefined),
+    (op) => staleReadNode(op)!,
+  );
+  for (const [node, reads] of staleByNode) {
+    const longerOnNode = maxCompletedBefore(reads, reads, length);
+    for (const op of reads) {
+      const before = longerOnNode.get(op);
+      if (before && length(before) > length(op)) {
+        report(
+          "node-went-backwards",
+          `${key}: ${node} answered a read with fewer elements than one it answered earlier`,
+          [before, op],
+        );
+      }
     }
   }
 

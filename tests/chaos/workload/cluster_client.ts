@@ -7,6 +7,7 @@
  * indeterminate; it is never turned into a failure.
  */
 import { ConnectionLost, type Reply, RespConnection, RespError } from "../resp_connection.ts";
+import { ReplicaReader } from "./replica_reader.ts";
 
 export interface RunOptions {
   /** Index of the reply that decides the outcome (default: the last). */
@@ -37,6 +38,8 @@ export class ClusterClient {
   private targetAddr: string | null = null;
   /** Refusals met by the current operation before its outcome, for the history. */
   private refusals: string[] = [];
+  /** READONLY connections for reads from one chosen node's own state. */
+  readonly replicas = new ReplicaReader();
 
   constructor(
     readonly id: number,
@@ -138,8 +141,14 @@ export class ClusterClient {
       : `${outcome} after ${this.refusals.length} refusals: ${shown.join(" | ")}`;
   }
 
+  /** The members' addresses now. */
+  nodeAddresses(): string[] {
+    return this.addresses();
+  }
+
   close(): void {
     this.forget(false);
+    this.replicas.close();
   }
 
   private async connect(timeoutMs: number): Promise<RespConnection> {

@@ -71,3 +71,41 @@ Deno.test("list-append rejects a read going backwards between two reads", () => 
     .add("read", "k", null, [], 4, 5);
   assert.deepEqual(kinds(h), ["read-went-backwards"]);
 });
+
+Deno.test("list-append lets reads from a node's own state lag, each node at its own pace", () => {
+  const h = new HistoryBuilder()
+    .add("append", "k", "1", ["1"], 0, 1)
+    .add("append", "k", "2", ["1", "2"], 2, 3)
+    .add("read", "k", "stale@a:1", ["1"], 4, 5)
+    .add("read", "k", "stale@b:1", [], 6, 7)
+    .add("read", "k", "stale@a:1", ["1", "2"], 8, 9)
+    .add("read", "k", "stale@b:1", ["1"], 10, 11)
+    .add("read", "k", "final", ["1", "2"], 20, 21);
+  assert.deepEqual(kinds(h), []);
+});
+
+Deno.test("list-append rejects a node answering from older state than it answered before", () => {
+  const h = new HistoryBuilder()
+    .add("append", "k", "1", ["1"], 0, 1)
+    .add("read", "k", "stale@a:1", ["1"], 2, 3)
+    .add("read", "k", "stale@b:1", [], 4, 5)
+    .add("read", "k", "stale@a:1", [], 6, 7);
+  assert.deepEqual(kinds(h), ["node-went-backwards"]);
+});
+
+Deno.test("list-append holds a current read to what a node's own state showed before it", () => {
+  const h = new HistoryBuilder()
+    .add("append", "k", "1", undefined, 0, 1, "info")
+    .add("read", "k", "stale@a:1", ["1"], 2, 3)
+    .add("read", "k", null, [], 4, 5);
+  assert.deepEqual(kinds(h), ["read-went-backwards"]);
+});
+
+Deno.test("list-append still rejects phantom and reordered values in a node's own reads", () => {
+  const h = new HistoryBuilder()
+    .add("append", "k", "1", ["1"], 0, 5)
+    .add("append", "k", "2", ["1", "2"], 0, 5)
+    .add("read", "k", "stale@a:1", ["2", "1"], 6, 7)
+    .add("read", "k", "stale@b:1", ["1", "7"], 6, 7);
+  assert.deepEqual(kinds(h), ["incompatible-order", "phantom-element"]);
+});

@@ -131,6 +131,8 @@ export class ClusterNode implements NodeApi {
   readonly snapshots: SnapshotManager;
   /** Stale reads wait until the commit index persisted before a restart is applied. */
   private staleReadFloorIndex = 0;
+  /** Committed entries waiting for this node's log to write them (see applyCommitted). */
+  private committedUnwritten: Entry[] = [];
   private leaderSeen = false;
   private readonly reads: ReadBarrier;
   /** Clients in WAIT (leader only). */
@@ -561,10 +563,9 @@ export class ClusterNode implements NodeApi {
     const snapshot = mode === "restart" ? this.snapshots.current() : undefined;
     const persisted = mode === "restart" ? await this.storage.load(snapshot?.meta) : undefined;
     // Stale reads wait until the node has applied what it may have applied before it stopped:
-    // up to the end of its log (the commit index on disk is saved with a new term or vote only).
-    // A node applies only entries it has written, but for a leader's entries committed by its
-    // followers while its own write waited behind its previous fdatasync. The floor drops where
-    // the leader replaces the log's tail (never committed) or a snapshot replaces the log.
+    // up to the end of its log (the commit index on disk is saved with a new term or vote only;
+    // a node applies only entries its log has written). The floor drops where the leader
+    // replaces the log's tail (never committed) or a snapshot replaces the log.
     this.staleReadFloorIndex = persisted
       ? Math.max(persisted.hardState.commit, this.storage.lastIndex)
       : 0;
@@ -697,7 +698,7 @@ export class ClusterNode implements NodeApi {
       // are applied now instead of after that sync.
       if (this.readyCommittedPushed && this.raft) {
         const entries = this.raft.takeCommittedEntries();
-        if (entries.length > 0) this.applyLoop.push(entries);
+        if (entries.length > 0) this.applyCommitted(entries);
       }
       return;
     }
@@ -748,7 +749,7 @@ export class ClusterNode implements NodeApi {
     }
     // Committed entries are durable on a quorum already: apply them (and answer confirmed reads)
     // while this Ready's new entries are being synced, instead of after.
-    this.applyLoop.push(ready.committedEntries);
+    this.applyCommitted(ready.committedEntries);
     this.readyCommittedPushed = true;
     for (const read of ready.readStates) {
       this.reads.confirm(read.requestId, read.index, this.appliedIndex);
@@ -763,8 +764,31 @@ export class ClusterNode implements NodeApi {
       );
     }
     if (ready.entries.length > 0) await storage.sync();
+    this.applyCommitted([]);
     this.send(ready.messagesAfterPersist);
     raft.advance(ready);
+  }
+
+  /**
+   * Hands committed entries to the apply loop, except those this node's own log has not written
+   * yet (a follower catching up gets entries and their commit in one append; a leader's write can
+   * wait behind its log's previous operation): they follow once written. A node killed after
+   * serving an entry it never wrote would restart without it and, with stale reads, could answer
+   * from older state than it had served.
+   */
+  private applyCommitted(entries: readonly Entry[]): void {
+    const writtenIndex = this.storage!.writtenIndex;
+    const held = this.committedUnwritten;
+    if (held.length === 0 && (entries.length === 0 || entries.at(-1)!.index <= writtenIndex)) {
+      if (entries.length > 0) this.applyLoop.push(entries);
+      return;
+    }
+    for (const entry of entries) held.push(entry);
+    let ready = 0;
+    while (ready < held.length && held[ready].index <= writtenIndex) ready++;
+    if (ready === 0) return;
+    this.applyLoop.push(ready === held.length ? held : held.slice(0, ready));
+    this.committedUnwritten = held.slice(ready);
   }
 
   private onSoftState(role: Role, leaderId: number): void {

@@ -25,6 +25,12 @@ export class LogStorage {
   get lastIndex(): number {
     return this.log.lastIndex;
   }
+
+  /** Highest index handed to the OS: what a restart after a kill of this process finds. */
+  get writtenIndex(): number {
+    return this.log.writtenIndex;
+  }
+
   get sizeBytes(): number {
     return this.log.sizeBytes;
   }

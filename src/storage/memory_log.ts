@@ -33,6 +33,7 @@ export class MemoryLogStore implements LogStore {
   #records: LogRecord[] = [];
   #pending: LogRecord[] = [];
   #syncedIndex = 0;
+  #writtenIndex = 0;
   #flushDurableCap = Infinity;
   #state: "new" | "open" | "closed" = "new";
   readonly #batcher = new FsyncBatcher<LogRecord>((records) => this.#flush(records));
@@ -54,6 +55,10 @@ export class MemoryLogStore implements LogStore {
     return this.#syncedIndex;
   }
 
+  get writtenIndex(): number {
+    return this.#writtenIndex;
+  }
+
   get sizeBytes(): number {
     let total = 0;
     for (const record of this.#records) total += RECORD_HEADER_BYTES + record.data.byteLength;
@@ -69,6 +74,7 @@ export class MemoryLogStore implements LogStore {
     this.#firstIndex = this.disk.firstIndex;
     this.#records = [...this.disk.records];
     this.#syncedIndex = this.lastIndex;
+    this.#writtenIndex = this.lastIndex;
     this.#state = "open";
     return Promise.resolve();
   }
@@ -98,6 +104,7 @@ export class MemoryLogStore implements LogStore {
     this.#dropUnwritten((record) => record.index < fromIndex);
     this.#flushDurableCap = Math.min(this.#flushDurableCap, fromIndex - 1);
     this.#syncedIndex = Math.min(this.#syncedIndex, fromIndex - 1);
+    this.#writtenIndex = Math.min(this.#writtenIndex, fromIndex - 1);
     return await this.#batcher.run(() => {
       const keep = fromIndex - this.disk.firstIndex;
       if (this.disk.records.length > keep) this.disk.records.length = keep;
@@ -128,6 +135,7 @@ export class MemoryLogStore implements LogStore {
     this.#dropUnwritten(() => false);
     this.#flushDurableCap = -Infinity;
     this.#syncedIndex = nextIndex - 1;
+    this.#writtenIndex = nextIndex - 1;
     return await this.#batcher.run(() => {
       this.disk.firstIndex = nextIndex;
       this.disk.records = [];
@@ -188,6 +196,7 @@ export class MemoryLogStore implements LogStore {
     this.#syncStats.record(0);
     const lastIndex = records[records.length - 1].index;
     this.#syncedIndex = Math.max(this.#syncedIndex, Math.min(lastIndex, this.#flushDurableCap));
+    this.#writtenIndex = Math.max(this.#writtenIndex, this.#syncedIndex);
     return Promise.resolve();
   }
 }

@@ -107,6 +107,7 @@ export class SegmentedLog implements LogStore {
   #segments: SegmentIndex[] = [];
   #lastTerm = 0;
   #syncedIndex = 0;
+  #writtenIndex = 0;
   #cache = new TailCache(1);
   /** Appended records not yet handed to a flush. */
   #pending: LogRecord[] = [];
@@ -150,6 +151,10 @@ export class SegmentedLog implements LogStore {
 
   get syncedIndex(): number {
     return this.#syncedIndex;
+  }
+
+  get writtenIndex(): number {
+    return this.#writtenIndex;
   }
 
   get sizeBytes(): number {
@@ -249,6 +254,7 @@ export class SegmentedLog implements LogStore {
     if (this.#segments.length === 0) this.#segments.push(SegmentIndex.create(this.logDir, 1));
     this.#lastTerm = term;
     this.#syncedIndex = this.lastIndex;
+    this.#writtenIndex = this.lastIndex;
     this.#cache.reset(this.lastIndex + 1);
     this.#state = "open";
   }
@@ -298,6 +304,7 @@ export class SegmentedLog implements LogStore {
     this.#dropUnwritten((record) => record.index < fromIndex);
     this.#flushDurableCap = Math.min(this.#flushDurableCap, fromIndex - 1);
     this.#syncedIndex = Math.min(this.#syncedIndex, fromIndex - 1);
+    this.#writtenIndex = Math.min(this.#writtenIndex, fromIndex - 1);
     this.#cache.truncate(fromIndex);
     this.#generation++;
 
@@ -363,6 +370,7 @@ export class SegmentedLog implements LogStore {
     this.#dropUnwritten(() => false);
     this.#flushDurableCap = -Infinity;
     this.#syncedIndex = nextIndex - 1;
+    this.#writtenIndex = nextIndex - 1;
     this.#cache.reset(nextIndex);
     this.#generation++;
     const marker = new AtomicFile(join(this.logDir, RESET_MARKER_FILE_NAME));
@@ -566,6 +574,10 @@ export class SegmentedLog implements LogStore {
       // +10-15% pipelined writes on one node, shorter write latency on three, against a
       // blocking fdatasync; an async write as well only added a thread-pool round trip).
       writeAllSync(writer, buffer);
+      this.#writtenIndex = Math.max(
+        this.#writtenIndex,
+        Math.min(records[records.length - 1].index, this.#flushDurableCap),
+      );
       file.writerPosition = end;
       if (end > file.allocatedBytes) this.#preallocate(file, writer, end);
       if (this.#fsync()) {

@@ -45,6 +45,11 @@ export interface LogStore {
   readonly lastIndex: number;
   /** Highest index known durable; records in `(syncedIndex, lastIndex]` await a sync. */
   readonly syncedIndex: number;
+  /**
+   * Highest index handed to the operating system (`syncedIndex <= writtenIndex <= lastIndex`):
+   * survives a crash of this process, not of the machine.
+   */
+  readonly writtenIndex: number;
   /** Bytes the log occupies (on disk once synced, framing included). */
   readonly sizeBytes: number;
   readonly stats: SyncStats;

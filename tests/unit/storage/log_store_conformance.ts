@@ -280,6 +280,32 @@ export function logStoreConformance(name: string, makeHarness: () => Promise<Log
     await reopened.close();
   });
 
+  scenario("writtenIndex: records handed to the OS, lowered by truncation and reset", async (h) => {
+    const log = await h.open();
+    log.append(records(1, 10, 1));
+    assert.equal(log.writtenIndex, 0, "appending alone writes nothing");
+    const first = log.sync();
+    log.append(records(11, 20, 1));
+    const second = log.sync();
+    await first;
+    assert.equal(log.writtenIndex >= 10, true, `writtenIndex ${log.writtenIndex}`);
+    await second;
+    assert.equal(log.writtenIndex, 20);
+    assert.equal(log.syncedIndex, 20);
+    await log.truncateSuffix(15);
+    assert.equal(log.writtenIndex, 14);
+    log.append(records(15, 16, 2));
+    assert.equal(log.writtenIndex, 14);
+    await log.sync();
+    assert.equal(log.writtenIndex, 16);
+    await log.close();
+    const reopened = await h.open();
+    assert.equal(reopened.writtenIndex, 16);
+    await reopened.reset(100);
+    assert.equal(reopened.writtenIndex, 99);
+    await reopened.close();
+  });
+
   scenario("reset restarts the log empty at the given index, durably", async (h) => {
     const log = await h.open();
     log.append(records(1, 40, 1));

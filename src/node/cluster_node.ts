@@ -771,24 +771,32 @@ export class ClusterNode implements NodeApi {
 
   /**
    * Hands committed entries to the apply loop, except those this node's own log has not written
-   * yet (a follower catching up gets entries and their commit in one append; a leader's write can
-   * wait behind its log's previous operation): they follow once written. A node killed after
-   * serving an entry it never wrote would restart without it and, with stale reads, could answer
-   * from older state than it had served.
+   * yet: they follow once written. A follower learns the commit of entries it has just received
+   * (often in the same append) before its next Ready appends them, and a leader's write can wait
+   * behind its log's previous operation. A node killed after serving an entry it never wrote
+   * would restart without it and, with stale reads, could answer from older state than it had.
    */
   private applyCommitted(entries: readonly Entry[]): void {
-    const writtenIndex = this.storage!.writtenIndex;
     const held = this.committedUnwritten;
-    if (held.length === 0 && (entries.length === 0 || entries.at(-1)!.index <= writtenIndex)) {
+    // Entries that match at one index match at all before it (Raft's log matching), so the
+    // last one tells for the whole batch.
+    if (held.length === 0 && (entries.length === 0 || this.logHasWritten(entries.at(-1)!))) {
       if (entries.length > 0) this.applyLoop.push(entries);
       return;
     }
     for (const entry of entries) held.push(entry);
     let ready = 0;
-    while (ready < held.length && held[ready].index <= writtenIndex) ready++;
+    while (ready < held.length && this.logHasWritten(held[ready])) ready++;
     if (ready === 0) return;
     this.applyLoop.push(ready === held.length ? held : held.slice(0, ready));
     this.committedUnwritten = held.slice(ready);
+  }
+
+  /** This node's log has written this very entry (not another one at its index, to be replaced). */
+  private logHasWritten(entry: Entry): boolean {
+    const storage = this.storage!;
+    if (entry.index < storage.firstIndex) return true; // compacted: in a snapshot already
+    return entry.index <= storage.writtenIndex && storage.termAt(entry.index) === entry.term;
   }
 
   private onSoftState(role: Role, leaderId: number): void {
@@ -919,6 +927,8 @@ export class ClusterNode implements NodeApi {
     this.watchChild();
     this.crashPoint("install-after-child-restart");
     await this.storage!.reset(meta.index + 1);
+    // Entries committed before the snapshot but still waiting for the log's write are in it.
+    this.committedUnwritten = this.committedUnwritten.filter((entry) => entry.index > meta.index);
     this.staleReadFloorIndex = Math.min(this.staleReadFloorIndex, meta.index);
     this.crashPoint("install-after-log-reset");
     this.restoreSnapshotState(meta.index, extra);

@@ -31,6 +31,14 @@ export class LogStorage {
     return this.log.writtenIndex;
   }
 
+  get firstIndex(): number {
+    return this.log.firstIndex;
+  }
+
+  termAt(index: number): number | undefined {
+    return this.log.termAt(index);
+  }
+
   get sizeBytes(): number {
     return this.log.sizeBytes;
   }

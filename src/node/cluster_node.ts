@@ -129,7 +129,7 @@ export class ClusterNode implements NodeApi {
   private readonly childConfig = new ChildConfig();
   private readonly applyLoop: ApplyLoop;
   readonly snapshots: SnapshotManager;
-  /** Stale reads wait until the commit index persisted before a restart is applied. */
+  /** Stale reads wait until this is applied: what the node may have served before a restart. */
   private staleReadFloorIndex = 0;
   /** Committed entries waiting for this node's log to write them (see applyCommitted). */
   private committedUnwritten: Entry[] = [];

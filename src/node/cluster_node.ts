@@ -780,23 +780,16 @@ export class ClusterNode implements NodeApi {
     const held = this.committedUnwritten;
     // Entries that match at one index match at all before it (Raft's log matching), so the
     // last one tells for the whole batch.
-    if (held.length === 0 && (entries.length === 0 || this.logHasWritten(entries.at(-1)!))) {
+    if (held.length === 0 && (entries.length === 0 || this.storage!.hasWritten(entries.at(-1)!))) {
       if (entries.length > 0) this.applyLoop.push(entries);
       return;
     }
     for (const entry of entries) held.push(entry);
     let ready = 0;
-    while (ready < held.length && this.logHasWritten(held[ready])) ready++;
+    while (ready < held.length && this.storage!.hasWritten(held[ready])) ready++;
     if (ready === 0) return;
     this.applyLoop.push(ready === held.length ? held : held.slice(0, ready));
     this.committedUnwritten = held.slice(ready);
-  }
-
-  /** This node's log has written this very entry (not another one at its index, to be replaced). */
-  private logHasWritten(entry: Entry): boolean {
-    const storage = this.storage!;
-    if (entry.index < storage.firstIndex) return true; // compacted: in a snapshot already
-    return entry.index <= storage.writtenIndex && storage.termAt(entry.index) === entry.term;
   }
 
   private onSoftState(role: Role, leaderId: number): void {

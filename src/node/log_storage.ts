@@ -26,17 +26,14 @@ export class LogStorage {
     return this.log.lastIndex;
   }
 
-  /** Highest index handed to the OS: what a restart after a kill of this process finds. */
-  get writtenIndex(): number {
-    return this.log.writtenIndex;
-  }
-
-  get firstIndex(): number {
-    return this.log.firstIndex;
-  }
-
-  termAt(index: number): number | undefined {
-    return this.log.termAt(index);
+  /**
+   * The log has handed this very entry to the OS (not another one at its index, still to be
+   * replaced), so a restart after a kill of this process finds it; an entry before the log's
+   * start was compacted into a snapshot already.
+   */
+  hasWritten(entry: Entry): boolean {
+    if (entry.index < this.log.firstIndex) return true;
+    return entry.index <= this.log.writtenIndex && this.log.termAt(entry.index) === entry.term;
   }
 
   get sizeBytes(): number {

@@ -60,6 +60,41 @@ export class NodeProcess {
 
   /** (Re)start the node process and wait until it accepts connections. */
   async spawn(): Promise<void> {
+    const process = await this.launch();
+    let exited: number | null = null;
+    process.status.then((status) => exited = status.code);
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && exited === null) {
+      try {
+        const client = await RespClient.connect(this.port);
+        client.close();
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    const why = exited === null ? "did not start" : `exited with code ${exited} before it served`;
+    throw new Error(`node on ${this.addr} ${why}; log:\n${await this.log()}`);
+  }
+
+  /**
+   * Start the node process and wait for it to exit by itself (a test crash point), with no
+   * wait for it to serve: it may serve for a moment or not at all first. Returns the exit code.
+   */
+  async runUntilExit(timeoutMs = 30_000): Promise<number> {
+    const process = await this.launch();
+    const status = await within(process.status, timeoutMs);
+    if (status === "timed out") {
+      throw new Error(`node on ${this.addr} did not exit; log:\n${await this.log()}`);
+    }
+    this.process = null;
+    liveGroups.delete(process.pid);
+    this.logFile?.close();
+    return status.code;
+  }
+
+  /** Start the node process, its output appended to the log file. */
+  private async launch(): Promise<Deno.ChildProcess> {
     this.logFile = await Deno.open(this.logPath, { append: true, create: true, write: true });
     this.process = new Deno.Command(Deno.execPath(), {
       args: [
@@ -83,17 +118,7 @@ export class NodeProcess {
     this.process.stderr.pipeTo(
       (await Deno.open(this.logPath, { append: true, write: true })).writable,
     ).catch(() => {});
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      try {
-        const client = await RespClient.connect(this.port);
-        client.close();
-        return;
-      } catch {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    throw new Error(`node on ${this.addr} did not start; log:\n${await this.log()}`);
+    return this.process;
   }
 
   async log(): Promise<string> {

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { waitFor } from "./node_process.ts";
 import { RespError } from "./resp_client.ts";
-import type { TestCluster } from "./test_cluster.ts";
+import { callNewLeader, type TestCluster } from "./test_cluster.ts";
 
 export async function assertPausedLeaderNeverReadsStale(
   cluster: TestCluster,
@@ -29,14 +29,7 @@ export async function assertPausedLeaderNeverReadsStale(
     try {
       const fresh = await cluster.leader(15_000, others);
       const writer = await fresh.client();
-      // A new leader answers CLUSTERDOWN until its current-term no-op is applied (nothing is
-      // proposed then); any other reply is final.
-      const written = await waitFor(async () => {
-        const reply = await writer.call("SET", "k", `after-${round}`);
-        const notReady = reply instanceof RespError && reply.message.startsWith("CLUSTERDOWN");
-        return notReady ? undefined : { reply };
-      }, "the new leader to take writes");
-      assert.equal(written.reply, "OK");
+      assert.equal(await callNewLeader(writer, ["SET", "k", `after-${round}`]), "OK");
       writer.close();
       // The GET waits in the paused leader's socket next to the new leader's messages.
       const pending = reader.call("GET", "k");

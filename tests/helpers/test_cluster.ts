@@ -12,6 +12,20 @@ export function infoField(info: unknown, field: string): string | undefined {
   return new RegExp(`^${field}:(.*)$`, "m").exec(String(info))?.[1]?.trim();
 }
 
+/**
+ * Send a command to a node just elected leader: it answers CLUSTERDOWN until its current-term
+ * no-op is applied (nothing is proposed then), so retry that, bounded by time; any other reply
+ * is final.
+ */
+export async function callNewLeader(client: RespClient, args: string[]): Promise<Reply> {
+  const { reply } = await waitFor(async () => {
+    const reply = await client.call(...args);
+    const notReady = reply instanceof RespError && reply.message.startsWith("CLUSTERDOWN");
+    return notReady ? undefined : { reply };
+  }, "the new leader to take commands");
+  return reply;
+}
+
 export class TestCluster {
   constructor(readonly nodes: NodeProcess[]) {}
 

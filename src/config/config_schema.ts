@@ -37,6 +37,7 @@ export const crashPoints = [
   "install-after-publish",
   "install-after-child-restart",
   "install-after-log-reset",
+  "apply-before-log-write",
 ] as const;
 export type CrashPoint = typeof crashPoints[number];
 export type ReadMode = typeof readModes[number];

@@ -749,7 +749,15 @@ export class ClusterNode implements NodeApi {
     }
     // Committed entries are durable on a quorum already: apply them (and answer confirmed reads)
     // while this Ready's new entries are being synced, instead of after.
+    const crashHere = this.config.crashAt === "apply-before-log-write" &&
+      ready.committedEntries.some((entry) => !storage.hasWritten(entry));
     this.applyCommitted(ready.committedEntries);
+    if (crashHere) {
+      // Whatever was handed to the child reaches it before the crash (the child survives it).
+      await this.applyLoop.whenIdle();
+      await this.childConn.drained();
+      this.crashPoint("apply-before-log-write");
+    }
     this.readyCommittedPushed = true;
     for (const read of ready.readStates) {
       this.reads.confirm(read.requestId, read.index, this.appliedIndex);

@@ -163,11 +163,14 @@ Deno.test("a write rolled back by a new leader gets a TIMEOUT error, never OK", 
     const others = cluster.nodes.filter((n) => n !== leader);
     assert.equal(await cluster.call(["SET", "key", "1"]), "OK");
     for (const n of others) Deno.kill(-n.process!.pid, "SIGSTOP");
+    const lastIndex = async () =>
+      Number(infoField(await cluster.info(leader), "raft_current_index"));
+    const before = await lastIndex();
     const c = await leader.client();
     const pending = c.call("INCR", "key");
     // Awaited below; until then a failure of this test must not surface as this rejection.
     pending.catch(() => {});
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(async () => await lastIndex() > before, "the leader to append the INCR");
     Deno.kill(-leader.process!.pid, "SIGSTOP");
     // Killed, not resumed: what the paused followers had not read yet (the INCR) is gone, as in
     // RedisRaft's test_rolled_back_reply. Their paused redis children are replaced on restart.

@@ -132,6 +132,8 @@ export const configSchema = z.object({
   peerReconnectMaxMs: positiveInt().default(2000),
   /** Most entries accepted in one AppendEntries from a peer. */
   peerEntriesMaxCount: positiveInt().default(65_536),
+  /** One-command writes proposed together go in one log entry up to this many bytes (0: off). */
+  writeBatchMaxBytes: z.coerce.number().int().min(0).default(256 * KIB),
   /** Applied writes remembered to decide WATCH; a watch older than this aborts its EXEC. */
   watchHistoryMaxEntries: positiveInt().default(100_000),
   /** Keys remembered for CLIENT TRACKING's default mode (Redis's tracking-table-max-keys). */

@@ -12,6 +12,7 @@ import { commandKeys, type CommandTable } from "../redis/command_table.ts";
 import type { PipelinedConnection } from "../redis/pipelined_connection.ts";
 import { encodeBulk, encodeError, nullArrayFor } from "../server/replies.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
+import { BatchSlot } from "./write_batch.ts";
 import {
   BlockedClients,
   isNothing,
@@ -156,6 +157,7 @@ export class ApplyLoop {
       if (payload.commandBytes.length === 0) slot?.complete(encodeBulk(scriptSha)); // SCRIPT LOAD
     }
     if (payload.commandBytes.length === 0) return undefined;
+    if (payload.parts) return this.applyBatch(entry, payload, slot, 0);
     if (payload.watch) {
       const keys = new Set(payload.watch.keys.map(keyString));
       if (this.ctx.watchHistory.modifiedSince(payload.watch.index, keys)) {
@@ -179,6 +181,33 @@ export class ApplyLoop {
     }
     if (this.ctx.blocked.size === 0) return undefined;
     return this.serveWaiters(entry.index, this.touchedKeys(payload.commandBytes), payload.timeMs);
+  }
+
+  /**
+   * A Batch's commands from `from` on, in order, each answered on its own slot (on the node
+   * that proposed it). Blocked clients are served after each command that may wake them, as
+   * Redis does, so a later command of the batch sees what they took.
+   */
+  private applyBatch(
+    entry: Entry,
+    payload: EntryPayload,
+    slot: ReplySlot | undefined,
+    from: number,
+  ): Promise<void> | undefined {
+    const parts = payload.parts!;
+    const slots = slot instanceof BatchSlot ? slot.parts : undefined;
+    const child = this.ctx.child();
+    for (let i = from; i < parts.length; i++) {
+      this.ctx.watchHistory.record(entry.index, parts[i]);
+      const bytes = this.timed(parts[i], payload.timeMs);
+      const part = slots?.[i];
+      if (part) child.send(bytes, 1, (frame) => part.complete(frame), part.protocol);
+      else child.sendWithoutReply(bytes);
+      if (this.ctx.blocked.size === 0) continue;
+      const served = this.serveWaiters(entry.index, this.touchedKeys(parts[i]), payload.timeMs);
+      if (served) return served.then(() => this.applyBatch(entry, payload, slot, i + 1));
+    }
+    return undefined;
   }
 
   /** An entry's commands as the child runs them at the entry's `timeMs` (when it has a clock). */

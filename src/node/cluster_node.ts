@@ -33,7 +33,15 @@ import type { DataRoute, NodeApi, NodeState } from "../server/node_api.ts";
 import { LeaderProxy } from "./leader_proxy.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
 import { type LogStorage, openLogStorage } from "./log_storage.ts";
-import { encodePayload, PayloadKind, payloadTimeMs, stampPayload } from "./entry_payload.ts";
+import {
+  encodeBatchPayload,
+  encodePayload,
+  isBatchablePayload,
+  PayloadKind,
+  payloadTimeMs,
+  stampPayload,
+} from "./entry_payload.ts";
+import { type BatchedWrite, BatchSlot, WriteBatcher } from "./write_batch.ts";
 import { ApplyLoop } from "./apply_loop.ts";
 import { startRdbSnapshot } from "../redis/rdb_snapshot.ts";
 import { installRdb, waitChildLoaded } from "../redis/rdb_install.ts";
@@ -106,6 +114,10 @@ export class ClusterNode implements NodeApi {
   private readonly child: RedisChild;
   private childConn!: PipelinedConnection;
   private readonly pendingWrites = new PendingWrites();
+  private readonly writeBatcher = new WriteBatcher(
+    () => this.config.writeBatchMaxBytes,
+    (writes) => this.proposeBatched(writes),
+  );
   /** Subscribers on this node's child; closed when it stops leading. */
   private readonly pubsubSessions = new Set<PubSubSession>();
   /**
@@ -296,7 +308,7 @@ export class ClusterNode implements NodeApi {
   }
 
   watchIndex(session: ClientSession): number {
-    return Math.max(this.appliedIndex, sessionOrder(session).lastWriteIndex);
+    return Math.max(this.appliedIndex, this.lastWriteIndexOf(sessionOrder(session)));
   }
 
   pubsub(
@@ -370,6 +382,43 @@ export class ClusterNode implements NodeApi {
 
   private proposeWrite(order: SessionOrder, payload: Uint8Array, slot: ReplySlot): void {
     if (!this.raft) return slot.complete(encodeError(Errors.noCluster));
+    if (this.config.writeBatchMaxBytes > 0 && isBatchablePayload(payload)) {
+      order.writeGathered = true;
+      return this.writeBatcher.add({ order, payload, slot });
+    }
+    this.writeBatcher.flush(); // what was gathered before this goes first
+    this.proposeOne(order, payload, slot);
+  }
+
+  /** What the batcher gathered: one write alone, or several as one Batch entry. */
+  private proposeBatched(writes: BatchedWrite[]): void {
+    for (const write of writes) write.order.writeGathered = false;
+    if (writes.length === 1) {
+      return this.proposeOne(writes[0].order, writes[0].payload, writes[0].slot);
+    }
+    if (!this.raft) {
+      for (const write of writes) write.slot.complete(encodeError(Errors.noCluster));
+      return;
+    }
+    const payload = encodeBatchPayload(writes.map((write) => write.payload));
+    const position = this.raft.propose(stampPayload(payload, this.nextEntryTimeMs()));
+    if (position instanceof RaftError) {
+      const error = encodeError(this.proposalErrorReply(position));
+      for (const write of writes) write.slot.complete(error);
+      return;
+    }
+    for (const write of writes) write.order.lastWriteIndex = position.index;
+    this.pendingWrites.add(
+      position.index,
+      position.term,
+      new BatchSlot(writes.map((write) => write.slot)),
+      performance.now() + this.config.requestTimeoutMs,
+    );
+    this.schedule();
+  }
+
+  private proposeOne(order: SessionOrder, payload: Uint8Array, slot: ReplySlot): void {
+    if (!this.raft) return slot.complete(encodeError(Errors.noCluster));
     const position = this.raft.propose(stampPayload(payload, this.nextEntryTimeMs()));
     if (position instanceof RaftError) {
       return slot.complete(encodeError(this.proposalErrorReply(position)));
@@ -382,6 +431,15 @@ export class ClusterNode implements NodeApi {
       performance.now() + this.config.requestTimeoutMs,
     );
     this.schedule();
+  }
+
+  /**
+   * The index of the session's last write, its gathered writes proposed first: what a read,
+   * WAIT or WATCH takes from it must include every write the session sent before them.
+   */
+  private lastWriteIndexOf(order: SessionOrder): number {
+    if (order.writeGathered) this.writeBatcher.flush();
+    return order.lastWriteIndex;
   }
 
   read(
@@ -407,7 +465,7 @@ export class ClusterNode implements NodeApi {
       const nowMs = performance.now();
       this.replicaWaits.add(
         {
-          targetIndex: Math.max(order.lastWriteIndex, 1),
+          targetIndex: Math.max(this.lastWriteIndexOf(order), 1),
           numReplicas,
           deadlineMs: nowMs + (timeoutMs > 0 ? timeoutMs : this.config.requestTimeoutMs),
           answer: (count) => {
@@ -455,7 +513,7 @@ export class ClusterNode implements NodeApi {
       replyCount,
       slot,
       deadlineMs: performance.now() + this.config.requestTimeoutMs,
-      minIndex: order.lastWriteIndex,
+      minIndex: this.lastWriteIndexOf(order),
       dispatched: order.onReadDispatched,
     };
     if (local) this.reads.addLocal(read, this.appliedIndex);
@@ -678,6 +736,7 @@ export class ClusterNode implements NodeApi {
       if (raft !== this.raft || this.role !== "leader") return;
       if (!/expires=[1-9]/.test(String(info))) return;
       const payload = encodePayload(PayloadKind.Clock, 0, new Uint8Array(0));
+      this.writeBatcher.flush();
       if (!(raft.propose(stampPayload(payload, this.nextEntryTimeMs())) instanceof RaftError)) {
         this.schedule();
       }
@@ -989,6 +1048,7 @@ export class ClusterNode implements NodeApi {
     if (!waiter || waiter.timeoutProposed) return false;
     const body = `${waiter.id}${withError ? ":error" : ""}`;
     const payload = encodePayload(PayloadKind.BlockedTimeout, 1, new TextEncoder().encode(body));
+    this.writeBatcher.flush();
     if (this.raft.propose(payload) instanceof RaftError) return false;
     waiter.timeoutProposed = true;
     this.schedule();
@@ -998,6 +1058,7 @@ export class ClusterNode implements NodeApi {
   /** Leader: end the waits of blocked clients past their timeout (or gone) through the log. */
   private expireBlockedClients(nowMs: number): void {
     if (this.role !== "leader" || !this.raft || this.blocked.size === 0) return;
+    this.writeBatcher.flush();
     for (const waiter of this.blocked.all()) {
       if (waiter.timeoutProposed || !waiter.slot) continue;
       const gone = waiter.slot.queue.isClosed;

@@ -10,6 +10,8 @@
  * time follows the reply count (0 there: a slot not yet filled, no time).
  * Layout: `kind u8 | replyCount u32 | [timeMs f64] | [watchIndex f64 | keyCount u32 |
  * (len u32, key)*] | [scriptLen u32 | script] | RESP`.
+ * A Batch holds several clients' one-command writes, each with its own reply:
+ * `kind u8 | count u32 | timeMs f64 | count u32 | (len u32, RESP)*`.
  */
 import { encodedCommandBytes, writeCommandAt } from "../resp/reply_writer.ts";
 import { allocBytes } from "../resp/byte_slab.ts";
@@ -30,6 +32,8 @@ export const PayloadKind = {
   ChildConfig: 8,
   /** The leader's time alone (no command): moves the children's clocks when nothing else does. */
   Clock: 9,
+  /** Several one-command writes, applied in order, each answered on its own (see WriteBatcher). */
+  Batch: 10,
 } as const;
 const headerBytes = 5;
 const timedFlag = 0x80;
@@ -63,6 +67,8 @@ export interface EntryPayload {
   script?: Uint8Array;
   /** RESP request bytes, a view into the entry's data. */
   commandBytes: Uint8Array;
+  /** A Batch's commands, each one's RESP bytes (views into the entry's data). */
+  parts?: Uint8Array[];
 }
 
 export function encodePayload(
@@ -117,6 +123,46 @@ export function encodeCommandPayload(
   return out;
 }
 
+/** A one-command payload of encodeCommandPayload, not yet stamped: it may join a Batch. */
+export function isBatchablePayload(payload: Uint8Array): boolean {
+  return payload[0] === (PayloadKind.Command | timedFlag) && readUint32(payload, 1) === 1 &&
+    payloadTimeMs(payload) === undefined;
+}
+
+/** One Batch payload of batchable payloads, in order, with an empty time slot. */
+export function encodeBatchPayload(payloads: readonly Uint8Array[]): Uint8Array {
+  const skip = headerBytes + timeBytes;
+  let total = skip + 4;
+  for (const payload of payloads) total += 4 + payload.length - skip;
+  const out = allocBytes(total);
+  out[0] = PayloadKind.Batch | timedFlag;
+  writeUint32(out, 1, payloads.length);
+  out.fill(0, headerBytes, skip);
+  writeUint32(out, skip, payloads.length);
+  let at = skip + 4;
+  for (const payload of payloads) {
+    writeUint32(out, at, payload.length - skip);
+    out.set(payload.subarray(skip), at + 4);
+    at += 4 + payload.length - skip;
+  }
+  return out;
+}
+
+function batchParts(data: Uint8Array, start: number): Uint8Array[] {
+  if (start + 4 > data.length) throw new Error("batch count overruns the entry");
+  const count = readUint32(data, start);
+  const parts: Uint8Array[] = new Array(count);
+  let at = start + 4;
+  for (let i = 0; i < count; i++) {
+    if (at + 4 > data.length) throw new Error("batch overruns the entry");
+    const length = readUint32(data, at);
+    if (at + 4 + length > data.length) throw new Error("batch overruns the entry");
+    parts[i] = data.subarray(at + 4, at + 4 + length);
+    at += 4 + length;
+  }
+  return parts;
+}
+
 /**
  * The payload stamped with `timeMs`: its empty time slot filled in place, or a copy with the
  * time after the header; a payload with a time already keeps it.
@@ -144,7 +190,7 @@ export function payloadTimeMs(data: Uint8Array): number | undefined {
 export function decodePayload(data: Uint8Array): EntryPayload {
   if (data.length < headerBytes) throw new Error(`entry payload too short (${data.length} bytes)`);
   const kind = data[0] & ~timedFlag;
-  if (kind < PayloadKind.Command || kind > PayloadKind.Clock) {
+  if (kind < PayloadKind.Command || kind > PayloadKind.Batch) {
     throw new Error(`unknown entry payload kind ${kind}`);
   }
   const replyCount = readUint32(data, 1);
@@ -164,6 +210,15 @@ export function decodePayload(data: Uint8Array): EntryPayload {
       timeMs,
       script: data.subarray(start + 4, end),
       commandBytes: data.subarray(end),
+    };
+  }
+  if (kind === PayloadKind.Batch) {
+    return {
+      kind,
+      replyCount,
+      timeMs,
+      commandBytes: data.subarray(start),
+      parts: batchParts(data, start),
     };
   }
   if (kind !== PayloadKind.WatchedTransaction) {

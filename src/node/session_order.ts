@@ -11,6 +11,8 @@ type Step = { kind: "read" | "write"; run: () => void };
 export class SessionOrder {
   /** Index of this session's last proposed write. */
   lastWriteIndex = 0;
+  /** A write of this session waits in the write batcher: flush it before reading the above. */
+  writeGathered = false;
   /** Reads accepted but not yet sent to the child. */
   private undispatchedReads = 0;
   /** Steps held back, in arrival order. */

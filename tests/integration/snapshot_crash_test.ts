@@ -8,7 +8,7 @@ import { waitFor } from "../helpers/node_process.ts";
 import { type RespClient, RespError } from "../helpers/resp_client.ts";
 import { TestCluster } from "../helpers/test_cluster.ts";
 
-const tinyLog = ["--log-max-bytes", "8000"];
+const tinyLog = ["--log-max-bytes", "8000", "--snapshot-min-entries", "1"];
 
 /** INCR until the node dies (or `limit`); returns the last acknowledged value. */
 async function incrUntilDeath(client: RespClient, limit: number): Promise<number> {

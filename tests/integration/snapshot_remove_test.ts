@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { NodeProcess, waitFor } from "../helpers/node_process.ts";
 import { fastTimers, infoField, TestCluster } from "../helpers/test_cluster.ts";
 
-const tinyLog = ["--log-max-bytes", "32000"];
+const tinyLog = ["--log-max-bytes", "32000", "--snapshot-min-entries", "1"];
 
 Deno.test("followers removed while snapshotting under load leave cleanly (no FATAL, process stays up)", async () => {
   const cluster = await TestCluster.start(3, tinyLog);

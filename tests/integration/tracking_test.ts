@@ -236,7 +236,12 @@ Deno.test("node-redis's client-side cache serves repeats locally and sees each w
 });
 
 Deno.test("a follower whose child restarts for a snapshot tells its tracking clients to drop everything", async () => {
-  const cluster = await TestCluster.start(3, ["--log-max-bytes", "32000"]);
+  const cluster = await TestCluster.start(3, [
+    "--log-max-bytes",
+    "32000",
+    "--snapshot-min-entries",
+    "1",
+  ]);
   const clients = new OpenClients();
   try {
     const leader = await cluster.leader();

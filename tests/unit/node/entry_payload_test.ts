@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import {
   decodePayload,
+  encodeBatchPayload,
   encodeCommandPayload,
   encodePayload,
+  isBatchablePayload,
   PayloadKind,
   payloadTimeMs,
   stampPayload,
@@ -42,7 +44,7 @@ Deno.test("transaction, watch and script payloads round-trip", () => {
   assert.equal(text(script.script!), "return 1");
   assert.deepEqual(script.commandBytes, resp);
   assert.throws(
-    () => decodePayload(new Uint8Array([10, 0, 0, 0, 1])),
+    () => decodePayload(new Uint8Array([11, 0, 0, 0, 1])),
     /unknown entry payload kind/,
   );
 });
@@ -66,4 +68,23 @@ Deno.test("a stamped payload carries the entry time and decodes to the same part
     assert.deepEqual({ ...after, timeMs: undefined }, before);
   }
   assert.throws(() => decodePayload(new Uint8Array([0x81, 0, 0, 0, 1, 0])), /entry time overruns/);
+});
+
+Deno.test("a batch holds one-command writes in order, each its own RESP, with one entry time", () => {
+  const commands = [["SET", "k", "v"], ["SET", "ключ", big], ["INCR", "n"]];
+  const payloads = commands.map((args) => encodeCommandPayload(PayloadKind.Command, args));
+  for (const payload of payloads) assert.ok(isBatchablePayload(payload));
+  const batch = stampPayload(encodeBatchPayload(payloads), 1_795_721_302_959);
+  const decoded = decodePayload(batch);
+  assert.equal(decoded.kind, PayloadKind.Batch);
+  assert.equal(decoded.replyCount, 3);
+  assert.equal(decoded.timeMs, 1_795_721_302_959);
+  assert.deepEqual(decoded.parts, commands.map((args) => encodeCommand(args)));
+  // Only unstamped one-command writes may join a batch.
+  assert.ok(!isBatchablePayload(stampPayload(payloads[0], 5)));
+  assert.ok(!isBatchablePayload(encodePayload(PayloadKind.Transaction, 3, encodeCommand(["X"]))));
+  assert.ok(!isBatchablePayload(batch));
+  // A cut batch is a loud error, not a shorter batch.
+  assert.throws(() => decodePayload(batch.subarray(0, batch.length - 1)), /batch overruns/);
+  assert.throws(() => decodePayload(batch.subarray(0, 15)), /batch count overruns/);
 });

@@ -248,6 +248,7 @@ export class ClusterNode implements NodeApi {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.tickTimer);
+    this.writeBatcher.flush(); // gathered writes are answered with the others
     this.pendingWrites.failAll(Errors.writeOutcomeUnknownShutdown);
     this.reads.failAll(Errors.shuttingDown);
     this.peers?.close();
@@ -383,8 +384,9 @@ export class ClusterNode implements NodeApi {
   private proposeWrite(order: SessionOrder, payload: Uint8Array, slot: ReplySlot): void {
     if (!this.raft) return slot.complete(encodeError(Errors.noCluster));
     if (this.config.writeBatchMaxBytes > 0 && isBatchablePayload(payload)) {
+      this.writeBatcher.add({ order, payload, slot }); // may first propose what it held
       order.writeGathered = true;
-      return this.writeBatcher.add({ order, payload, slot });
+      return;
     }
     this.writeBatcher.flush(); // what was gathered before this goes first
     this.proposeOne(order, payload, slot);

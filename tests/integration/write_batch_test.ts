@@ -110,6 +110,12 @@ Deno.test("--write-batch-max-bytes bounds an entry: larger writes go one by one"
     assert.ok(smallEntries >= 2 && smallEntries <= 5, `10 small writes in ${smallEntries} entries`);
     assert.equal(afterLarge - afterSmall, 10, "each large write alone");
     assert.equal(await client.call("GET", "l9"), value);
+    // A read right behind writes that did not fit one batch sees the last of them.
+    const readBehind = await client.pipeline([["SET", "m0", value], ["SET", "m1", value], [
+      "GET",
+      "m1",
+    ]]);
+    assert.deepEqual(readBehind, ["OK", "OK", value]);
     client.close();
   } finally {
     await cluster.destroy();

@@ -14,6 +14,8 @@ export interface NodeOptions {
   args?: string[];
   /** Extra environment for the node process (and so its redis child). */
   env?: Record<string, string>;
+  /** Where the node's output goes; default `<dir>.log`. */
+  logPath?: string;
 }
 
 /** A free TCP port on 127.0.0.1 (bind to 0, read it, release it). */
@@ -44,7 +46,7 @@ export class NodeProcess {
   private constructor(public options: NodeOptions, dir: string) {
     this.port = options.port ?? freePort();
     this.dir = dir;
-    this.logPath = `${dir}.log`;
+    this.logPath = options.logPath ?? `${dir}.log`;
   }
 
   static async start(options: NodeOptions = {}): Promise<NodeProcess> {

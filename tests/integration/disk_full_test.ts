@@ -46,8 +46,11 @@ async function runOutOfDisk({ full: whose, nodeArgs, tornRecord }: DiskFullCase)
     const args = [...fastTimers, ...nodeArgs];
     const fullSlot = whose === "leader" ? 0 : 1;
     for (let slot = 0; slot < 3; slot++) {
-      const dir = slot === fullSlot ? `${mountPoint}/n${slot}` : undefined;
-      nodes.push(await NodeProcess.start({ dir, args }));
+      // The full node's output is logged off the small disk, so that all of it is kept.
+      const [dir, logPath] = slot === fullSlot
+        ? [`${mountPoint}/n${slot}`, `${root}/n${slot}.log`]
+        : [undefined, undefined];
+      nodes.push(await NodeProcess.start({ dir, args, logPath }));
     }
     const cluster = await TestCluster.form(nodes);
     const [first] = nodes;

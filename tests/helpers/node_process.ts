@@ -41,7 +41,6 @@ export class NodeProcess {
   readonly port: number;
   readonly dir: string;
   readonly logPath: string;
-  private logFile: Deno.FsFile | null = null;
 
   private constructor(public options: NodeOptions, dir: string) {
     this.port = options.port ?? freePort();
@@ -91,36 +90,33 @@ export class NodeProcess {
     }
     this.process = null;
     liveGroups.delete(process.pid);
-    this.logFile?.close();
     return status.code;
   }
 
-  /** Start the node process, its output appended to the log file. */
-  private async launch(): Promise<Deno.ChildProcess> {
-    this.logFile = await Deno.open(this.logPath, { append: true, create: true, write: true });
-    this.process = new Deno.Command(Deno.execPath(), {
+  /**
+   * Start the node process, its output appended to the log file by the kernel: a shell opens
+   * the file and execs the node in its place (same pid and process group). Piping the output
+   * through this process lost lines: a restarted node's arrived late or never.
+   */
+  private launch(): Promise<Deno.ChildProcess> {
+    const node = [Deno.execPath(), "run", "-A", mainPath, "--addr", this.addr, "--dir", this.dir];
+    this.process = new Deno.Command("sh", {
       args: [
-        "run",
-        "-A",
-        mainPath,
-        "--addr",
-        this.addr,
-        "--dir",
-        this.dir,
+        "-c",
+        'log="$1"; shift; exec "$@" >>"$log" 2>&1',
+        "sh",
+        this.logPath,
+        ...node,
         ...(this.options.args ?? []),
       ],
       env: this.options.env,
       stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
+      stdout: "null",
+      stderr: "null",
       detached: true,
     }).spawn();
     liveGroups.set(this.process.pid, this.dir);
-    this.process.stdout.pipeTo(this.logFile.writable, { preventClose: true }).catch(() => {});
-    this.process.stderr.pipeTo(
-      (await Deno.open(this.logPath, { append: true, write: true })).writable,
-    ).catch(() => {});
-    return this.process;
+    return Promise.resolve(this.process);
   }
 
   async log(): Promise<string> {
@@ -141,7 +137,6 @@ export class NodeProcess {
     } catch { /* gone */ }
     await process.status;
     liveGroups.delete(process.pid);
-    this.logFile?.close();
   }
 
   /** Graceful stop (SIGTERM), then the whole process group is killed to be sure. */
@@ -157,7 +152,6 @@ export class NodeProcess {
       clearTimeout(timer);
       killGroup(process.pid);
       liveGroups.delete(process.pid);
-      this.logFile?.close();
     }
     await this.killStaleChild();
   }

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { waitFor } from "../helpers/node_process.ts";
 import { type RespClient, RespError } from "../helpers/resp_client.ts";
-import { TestCluster } from "../helpers/test_cluster.ts";
+import { infoField, TestCluster } from "../helpers/test_cluster.ts";
 
 const tinyLog = ["--log-max-bytes", "8000", "--snapshot-min-entries", "1"];
 
@@ -58,14 +58,24 @@ for (
     try {
       const leader = await cluster.leader();
       const follower = cluster.nodes.find((n) => n !== leader)!;
+      const followerLast = Number(infoField(await cluster.info(follower), "raft_current_index"));
       await follower.stop();
       const client = await leader.client();
-      const commands = Array.from({ length: 600 }, (_, i) => ["SET", `k${i}`, `v${i}`]);
-      await client.pipeline(commands);
+      // Several pipelines: writes sent together share entries, and the log must grow past
+      // --log-max-bytes in more than one entry to be compacted.
+      for (let round = 0; round < 6; round++) {
+        await client.pipeline(
+          Array.from(
+            { length: 100 },
+            (_, i) => ["SET", `k${round * 100 + i}`, `v${round * 100 + i}`],
+          ),
+        );
+      }
       await waitFor(async () => {
         const info = String(await client.call("INFO", "raft"));
-        return /raft_snapshots_created:[1-9]/.test(info) &&
-          /raft_log_entries:(\d{1,2})\r/.test(info);
+        const first = Number(infoField(info, "raft_current_index")) -
+          Number(infoField(info, "raft_log_entries")) + 1;
+        return /raft_snapshots_created:[1-9]/.test(info) && first > followerLast + 1;
       }, "the leader to compact past the follower");
       client.close();
       const args = follower.options.args!;

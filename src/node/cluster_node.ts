@@ -12,6 +12,7 @@ import { CommandTable } from "../redis/command_table.ts";
 import { RedisChild } from "../redis/redis_child.ts";
 import {
   type Entry,
+  type EntryPosition,
   EntryType,
   type Membership,
   type Message,
@@ -388,44 +389,31 @@ export class ClusterNode implements NodeApi {
       order.writeGathered = true;
       return;
     }
-    this.writeBatcher.flush(); // what was gathered before this goes first
-    this.proposeOne(order, payload, slot);
+    this.proposeClientEntry(payload, slot, [order]);
   }
 
   /** What the batcher gathered: one write alone, or several as one Batch entry. */
   private proposeBatched(writes: BatchedWrite[]): void {
-    for (const write of writes) write.order.writeGathered = false;
+    const orders = writes.map((write) => write.order);
+    for (const order of orders) order.writeGathered = false;
     if (writes.length === 1) {
-      return this.proposeOne(writes[0].order, writes[0].payload, writes[0].slot);
+      return this.proposeClientEntry(writes[0].payload, writes[0].slot, orders);
     }
-    if (!this.raft) {
-      for (const write of writes) write.slot.complete(encodeError(Errors.noCluster));
-      return;
-    }
-    const payload = encodeBatchPayload(writes.map((write) => write.payload));
-    const position = this.raft.propose(stampPayload(payload, this.nextEntryTimeMs()));
-    if (position instanceof RaftError) {
-      const error = encodeError(this.proposalErrorReply(position));
-      for (const write of writes) write.slot.complete(error);
-      return;
-    }
-    for (const write of writes) write.order.lastWriteIndex = position.index;
-    this.pendingWrites.add(
-      position.index,
-      position.term,
+    this.proposeClientEntry(
+      encodeBatchPayload(writes.map((write) => write.payload)),
       new BatchSlot(writes.map((write) => write.slot)),
-      performance.now() + this.config.requestTimeoutMs,
+      orders,
     );
-    this.schedule();
   }
 
-  private proposeOne(order: SessionOrder, payload: Uint8Array, slot: ReplySlot): void {
+  /** An entry whose `slot` answers its clients once applied; `orders` are their sessions. */
+  private proposeClientEntry(payload: Uint8Array, slot: ReplySlot, orders: SessionOrder[]): void {
     if (!this.raft) return slot.complete(encodeError(Errors.noCluster));
-    const position = this.raft.propose(stampPayload(payload, this.nextEntryTimeMs()));
+    const position = this.propose(stampPayload(payload, this.nextEntryTimeMs()));
     if (position instanceof RaftError) {
       return slot.complete(encodeError(this.proposalErrorReply(position)));
     }
-    order.lastWriteIndex = position.index;
+    for (const order of orders) order.lastWriteIndex = position.index;
     this.pendingWrites.add(
       position.index,
       position.term,
@@ -433,6 +421,15 @@ export class ClusterNode implements NodeApi {
       performance.now() + this.config.requestTimeoutMs,
     );
     this.schedule();
+  }
+
+  /**
+   * Every proposal goes through here: the writes gathered so far go first, so that the log
+   * keeps the order in which things were proposed.
+   */
+  private propose(payload: Uint8Array): EntryPosition | RaftError {
+    this.writeBatcher.flush();
+    return this.raft!.propose(payload);
   }
 
   /**
@@ -738,8 +735,7 @@ export class ClusterNode implements NodeApi {
       if (raft !== this.raft || this.role !== "leader") return;
       if (!/expires=[1-9]/.test(String(info))) return;
       const payload = encodePayload(PayloadKind.Clock, 0, new Uint8Array(0));
-      this.writeBatcher.flush();
-      if (!(raft.propose(stampPayload(payload, this.nextEntryTimeMs())) instanceof RaftError)) {
+      if (!(this.propose(stampPayload(payload, this.nextEntryTimeMs())) instanceof RaftError)) {
         this.schedule();
       }
     }, () => {}).finally(() => this.clockTickChecking = false);
@@ -1050,8 +1046,7 @@ export class ClusterNode implements NodeApi {
     if (!waiter || waiter.timeoutProposed) return false;
     const body = `${waiter.id}${withError ? ":error" : ""}`;
     const payload = encodePayload(PayloadKind.BlockedTimeout, 1, new TextEncoder().encode(body));
-    this.writeBatcher.flush();
-    if (this.raft.propose(payload) instanceof RaftError) return false;
+    if (this.propose(payload) instanceof RaftError) return false;
     waiter.timeoutProposed = true;
     this.schedule();
     return true;
@@ -1060,7 +1055,6 @@ export class ClusterNode implements NodeApi {
   /** Leader: end the waits of blocked clients past their timeout (or gone) through the log. */
   private expireBlockedClients(nowMs: number): void {
     if (this.role !== "leader" || !this.raft || this.blocked.size === 0) return;
-    this.writeBatcher.flush();
     for (const waiter of this.blocked.all()) {
       if (waiter.timeoutProposed || !waiter.slot) continue;
       const gone = waiter.slot.queue.isClosed;
@@ -1070,7 +1064,7 @@ export class ClusterNode implements NodeApi {
         1,
         new TextEncoder().encode(String(waiter.id)),
       );
-      if (!(this.raft.propose(payload) instanceof RaftError)) waiter.timeoutProposed = true;
+      if (!(this.propose(payload) instanceof RaftError)) waiter.timeoutProposed = true;
     }
     this.schedule();
   }

@@ -61,7 +61,7 @@ export class NodeProcess {
 
   /** (Re)start the node process and wait until it accepts connections. */
   async spawn(): Promise<void> {
-    const process = await this.launch();
+    const process = this.launch();
     let exited: number | null = null;
     process.status.then((status) => exited = status.code);
     const deadline = Date.now() + 30_000;
@@ -83,7 +83,7 @@ export class NodeProcess {
    * wait for it to serve: it may serve for a moment or not at all first. Returns the exit code.
    */
   async runUntilExit(timeoutMs = 30_000): Promise<number> {
-    const process = await this.launch();
+    const process = this.launch();
     const status = await within(process.status, timeoutMs);
     if (status === "timed out") {
       throw new Error(`node on ${this.addr} did not exit; log:\n${await this.log()}`);
@@ -98,7 +98,7 @@ export class NodeProcess {
    * the file and execs the node in its place (same pid and process group). Piping the output
    * through this process lost lines: a restarted node's arrived late or never.
    */
-  private launch(): Promise<Deno.ChildProcess> {
+  private launch(): Deno.ChildProcess {
     const node = [Deno.execPath(), "run", "-A", mainPath, "--addr", this.addr, "--dir", this.dir];
     this.process = new Deno.Command("sh", {
       args: [
@@ -116,7 +116,7 @@ export class NodeProcess {
       detached: true,
     }).spawn();
     liveGroups.set(this.process.pid, this.dir);
-    return Promise.resolve(this.process);
+    return this.process;
   }
 
   async log(): Promise<string> {

@@ -26,6 +26,15 @@ export async function callNewLeader(client: RespClient, args: string[]): Promise
   return reply;
 }
 
+/** Wait until `count` clients of the node behind `client` wait in a blocking command. */
+export async function waitBlockedClients(client: RespClient, count: number): Promise<void> {
+  await waitFor(
+    async () =>
+      Number(infoField(await client.call("INFO", "clients"), "blocked_clients")) === count,
+    `${count} blocked clients`,
+  );
+}
+
 export class TestCluster {
   constructor(readonly nodes: NodeProcess[]) {}
 
@@ -75,6 +84,11 @@ export class TestCluster {
     } finally {
       client.close();
     }
+  }
+
+  /** The index of the last entry in `node`'s log (INFO's raft_current_index). */
+  async lastIndex(node: NodeProcess): Promise<number> {
+    return Number(infoField(await this.info(node), "raft_current_index"));
   }
 
   async info(node: NodeProcess): Promise<string> {

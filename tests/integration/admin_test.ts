@@ -163,15 +163,16 @@ Deno.test("a write rolled back by a new leader gets a TIMEOUT error, never OK", 
     const others = cluster.nodes.filter((n) => n !== leader);
     assert.equal(await cluster.call(["SET", "key", "1"]), "OK");
     for (const n of others) Deno.kill(-n.process!.pid, "SIGSTOP");
-    const lastIndex = async () =>
-      Number(infoField(await cluster.info(leader), "raft_current_index"));
-    const before = await lastIndex();
+    const before = await cluster.lastIndex(leader);
     const c = await leader.client();
     // Two pipelined writes: they share one entry (a batch), and both are rolled back.
     const pending = c.pipeline([["INCR", "key"], ["INCR", "key"]]);
     // Awaited below; until then a failure of this test must not surface as this rejection.
     pending.catch(() => {});
-    await waitFor(async () => await lastIndex() > before, "the leader to append the INCRs");
+    await waitFor(
+      async () => await cluster.lastIndex(leader) > before,
+      "the leader to append the INCRs",
+    );
     Deno.kill(-leader.process!.pid, "SIGSTOP");
     // Killed, not resumed: what the paused followers had not read yet (the INCR) is gone, as in
     // RedisRaft's test_rolled_back_reply. Their paused redis children are replaced on restart.

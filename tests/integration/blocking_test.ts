@@ -5,17 +5,7 @@
 import assert from "node:assert/strict";
 import { RespClient, RespError } from "../helpers/resp_client.ts";
 import { encodeCommands } from "../helpers/reply_frames.ts";
-import { infoField, TestCluster } from "../helpers/test_cluster.ts";
-import { waitFor } from "../helpers/node_process.ts";
-
-/** Wait until `count` clients of the node behind `client` wait in a blocking command. */
-async function waitBlocked(client: RespClient, count: number): Promise<void> {
-  await waitFor(
-    async () =>
-      Number(infoField(await client.call("INFO", "clients"), "blocked_clients")) === count,
-    `${count} blocked clients`,
-  );
-}
+import { TestCluster, waitBlockedClients } from "../helpers/test_cluster.ts";
 
 Deno.test("BLPOP waiters are served FIFO, identically on every node; timeouts and bad timeouts", async () => {
   const cluster = await TestCluster.start(3);
@@ -25,9 +15,9 @@ Deno.test("BLPOP waiters are served FIFO, identically on every node; timeouts an
     const c2 = await leader.client();
     const pusher = await leader.client();
     const first = c1.call("BLPOP", "x", "0");
-    await waitBlocked(pusher, 1);
+    await waitBlockedClients(pusher, 1);
     const second = c2.call("BLPOP", "x", "0");
-    await waitBlocked(pusher, 2);
+    await waitBlockedClients(pusher, 2);
     assert.equal(await pusher.call("LPUSH", "x", "1"), 1);
     assert.equal(await pusher.call("LPUSH", "x", "2"), 1);
     assert.equal(await pusher.call("LPUSH", "x", "3"), 1);
@@ -55,7 +45,7 @@ Deno.test("BLPOP waiters are served FIFO, identically on every node; timeouts an
     const onDst = c2.call("BLPOP", "dst", "0");
     const zwait = pusher.call("BZPOPMIN", "z", "0");
     const other = await leader.client();
-    await waitBlocked(other, 3);
+    await waitBlockedClients(other, 3);
     assert.equal(await other.call("RPUSH", "src", "moved"), 1);
     assert.equal(await mover, "moved");
     assert.deepEqual(await onDst, ["dst", "moved"]);
@@ -80,11 +70,11 @@ Deno.test("CLIENT UNBLOCK ends a replicated wait with nil (TIMEOUT) or an error 
     const admin = await leader.client();
     const id = await blocked.call("CLIENT", "ID") as number;
     const waiting = blocked.call("BLPOP", "never", "0");
-    await waitBlocked(admin, 1);
+    await waitBlockedClients(admin, 1);
     assert.equal(await admin.call("CLIENT", "UNBLOCK", String(id)), 1);
     assert.equal(await waiting, null);
     const again = blocked.call("BLPOP", "never", "0");
-    await waitBlocked(admin, 1);
+    await waitBlockedClients(admin, 1);
     assert.equal(await admin.call("CLIENT", "UNBLOCK", String(id), "ERROR"), 1);
     assert.deepEqual(await again, new RespError("UNBLOCKED client unblocked via CLIENT UNBLOCK"));
     assert.equal(await admin.call("CLIENT", "UNBLOCK", String(id)), 0, "not blocked any more");

@@ -385,8 +385,7 @@ Deno.test("--read-mode stale: a restarted node whose log tail is replaced serves
     await cluster.waitConverged();
 
     // Writes the leader logs but cannot commit (its followers are down), then it dies too.
-    const logEnd = async () => Number(infoField(await cluster.info(leader), "raft_current_index"));
-    const before = await logEnd();
+    const before = await cluster.lastIndex(leader);
     for (const f of followers) await f.crash();
     const writer = await leader.client();
     const uncommittedCount = 50;
@@ -394,7 +393,7 @@ Deno.test("--read-mode stale: a restarted node whose log tail is replaced serves
       encodeCommands(Array.from({ length: uncommittedCount }, (_, i) => ["SET", "u", String(i)])),
     );
     await waitFor(
-      async () => await logEnd() > before, // pipelined writes may share one entry
+      async () => await cluster.lastIndex(leader) > before, // pipelined writes may share one entry
       "the leader to log the writes",
     );
     writer.close();

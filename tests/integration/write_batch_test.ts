@@ -5,33 +5,26 @@
  * past --write-batch-max-bytes, and every node ends with the same data.
  */
 import assert from "node:assert/strict";
-import { RespClient } from "../helpers/resp_client.ts";
 import { encodeCommands } from "../helpers/reply_frames.ts";
-import { infoField, TestCluster } from "../helpers/test_cluster.ts";
-import { waitFor } from "../helpers/node_process.ts";
-
-async function lastIndex(client: RespClient): Promise<number> {
-  return Number(infoField(await client.call("INFO", "raft"), "raft_current_index"));
-}
+import { TestCluster, waitBlockedClients } from "../helpers/test_cluster.ts";
 
 Deno.test("pipelined writers share entries; each gets its own replies; nodes agree", async () => {
   const cluster = await TestCluster.start(3);
   try {
     const leader = await cluster.leader();
-    const admin = await leader.client();
     const writersCount = 8;
     const perWriter = 200;
     const writers = await Promise.all(
       Array.from({ length: writersCount }, () => leader.client()),
     );
-    const before = await lastIndex(admin);
+    const before = await cluster.lastIndex(leader);
     const replies = await Promise.all(writers.map((client, w) =>
       client.pipeline(
         Array.from({ length: perWriter }, (_, i) =>
           i % 2 === 0 ? ["INCR", "counter"] : ["RPUSH", `list:${w}`, String(i)]),
       )
     ));
-    const entries = await lastIndex(admin) - before;
+    const entries = await cluster.lastIndex(leader) - before;
     const commands = writersCount * perWriter;
     assert.ok(entries < commands / 4, `${commands} writes took ${entries} entries`);
     const counts: number[] = [];
@@ -50,7 +43,7 @@ Deno.test("pipelined writers share entries; each gets its own replies; nodes agr
       assert.equal(await c.call("RAFT.DEBUG", "EXEC", "GET", "counter"), String(commands / 2));
       c.close();
     }
-    for (const c of [admin, ...writers]) c.close();
+    for (const c of writers) c.close();
   } finally {
     await cluster.destroy();
   }
@@ -64,18 +57,15 @@ Deno.test("inside a batch: a blocked client is served at its push; a script keep
     const writer = await node.client();
     const admin = await node.client();
     const popped = waiter.call("BLPOP", "queue", "0");
-    await waitFor(
-      async () => infoField(await admin.call("INFO", "clients"), "blocked_clients") === "1",
-      "the BLPOP to wait",
-    );
+    await waitBlockedClients(admin, 1);
     // One write: both commands are proposed together. As in Redis, the waiter takes the pushed
     // element right after the push, before the LPOP runs.
-    const before = await lastIndex(admin);
+    const before = await cluster.lastIndex(node);
     await writer.sendRaw(encodeCommands([["RPUSH", "queue", "a"], ["LPOP", "queue"]]));
     assert.equal(await writer.read(), 1);
     assert.equal(await writer.read(), null);
     assert.deepEqual(await popped, ["queue", "a"]);
-    assert.equal(await lastIndex(admin) - before, 1, "one entry for both");
+    assert.equal(await cluster.lastIndex(node) - before, 1, "one entry for both");
     // A script (never batched) between batched writes of one connection stays between them.
     const replies = await writer.pipeline([
       ["SET", "k", "1"],
@@ -93,17 +83,18 @@ Deno.test("inside a batch: a blocked client is served at its push; a script keep
 Deno.test("--write-batch-max-bytes bounds an entry: larger writes go one by one", async () => {
   const cluster = await TestCluster.start(1, ["--write-batch-max-bytes", "200"]);
   try {
-    const client = await cluster.nodes[0].client();
+    const node = cluster.nodes[0];
+    const client = await node.client();
     const value = "v".repeat(100);
-    const before = await lastIndex(client);
+    const before = await cluster.lastIndex(node);
     const small = await client.pipeline(
       Array.from({ length: 10 }, (_, i) => ["SET", `s${i}`, "x"]),
     );
-    const afterSmall = await lastIndex(client);
+    const afterSmall = await cluster.lastIndex(node);
     const large = await client.pipeline(
       Array.from({ length: 10 }, (_, i) => ["SET", `l${i}`, value]),
     );
-    const afterLarge = await lastIndex(client);
+    const afterLarge = await cluster.lastIndex(node);
     assert.deepEqual([...small, ...large], Array(20).fill("OK"));
     // About 40 bytes each: several share an entry, but not all ten (400 bytes > 200).
     const smallEntries = afterSmall - before;

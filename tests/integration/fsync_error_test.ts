@@ -8,22 +8,8 @@
  * two go on acknowledging every write. With the device healthy again the node restarts from its
  * log and converges with the others.
  */
-import { fileURLToPath } from "node:url";
+import { buildPreloadLibrary } from "../helpers/preload_library.ts";
 import { runStorageFault, type StorageFault } from "../helpers/storage_fault.ts";
-
-const faultSource = fileURLToPath(new URL("../helpers/fsync_fault.c", import.meta.url));
-
-/** Builds the preloaded library into `dir` (setup.sh installs the C compiler). */
-async function buildFaultLibrary(dir: string): Promise<string> {
-  const library = `${dir}/fsync_fault.so`;
-  const out = await new Deno.Command("cc", {
-    args: ["-O2", "-shared", "-fPIC", "-Wall", "-Wextra", "-o", library, faultSource, "-ldl"],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(`cc: ${new TextDecoder().decode(out.stderr)}`);
-  return library;
-}
 
 async function runFsyncError(whose: StorageFault["whose"], nodeArgs: string[]): Promise<void> {
   const root = await Deno.makeTempDir({ prefix: "redisraft-fsyncerror-" });
@@ -33,7 +19,10 @@ async function runFsyncError(whose: StorageFault["whose"], nodeArgs: string[]): 
       whose,
       nodeArgs,
       faultyNode: {
-        env: { LD_PRELOAD: await buildFaultLibrary(root), RAFT_FSYNC_FAULT_FILE: trigger },
+        env: {
+          LD_PRELOAD: await buildPreloadLibrary("fsync_fault", root),
+          RAFT_FSYNC_FAULT_FILE: trigger,
+        },
       },
       valueBytes: 64,
       writesMaxCount: 5_000,

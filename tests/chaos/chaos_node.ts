@@ -18,6 +18,12 @@ export interface NodeSpec {
   args: string[];
   /** Wraps the node's argv to run it in its network slot. */
   wrap: (argv: string[]) => string[];
+  /**
+   * With a power-cut nemesis: the library preloaded into the node (tests/helpers/power_loss.c),
+   * the journal of log writes and syncs it keeps, and how much slower it makes each sync (a slow
+   * disk keeps written data unsynced long enough for a cut to find it).
+   */
+  powerLoss?: { library: string; journal: string; syncDelayUs: number };
 }
 
 export type NodeState = "running" | "paused" | "killed" | "crashed" | "stopped";
@@ -61,8 +67,16 @@ export class ChaosNode {
     ]);
     const log = await Deno.open(this.spec.logPath, { append: true, create: true, write: true });
     await log.write(new TextEncoder().encode(`--- chaos: start ${argv.join(" ")}\n`));
+    const powerLoss = this.spec.powerLoss;
     const process = new Deno.Command(argv[0], {
       args: argv.slice(1),
+      env: powerLoss
+        ? {
+          LD_PRELOAD: powerLoss.library,
+          RAFT_POWER_LOSS_JOURNAL: powerLoss.journal,
+          RAFT_POWER_LOSS_SYNC_DELAY_US: String(powerLoss.syncDelayUs),
+        }
+        : undefined,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

@@ -19,6 +19,8 @@ import { PauseNemesis } from "./nemesis/pause.ts";
 import { defaultTiming, NemesisScheduler, type ScheduleTiming } from "./nemesis/scheduler.ts";
 import { snapshotNodeArgs } from "./nemesis/snapshot.ts";
 import { TransferNemesis } from "./nemesis/transfer.ts";
+import { PowerCutNemesis } from "./nemesis/powercut.ts";
+import { buildPreloadLibrary } from "../helpers/preload_library.ts";
 import { LoopbackNetwork, NamespaceNetwork, type Network } from "./network.ts";
 import { ClusterClient } from "./workload/cluster_client.ts";
 import { CounterWorkload } from "./workload/counter.ts";
@@ -34,6 +36,7 @@ export const nemesisNames = [
   "member",
   "transfer",
   "snapshot",
+  "powercut",
 ] as const;
 export const workloadNames = [
   "register",
@@ -106,6 +109,9 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
     dataRoot,
     logDir: `${options.outDir}/nodes`,
     nodeArgs,
+    powerLossLibrary: options.nemeses.includes("powercut")
+      ? await buildPreloadLibrary("power_loss", dataRoot)
+      : undefined,
   });
   addCleanup(() => cluster.destroy());
   const sink = await Deno.open(`${options.outDir}/history.jsonl`, {
@@ -311,6 +317,7 @@ function makeNemeses(names: string[], network: Network, membersTarget: number): 
       if (network.canPartition) nemeses.push(new PartitionNemesis());
     } else if (name === "member") nemeses.push(new MemberNemesis(membersTarget));
     else if (name === "transfer") nemeses.push(new TransferNemesis());
+    else if (name === "powercut") nemeses.push(new PowerCutNemesis());
     else if (name !== "snapshot" && name !== "none") {
       throw new Error(`unknown nemesis ${name} (one of ${nemesisNames.join(", ")})`);
     }

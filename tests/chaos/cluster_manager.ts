@@ -15,6 +15,8 @@ export interface ClusterOptions {
   dataRoot: string;
   logDir: string;
   nodeArgs: string[];
+  /** The power-loss library to preload into every node (a power-cut nemesis runs). */
+  powerLossLibrary?: string;
 }
 
 export type RaftInfo = Record<string, string>;
@@ -31,6 +33,9 @@ export function parseInfo(text: string): RaftInfo {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** With a power-cut nemesis, each node's syncs take this much longer (by slot). */
+const powerCutSyncDelaysUs = [10_000, 3_000, 6_000];
 
 export class ChaosCluster {
   /** Current members (including paused and killed ones). */
@@ -58,6 +63,14 @@ export class ChaosCluster {
       logPath: `${this.options.logDir}/n${slot}.log`,
       args: this.options.nodeArgs,
       wrap: (argv) => this.options.network.wrap(slot, argv),
+      powerLoss: this.options.powerLossLibrary
+        ? {
+          library: this.options.powerLossLibrary,
+          journal: `${this.options.dataRoot}/n${slot}.journal`,
+          // Disks of different speeds: a leader's followers sync before or after it.
+          syncDelayUs: powerCutSyncDelaysUs[slot % powerCutSyncDelaysUs.length],
+        }
+        : undefined,
     });
     this.all.push(node);
     return node;

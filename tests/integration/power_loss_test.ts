@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import { NodeProcess, waitFor } from "../helpers/node_process.ts";
 import { fastTimers, infoField, TestCluster } from "../helpers/test_cluster.ts";
 import { buildPreloadLibrary } from "../helpers/preload_library.ts";
+import { RespError } from "../helpers/resp_client.ts";
 import { cutPower } from "../helpers/power_loss.ts";
 
 const writerCount = 6;
@@ -33,18 +34,18 @@ const syncDelaysUs = [12_000, 2_000, 30_000];
  */
 async function leadOn(cluster: TestCluster, node: NodeProcess): Promise<NodeProcess> {
   const nodeId = infoField(await cluster.info(node), "raft_node_id")!;
-  const leader = await cluster.leader();
-  if (leader === node) return leader;
-  const client = await leader.client();
-  try {
-    assert.equal(await client.call("RAFT.TRANSFER_LEADER", nodeId), "OK");
-  } finally {
-    client.close();
-  }
-  return await waitFor(
-    async () => (await cluster.leader()) === node && node,
-    `the transfer to ${node.addr}`,
-  );
+  // A leader elected a moment ago may refuse the transfer until it serves: ask again.
+  return await waitFor(async () => {
+    const leader = await cluster.leader();
+    if (leader === node) return node;
+    const client = await leader.client();
+    try {
+      await client.call("RAFT.TRANSFER_LEADER", nodeId).catch(() => {});
+    } finally {
+      client.close();
+    }
+    return undefined;
+  }, `the transfer to ${node.addr}`);
 }
 
 /** Writes unique keys to the leader until stopped or cut off; returns those acknowledged. */
@@ -59,6 +60,10 @@ async function writeUntilCut(
     for (let seq = 0; seq < writesPerWriterMaxCount && !stopped(); seq++) {
       const key = `${prefix}:${seq}`;
       const reply = await client.call("SET", key, key).catch((error) => error);
+      if (reply instanceof RespError && reply.message.startsWith("CLUSTERDOWN")) {
+        await new Promise((resolve) => setTimeout(resolve, 20)); // not serving yet: not run
+        continue;
+      }
       if (reply !== "OK") break; // cut off: the outcome of this one is unknown
       acknowledged.push(key);
     }

@@ -108,6 +108,8 @@ export class ChaosNode {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
+    // Killed by another nemesis while it started (overlapping faults): that one restarts it.
+    if (this.process !== process && (this.state as NodeState) === "killed") return;
     const tail = (await Deno.readTextFile(this.spec.logPath).catch(() => "")).split("\n").slice(-15)
       .join("\n");
     await this.stop();

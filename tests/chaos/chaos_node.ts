@@ -108,8 +108,9 @@ export class ChaosNode {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    // Killed by another nemesis while it started (overlapping faults): that one restarts it.
-    if (this.process !== process && (this.state as NodeState) === "killed") return;
+    // Killed or stopped on purpose while it started (overlapping faults): whoever did it owns
+    // the restart.
+    if (this.expectingExit) return;
     const tail = (await Deno.readTextFile(this.spec.logPath).catch(() => "")).split("\n").slice(-15)
       .join("\n");
     await this.stop();

@@ -9,27 +9,28 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static int fault_now(void) {
+static int (*real_fsync)(int);
+static int (*real_fdatasync)(int);
+
+__attribute__((constructor)) static void find_real_syncs(void) {
+  real_fsync = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+  real_fdatasync = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+}
+
+/* A sync by `real`, or EIO while the trigger file exists. */
+static int sync_or_fail(int fd, int (*real)(int)) {
   const char *path = getenv("RAFT_FSYNC_FAULT_FILE");
-  return path != NULL && access(path, F_OK) == 0;
+  if (path != NULL && access(path, F_OK) == 0) {
+    errno = EIO;
+    return -1;
+  }
+  return real(fd);
 }
 
 int fsync(int fd) {
-  static int (*real_fsync)(int);
-  if (fault_now()) {
-    errno = EIO;
-    return -1;
-  }
-  if (real_fsync == NULL) real_fsync = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
-  return real_fsync(fd);
+  return sync_or_fail(fd, real_fsync);
 }
 
 int fdatasync(int fd) {
-  static int (*real_fdatasync)(int);
-  if (fault_now()) {
-    errno = EIO;
-    return -1;
-  }
-  if (real_fdatasync == NULL) real_fdatasync = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
-  return real_fdatasync(fd);
+  return sync_or_fail(fd, real_fdatasync);
 }

@@ -80,30 +80,29 @@ ssize_t pwrite(int fd, const void *buffer, size_t count, off_t offset) {
   return real_pwrite(fd, buffer, count, offset);
 }
 
-static int synced(int fd, int result) {
+/*
+ * A sync by `real`: of a log segment, made `sync_delay_us` slower (the slow disk) and noted once
+ * it succeeded; of anything else, passed through.
+ */
+static int sync_noted(int fd, int (*real)(int)) {
   char path[4096], line[4200];
   int saved = errno;
-  if (result == 0 && segment_path(fd, path, sizeof path)) {
-    note(line, snprintf(line, sizeof line, "S %s\n", path));
-  }
+  int segment = segment_path(fd, path, sizeof path);
+  if (segment && sync_delay_us > 0) usleep(sync_delay_us);
   errno = saved;
+  int result = real(fd);
+  if (result == 0 && segment) {
+    saved = errno;
+    note(line, snprintf(line, sizeof line, "S %s\n", path));
+    errno = saved;
+  }
   return result;
 }
 
-/* The slow disk: a segment's sync takes `sync_delay_us` longer. */
-static void delay_if_segment(int fd) {
-  char path[4096];
-  int saved = errno;
-  if (sync_delay_us > 0 && segment_path(fd, path, sizeof path)) usleep(sync_delay_us);
-  errno = saved;
-}
-
 int fsync(int fd) {
-  delay_if_segment(fd);
-  return synced(fd, real_fsync(fd));
+  return sync_noted(fd, real_fsync);
 }
 
 int fdatasync(int fd) {
-  delay_if_segment(fd);
-  return synced(fd, real_fdatasync(fd));
+  return sync_noted(fd, real_fdatasync);
 }

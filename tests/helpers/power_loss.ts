@@ -5,6 +5,8 @@
  * node is killed, the writes made since their segment's last sync are zeroed, as if they had
  * never reached the disk.
  */
+import { readExactlyAt } from "../../src/storage/snapshot_file_io.ts";
+import { writeAll } from "../../src/resp/write_all.ts";
 
 /** A range of a file written since its last sync. */
 interface UnsyncedWrite {
@@ -49,19 +51,10 @@ export async function cutPower(journalPath: string): Promise<number> {
       for (const { offset, length } of ranges) {
         const end = Math.min(offset + length, size);
         if (end <= offset) continue;
-        const bytes = new Uint8Array(end - offset);
+        const bytes = await readExactlyAt(file, offset, end - offset);
+        lostBytes += bytes.filter((byte) => byte !== 0).length;
         await file.seek(offset, Deno.SeekMode.Start);
-        let read = 0;
-        while (read < bytes.length) {
-          const n = await file.read(bytes.subarray(read));
-          if (n === null) break;
-          read += n;
-        }
-        lostBytes += bytes.subarray(0, read).filter((byte) => byte !== 0).length;
-        await file.seek(offset, Deno.SeekMode.Start);
-        const zeros = new Uint8Array(end - offset);
-        let written = 0;
-        while (written < zeros.length) written += await file.write(zeros.subarray(written));
+        await writeAll(file, new Uint8Array(end - offset));
       }
     } finally {
       file.close();

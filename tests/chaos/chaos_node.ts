@@ -24,6 +24,26 @@ export interface NodeSpec {
    * disk keeps written data unsynced long enough for a cut to find it).
    */
   powerLoss?: { library: string; journal: string; syncDelayUs: number };
+  /**
+   * A drifting clock: the library preloaded into the node (tests/helpers/clock_rate.c) and the
+   * file holding the rate its monotonic clock runs at (written by the test; re-read as it runs).
+   */
+  clock?: { library: string; rateFile: string };
+}
+
+/** The environment that preloads a spec's fault libraries, if it has any. */
+function preloadEnv(spec: NodeSpec): Record<string, string> | undefined {
+  const { powerLoss, clock } = spec;
+  if (!powerLoss && !clock) return undefined;
+  const libraries = [powerLoss?.library, clock?.library].filter((library) => library);
+  return {
+    LD_PRELOAD: libraries.join(":"),
+    ...(powerLoss && {
+      RAFT_POWER_LOSS_JOURNAL: powerLoss.journal,
+      RAFT_POWER_LOSS_SYNC_DELAY_US: String(powerLoss.syncDelayUs),
+    }),
+    ...(clock && { RAFT_CLOCK_RATE_FILE: clock.rateFile }),
+  };
 }
 
 export type NodeState = "running" | "paused" | "killed" | "crashed" | "stopped";
@@ -67,16 +87,9 @@ export class ChaosNode {
     ]);
     const log = await Deno.open(this.spec.logPath, { append: true, create: true, write: true });
     await log.write(new TextEncoder().encode(`--- chaos: start ${argv.join(" ")}\n`));
-    const powerLoss = this.spec.powerLoss;
     const process = new Deno.Command(argv[0], {
       args: argv.slice(1),
-      env: powerLoss
-        ? {
-          LD_PRELOAD: powerLoss.library,
-          RAFT_POWER_LOSS_JOURNAL: powerLoss.journal,
-          RAFT_POWER_LOSS_SYNC_DELAY_US: String(powerLoss.syncDelayUs),
-        }
-        : undefined,
+      env: preloadEnv(this.spec),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

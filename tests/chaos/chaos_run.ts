@@ -20,6 +20,7 @@ import { defaultTiming, NemesisScheduler, type ScheduleTiming } from "./nemesis/
 import { snapshotNodeArgs } from "./nemesis/snapshot.ts";
 import { TransferNemesis } from "./nemesis/transfer.ts";
 import { PowerCutNemesis } from "./nemesis/powercut.ts";
+import { ClockNemesis, leaseDriftBound } from "./nemesis/clock.ts";
 import { buildPreloadLibrary } from "../helpers/preload_library.ts";
 import { LoopbackNetwork, NamespaceNetwork, type Network } from "./network.ts";
 import { ClusterClient } from "./workload/cluster_client.ts";
@@ -37,6 +38,7 @@ export const nemesisNames = [
   "transfer",
   "snapshot",
   "powercut",
+  "clock",
 ] as const;
 export const workloadNames = [
   "register",
@@ -112,6 +114,9 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
     powerLossLibrary: options.nemeses.includes("powercut")
       ? await buildPreloadLibrary("power_loss", dataRoot)
       : undefined,
+    clockLibrary: options.nemeses.includes("clock")
+      ? await buildPreloadLibrary("clock_rate", dataRoot)
+      : undefined,
   });
   addCleanup(() => cluster.destroy());
   const sink = await Deno.open(`${options.outDir}/history.jsonl`, {
@@ -131,7 +136,7 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
     await cluster.start(options.nodes);
     log(`cluster up: ${cluster.addresses().join(" ")}`);
     const workload = makeWorkload(options.workload);
-    const nemeses = makeNemeses(options.nemeses, network, options.nodes);
+    const nemeses = makeNemeses(options.nemeses, network, options.nodes, nodeArgs);
     const context: NemesisContext = {
       cluster,
       network,
@@ -308,7 +313,33 @@ export function makeWorkload(name: string): Workload {
   throw new Error(`unknown workload ${name} (one of ${workloadNames.join(", ")})`);
 }
 
-function makeNemeses(names: string[], network: Network, membersTarget: number): Nemesis[] {
+/** The value of `--name v` or `--name=v` in a node's arguments (the last one given). */
+function flagValue(args: readonly string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === name && i + 1 < args.length) value = args[i + 1];
+    else if (args[i].startsWith(`${name}=`)) value = args[i].slice(name.length + 1);
+  }
+  return value;
+}
+
+/**
+ * With lease reads, how far the clock nemesis may drift a clock: three quarters of what the
+ * lease tolerates with these timings (the node's defaults where not given); else undefined.
+ */
+function leaseDriftMax(nodeArgs: readonly string[]): number | undefined {
+  if (flagValue(nodeArgs, "--read-mode") !== "lease") return undefined;
+  const electionTimeoutMs = Number(flagValue(nodeArgs, "--election-timeout-ms") ?? 1000);
+  const tickIntervalMs = Number(flagValue(nodeArgs, "--tick-interval-ms") ?? 20);
+  return 0.75 * leaseDriftBound(electionTimeoutMs, tickIntervalMs);
+}
+
+function makeNemeses(
+  names: string[],
+  network: Network,
+  membersTarget: number,
+  nodeArgs: readonly string[],
+): Nemesis[] {
   const nemeses: Nemesis[] = [];
   for (const name of names) {
     if (name === "kill") nemeses.push(new KillNemesis());
@@ -318,6 +349,7 @@ function makeNemeses(names: string[], network: Network, membersTarget: number): 
     } else if (name === "member") nemeses.push(new MemberNemesis(membersTarget));
     else if (name === "transfer") nemeses.push(new TransferNemesis());
     else if (name === "powercut") nemeses.push(new PowerCutNemesis());
+    else if (name === "clock") nemeses.push(new ClockNemesis(leaseDriftMax(nodeArgs)));
     else if (name !== "snapshot" && name !== "none") {
       throw new Error(`unknown nemesis ${name} (one of ${nemesisNames.join(", ")})`);
     }

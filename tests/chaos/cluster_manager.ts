@@ -8,6 +8,7 @@ import { ChaosNode } from "./chaos_node.ts";
 import type { Network } from "./network.ts";
 import { callOnce, type Reply, RespError } from "./resp_connection.ts";
 import type { DigestSample } from "./checker/convergence.ts";
+import { setClockRate } from "../helpers/clock_rate.ts";
 
 export interface ClusterOptions {
   network: Network;
@@ -17,6 +18,8 @@ export interface ClusterOptions {
   nodeArgs: string[];
   /** The power-loss library to preload into every node (a power-cut nemesis runs). */
   powerLossLibrary?: string;
+  /** The drifting-clock library to preload into every node (a clock nemesis runs). */
+  clockLibrary?: string;
 }
 
 export type RaftInfo = Record<string, string>;
@@ -56,6 +59,8 @@ export class ChaosCluster {
   async newNode(): Promise<ChaosNode> {
     const slot = this.nextSlot++;
     await this.options.network.prepare(slot);
+    const rateFile = `${this.options.dataRoot}/n${slot}.rate`;
+    if (this.options.clockLibrary) await setClockRate(rateFile, 1);
     const node = new ChaosNode({
       slot,
       addr: this.options.network.addrOf(slot),
@@ -70,6 +75,9 @@ export class ChaosCluster {
           // Disks of different speeds: a leader's followers sync before or after it.
           syncDelayUs: powerCutSyncDelaysUs[slot % powerCutSyncDelaysUs.length],
         }
+        : undefined,
+      clock: this.options.clockLibrary
+        ? { library: this.options.clockLibrary, rateFile }
         : undefined,
     });
     this.all.push(node);

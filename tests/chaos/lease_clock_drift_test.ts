@@ -20,6 +20,7 @@ import { callOnce, ConnectionLost, type Reply, RespConnection } from "./resp_con
 import { waitFor } from "../helpers/node_process.ts";
 import { infoField } from "../helpers/test_cluster.ts";
 import { buildPreloadLibrary } from "../helpers/preload_library.ts";
+import { setClockRate } from "../helpers/clock_rate.ts";
 
 const electionTimeoutMs = 500;
 /** How long the client keeps reading from the cut-off leader after the new write. */
@@ -71,7 +72,7 @@ async function readsFromCutOffLeader(rate: number) {
   try {
     const library = await buildPreloadLibrary("clock_rate", root);
     const rateFile = `${root}/rate`;
-    await Deno.writeTextFile(rateFile, "1");
+    await setClockRate(rateFile, 1);
     for (let slot = 0; slot < 3; slot++) {
       await network.prepare(slot);
       nodes.push(
@@ -98,7 +99,7 @@ async function readsFromCutOffLeader(rate: number) {
       20_000,
     );
     assert.equal(await callOnce(old.addr, ["SET", "k", "before"]), "OK");
-    await Deno.writeTextFile(rateFile, String(rate));
+    await setClockRate(rateFile, rate);
     // The node takes the rate at its next clock reading (it reads it every tick).
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(await callOnce(old.addr, ["GET", "k"]), "before");

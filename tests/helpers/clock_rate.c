@@ -6,6 +6,9 @@
  * stays monotonic and continuous. Everything timed in the node follows it: timers (they wait
  * until the clock says their time has come), performance.now() and so the Raft ticks. Only the
  * node process drifts: the redis child inherits the preload and passes straight through.
+ * (libfaketime, which tests use to step the wall clock, applies a speed factor from the
+ * process's start: changing it mid-run jumps the monotonic clock, by a second after a run of
+ * two at half speed set to double. A drifting clock must not jump.)
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>

@@ -7,14 +7,8 @@
  * ReadIndex round cannot be confirmed, so the answer is an error, never the old value.
  */
 import assert from "node:assert/strict";
-import { ChaosNode } from "./chaos_node.ts";
-import { NamespaceNetwork } from "./network.ts";
 import { callOnce, type Reply, RespError } from "./resp_connection.ts";
-import { waitFor } from "../helpers/node_process.ts";
-import { infoField } from "../helpers/test_cluster.ts";
-
-const raftInfo = async (addr: string, field: string) =>
-  infoField(await callOnce(addr, ["INFO", "raft"]), field);
+import { CutOffTrio, raftInfo } from "./cut_off_leader.ts";
 
 Deno.test({
   name:
@@ -22,63 +16,19 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const network = await NamespaceNetwork.create();
-    assert.ok(network, "network namespaces are needed (run as root with `ip netns`)");
     const root = await Deno.makeTempDir({ prefix: "redisraft-cutoff-" });
-    const nodes: ChaosNode[] = [];
+    // The first node leads and must not notice the cut for the whole test.
+    const trio = await CutOffTrio.start(root, (slot) => ({
+      args: slot === 0
+        ? ["--election-timeout-ms", "60000", "--request-timeout-ms", "2000"]
+        : ["--election-timeout-ms", "500"],
+    }));
     try {
-      for (let slot = 0; slot < 3; slot++) {
-        await network.prepare(slot);
-        // The first node leads and must not notice the cut for the whole test.
-        const timers = slot === 0
-          ? ["--election-timeout-ms", "60000", "--request-timeout-ms", "2000"]
-          : ["--election-timeout-ms", "500"];
-        nodes.push(
-          new ChaosNode({
-            slot,
-            addr: network.addrOf(slot),
-            dir: `${root}/n${slot}`,
-            logPath: `${root}/n${slot}.log`,
-            args: timers,
-            wrap: (argv) => network.wrap(slot, argv),
-          }),
-        );
-      }
-      for (const node of nodes) await node.spawn();
-      const [old, ...others] = nodes;
-      assert.match(String(await callOnce(old.addr, ["RAFT.CLUSTER", "INIT"])), /^OK /);
-      for (const node of others) {
-        assert.equal(
-          await callOnce(node.addr, ["RAFT.CLUSTER", "JOIN", old.addr], 20_000),
-          "OK",
-        );
-      }
-      await waitFor(
-        async () => await raftInfo(old.addr, "raft_num_voting_nodes") === "3",
-        "three voters",
-        20_000,
-      );
+      const old = trio.old;
       assert.equal(await callOnce(old.addr, ["SET", "k", "before"]), "OK");
       assert.equal(await callOnce(old.addr, ["GET", "k"]), "before");
-      for (const other of [1, 2]) {
-        await network.drop(0, other);
-        await network.drop(other, 0);
-      }
-      const fresh = await waitFor(
-        async () => {
-          for (const node of others) {
-            if (await raftInfo(node.addr, "raft_role") === "leader") return node;
-          }
-          return undefined;
-        },
-        "a new leader among the others",
-        20_000,
-      );
-      await waitFor(
-        async () => await callOnce(fresh.addr, ["SET", "k", "after"]) === "OK",
-        "the new leader to take the write",
-        20_000,
-      );
+      await trio.cutOff();
+      await trio.writeOnNewLeader("k", "after");
       assert.equal(
         await raftInfo(old.addr, "raft_role"),
         "leader",
@@ -88,8 +38,7 @@ Deno.test({
       assert.notEqual(read, "before", "stale read from a deposed leader");
       assert.ok(read instanceof RespError && /^TIMEOUT/.test(read.message), String(read));
     } finally {
-      await Promise.all(nodes.map((n) => n.stop().catch(() => {})));
-      await network.destroy();
+      await trio.destroy();
       await Deno.remove(root, { recursive: true }).catch(() => {});
     }
   },

@@ -14,11 +14,8 @@
  * 10 ticks too long was caught in 1 of 3 runs).
  */
 import assert from "node:assert/strict";
-import { ChaosNode } from "./chaos_node.ts";
-import { NamespaceNetwork } from "./network.ts";
 import { callOnce, ConnectionLost, type Reply, RespConnection } from "./resp_connection.ts";
-import { waitFor } from "../helpers/node_process.ts";
-import { infoField } from "../helpers/test_cluster.ts";
+import { CutOffTrio, raftInfo } from "./cut_off_leader.ts";
 import { buildPreloadLibrary } from "../helpers/preload_library.ts";
 import { setClockRate } from "../helpers/clock_rate.ts";
 
@@ -32,9 +29,6 @@ interface TimedRead {
   invokedMs: number;
   reply: Reply | ConnectionLost;
 }
-
-const raftInfo = async (addr: string, field: string) =>
-  infoField(await callOnce(addr, ["INFO", "raft"]), field);
 
 /** Reads `k` from `addr` one at a time until `stop()`; every reply with when it was asked. */
 async function readUntil(addr: string, stop: () => boolean): Promise<TimedRead[]> {
@@ -64,40 +58,18 @@ async function readUntil(addr: string, stop: () => boolean): Promise<TimedRead[]
  * split by whether they were asked before or after the new leader acknowledged its write.
  */
 async function readsFromCutOffLeader(rate: number) {
-  const network = await NamespaceNetwork.create();
-  assert.ok(network, "network namespaces are needed (run as root with `ip netns`)");
   const root = await Deno.makeTempDir({ prefix: "redisraft-drift-" });
-  const nodes: ChaosNode[] = [];
   let stopped = false;
+  let trio: CutOffTrio | undefined;
   try {
     const library = await buildPreloadLibrary("clock_rate", root);
     const rateFile = `${root}/rate`;
     await setClockRate(rateFile, 1);
-    for (let slot = 0; slot < 3; slot++) {
-      await network.prepare(slot);
-      nodes.push(
-        new ChaosNode({
-          slot,
-          addr: network.addrOf(slot),
-          dir: `${root}/n${slot}`,
-          logPath: `${root}/n${slot}.log`,
-          args: ["--read-mode", "lease", "--election-timeout-ms", String(electionTimeoutMs)],
-          wrap: (argv) => network.wrap(slot, argv),
-          clock: slot === 0 ? { library, rateFile } : undefined,
-        }),
-      );
-    }
-    for (const node of nodes) await node.spawn();
-    const [old, ...others] = nodes;
-    assert.match(String(await callOnce(old.addr, ["RAFT.CLUSTER", "INIT"])), /^OK /);
-    for (const node of others) {
-      assert.equal(await callOnce(node.addr, ["RAFT.CLUSTER", "JOIN", old.addr], 20_000), "OK");
-    }
-    await waitFor(
-      async () => await raftInfo(old.addr, "raft_num_voting_nodes") === "3",
-      "three voters",
-      20_000,
-    );
+    trio = await CutOffTrio.start(root, (slot) => ({
+      args: ["--read-mode", "lease", "--election-timeout-ms", String(electionTimeoutMs)],
+      clock: slot === 0 ? { library, rateFile } : undefined,
+    }));
+    const old = trio.old;
     assert.equal(await callOnce(old.addr, ["SET", "k", "before"]), "OK");
     await setClockRate(rateFile, rate);
     // The node takes the rate at its next clock reading (it reads it every tick).
@@ -106,25 +78,8 @@ async function readsFromCutOffLeader(rate: number) {
     assert.equal(await raftInfo(old.addr, "raft_role"), "leader");
 
     const reading = readUntil(old.addr, () => stopped);
-    for (const other of [1, 2]) {
-      await network.drop(0, other);
-      await network.drop(other, 0);
-    }
-    const fresh = await waitFor(
-      async () => {
-        for (const node of others) {
-          if (await raftInfo(node.addr, "raft_role") === "leader") return node;
-        }
-        return undefined;
-      },
-      "a new leader among the others",
-      20_000,
-    );
-    await waitFor(
-      async () => await callOnce(fresh.addr, ["SET", "k", "after"]) === "OK",
-      "the new leader to take the write",
-      20_000,
-    );
+    await trio.cutOff();
+    await trio.writeOnNewLeader("k", "after");
     const writeAckedMs = performance.now();
     await new Promise((resolve) => setTimeout(resolve, readAfterWriteMs));
     stopped = true;
@@ -135,8 +90,7 @@ async function readsFromCutOffLeader(rate: number) {
     };
   } finally {
     stopped = true;
-    await Promise.all(nodes.map((n) => n.stop().catch(() => {})));
-    await network.destroy();
+    await trio?.destroy();
     await Deno.remove(root, { recursive: true }).catch(() => {});
   }
 }

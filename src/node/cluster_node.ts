@@ -34,6 +34,7 @@ import type { DataRoute, NodeApi, NodeState } from "../server/node_api.ts";
 import { LeaderProxy } from "./leader_proxy.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
 import { type LogStorage, openLogStorage } from "./log_storage.ts";
+import { syncDir } from "../storage/atomic_file.ts";
 import {
   encodeBatchPayload,
   encodePayload,
@@ -1121,6 +1122,9 @@ export class ClusterNode implements NodeApi {
     for (const name of ["identity.json", "hard_state.json", "log", "snapshot"]) {
       await Deno.rename(`${this.config.dir}/${name}`, `${archive}/${name}`).catch(() => {});
     }
+    // Durable before the node serves as uninitialized: a power cut must not bring the member back.
+    await syncDir(archive);
+    await syncDir(this.config.dir);
     await this.childRequest(["FLUSHALL"]);
     this.identity = null;
     this.role = "(none)";

@@ -34,7 +34,7 @@ import type { DataRoute, NodeApi, NodeState } from "../server/node_api.ts";
 import { LeaderProxy } from "./leader_proxy.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
 import { type LogStorage, openLogStorage } from "./log_storage.ts";
-import { syncDir } from "../storage/atomic_file.ts";
+import { makeDurableDir, syncDir } from "../storage/atomic_file.ts";
 import {
   encodeBatchPayload,
   encodePayload,
@@ -219,7 +219,7 @@ export class ClusterNode implements NodeApi {
 
   /** Start the child, load identity and log, and start ticking. */
   async start(): Promise<void> {
-    await Deno.mkdir(this.config.dir, { recursive: true });
+    await makeDurableDir(this.config.dir);
     this.identity = (await loadIdentity(this.config.dir)) ?? null;
     if (this.identity) await this.snapshots.open();
     // After a restart the child starts from the snapshot; the log tail is replayed on top.

@@ -47,6 +47,12 @@ export class AtomicFile {
   }
 }
 
+/** mkdir -p `dir`, with its entry in its parent durable (a power cut keeps the directory). */
+export async function makeDurableDir(dir: string): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  await syncDir(dirname(dir));
+}
+
 /** fsync a directory so that creates, renames and unlinks inside it are durable. */
 export async function syncDir(dir: string): Promise<void> {
   const handle = await Deno.open(dir, { read: true });

@@ -25,5 +25,5 @@ export { LogCorruptionError } from "./segment_scan.ts";
 export { RECORD_HEADER_BYTES, RECORD_MAX_BYTES_DEFAULT } from "./record_codec.ts";
 export { FileHardStateStore, MemoryHardStateStore } from "./hard_state_store.ts";
 export { loadIdentity, saveIdentity } from "./identity_store.ts";
-export { AtomicFile, syncDir } from "./atomic_file.ts";
+export { AtomicFile, makeDurableDir, syncDir } from "./atomic_file.ts";
 export { crc32c } from "./crc32c.ts";

@@ -24,7 +24,7 @@
 
 import { join } from "node:path";
 import { assert, assertIndex } from "./assert.ts";
-import { removeIfExists, syncDir } from "./atomic_file.ts";
+import { makeDurableDir, removeIfExists, syncDir } from "./atomic_file.ts";
 import {
   digestFile,
   type FileDigest,
@@ -117,7 +117,7 @@ export class SnapshotStore {
     assert(!this.#opened, "snapshot store opened twice");
     this.#current = undefined;
     this.#failure = undefined;
-    await Deno.mkdir(this.dir, { recursive: true });
+    await makeDurableDir(this.dir);
     const meta = await this.#readMeta();
     await this.#removeGarbage(meta?.rdbFileName);
     if (meta !== undefined) {

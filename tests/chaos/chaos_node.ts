@@ -40,6 +40,7 @@ function preloadEnv(spec: NodeSpec): Record<string, string> | undefined {
     LD_PRELOAD: libraries.join(":"),
     ...(powerLoss && {
       RAFT_POWER_LOSS_JOURNAL: powerLoss.journal,
+      RAFT_POWER_LOSS_DIR: spec.dir,
       RAFT_POWER_LOSS_SYNC_DELAY_US: String(powerLoss.syncDelayUs),
     }),
     ...(clock && { RAFT_CLOCK_RATE_FILE: clock.rateFile }),

@@ -1,14 +1,17 @@
 /**
  * @module
  * A power cut on every node at once, under concurrent writers: each node is killed with its
- * redis child and loses what its log had not synced (tests/helpers/power_loss.c notes every
- * write and sync of the log and gives each node a disk of its own speed; tests/helpers/
- * power_loss.ts zeroes what a real disk would have lost). Every write acknowledged before the cut
- * must be there after the restart: an acknowledgement promises the write is on the disks of a
- * majority, not in their page caches, which a process crash (kill -9) alone cannot test. Cuts
- * alternate the leader between the middle disk and the fastest, and the fastest node boots last:
- * a leader counting itself before its own sync, or followers acknowledging before theirs, lose
- * acknowledged writes here (each checked by breaking: 4 of 4 runs fail).
+ * redis child and loses what its disk had not made durable (tests/helpers/power_loss.c notes
+ * every write and sync of the node's files and directories and every create, rename and removal,
+ * and gives each node a disk of its own speed; tests/helpers/power_loss.ts undoes what a real disk
+ * would have lost). Small logs in small segments keep snapshots, compactions and segment removals
+ * going all through. Every write acknowledged before the cut must be there after the restart: an
+ * acknowledgement promises the write is on the disks of a majority, not in their page caches,
+ * which a process crash (kill -9) alone cannot test. Cuts alternate the leader between the middle
+ * disk and the fastest, and the fastest node boots last. Checked by breaking, each failing 2 or 3
+ * runs of 2 or 3: the leader counting itself before its own sync (and before: followers
+ * acknowledging before theirs, 4 of 4), the snapshot metadata's rename left unsynced, small files
+ * replaced without a directory sync, the data directory created without syncing its parent.
  */
 import assert from "node:assert/strict";
 import { NodeProcess, waitFor } from "../helpers/node_process.ts";
@@ -25,6 +28,9 @@ const cutsMaxCount = 8;
 const mgetKeysMaxCount = 500;
 /** Slow disks: written data stays unsynced this long at each sync, where a cut finds it. */
 const syncDelaysUs = [12_000, 2_000, 30_000];
+/** Small logs in small segments: snapshots, compactions and removals all through the test. */
+const logMaxBytes = 4_000;
+const logSegmentMaxBytes = 1_000;
 
 /**
  * Moves the leadership to `node`. Cuts alternate between a leader with the middle disk (one
@@ -84,12 +90,21 @@ Deno.test({
       const library = await buildPreloadLibrary("power_loss", root);
       const journals = [0, 1, 2].map((slot) => `${root}/node${slot}.journal`);
       for (const [slot, journal] of journals.entries()) {
+        const dir = `${root}/node${slot}`;
         nodes.push(
           await NodeProcess.start({
-            args: fastTimers,
+            dir,
+            args: [
+              ...fastTimers,
+              "--log-max-bytes",
+              String(logMaxBytes),
+              "--log-segment-max-bytes",
+              String(logSegmentMaxBytes),
+            ],
             env: {
               LD_PRELOAD: library,
               RAFT_POWER_LOSS_JOURNAL: journal,
+              RAFT_POWER_LOSS_DIR: dir,
               RAFT_POWER_LOSS_SYNC_DELAY_US: String(syncDelaysUs[slot]),
             },
           }),
@@ -98,6 +113,7 @@ Deno.test({
       const cluster = await TestCluster.form(nodes);
       const acknowledged: string[] = [];
       let lostBytes = 0;
+      let undoneChanges = 0;
       for (let cut = 0; cut < cutsMaxCount && (cut < cutsMinCount || lostBytes === 0); cut++) {
         const leader = await leadOn(cluster, nodes[cut % 2]);
         let stopped = false;
@@ -111,7 +127,11 @@ Deno.test({
         await Promise.all(nodes.map((node) => node.killStaleChild()));
         stopped = true;
         for (const keys of await Promise.all(writers)) acknowledged.push(...keys);
-        for (const journal of journals) lostBytes += await cutPower(journal);
+        for (const [slot, journal] of journals.entries()) {
+          const lost = await cutPower(journal, nodes[slot].dir);
+          lostBytes += lost.lostBytes;
+          undoneChanges += lost.undoneChanges;
+        }
 
         // The power comes back; the node with the fastest disk (the one most likely to be alone
         // with an entry) boots last, once the other two have elected a leader without it.
@@ -132,6 +152,7 @@ Deno.test({
       assert.ok(acknowledged.length > 200, `${acknowledged.length} writes acknowledged`);
       // The cuts really took data that was written but not synced.
       assert.ok(lostBytes > 0, "the power cuts lost no written data");
+      console.log(`power cuts: ${lostBytes} bytes, ${undoneChanges} directory changes lost`);
       await cluster.waitConverged(30_000);
     } finally {
       await Promise.all(nodes.map((node) => node.destroy()));

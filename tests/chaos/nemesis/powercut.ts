@@ -1,8 +1,9 @@
 /**
  * @module
  * A power cut: one node (the leader half of the time), or every member at once, dies with its
- * redis child and loses what its log had written but not synced (tests/helpers/power_loss.c,
- * preloaded into every node of a run with this nemesis, journals the writes and syncs). The
+ * redis child and loses what its data directory had not made durable: writes not synced, and
+ * creates, renames and removals whose directory was not synced (tests/helpers/power_loss.c,
+ * preloaded into every node of a run with this nemesis, journals them). The
  * power comes back at `stop`: the nodes restart from what their disks kept. A kill -9 alone
  * keeps the page cache; this checks that nothing acknowledged was only there.
  */
@@ -28,13 +29,17 @@ export class PowerCutNemesis implements Nemesis {
     // Members already down lose their unsynced writes too; they restart with their own fault.
     const down = whole ? context.cluster.members.filter((n) => !victims.includes(n)) : [];
     let lostBytes = 0;
+    let undoneChanges = 0;
     for (const node of [...victims, ...down]) {
-      if (node.spec.powerLoss) lostBytes += await cutPower(node.spec.powerLoss.journal);
+      if (!node.spec.powerLoss) continue;
+      const cut = await cutPower(node.spec.powerLoss.journal, node.spec.dir);
+      lostBytes += cut.lostBytes;
+      undoneChanges += cut.undoneChanges;
     }
     this.victims = victims;
     const names = victims.map((node) => node.name).join(",");
     const what = whole ? `every member (${names})` : names;
-    return `power cut on ${what}: ${lostBytes} unsynced bytes lost`;
+    return `power cut on ${what}: ${lostBytes} unsynced bytes and ${undoneChanges} directory changes lost`;
   }
 
   async stop(): Promise<string> {

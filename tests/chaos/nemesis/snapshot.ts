@@ -2,10 +2,12 @@
  * @module
  * Snapshot pressure is not a fault in time but a node setting: a tiny log size limit
  * (`--log-max-bytes`, 32000 bytes) so the log is compacted all the time and restarted or new nodes
- * catch up by snapshot. Skipped cleanly if the node does not accept the flag.
+ * catch up by snapshot, in small segment files (`--log-segment-max-bytes`, 8000 bytes) so each
+ * compaction removes some. Skipped cleanly if the node does not accept the flags.
  */
 
 export const snapshotLogMaxBytes = 32_000;
+const snapshotLogSegmentMaxBytes = 8_000;
 
 const mainPath = new URL("../../../src/main.ts", import.meta.url).pathname;
 
@@ -17,7 +19,12 @@ const mainPath = new URL("../../../src/main.ts", import.meta.url).pathname;
 export async function snapshotNodeArgs(
   logMaxBytes = snapshotLogMaxBytes,
 ): Promise<string[] | null> {
-  const args = ["--log-max-bytes", String(logMaxBytes)];
+  const args = [
+    "--log-max-bytes",
+    String(logMaxBytes),
+    "--log-segment-max-bytes",
+    String(snapshotLogSegmentMaxBytes),
+  ];
   let stderr = "";
   for (let attempt = 0; attempt < 2; attempt++) {
     const probe = await new Deno.Command(Deno.execPath(), {
@@ -27,7 +34,9 @@ export async function snapshotNodeArgs(
     }).output();
     if (probe.success) return args;
     stderr = new TextDecoder().decode(probe.stderr);
-    if (/log-max-bytes/.test(stderr) && /unknown|unrecognized|unexpected/i.test(stderr)) {
+    if (
+      /log-(max|segment-max)-bytes/.test(stderr) && /unknown|unrecognized|unexpected/i.test(stderr)
+    ) {
       return null;
     }
   }

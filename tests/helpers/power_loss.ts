@@ -90,35 +90,48 @@ async function inodeOf(path: string): Promise<number | null> {
 
 const exists = async (path: string) => (await inodeOf(path)) !== null;
 
+/**
+ * Runs a step of an undo that a later, durable change may have made moot (the file it would
+ * restore was removed for good, or its name taken again).
+ */
+async function unlessMoot(step: Promise<void>): Promise<void> {
+  try {
+    await step;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound || error instanceof Deno.errors.AlreadyExists)) {
+      throw error;
+    }
+  }
+}
+
 /** Undoes `change` (it was not made durable): its directory is as before it. */
 async function undo(change: DirectoryChange, backupDir: string, synced: (path: string) => boolean) {
+  const backup = "seq" in change ? join(backupDir, String(change.seq)) : "";
   switch (change.kind) {
     case "create":
       if (await inodeOf(change.path) === change.ino) await Deno.remove(change.path);
       break;
     case "mkdir":
-      await Deno.remove(change.path, { recursive: true }).catch(() => {});
+      await unlessMoot(Deno.remove(change.path, { recursive: true }));
       break;
     case "rmdir":
-      await Deno.mkdir(change.path).catch(() => {});
+      await unlessMoot(Deno.mkdir(change.path));
       break;
     case "unlink":
-      if (!(await exists(change.path))) {
-        await Deno.link(join(backupDir, String(change.seq)), change.path).catch(() => {});
-      }
+      await unlessMoot(Deno.link(backup, change.path));
       break;
     case "rename": {
       const { from, to } = change;
       if (to && synced(to)) {
-        // The new name is on disk; the old one comes back too unless its directory was synced.
-        if (from && !synced(from) && !(await exists(from))) await Deno.link(to, from);
+        // The new name is on disk; the old one comes back too (its directory was not synced).
+        if (from) await unlessMoot(Deno.link(to, from));
         break;
       }
       if (to && await exists(to)) {
-        if (from) await Deno.rename(to, from);
+        if (from) await unlessMoot(Deno.rename(to, from));
         else await Deno.remove(to);
       }
-      if (change.backup) await Deno.link(join(backupDir, String(change.seq)), to);
+      if (change.backup) await unlessMoot(Deno.link(backup, to));
       break;
     }
   }

@@ -24,6 +24,8 @@ export class PowerCutNemesis implements Nemesis {
       ? [target]
       : [];
     if (victims.length === 0) return "no running node";
+    // Restarted at `stop` whatever happens below.
+    this.victims = victims;
     await Promise.all(victims.map((node) => node.kill()));
     await Promise.all(victims.map((node) => node.killStaleChild()));
     // Members already down lose their unsynced writes too; they restart with their own fault.
@@ -36,7 +38,6 @@ export class PowerCutNemesis implements Nemesis {
       lostBytes += cut.lostBytes;
       undoneChanges += cut.undoneChanges;
     }
-    this.victims = victims;
     const names = victims.map((node) => node.name).join(",");
     const what = whole ? `every member (${names})` : names;
     return `power cut on ${what}: ${lostBytes} unsynced bytes and ${undoneChanges} directory changes lost`;

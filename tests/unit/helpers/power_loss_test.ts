@@ -78,3 +78,29 @@ Deno.test("power cut: unsynced creates, renames and unlinks are undone, synced o
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("power cut: a rename kept by its target directory but removed for good later brings back nothing", async () => {
+  const root = await Deno.makeTempDir({ prefix: "redisraft-powercut-unit-" });
+  try {
+    const dir = `${root}/data`;
+    const journal = `${root}/journal`;
+    await Deno.mkdir(`${dir}/child`, { recursive: true });
+    await Deno.mkdir(`${dir}/snapshot`);
+    await Deno.writeTextFile(`${dir}/child/dump.rdb`, "rdb");
+    await Deno.rename(`${dir}/child/dump.rdb`, `${dir}/snapshot/1.rdb`);
+    await Deno.remove(`${dir}/snapshot/1.rdb`);
+    const lines = [
+      `R 1 0 ${dir}/child/dump.rdb\t${dir}/snapshot/1.rdb`,
+      `D ${dir}/snapshot`,
+      `U 2 ${dir}/snapshot/1.rdb`,
+      `D ${dir}/snapshot`,
+    ];
+    await Deno.writeTextFile(journal, lines.join("\n"));
+    // The rename's source directory was never synced: it is undone, with nothing left to link.
+    assert.deepEqual(await cutPower(journal, dir), { lostBytes: 0, undoneChanges: 1 });
+    assert.equal(await text(`${dir}/child/dump.rdb`), null);
+    assert.equal(await text(`${dir}/snapshot/1.rdb`), null);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

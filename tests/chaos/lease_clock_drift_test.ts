@@ -66,7 +66,16 @@ async function readsFromCutOffLeader(rate: number) {
     const rateFile = `${root}/rate`;
     await setClockRate(rateFile, 1);
     trio = await CutOffTrio.start(root, (slot) => ({
-      args: ["--read-mode", "lease", "--election-timeout-ms", String(electionTimeoutMs)],
+      args: [
+        "--read-mode",
+        "lease",
+        "--election-timeout-ms",
+        String(electionTimeoutMs),
+        // Heartbeats every tick: at a tenth of real speed they still come every 200 ms, so the
+        // followers keep the slow leader until the test cuts it off.
+        "--heartbeat-interval-ms",
+        "20",
+      ],
       clock: slot === 0 ? { library, rateFile } : undefined,
     }));
     const old = trio.old;

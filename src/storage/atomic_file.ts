@@ -47,10 +47,31 @@ export class AtomicFile {
   }
 }
 
-/** mkdir -p `dir`, with its entry in its parent durable (a power cut keeps the directory). */
+/**
+ * mkdir -p `dir`; each directory it creates is synced into its parent, so a power cut keeps it.
+ * One that already exists is left as it is.
+ */
 export async function makeDurableDir(dir: string): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
-  await syncDir(dirname(dir));
+  if (await exists(dir)) return;
+  const parent = dirname(dir);
+  if (parent !== dir) await makeDurableDir(parent);
+  try {
+    await Deno.mkdir(dir);
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return; // made meanwhile, by someone else
+    throw error;
+  }
+  await syncDir(parent);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
 }
 
 /** fsync a directory so that creates, renames and unlinks inside it are durable. */

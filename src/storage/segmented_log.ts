@@ -19,10 +19,10 @@
  */
 
 import { open as openFileHandle } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { assert, assertIndex } from "./assert.ts";
 import { assertAppendable, assertTruncatable } from "./log_checks.ts";
-import { AtomicFile, removeIfExists, syncDir } from "./atomic_file.ts";
+import { AtomicFile, makeDurableDir, removeIfExists, syncDir } from "./atomic_file.ts";
 import { decodeChecksummedJson, encodeChecksummedJson } from "./checksummed_json.ts";
 import { FsyncBatcher } from "./fsync_batcher.ts";
 import {
@@ -174,13 +174,7 @@ export class SegmentedLog implements LogStore {
 
   async open(): Promise<void> {
     assert(this.#state === "new", "open called twice");
-    await Deno.mkdir(dirname(this.logDir), { recursive: true });
-    try {
-      await Deno.mkdir(this.logDir);
-      await syncDir(dirname(this.logDir));
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-    }
+    await makeDurableDir(this.logDir);
     const marker = new AtomicFile(join(this.logDir, RESET_MARKER_FILE_NAME));
     const markerBytes = await marker.read();
     if (markerBytes !== undefined) {

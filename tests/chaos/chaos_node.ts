@@ -7,6 +7,7 @@
  * a kill -9 only if its pidfile is in this node's directory and its command line names it.
  */
 import { callOnce } from "./resp_connection.ts";
+import { powerLossEnv } from "../helpers/power_loss.ts";
 
 const mainPath = new URL("../../src/main.ts", import.meta.url).pathname;
 
@@ -20,8 +21,8 @@ export interface NodeSpec {
   wrap: (argv: string[]) => string[];
   /**
    * With a power-cut nemesis: the library preloaded into the node (tests/helpers/power_loss.c),
-   * the journal of log writes and syncs it keeps, and how much slower it makes each sync (a slow
-   * disk keeps written data unsynced long enough for a cut to find it).
+   * the journal of file and directory changes it keeps, and how much slower it makes each sync
+   * (a slow disk keeps changes unsynced long enough for a cut to find them).
    */
   powerLoss?: { library: string; journal: string; syncDelayUs: number };
   /**
@@ -38,11 +39,7 @@ function preloadEnv(spec: NodeSpec): Record<string, string> | undefined {
   const libraries = [powerLoss?.library, clock?.library].filter((library) => library);
   return {
     LD_PRELOAD: libraries.join(":"),
-    ...(powerLoss && {
-      RAFT_POWER_LOSS_JOURNAL: powerLoss.journal,
-      RAFT_POWER_LOSS_DIR: spec.dir,
-      RAFT_POWER_LOSS_SYNC_DELAY_US: String(powerLoss.syncDelayUs),
-    }),
+    ...(powerLoss && powerLossEnv(powerLoss.journal, spec.dir, powerLoss.syncDelayUs)),
     ...(clock && { RAFT_CLOCK_RATE_FILE: clock.rateFile }),
   };
 }

@@ -10,7 +10,7 @@
  *                                      directory, or the one holding it)
  *   C <ino> <path>                     after open() created a file
  *   M <path>                           after mkdir
- *   K <path>                           before rmdir
+ *   K <path>                           after rmdir
  *   R <seq> <backup> <old>\t<new>      before rename (<backup> 1: the file it replaces was
  *                                      hard-linked to <journal>.d/<seq> first)
  *   U <seq> <path>                     before unlink (the file hard-linked to <journal>.d/<seq>)
@@ -271,141 +271,96 @@ static unsigned long backup(const char *path, int *linked) {
   return seq;
 }
 
-/* A rename in or out of scope: keeps the file it replaces (hard link) and notes both names. */
-static int rename_noted(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
-                        int (*call)(void *), void *context) {
+/* Before a rename in or out of scope: keeps the file it replaces (hard link) and notes both
+ * names. Returns the change's sequence number, 0 if it is out of scope. */
+static unsigned long rename_begin(int olddirfd, const char *oldpath, int newdirfd,
+                                  const char *newpath) {
   char old_absolute[PATH_BYTES], new_absolute[PATH_BYTES];
   int saved = errno;
   int old_scoped = scoped_path(olddirfd, oldpath, old_absolute);
   int new_scoped = scoped_path(newdirfd, newpath, new_absolute);
-  if (!old_scoped && !new_scoped) {
-    errno = saved;
-    return call(context);
+  unsigned long seq = 0;
+  if (old_scoped || new_scoped) {
+    if (!old_scoped) old_absolute[0] = '\0';
+    if (!new_scoped) new_absolute[0] = '\0';
+    int linked = 0;
+    seq = backup(new_absolute, &linked);
+    note("R %lu %d %s\t%s\n", seq, linked, old_absolute, new_absolute);
   }
-  if (!old_scoped) old_absolute[0] = '\0';
-  if (!new_scoped) new_absolute[0] = '\0';
-  int linked = 0;
-  unsigned long seq = backup(new_absolute, &linked);
-  note("R %lu %d %s\t%s\n", seq, linked, old_absolute, new_absolute);
   errno = saved;
-  int result = call(context);
-  if (result != 0) {
-    saved = errno;
+  return seq;
+}
+
+/* Before a file in scope is unlinked: keeps it (hard link) and notes it. Returns the change's
+ * sequence number, 0 if it is out of scope or could not be kept. */
+static unsigned long unlink_begin(int dirfd, const char *path) {
+  char absolute[PATH_BYTES];
+  int saved = errno;
+  unsigned long seq = 0;
+  if (scoped_path(dirfd, path, absolute)) {
+    int linked = 0;
+    seq = backup(absolute, &linked);
+    if (linked) note("U %lu %s\n", seq, absolute);
+    else seq = 0;
+  }
+  errno = saved;
+  return seq;
+}
+
+/* After the call that made change `seq` (0: none noted): a failure cancels it in the journal. */
+static int change_ended(unsigned long seq, int result) {
+  if (seq != 0 && result != 0) {
+    int saved = errno;
     note("X %lu\n", seq);
     errno = saved;
   }
   return result;
 }
 
-struct rename_call {
-  int olddirfd, newdirfd;
-  const char *oldpath, *newpath;
-  unsigned int flags;
-};
-
-static int call_renameat2(void *context) {
-  struct rename_call *c = context;
-  if (c->flags != 0) return real_renameat2(c->olddirfd, c->oldpath, c->newdirfd, c->newpath, c->flags);
-  return real_renameat(c->olddirfd, c->oldpath, c->newdirfd, c->newpath);
-}
-
-static int call_rename(void *context) {
-  struct rename_call *c = context;
-  return real_rename(c->oldpath, c->newpath);
+/* After a mkdir (M) or rmdir (K) of `path`: noted if it succeeded in scope. */
+static int dir_changed(char kind, int dirfd, const char *path, int result) {
+  char absolute[PATH_BYTES];
+  int saved = errno;
+  if (result == 0 && scoped_path(dirfd, path, absolute)) note("%c %s\n", kind, absolute);
+  errno = saved;
+  return result;
 }
 
 int rename(const char *oldpath, const char *newpath) {
-  struct rename_call c = {AT_FDCWD, AT_FDCWD, oldpath, newpath, 0};
-  return rename_noted(AT_FDCWD, oldpath, AT_FDCWD, newpath, call_rename, &c);
+  unsigned long seq = rename_begin(AT_FDCWD, oldpath, AT_FDCWD, newpath);
+  return change_ended(seq, real_rename(oldpath, newpath));
 }
 
 int renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath) {
-  struct rename_call c = {olddirfd, newdirfd, oldpath, newpath, 0};
-  return rename_noted(olddirfd, oldpath, newdirfd, newpath, call_renameat2, &c);
+  unsigned long seq = rename_begin(olddirfd, oldpath, newdirfd, newpath);
+  return change_ended(seq, real_renameat(olddirfd, oldpath, newdirfd, newpath));
 }
 
 int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
               unsigned int flags) {
-  struct rename_call c = {olddirfd, newdirfd, oldpath, newpath, flags};
-  return rename_noted(olddirfd, oldpath, newdirfd, newpath, call_renameat2, &c);
-}
-
-/* Before a file leaves: keep it (hard link) and note it; after a failure, cancel the note. */
-static int unlink_noted(const char *absolute, int (*call)(void *), void *context) {
-  int saved = errno;
-  int linked = 0;
-  unsigned long seq = backup(absolute, &linked);
-  if (linked) note("U %lu %s\n", seq, absolute);
-  errno = saved;
-  int result = call(context);
-  if (result != 0 && linked) {
-    saved = errno;
-    note("X %lu\n", seq);
-    errno = saved;
-  }
-  return result;
-}
-
-struct unlink_call {
-  int dirfd;
-  const char *path;
-  int flags;
-};
-
-static int call_unlinkat(void *context) {
-  struct unlink_call *c = context;
-  return real_unlinkat(c->dirfd, c->path, c->flags);
-}
-
-static int call_unlink(void *context) {
-  struct unlink_call *c = context;
-  return real_unlink(c->path);
-}
-
-static int call_rmdir(void *context) {
-  struct unlink_call *c = context;
-  return real_rmdir(c->path);
+  unsigned long seq = rename_begin(olddirfd, oldpath, newdirfd, newpath);
+  return change_ended(seq, real_renameat2(olddirfd, oldpath, newdirfd, newpath, flags));
 }
 
 int unlink(const char *path) {
-  char absolute[PATH_BYTES];
-  struct unlink_call c = {AT_FDCWD, path, 0};
-  if (!scoped_path(AT_FDCWD, path, absolute)) return real_unlink(path);
-  return unlink_noted(absolute, call_unlink, &c);
-}
-
-int rmdir(const char *path) {
-  char absolute[PATH_BYTES];
-  struct unlink_call c = {AT_FDCWD, path, 0};
-  if (scoped_path(AT_FDCWD, path, absolute)) note("K %s\n", absolute);
-  return call_rmdir(&c);
+  unsigned long seq = unlink_begin(AT_FDCWD, path);
+  return change_ended(seq, real_unlink(path));
 }
 
 int unlinkat(int dirfd, const char *path, int flags) {
-  char absolute[PATH_BYTES];
-  struct unlink_call c = {dirfd, path, flags};
-  if (!scoped_path(dirfd, path, absolute)) return real_unlinkat(dirfd, path, flags);
-  if (flags & AT_REMOVEDIR) {
-    note("K %s\n", absolute);
-    return call_unlinkat(&c);
-  }
-  return unlink_noted(absolute, call_unlinkat, &c);
+  if (flags & AT_REMOVEDIR) return dir_changed('K', dirfd, path, real_unlinkat(dirfd, path, flags));
+  unsigned long seq = unlink_begin(dirfd, path);
+  return change_ended(seq, real_unlinkat(dirfd, path, flags));
+}
+
+int rmdir(const char *path) {
+  return dir_changed('K', AT_FDCWD, path, real_rmdir(path));
 }
 
 int mkdir(const char *path, mode_t mode) {
-  int result = real_mkdir(path, mode);
-  char absolute[PATH_BYTES];
-  int saved = errno;
-  if (result == 0 && scoped_path(AT_FDCWD, path, absolute)) note("M %s\n", absolute);
-  errno = saved;
-  return result;
+  return dir_changed('M', AT_FDCWD, path, real_mkdir(path, mode));
 }
 
 int mkdirat(int dirfd, const char *path, mode_t mode) {
-  int result = real_mkdirat(dirfd, path, mode);
-  char absolute[PATH_BYTES];
-  int saved = errno;
-  if (result == 0 && scoped_path(dirfd, path, absolute)) note("M %s\n", absolute);
-  errno = saved;
-  return result;
+  return dir_changed('M', dirfd, path, real_mkdirat(dirfd, path, mode));
 }

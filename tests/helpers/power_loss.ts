@@ -13,6 +13,22 @@ import { dirname, join } from "node:path";
 import { readExactlyAt } from "../../src/storage/snapshot_file_io.ts";
 import { writeAll } from "../../src/resp/write_all.ts";
 
+/**
+ * The settings the power-loss library reads (besides LD_PRELOAD, which names it): where to
+ * journal, the node's data directory, and how much slower each sync is.
+ */
+export function powerLossEnv(
+  journal: string,
+  dataDir: string,
+  syncDelayUs: number,
+): Record<string, string> {
+  return {
+    RAFT_POWER_LOSS_JOURNAL: journal,
+    RAFT_POWER_LOSS_DIR: dataDir,
+    RAFT_POWER_LOSS_SYNC_DELAY_US: String(syncDelayUs),
+  };
+}
+
 /** A range of a file written since its last sync. */
 interface UnsyncedWrite {
   offset: number;
@@ -33,7 +49,7 @@ interface Journal {
   lastDirSync: Map<string, number>;
 }
 
-export function parseJournal(text: string): Journal {
+function parseJournal(text: string): Journal {
   const unsynced = new Map<number, UnsyncedWrite[]>();
   const changes: DirectoryChange[] = [];
   const lastDirSync = new Map<string, number>();

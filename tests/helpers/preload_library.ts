@@ -1,6 +1,6 @@
 /**
  * @module
- * Libraries that tests preload into a node (LD_PRELOAD) to inject disk faults, built from their
+ * Libraries that tests preload into a node (LD_PRELOAD) to inject disk and clock faults, built from their
  * C source in tests/helpers/ (setup.sh installs the C compiler).
  */
 import { fileURLToPath } from "node:url";

@@ -18,7 +18,7 @@ import { NodeProcess, waitFor } from "../helpers/node_process.ts";
 import { fastTimers, infoField, TestCluster } from "../helpers/test_cluster.ts";
 import { buildPreloadLibrary } from "../helpers/preload_library.ts";
 import { RespError } from "../helpers/resp_client.ts";
-import { cutPower } from "../helpers/power_loss.ts";
+import { cutPower, powerLossEnv } from "../helpers/power_loss.ts";
 
 const writerCount = 6;
 const writesPerWriterMaxCount = 20_000;
@@ -101,12 +101,7 @@ Deno.test({
               "--log-segment-max-bytes",
               String(logSegmentMaxBytes),
             ],
-            env: {
-              LD_PRELOAD: library,
-              RAFT_POWER_LOSS_JOURNAL: journal,
-              RAFT_POWER_LOSS_DIR: dir,
-              RAFT_POWER_LOSS_SYNC_DELAY_US: String(syncDelaysUs[slot]),
-            },
+            env: { LD_PRELOAD: library, ...powerLossEnv(journal, dir, syncDelaysUs[slot]) },
           }),
         );
       }

@@ -690,9 +690,11 @@ export class ClusterNode implements NodeApi {
         chunk ?? new Uint8Array(0),
         () => raft === this.raft && raft.isExpectedSnapshotChunk(message),
         () => {
-          if (raft !== this.raft) return;
+          if (raft !== this.raft) return false;
+          const expected = raft.isExpectedSnapshotChunk(message);
           raft.step(message);
           this.schedule();
+          return expected;
         },
       );
       return;

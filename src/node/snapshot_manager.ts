@@ -197,13 +197,14 @@ export class SnapshotManager {
 
   /**
    * An incoming chunk: written to the receive file (in order) when the core expects it, then
-   * handed to `step`. Chunks are processed strictly one after another.
+   * handed to `step`, which says whether the core still expected it. Chunks are processed
+   * strictly one after another.
    */
   receiveChunk(
     message: InstallSnapshotMessage,
     chunk: Uint8Array,
     expected: () => boolean,
-    step: () => void,
+    step: () => boolean,
   ): void {
     // No copy: a chunk is a big bulk, which the request parser hands out in a buffer of its own.
     const bytes = chunk;
@@ -228,7 +229,11 @@ export class SnapshotManager {
           this.sealedAtMs = performance.now();
         }
       }
-      step();
+      // A last chunk the core no longer wanted (it caught up while the chunk was written)
+      // leaves nothing to install: later chunks must not wait for an install.
+      if (!step() && message.last && this.sealedIndex === message.meta.index) {
+        this.sealedIndex = null;
+      }
     }).catch((error) => this.host.log.warning(`snapshot chunk: ${(error as Error).message}`));
   }
 

@@ -398,6 +398,8 @@ export class RaftNode {
   /** True when the transport should write this chunk's bytes (see types.ts). */
   isExpectedSnapshotChunk(m: InstallSnapshotMessage): boolean {
     if (m.term < this.term || m.meta.index <= this.log.committed) return false;
+    // Holding the snapshot's last entry, this follower needs none of its bytes.
+    if (this.log.matchTerm(m.meta.index, m.meta.term)) return false;
     if (m.offsetBytes === 0) return true;
     const recv = this.snapshotReceive;
     return recv !== undefined && recv.term === m.term && recv.index === m.meta.index &&
@@ -881,6 +883,14 @@ export class RaftNode {
       respond(meta.sizeBytes, false, true);
       return;
     }
+    if (this.log.matchTerm(meta.index, meta.term)) {
+      // We already hold the snapshot's last entry: its prefix is committed, keep the log. Said
+      // at the first chunk: none is written, and the leader goes back to appends.
+      this.snapshotReceive = undefined;
+      this.log.commitTo(meta.index);
+      respond(meta.sizeBytes, false, true);
+      return;
+    }
     if (!this.isExpectedSnapshotChunk(m)) {
       const recv = this.snapshotReceive;
       const sameSnapshot = recv !== undefined && recv.term === m.term && recv.index === meta.index;
@@ -898,14 +908,9 @@ export class RaftNode {
     }
     assert(recv.expectedOffsetBytes === meta.sizeBytes, "snapshot size mismatch on last chunk");
     this.snapshotReceive = undefined;
-    if (this.log.matchTerm(meta.index, meta.term)) {
-      // We already hold the snapshot's last entry: its prefix is committed, keep the log.
-      this.log.commitTo(meta.index);
-    } else {
-      this.log.installSnapshot(meta);
-      this.members.reset(meta.membership, meta.index);
-      this.pendingSnapshot = meta;
-    }
+    this.log.installSnapshot(meta);
+    this.members.reset(meta.membership, meta.index);
+    this.pendingSnapshot = meta;
     respond(meta.sizeBytes, false, true);
   }
 

@@ -62,8 +62,10 @@
  *   the snapshot bytes. InstallSnapshot messages carry no bytes: the transport reads
  *   `length` bytes at `offset` from the snapshot file named by `meta` when sending, and
  *   on receipt writes them at `offset` into a temp file keyed by (message term,
- *   meta.index) only if `node.isExpectedSnapshotChunk(m)`, then calls `step(m)`. When the
- *   last chunk arrives, Ready.snapshot names the complete temp file to install.
+ *   meta.index) only if `node.isExpectedSnapshotChunk(m)`, then calls `step(m)`. A last
+ *   chunk that is still expected when stepped makes Ready.snapshot name the complete temp
+ *   file to install; one that is not any more (the follower caught up meanwhile) installs
+ *   nothing. A follower that holds the snapshot's last entry expects no chunk of it.
  * - Lifecycle: `new RaftNode(options)` is a joined node with an empty log that waits for
  *   a leader (it never campaigns while it is not a voter); `bootstrap(addr)` turns it into
  *   a new one-member cluster (RAFT.CLUSTER INIT); `new RaftNode(options, persisted)`

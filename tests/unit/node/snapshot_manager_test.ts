@@ -76,9 +76,14 @@ function fakeHost(
 
 /**
  * Feed a whole snapshot at `index` (one chunk: a fake RDB and an empty trailer) through
- * receiveChunk; resolves with its metadata once the core got it.
+ * receiveChunk; resolves with its metadata once the core got it (`coreTakesIt`: whether the
+ * core still expected the chunk when stepped).
  */
-async function receiveWhole(manager: SnapshotManager, index: number): Promise<SnapshotMeta> {
+async function receiveWhole(
+  manager: SnapshotManager,
+  index: number,
+  coreTakesIt = true,
+): Promise<SnapshotMeta> {
   const bytes = new Uint8Array([
     ...new TextEncoder().encode("REDIS0011-fake"),
     ...encodeTrailer({}),
@@ -100,7 +105,10 @@ async function receiveWhole(manager: SnapshotManager, index: number): Promise<Sn
     last: true,
   };
   const stepped = deferred<void>();
-  manager.receiveChunk(message, bytes, () => true, () => stepped.resolve());
+  manager.receiveChunk(message, bytes, () => true, () => {
+    stepped.resolve();
+    return coreTakesIt;
+  });
   await stepped.promise;
   return meta;
 }
@@ -206,6 +214,37 @@ Deno.test("snapshot manager: no take starts between a received snapshot's last c
     applied = 60;
     await manager.take();
     assert.deepEqual(host.events, ["install@50", "bgsave@60", "compact@60", "compactLog@60"]);
+    await manager.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("snapshot manager: a last chunk the core no longer wanted when stepped leaves no install to wait for", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "redisraft-snapmgr-" });
+  try {
+    let applied = 10;
+    const host = fakeHost(dir, () => applied);
+    const manager = new SnapshotManager(dir, 1 << 20, host);
+    await manager.open(true);
+    const rdb = join(dir, "child.rdb");
+    await Deno.writeFile(rdb, new TextEncoder().encode("REDIS0011-fake"));
+    host.bgsaveResult.resolve(rdb);
+
+    // Written whole, but the core caught up while it was written: nothing will be installed.
+    await receiveWhole(manager, 50, false);
+    // The next snapshot's chunk is written and stepped, not held back for an install.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const next = await Promise.race([
+      receiveWhole(manager, 60),
+      new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), 2000)),
+    ]);
+    clearTimeout(timer);
+    assert.equal(next?.index, 60, "the chunk after it reached the core");
+    await manager.installReceived(next!);
+    applied = 70;
+    await manager.take();
+    assert.deepEqual(host.events, ["install@60", "bgsave@70", "compact@70", "compactLog@70"]);
     await manager.close();
   } finally {
     await Deno.remove(dir, { recursive: true });

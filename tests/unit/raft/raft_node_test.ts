@@ -394,6 +394,47 @@ Deno.test("a follower behind the leader's compaction point gets the snapshot in 
   assert.equal(cluster.node(3).status().snapshotIndex, applied);
 });
 
+Deno.test("a follower already holding a snapshot's last entry takes none of its chunks and commits up to it", () => {
+  const cluster = TestCluster.formed(3, { snapshotChunkBytes: 10 });
+  const n1 = cluster.node(1);
+  const n3 = cluster.node(3);
+  n1.propose(data("a"));
+  cluster.flushReadies();
+  cluster.deliver(); // node 3 gets the entry; its answer and the commit never reach anyone
+  cluster.isolate(3);
+  cluster.settle();
+  const applied = n1.status().appliedIndex;
+  assert.equal(n3.status().lastIndex, applied);
+  assert.ok(n3.status().commitIndex < applied);
+  const meta = n1.compact(applied, 35);
+
+  for (const offsetBytes of [0, 30]) {
+    const chunk = {
+      type: MessageType.InstallSnapshot,
+      from: 1,
+      to: 3,
+      term: n1.status().term,
+      meta,
+      offsetBytes,
+      lengthBytes: Math.min(10, 35 - offsetBytes),
+      last: offsetBytes === 30,
+    } as const;
+    assert.equal(n3.isExpectedSnapshotChunk(chunk), false, `chunk at ${offsetBytes}`);
+    n3.step(chunk);
+    const rd = n3.ready();
+    assert.equal(rd.snapshot, undefined, "nothing to install: the log is kept");
+    const answers = [...rd.messages, ...rd.messagesAfterPersist].filter((m) =>
+      m.type === MessageType.InstallSnapshotResponse
+    );
+    assert.deepEqual(answers.map((m) => m.type === MessageType.InstallSnapshotResponse && m.done), [
+      true,
+    ]);
+    n3.advance(rd);
+    assert.equal(n3.status().commitIndex, applied);
+    assert.equal(n3.status().lastIndex, applied);
+  }
+});
+
 Deno.test("membership entry codec round-trips", () => {
   const bytes = encodeMembershipChange({ nodeId: 0x7fffffff, addr: "10.0.0.1:5001" });
   assert.equal(bytes.length, 4 + 13);

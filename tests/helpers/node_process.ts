@@ -7,6 +7,8 @@
 import { RespClient } from "./resp_client.ts";
 
 const mainPath = new URL("../../src/main.ts", import.meta.url).pathname;
+/** A directory to copy each node's log into when the node is destroyed (to study a failure). */
+const KEEP_LOGS_ENV = "RAFT_TEST_KEEP_LOGS_DIR";
 
 export interface NodeOptions {
   port?: number;
@@ -165,6 +167,11 @@ export class NodeProcess {
       console.error(`node ${this.addr} log:\n${log.split("\n").slice(-40).join("\n")}`);
     }
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+    const keepDir = Deno.env.get(KEEP_LOGS_ENV);
+    if (keepDir) {
+      const name = `${this.logPath.split("/").pop()}-${this.port}`;
+      await Deno.copyFile(this.logPath, `${keepDir}/${name}`).catch(() => {});
+    }
     await Deno.remove(this.logPath).catch(() => {});
   }
 

@@ -44,7 +44,13 @@ Deno.test("a tiny log snapshots constantly; a late joiner and a lagging follower
     // The follower that was down missed entries the leader compacted away: it gets a snapshot.
     await follower.spawn();
     await cluster.waitConverged(30_000);
-    assert.ok(Number(infoField(await cluster.info(follower), "raft_snapshots_received")) >= 1);
+    const followerInfo = await cluster.info(follower);
+    assert.ok(
+      Number(infoField(followerInfo, "raft_snapshots_received")) >= 1,
+      `no snapshot received; leader before: ${leaderInfo}\nnow: ${await cluster.info(leader)}\n` +
+        `follower: ${followerInfo}\n` +
+        `follower log:\n${(await follower.log()).split("\n").slice(-40).join("\n")}`,
+    );
 
     // A fourth node joins after all that and catches up the same way.
     const late = await NodeProcess.start({ args: [...fastTimers, ...tinyLog] });

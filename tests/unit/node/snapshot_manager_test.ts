@@ -75,6 +75,30 @@ function fakeHost(
 }
 
 /**
+ * Runs `test` on an opened manager over a temporary directory; the fake child's BGSAVE yields
+ * `child.rdb` at once.
+ */
+async function withManager(
+  applied: () => number,
+  coreApplied: () => number,
+  test: (manager: SnapshotManager, host: FakeHost) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "redisraft-snapmgr-" });
+  try {
+    const host = fakeHost(dir, applied, coreApplied);
+    const manager = new SnapshotManager(dir, 1 << 20, host);
+    await manager.open(true);
+    const rdb = join(dir, "child.rdb");
+    await Deno.writeFile(rdb, new TextEncoder().encode("REDIS0011-fake"));
+    host.bgsaveResult.resolve(rdb);
+    await test(manager, host);
+    await manager.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
  * Feed a whole snapshot at `index` (one chunk: a fake RDB and an empty trailer) through
  * receiveChunk; resolves with its metadata once the core got it (`coreTakesIt`: whether the
  * core still expected the chunk when stepped).
@@ -158,53 +182,28 @@ for (const bgsaveFails of [false, true]) {
 }
 
 Deno.test("snapshot manager: a take waits until the core's applied index caught up with the child", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "redisraft-snapmgr-" });
-  try {
-    let coreApplied = 7;
-    const host = fakeHost(dir, () => 10, () => coreApplied);
-    const manager = new SnapshotManager(dir, 1 << 20, host);
-    await manager.open(true);
-    const rdb = join(dir, "child.rdb");
-    await Deno.writeFile(rdb, new TextEncoder().encode("REDIS0011-fake"));
-    host.bgsaveResult.resolve(rdb);
+  let coreApplied = 7;
+  await withManager(() => 10, () => coreApplied, async (manager, host) => {
     const taking = manager.take();
     await new Promise((r) => setTimeout(r, 30));
     assert.deepEqual(host.events, [], "no BGSAVE while the core trails the child");
     coreApplied = 10; // the Ready's sync finished and the core advanced
     await taking;
     assert.deepEqual(host.events, ["bgsave@10", "compact@10", "compactLog@10"]);
-    await manager.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("snapshot manager: a take gives up (no BGSAVE, no compact) if the core never catches up", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "redisraft-snapmgr-" });
-  try {
-    const host = fakeHost(dir, () => 10, () => 7);
-    const manager = new SnapshotManager(dir, 1 << 20, host);
-    await manager.open(true);
+  await withManager(() => 10, () => 7, async (manager, host) => {
     await manager.take();
     assert.deepEqual(host.events, []);
     assert.equal(manager.inProgress, false);
-    await manager.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("snapshot manager: no take starts between a received snapshot's last chunk and its install (C11)", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "redisraft-snapmgr-" });
-  try {
-    let applied = 10;
-    const host = fakeHost(dir, () => applied);
-    const manager = new SnapshotManager(dir, 1 << 20, host);
-    await manager.open(true);
-    const rdb = join(dir, "child.rdb");
-    await Deno.writeFile(rdb, new TextEncoder().encode("REDIS0011-fake"));
-    host.bgsaveResult.resolve(rdb);
-
+  let applied = 10;
+  await withManager(() => applied, () => applied, async (manager, host) => {
     // The core has the snapshot (its log now starts at 50); the node has not installed it yet.
     const meta = await receiveWhole(manager, 50);
     await manager.take();
@@ -214,23 +213,12 @@ Deno.test("snapshot manager: no take starts between a received snapshot's last c
     applied = 60;
     await manager.take();
     assert.deepEqual(host.events, ["install@50", "bgsave@60", "compact@60", "compactLog@60"]);
-    await manager.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("snapshot manager: a last chunk the core no longer wanted when stepped leaves no install to wait for", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "redisraft-snapmgr-" });
-  try {
-    let applied = 10;
-    const host = fakeHost(dir, () => applied);
-    const manager = new SnapshotManager(dir, 1 << 20, host);
-    await manager.open(true);
-    const rdb = join(dir, "child.rdb");
-    await Deno.writeFile(rdb, new TextEncoder().encode("REDIS0011-fake"));
-    host.bgsaveResult.resolve(rdb);
-
+  let applied = 10;
+  await withManager(() => applied, () => applied, async (manager, host) => {
     // Written whole, but the core caught up while it was written: nothing will be installed.
     await receiveWhole(manager, 50, false);
     // The next snapshot's chunk is written and stepped, not held back for an install.
@@ -245,8 +233,5 @@ Deno.test("snapshot manager: a last chunk the core no longer wanted when stepped
     applied = 70;
     await manager.take();
     assert.deepEqual(host.events, ["install@60", "bgsave@70", "compact@70", "compactLog@70"]);
-    await manager.close();
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

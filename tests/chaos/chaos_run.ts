@@ -130,6 +130,8 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
   const anomalies: Anomaly[] = [];
   let verdicts: Verdict[] = [];
   let faults = 0;
+  /** From the final heal until every member has the same commit and applied index. */
+  let settleMs = -1;
   const started = performance.now();
   try {
     log(`starting ${options.nodes} nodes (${network.kind}) seed=${options.seed}`);
@@ -189,7 +191,11 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       }
     }
     history.nemesis("heal", "stop", `members ${cluster.members.map((n) => n.name).join(",")}`);
-    if (!(await cluster.waitStable(60_000))) {
+    const healedAtMs = performance.now();
+    const settled = await cluster.waitStable(60_000);
+    settleMs = Math.round(performance.now() - healedAtMs);
+    log(`settled ${settled ? "" : "(not) "}after ${settleMs} ms`);
+    if (!settled) {
       anomalies.push({
         kind: "no-recovery",
         message: `cluster did not settle within 60 s of healing: ${
@@ -221,7 +227,7 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
     verdicts = [
       ...workload.check(ops, options.checkBudgetMs),
       checkConvergence(samples),
-      verdictOf("liveness", anomalies),
+      verdictOf("liveness", anomalies, { settleMs }),
     ];
   } catch (error) {
     verdicts.push(

@@ -658,8 +658,12 @@ export class Simulation {
         backlog = Math.max(backlog, last - other.appliedIndex);
       }
     }
-    // isolate-new-leader sends 1-3 entries per AppendEntries: allow for the slower catch-up.
-    const unitsPerEntry = this.profile === "isolate-new-leader" ? 16 : 4;
+    // isolate-new-leader sends 1-3 entries per AppendEntries, and a retune may leave one append
+    // in flight: one entry per round trip (both network delays, the follower's fsync, a tick
+    // on each side). Seed 16571 averaged 18 units per entry over 1,200 entries.
+    const roundTripMaxUnits = 2 * this.network.faults.maxDelayUnits + this.fsyncMaxUnits +
+      2 * unitsPerTick;
+    const unitsPerEntry = this.profile === "isolate-new-leader" ? roundTripMaxUnits : 4;
     const deadline = this.now + (this.options.livenessUnits ?? 600 * unitsPerTick) +
       unitsPerEntry * backlog;
     let sentinel: { node: SimNode; index: number; term: number } | undefined;

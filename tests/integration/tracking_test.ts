@@ -12,6 +12,8 @@ import { startPlainRedis } from "../helpers/plain_redis.ts";
 import { waitFor } from "../helpers/node_process.ts";
 import { infoField, TestCluster } from "../helpers/test_cluster.ts";
 
+/** The push that tells a client to drop its whole cache. */
+const invalidateAll = ">2\r\n$10\r\ninvalidate\r\n_\r\n";
 const invalidate = (...keys: string[]) =>
   `>2\r\n$10\r\ninvalidate\r\n*${keys.length}\r\n${
     keys.map((k) => `$${k.length}\r\n${k}\r\n`).join("")
@@ -147,7 +149,7 @@ Deno.test("tracking clients get invalidations for what changes, once, after thei
 
     assert.equal(await tracked.callRaw("GET", "k1"), "$2\r\nv3\r\n");
     assert.equal(await writer.call("FLUSHALL"), "OK");
-    assert.equal(await tracked.readRaw(5000), ">2\r\n$10\r\ninvalidate\r\n_\r\n");
+    assert.equal(await tracked.readRaw(5000), invalidateAll);
 
     // BCAST with a prefix: every matching key, read or not.
     const bcast = await connect(leader.port);
@@ -284,28 +286,27 @@ Deno.test("a follower whose child restarts for a snapshot tells its tracking cli
       Deno.kill(follower.process!.pid, "SIGCONT");
     }
     // The follower installs the snapshot (its child restarts): whatever changed is unknown.
-    assert.equal(await tracked.readRaw(30_000), ">2\r\n$10\r\ninvalidate\r\n_\r\n");
+    assert.equal(await tracked.readRaw(30_000), invalidateAll);
     await cluster.waitConverged(30_000);
     assert.ok(Number(infoField(await cluster.info(follower), "raft_snapshots_received")) >= 1);
 
     // The stream to the new child comes back: a read is tracked and its key named again. Until
     // then only null invalidations may come (a later snapshot, or a read made while the node's
     // stream to its new child was not ready yet: both drop everything, which is always safe).
-    const dropAll = ">2\r\n$10\r\ninvalidate\r\n_\r\n";
     let named = false;
     for (let round = 0; round < 10 && !named; round++) {
       await tracked.sendRaw(`*2\r\n$3\r\nGET\r\n$5\r\nafter\r\n`);
       let reply = await tracked.readRaw(5000);
       for (let pushes = 0; reply.startsWith(">") && pushes < 10; pushes++) {
         if (reply === invalidate("after")) named = true;
-        else assert.equal(reply, dropAll);
+        else assert.equal(reply, invalidateAll);
         reply = await tracked.readRaw(5000);
       }
       assert.equal(reply, round === 0 ? "_\r\n" : `$1\r\n${round - 1}\r\n`);
       assert.equal(await writer.call("SET", "after", String(round)), "OK");
       const push = await tracked.readRaw(10_000);
       if (push === invalidate("after")) named = true;
-      else assert.equal(push, dropAll);
+      else assert.equal(push, invalidateAll);
     }
     assert.ok(named, "the key read after the restart was named when written");
   } finally {

@@ -39,9 +39,11 @@ elseif mode == 'rpoplpush' then
 elseif mode == 'lmove' then
   return redis.pcall('LMOVE', KEYS[1], KEYS[2], ARGV[2], ARGV[3])
 else
-  local args = {}
+  -- One list: a call that is not last in an argument list gives Lua only its first value.
+  local args = {#KEYS}
+  for i = 1, #KEYS do args[#args + 1] = KEYS[i] end
   for i = 2, #ARGV do args[#args + 1] = ARGV[i] end
-  return redis.pcall(mode, #KEYS, unpack(KEYS), unpack(args))
+  return redis.pcall(mode, unpack(args))
 end
 `;
 

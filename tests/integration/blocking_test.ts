@@ -62,6 +62,40 @@ Deno.test("BLPOP waiters are served FIFO, identically on every node; timeouts an
   }
 });
 
+Deno.test("pops over several keys take from the first that has elements, at once and when woken", async () => {
+  const cluster = await TestCluster.start(3);
+  try {
+    const leader = await cluster.leader();
+    const c = await leader.client();
+    const waiter = await leader.client();
+    assert.equal(await c.call("RPUSH", "b", "1", "2", "3"), 3);
+    assert.deepEqual(await c.call("BLMPOP", "0", "2", "a", "b", "RIGHT", "COUNT", "2"), [
+      "b",
+      ["3", "2"],
+    ]);
+    assert.deepEqual(await c.call("BLPOP", "a", "b", "0"), ["b", "1"]);
+    assert.equal(await c.call("ZADD", "z2", "1", "one", "2", "two"), 2);
+    assert.deepEqual(await c.call("BZMPOP", "0", "2", "z1", "z2", "MIN", "COUNT", "1"), [
+      "z2",
+      [["one", "1"]],
+    ]);
+    // Woken by a push onto the second key.
+    const woken = waiter.call("BLMPOP", "0", "2", "a", "b", "LEFT", "COUNT", "5");
+    await waitBlockedClients(c, 1);
+    assert.equal(await c.call("RPUSH", "b", "x", "y"), 2);
+    assert.deepEqual(await woken, ["b", ["x", "y"]]);
+    const zwoken = waiter.call("BZMPOP", "0", "2", "z1", "z3", "MAX", "COUNT", "2");
+    await waitBlockedClients(c, 1);
+    assert.equal(await c.call("ZADD", "z3", "3", "three", "2", "two"), 2);
+    assert.deepEqual(await zwoken, ["z3", [["three", "3"], ["two", "2"]]]);
+    c.close();
+    waiter.close();
+    await cluster.waitConverged();
+  } finally {
+    await cluster.destroy();
+  }
+});
+
 Deno.test("CLIENT UNBLOCK ends a replicated wait with nil (TIMEOUT) or an error (ERROR)", async () => {
   const cluster = await TestCluster.start(3);
   try {

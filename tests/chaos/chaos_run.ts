@@ -27,6 +27,7 @@ import { ClusterClient } from "./workload/cluster_client.ts";
 import { CounterWorkload } from "./workload/counter.ts";
 import { ExpiryWorkload } from "./workload/expiry.ts";
 import { ListAppendWorkload } from "./workload/list_append.ts";
+import { QueueWorkload } from "./workload/queue.ts";
 import { RegisterWorkload } from "./workload/register.ts";
 import type { Workload, WorkloadContext } from "./workload/workload.ts";
 
@@ -46,6 +47,7 @@ export const workloadNames = [
   "stale-list",
   "counter",
   "expiry",
+  "queue",
 ] as const;
 
 export interface RunOptions {
@@ -315,6 +317,8 @@ export function makeWorkload(name: string): Workload {
       return new CounterWorkload();
     case "expiry":
       return new ExpiryWorkload();
+    case "queue":
+      return new QueueWorkload();
   }
   throw new Error(`unknown workload ${name} (one of ${workloadNames.join(", ")})`);
 }

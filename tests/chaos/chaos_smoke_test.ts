@@ -1,7 +1,7 @@
 /**
  * @module
- * CI smoke test of the chaos harness against real node processes: five short runs with
- * different workloads and nemeses (about 3 minutes in all), each of which must end with zero
+ * CI smoke test of the chaos harness against real node processes: six short runs with
+ * different workloads and nemeses (about 4 minutes in all), each of which must end with zero
  * anomalies. Histories and verdicts stay under out/chaos/smoke-* for inspection.
  */
 import assert from "node:assert/strict";
@@ -27,6 +27,8 @@ const runs: Pick<RunOptions, "workload" | "nemeses" | "timeSec" | "seed">[] = [
   { workload: "stale-list", nemeses: ["kill", "transfer", "snapshot"], timeSec: 30, seed: 505 },
   // Restarts replay the log after keys' deadlines: every node must still agree on them.
   { workload: "expiry", nemeses: ["kill", "pause", "snapshot"], timeSec: 30, seed: 404 },
+  // Blocked pops across leader changes: each element reaches at most one consumer, in order.
+  { workload: "queue", nemeses: ["kill", "partition", "transfer"], timeSec: 30, seed: 606 },
 ];
 
 for (const run of runs) {

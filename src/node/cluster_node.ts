@@ -1026,6 +1026,11 @@ export class ClusterNode implements NodeApi {
     this.applied.reached(entry.index, entry.term);
   }
 
+  /** The child runs each entry at the entry's time (the clock library is loaded). */
+  get childHasClock(): boolean {
+    return this.child.hasClock;
+  }
+
   /** Clients waiting in a blocking command here (INFO's blocked_clients). */
   get blockedClientsCount(): number {
     return this.blocked.all().filter((w) => w.slot !== undefined).length;

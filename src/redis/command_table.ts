@@ -58,14 +58,6 @@ const refusedNames = new Set([
   "pfdebug",
   "pfselftest",
   "restore-asking",
-  // Consumer groups: each node stamps deliveries with its own clock, so idle times, XCLAIM and
-  // XAUTOCLAIM would decide differently on every node.
-  "xack",
-  "xpending",
-  "xclaim",
-  "xautoclaim",
-  "xreadgroup",
-  "xgroup",
   "client|pause",
   "client|unpause",
   "client|no-evict",
@@ -117,7 +109,9 @@ function mayChangeKeys(entry: unknown[]): boolean {
 function classify(name: string, flags: Set<string>, changesKeys: boolean): CommandRoute {
   const parent = name.split("|")[0];
   if (refusedNames.has(name) || refusedNames.has(parent)) return "refused";
-  if (name === "xread") return "read"; // its BLOCK option is refused by the router
+  // Their BLOCK option is refused by the router; XREADGROUP writes (the group's pending entries).
+  if (name === "xread") return "read";
+  if (name === "xreadgroup") return "write";
   if (flags.has("blocking")) return "blocking";
   if (subscribeNames.has(name)) return "pubsub";
   if (flags.has("write") || (flags.has("readonly") && changesKeys)) return "write";

@@ -388,6 +388,8 @@ export class CommandRouter implements CommandHandler {
     }
     if (info.route === "refused") return Errors.notSupported;
     if (info.name === "xread" && hasBlockOption(args)) return Errors.xreadBlock;
+    if (info.name === "xreadgroup" && hasBlockOption(args)) return Errors.xreadgroupBlock;
+    if (deliveryClockNames.has(info.name) && !this.node.childHasClock) return Errors.noChildClock;
     return info;
   }
 
@@ -530,12 +532,20 @@ export class CommandRouter implements CommandHandler {
   }
 }
 
-/** XREAD's options come before STREAMS; BLOCK among them would wait on the child. */
+/** Commands whose effect depends on the child's clock in a way no rewrite fixes: deliveries. */
+const deliveryClockNames = new Set(["xreadgroup", "xclaim", "xautoclaim"]);
+
+/**
+ * XREAD's and XREADGROUP's options come before STREAMS; BLOCK among them would wait on the
+ * child. The values of GROUP and COUNT are skipped: a group may be called "block".
+ */
 function hasBlockOption(args: Uint8Array[]): boolean {
   for (let i = 1; i < args.length; i++) {
     const option = lowerAscii(args[i]);
     if (option === "streams") return false;
     if (option === "block") return true;
+    if (option === "group") i += 2;
+    else if (option === "count") i += 1;
   }
   return false;
 }

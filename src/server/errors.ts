@@ -14,6 +14,10 @@ export const Errors = {
   requestTimeout: "TIMEOUT request timed out; the outcome is unknown",
   notSupported: "ERR not supported by RedisRaft",
   xreadBlock: "ERR XREAD BLOCK is not supported by RedisRaft: poll with XREAD without BLOCK",
+  noChildClock:
+    "ERR consumer group deliveries need the child's clock library (--child-clock-lib): without it each node would stamp its own time",
+  xreadgroupBlock:
+    "ERR XREADGROUP BLOCK is not supported by RedisRaft: poll with XREADGROUP without BLOCK",
   clusterIdLength: "ERR cluster id must be 32 characters",
   clusterSubcommand: "RAFT.CLUSTER supports INIT / JOIN only",
   nodeSubcommand: "ERR RAFT.NODE supports ADD / REMOVE only",

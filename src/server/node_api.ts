@@ -48,6 +48,8 @@ export interface NodeApi {
   readonly clusterPassword: string;
   /** Password clients must give with AUTH or HELLO; empty for none. */
   readonly requirepass: string;
+  /** The child runs each entry at the entry's time (consumer group deliveries need it). */
+  readonly childHasClock: boolean;
   /** A peer announced its id and address on an inbound connection. */
   peerHello(peerId: number, addr: string): void;
   /** A peer's RAFT.MSG payload; throws on malformed input. */

@@ -189,7 +189,6 @@ Deno.test("commands that control the child or break replication are refused; err
         ["MONITOR"],
         ["MODULE", "LIST"],
         ["MIGRATE", "127.0.0.1", "1", "k", "0", "10"],
-        ["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"],
         ["BGREWRITEAOF"],
         ["SYNC"],
         ["FAILOVER"],

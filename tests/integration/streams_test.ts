@@ -51,8 +51,10 @@ Deno.test("streams: XADD * ids are fixed by the leader, so every node holds the 
       assert.match(reply.message, pattern);
     };
     await refused(["XREAD", "BLOCK", "0", "STREAMS", "s", "$"], /XREAD BLOCK is not supported/);
-    await refused(["XGROUP", "CREATE", "s", "g", "0"], /not supported/);
-    await refused(["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"], /not supported/);
+    await refused(
+      ["XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"],
+      /XREADGROUP BLOCK is not supported/,
+    );
     await refused(
       ["EVAL", "return redis.call('XADD', KEYS[1], '*', 'a', '1')", "1", "s"],
       /random/,
@@ -66,6 +68,107 @@ Deno.test("streams: XADD * ids are fixed by the leader, so every node holds the 
     await follower.stop();
     await follower.spawn();
     await cluster.waitConverged();
+  } finally {
+    await cluster.destroy();
+  }
+});
+
+Deno.test("stream consumer groups: deliveries, claims and acks are the same on every node, replays included", async () => {
+  const cluster = await TestCluster.start(3);
+  try {
+    const leader = await cluster.leader();
+    const client = await leader.client();
+    for (let i = 1; i <= 6; i++) await client.call("XADD", "s", `${i}-0`, "n", String(i));
+    assert.equal(await client.call("XGROUP", "CREATE", "s", "g", "0"), "OK");
+    // A group may be called "block": only the BLOCK option is refused.
+    assert.equal(await client.call("XGROUP", "CREATE", "s", "block", "$"), "OK");
+    assert.deepEqual(
+      await client.call("XREADGROUP", "GROUP", "block", "c", "STREAMS", "s", ">"),
+      null,
+    );
+    const read = await client.call(
+      "XREADGROUP",
+      "GROUP",
+      "g",
+      "c1",
+      "COUNT",
+      "4",
+      "STREAMS",
+      "s",
+      ">",
+    );
+    assert.deepEqual((read as [string, [string, string[]][]][])[0][1].map(([id]) => id), [
+      "1-0",
+      "2-0",
+      "3-0",
+      "4-0",
+    ]);
+    await new Promise((r) => setTimeout(r, 60));
+    // Idle for 60 ms at the claim's entry time on every node: claimed everywhere, or nowhere.
+    assert.deepEqual(await client.call("XCLAIM", "s", "g", "c2", "50", "1-0", "2-0", "JUSTID"), [
+      "1-0",
+      "2-0",
+    ]);
+    assert.deepEqual(await client.call("XCLAIM", "s", "g", "c3", "60000", "3-0", "JUSTID"), []);
+    const auto = await client.call(
+      "XAUTOCLAIM",
+      "s",
+      "g",
+      "c3",
+      "0",
+      "3-0",
+      "COUNT",
+      "1",
+      "JUSTID",
+    );
+    assert.deepEqual((auto as unknown[])[1], ["3-0"]);
+    assert.equal(await client.call("XACK", "s", "g", "1-0", "4-0", "9-0"), 2);
+    const pending = await client.call("XPENDING", "s", "g") as unknown[];
+    assert.equal(pending[0], 2);
+    client.close();
+
+    const full = async () => {
+      const views: unknown[] = [];
+      for (const node of cluster.nodes) {
+        const c = await node.client();
+        views.push(await c.call("RAFT.DEBUG", "EXEC", "XINFO", "STREAM", "s", "FULL"));
+        c.close();
+      }
+      return views;
+    };
+    await cluster.waitConverged();
+    const views = await full();
+    assert.match(JSON.stringify(views[0]), /"c2"/);
+    for (const view of views.slice(1)) assert.deepEqual(view, views[0]);
+    // Replayed into a fresh child, the log gives the same delivery times and counts.
+    const follower = cluster.nodes.find((n) => n !== leader)!;
+    await follower.stop();
+    await follower.spawn();
+    await cluster.waitConverged();
+    for (const view of await full()) assert.deepEqual(view, views[0]);
+  } finally {
+    await cluster.destroy();
+  }
+});
+
+Deno.test("without the child's clock library, consumer group deliveries and claims are refused", async () => {
+  const cluster = await TestCluster.start(1, ["--child-clock-lib="]);
+  try {
+    const client = await (await cluster.leader()).client();
+    assert.equal(await client.call("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"), "OK");
+    for (
+      const command of [
+        ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "s", ">"],
+        ["XCLAIM", "s", "g", "c", "0", "1-0"],
+        ["XAUTOCLAIM", "s", "g", "c", "0", "0-0"],
+      ]
+    ) {
+      const reply = await client.call(...command);
+      assert.ok(reply instanceof RespError, `${command.join(" ")} → ${reply}`);
+      assert.match(reply.message, /need the child's clock library/);
+    }
+    assert.equal(await client.call("XACK", "s", "g", "1-0"), 0);
+    client.close();
   } finally {
     await cluster.destroy();
   }

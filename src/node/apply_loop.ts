@@ -27,7 +27,7 @@ import { atTime } from "./child_clock.ts";
 
 const clockPing = new TextEncoder().encode("*1\r\n$4\r\nPING\r\n");
 import type { PendingWrites } from "./pending_requests.ts";
-import type { ScriptRegistry } from "./script_registry.ts";
+import { type ScriptRegistry, sha1Hex } from "./script_registry.ts";
 import { type WatchHistory } from "./watch_history.ts";
 import { binaryBytes, keyString, lowerAscii } from "../resp/bytes.ts";
 
@@ -46,6 +46,8 @@ export interface ApplyContext {
   childConfig: ChildConfig;
   /** The child has the clock library: commands go with the entry's time (RAFT.AT). */
   childClock: () => boolean;
+  /** The sandboxed text of a script (what the children run). */
+  sandboxText: (text: string) => string;
   /** Milliseconds clock for blocked-client deadlines (leader side). */
   nowMs: () => number;
   /** Called once the entry's effects are in the child (in order). */
@@ -156,6 +158,11 @@ export class ApplyLoop {
       scriptSha = this.ctx.scripts.add(keyString(payload.script));
       if (payload.commandBytes.length === 0) slot?.complete(encodeBulk(scriptSha)); // SCRIPT LOAD
     }
+    if (payload.scripts) {
+      for (const text of payload.scripts) {
+        this.ctx.scripts.add(keyString(text));
+      }
+    }
     if (payload.commandBytes.length === 0) return undefined;
     if (payload.parts) return this.applyBatch(entry, payload, slot, 0);
     if (payload.watch) {
@@ -173,7 +180,14 @@ export class ApplyLoop {
       this.ctx.child().send(
         bytes,
         payload.replyCount,
-        (frame) => slot.complete(scriptSha ? withScriptSha(frame, scriptSha) : frame),
+        (frame) =>
+          slot.complete(
+            scriptSha
+              ? withScriptSha(frame, scriptSha)
+              : payload.scripts
+              ? this.withOriginalShas(frame, payload.scripts)
+              : frame,
+          ),
         slot.protocol,
       );
     } else {
@@ -208,6 +222,21 @@ export class ApplyLoop {
       if (served) return served.then(() => this.applyBatch(entry, payload, slot, i + 1));
     }
     return undefined;
+  }
+
+  /** A transaction's reply with each script's error naming the SHA1 its client knows. */
+  private withOriginalShas(frame: Uint8Array, scripts: Uint8Array[]): Uint8Array {
+    const text = keyString(frame);
+    if (!text.includes("script: ")) return frame;
+    const originals = new Map(scripts.map((script) => {
+      const original = keyString(script);
+      return [sha1Hex(this.ctx.sandboxText(original)), sha1Hex(original)];
+    }));
+    const fixed = text.replace(
+      /script: ([0-9a-f]{40})/g,
+      (_, sha: string) => `script: ${originals.get(sha) ?? sha}`,
+    );
+    return fixed === text ? frame : binaryBytes(fixed);
   }
 
   /** An entry's commands as the child runs them at the entry's `timeMs` (when it has a clock). */

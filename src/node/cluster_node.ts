@@ -189,6 +189,7 @@ export class ClusterNode implements NodeApi {
       blocked: this.blocked,
       childConfig: this.childConfig,
       childClock: () => this.child.hasClock,
+      sandboxText: (text) => this.sandbox.wrap(text),
       nowMs: () => performance.now(),
       applied: (entry) => this.finishApply(entry),
       nodeRemoved: (nodeId) => this.onNodeRemoved(nodeId),

@@ -8,8 +8,10 @@
  * A payload the leader stamped carries the time it gave the entry (ms since the epoch), at which
  * every node's child runs the entry (see native/raftclock.c): the kind's high bit is set and the
  * time follows the reply count (0 there: a slot not yet filled, no time).
+ * A transaction with scripts (EVAL, EVALSHA) carries their original texts the same way; the
+ * kind's 0x40 bit says so.
  * Layout: `kind u8 | replyCount u32 | [timeMs f64] | [watchIndex f64 | keyCount u32 |
- * (len u32, key)*] | [scriptLen u32 | script] | RESP`.
+ * (len u32, key)*] | [scriptLen u32 | script] | [scriptCount u32 | (len u32, script)*] | RESP`.
  * A Batch holds several clients' one-command writes, each with its own reply:
  * `kind u8 | count u32 | timeMs f64 | count u32 | (len u32, RESP)*`.
  */
@@ -37,6 +39,7 @@ export const PayloadKind = {
 } as const;
 const headerBytes = 5;
 const timedFlag = 0x80;
+const scriptsFlag = 0x40;
 const timeBytes = 8;
 /** Big-endian f64 conversions through one scratch buffer: no DataView per entry. */
 const scratch = new DataView(new ArrayBuffer(8));
@@ -65,6 +68,8 @@ export interface EntryPayload {
   watch?: Watch;
   /** Original script text (Script entries); with no RESP bytes it is a SCRIPT LOAD. */
   script?: Uint8Array;
+  /** Original texts of a transaction's scripts, in order. */
+  scripts?: Uint8Array[];
   /** RESP request bytes, a view into the entry's data. */
   commandBytes: Uint8Array;
   /** A Batch's commands, each one's RESP bytes (views into the entry's data). */
@@ -77,15 +82,21 @@ export function encodePayload(
   commandBytes: Uint8Array,
   watch?: Watch,
   script?: Uint8Array,
+  scripts?: Uint8Array[],
 ): Uint8Array {
   let watchBytes = 0;
   if (watch) {
     watchBytes = 12;
     for (const key of watch.keys) watchBytes += 4 + key.length;
   }
-  const scriptBytes = script ? 4 + script.length : 0;
+  let scriptBytes = script ? 4 + script.length : 0;
+  const withScripts = scripts !== undefined && scripts.length > 0;
+  if (withScripts) {
+    scriptBytes += 4;
+    for (const text of scripts) scriptBytes += 4 + text.length;
+  }
   const out = new Uint8Array(headerBytes + watchBytes + scriptBytes + commandBytes.length);
-  out[0] = watch ? PayloadKind.WatchedTransaction : kind;
+  out[0] = (watch ? PayloadKind.WatchedTransaction : kind) | (withScripts ? scriptsFlag : 0);
   writeUint32(out, 1, replyCount);
   let offset = headerBytes;
   if (watch) {
@@ -102,6 +113,15 @@ export function encodePayload(
     writeUint32(out, offset, script.length);
     out.set(script, offset + 4);
     offset += 4 + script.length;
+  }
+  if (withScripts) {
+    writeUint32(out, offset, scripts.length);
+    offset += 4;
+    for (const text of scripts) {
+      writeUint32(out, offset, text.length);
+      out.set(text, offset + 4);
+      offset += 4 + text.length;
+    }
   }
   out.set(commandBytes, offset);
   return out;
@@ -189,7 +209,7 @@ export function payloadTimeMs(data: Uint8Array): number | undefined {
 
 export function decodePayload(data: Uint8Array): EntryPayload {
   if (data.length < headerBytes) throw new Error(`entry payload too short (${data.length} bytes)`);
-  const kind = data[0] & ~timedFlag;
+  const kind = data[0] & ~(timedFlag | scriptsFlag);
   if (kind < PayloadKind.Command || kind > PayloadKind.Batch) {
     throw new Error(`unknown entry payload kind ${kind}`);
   }
@@ -221,21 +241,39 @@ export function decodePayload(data: Uint8Array): EntryPayload {
       parts: batchParts(data, start),
     };
   }
-  if (kind !== PayloadKind.WatchedTransaction) {
+  const withScripts = (data[0] & scriptsFlag) !== 0;
+  if (kind !== PayloadKind.WatchedTransaction && !withScripts) {
     return { kind, replyCount, timeMs, commandBytes: data.subarray(start) };
   }
+  const payload: EntryPayload = { kind, replyCount, timeMs, commandBytes: data };
   let offset = start;
-  const index = readFloat64(data, offset);
-  const keyCount = readUint32(data, offset + 8);
-  offset += 12;
-  const keys: Uint8Array[] = [];
-  for (let i = 0; i < keyCount; i++) {
-    const length = readUint32(data, offset);
-    if (offset + 4 + length > data.length) throw new Error("watched keys overrun the entry");
-    keys.push(data.subarray(offset + 4, offset + 4 + length));
-    offset += 4 + length;
+  if (kind === PayloadKind.WatchedTransaction) {
+    const index = readFloat64(data, offset);
+    const keyCount = readUint32(data, offset + 8);
+    offset += 12;
+    const keys: Uint8Array[] = [];
+    for (let i = 0; i < keyCount; i++) {
+      const length = readUint32(data, offset);
+      if (offset + 4 + length > data.length) throw new Error("watched keys overrun the entry");
+      keys.push(data.subarray(offset + 4, offset + 4 + length));
+      offset += 4 + length;
+    }
+    payload.watch = { index, keys };
   }
-  return { kind, replyCount, timeMs, watch: { index, keys }, commandBytes: data.subarray(offset) };
+  if (withScripts) {
+    const count = readUint32(data, offset);
+    offset += 4;
+    const scripts: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) {
+      const length = readUint32(data, offset);
+      if (offset + 4 + length > data.length) throw new Error("scripts overrun the entry");
+      scripts.push(data.subarray(offset + 4, offset + 4 + length));
+      offset += 4 + length;
+    }
+    payload.scripts = scripts;
+  }
+  payload.commandBytes = data.subarray(offset);
+  return payload;
 }
 
 // Big-endian u32 by hand: a DataView over a small on-heap array would move it off the heap.

@@ -64,6 +64,8 @@ interface Transaction {
   commands: Uint8Array[][];
   failed: boolean;
   readOnly: boolean;
+  /** Original texts of its EVAL/EVALSHA scripts, which every node remembers when it applies. */
+  scripts: Uint8Array[];
 }
 
 /** Commands the router or the node answers without consulting the command table. */
@@ -117,7 +119,7 @@ export class CommandRouter implements CommandHandler {
     switch (name) {
       case "multi":
         if (txn) return slot.complete(encodeError(Errors.nestedMulti));
-        session.state.txn = { commands: [], failed: false, readOnly: true } satisfies Transaction;
+        session.state.txn = { commands: [], failed: false, readOnly: true, scripts: [] } satisfies Transaction;
         return slot.complete(OK);
       case "exec": {
         if (!txn) return slot.complete(encodeError(Errors.execWithoutMulti));
@@ -329,7 +331,7 @@ export class CommandRouter implements CommandHandler {
    */
   private proxiedTransaction(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
     if (session.state.txn) return slot.complete(encodeError(Errors.nestedMulti));
-    const txn: Transaction = { commands: [], failed: false, readOnly: true };
+    const txn: Transaction = { commands: [], failed: false, readOnly: true, scripts: [] };
     for (const encoded of args.slice(1)) {
       const parser = new RequestParser();
       parser.push(encoded);
@@ -475,8 +477,18 @@ export class CommandRouter implements CommandHandler {
     let rewritten = check.route === "write" ? rewriteForDeterminism(name, args) : args;
     if (typeof rewritten === "string") return fail(rewritten);
     const sandboxed = this.sandboxed(check.name, args);
+    if (sandboxed === Errors.noScript) {
+      // As in Redis, an unknown script fails at EXEC, not the whole transaction: the children
+      // know no script by its original SHA1, so each answers NOSCRIPT.
+      txn.readOnly = false;
+      txn.commands.push(args);
+      return null;
+    }
     if (typeof sandboxed === "string") return fail(sandboxed);
-    if (sandboxed) rewritten = sandboxed.args;
+    if (sandboxed) {
+      rewritten = sandboxed.args;
+      if (sandboxed.text !== undefined) txn.scripts.push(binaryBytes(sandboxed.text));
+    }
     if (check.route !== "read" && name !== "ping" && name !== "echo") txn.readOnly = false;
     txn.commands.push(rewritten);
     return null;
@@ -528,7 +540,8 @@ export class CommandRouter implements CommandHandler {
     const replyCount = txn.commands.length + 2;
     if (txn.readOnly && !watch) return this.node.read(session, bytes, replyCount, slot);
     const watched = watch ? { index: watch.index, keys: [...watch.keys.values()] } : undefined;
-    this.node.write(session, encodePayload(PayloadKind.Transaction, replyCount, bytes, watched), slot);
+    const payload = encodePayload(PayloadKind.Transaction, replyCount, bytes, watched, undefined, txn.scripts);
+    this.node.write(session, payload, slot);
   }
 }
 

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { concatBytes } from "../../src/resp/bytes.ts";
 import { RespError } from "../helpers/resp_client.ts";
+import { waitFor } from "../helpers/node_process.ts";
 import { infoField, TestCluster } from "../helpers/test_cluster.ts";
 
 Deno.test("EVAL/EVALSHA/SCRIPT LOAD/FCALL are deterministic on every node", async () => {
@@ -171,6 +172,49 @@ Deno.test("a script on RESP3 replies (redis.setresp(3)) iterates maps and sets a
     assert.equal(await c.call("EVAL", script, "3", "s", "h", "seen"), 400);
     c.close();
     await cluster.waitConverged();
+  } finally {
+    await cluster.destroy();
+  }
+});
+
+Deno.test("a script run inside MULTI is known to every node afterwards; an unknown EVALSHA fails at EXEC alone", async () => {
+  const cluster = await TestCluster.start(3);
+  try {
+    const leader = await cluster.leader();
+    const client = await leader.client();
+    const body = "return redis.call('INCR', KEYS[1])";
+    const sha = createHash("sha1").update(body).digest("hex");
+    const unknown = "0".repeat(40);
+    assert.deepEqual(
+      await client.pipeline([
+        ["MULTI"],
+        ["EVAL", body, "1", "n"],
+        ["EVALSHA", unknown, "0"],
+        ["EVAL", "return redis.call('NOSUCH')", "0"],
+        ["EXEC"],
+      ]),
+      ["OK", "QUEUED", "QUEUED", "QUEUED", [
+        1,
+        new RespError("NOSCRIPT No matching script. Please use EVAL."),
+        new RespError(
+          "ERR Unknown Redis command called from script script: " +
+            createHash("sha1").update("return redis.call('NOSUCH')").digest("hex") +
+            ", on @user_script:1.",
+        ),
+      ]],
+    );
+    client.close();
+    await cluster.waitConverged();
+    // Every node learned it: each one, made leader in turn, runs it by its SHA1.
+    let count = 1;
+    for (const node of cluster.nodes.filter((n) => n !== leader)) {
+      const nodeId = infoField(await cluster.info(node), "raft_node_id")!;
+      const c = await (await cluster.leader()).client();
+      assert.equal(await c.call("RAFT.TRANSFER_LEADER", nodeId), "OK");
+      c.close();
+      await waitFor(async () => await cluster.leader() === node, "the transfer");
+      assert.equal(await cluster.call(["EVALSHA", sha, "1", "n"]), ++count);
+    }
   } finally {
     await cluster.destroy();
   }

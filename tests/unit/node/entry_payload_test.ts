@@ -49,6 +49,28 @@ Deno.test("transaction, watch and script payloads round-trip", () => {
   );
 });
 
+Deno.test("a transaction carries its scripts' texts, with or without a watch, stamped or not", () => {
+  const resp = encodeCommand(["MULTI"]);
+  const scripts = [new TextEncoder().encode("return 1"), big, new Uint8Array(0)];
+  for (const watch of [undefined, { index: 9, keys: [resp] }]) {
+    const payload = encodePayload(PayloadKind.Transaction, 4, resp, watch, undefined, scripts);
+    for (const form of [payload, stampPayload(payload, 1_795_721_302_959)]) {
+      const decoded = decodePayload(form);
+      assert.equal(decoded.kind, watch ? PayloadKind.WatchedTransaction : PayloadKind.Transaction);
+      assert.equal(decoded.replyCount, 4);
+      assert.deepEqual(decoded.watch, watch);
+      assert.deepEqual(decoded.scripts, scripts);
+      assert.deepEqual(decoded.commandBytes, resp);
+    }
+  }
+  const none = decodePayload(
+    encodePayload(PayloadKind.Transaction, 3, resp, undefined, undefined, []),
+  );
+  assert.equal(none.scripts, undefined);
+  const cut = encodePayload(PayloadKind.Transaction, 4, resp, undefined, undefined, [big]);
+  assert.throws(() => decodePayload(cut.subarray(0, 1000)), /scripts overrun the entry/);
+});
+
 Deno.test("a stamped payload carries the entry time and decodes to the same parts", () => {
   const resp = encodeCommand(["SET", "k", "v"]);
   const timeMs = 1_795_721_302_959;

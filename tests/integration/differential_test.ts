@@ -1,7 +1,8 @@
 /**
  * Integration: the same commands sent to a plain redis-server and to a cluster's leader get the
- * same replies byte for byte (tests/integration/differential_corpus.ts) in RESP2, in RESP3 and
- * each inside its own MULTI/EXEC, and leave every node with the same data.
+ * same replies byte for byte (tests/integration/differential_corpus.ts) in RESP2, in RESP3, each
+ * inside its own MULTI/EXEC and through a follower's proxy, and leave every node with the same
+ * data.
  */
 import assert from "node:assert/strict";
 import { RespClient } from "../helpers/resp_client.ts";
@@ -43,12 +44,24 @@ function bulkBytes(raw: string): Uint8Array {
   return Uint8Array.from(body, (c) => c.charCodeAt(0));
 }
 
+/** A follower's proxy refuses them (a wait would hold the proxy's one connection). */
+const blockingCommands = new Set([
+  "BLPOP",
+  "BRPOP",
+  "BRPOPLPUSH",
+  "BLMOVE",
+  "BLMPOP",
+  "BZPOPMIN",
+  "BZPOPMAX",
+  "BZMPOP",
+]);
+
 /** Commands that make no sense inside a transaction of their own. */
 const transactionCommands = new Set(["MULTI", "EXEC", "DISCARD", "WATCH", "UNWATCH"]);
 
 Deno.test("data commands answer as plain Redis 7.0 does (RESP2, RESP3, in MULTI), and every node ends with the same data", async () => {
   const plain = await startPlainRedis([]);
-  const cluster = await TestCluster.start(3);
+  const cluster = await TestCluster.start(3, ["--follower-proxy"]);
   try {
     const reference = await RespClient.connect(plain.port);
     const client = await (await cluster.leader()).client();
@@ -95,6 +108,20 @@ Deno.test("data commands answer as plain Redis 7.0 does (RESP2, RESP3, in MULTI)
         "MULTI",
       ),
     );
+    // Through a follower's proxy (which forwards neither blocking commands nor WATCH).
+    differences.push(...await compare(reference, client, [reset], "reset"));
+    const leader = await cluster.leader();
+    const follower = await cluster.nodes.find((node) => node !== leader)!.client();
+    differences.push(
+      ...await compare(
+        reference,
+        follower,
+        differentialCorpus.filter((command) => !blockingCommands.has(command[0]))
+          .map((command) => [command]),
+        "proxy",
+      ),
+    );
+    follower.close();
     reference.close();
     client.close();
     assert.deepEqual(differences, [], differences.join("\n"));

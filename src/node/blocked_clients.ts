@@ -68,15 +68,44 @@ export interface Waiter {
   timeoutProposed?: boolean;
 }
 
-function parseTimeout(text: string): number | string {
-  if (!/^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(text)) {
-    return "ERR timeout is not a float or out of range";
+/**
+ * A number as C's `strtold` reads the whole of `text` (decimal or hexadecimal, `inf`, `nan`), or
+ * undefined where Redis refuses it: leading space, trailing characters, NaN, overflow.
+ */
+export function parseLongDouble(text: string): number | undefined {
+  const match =
+    /^([+-]?)(?:(inf(?:inity)?)|(nan)|0x([0-9a-f]*)(?:\.([0-9a-f]*))?(?:p([+-]?\d+))?|(\d+\.?\d*(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?))$/i
+      .exec(text);
+  if (!match) return undefined;
+  const [, sign, inf, nan, hexInt, hexFraction, binaryExponent, decimal] = match;
+  const negative = sign === "-";
+  if (nan !== undefined) return undefined;
+  if (inf !== undefined) return negative ? -Infinity : Infinity;
+  let value: number;
+  if (decimal !== undefined) {
+    value = Number(decimal);
+    // A long double holds up to about 1.19e4932: beyond a double's range it is still finite.
+    if (!Number.isFinite(value) && Number(decimal.split(/e/i)[1]) > 4932) return undefined;
+  } else {
+    const digits = `${hexInt}${hexFraction ?? ""}`;
+    if (digits.length === 0) return undefined;
+    value = parseInt(digits.slice(0, 26), 16) * 16 ** (Math.max(digits.length - 26, 0)) /
+      16 ** (hexFraction?.length ?? 0) * 2 ** Number(binaryExponent ?? 0);
   }
-  const seconds = Number(text);
-  if (seconds < 0 || !Number.isFinite(seconds) || seconds * 1000 > 2 ** 53) {
-    return "ERR timeout is negative";
-  }
-  return Math.round(seconds * 1000);
+  return negative ? -value : value;
+}
+
+/**
+ * A blocking command's timeout in seconds as Redis reads it: milliseconds truncated (0 waits for
+ * ever), or Redis's error text.
+ */
+export function parseTimeout(text: string): number | string {
+  const seconds = parseLongDouble(text);
+  if (seconds === undefined) return "ERR timeout is not a float or out of range";
+  const ms = seconds * 1000;
+  // Redis converts to a long long: what does not fit comes out negative.
+  if (!(ms < 2 ** 63) || ms <= -1) return "ERR timeout is negative";
+  return Math.trunc(ms) || 0; // not -0
 }
 
 /** Parse a blocking command (lower-case name + args) or return Redis's error text. */
@@ -110,9 +139,8 @@ export function parseBlocking(name: string, args: Uint8Array[]): BlockingCall | 
       timeout = parseTimeout(text(1));
       if (typeof timeout === "string") return timeout;
       const count = Number(text(2));
-      if (!Number.isInteger(count) || count <= 0 || 3 + count > args.length) {
-        return "ERR numkeys should be greater than 0";
-      }
+      if (!Number.isInteger(count) || count <= 0) return "ERR numkeys should be greater than 0";
+      if (3 + count > args.length) return "ERR syntax error";
       return {
         mode: name.slice(1),
         keys: args.slice(3, 3 + count),

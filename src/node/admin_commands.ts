@@ -153,7 +153,11 @@ async function config(
     if (refused) return failed(args[2], refused);
     return encodeSimple("OK");
   }
-  return encodeError(Errors.notSupported);
+  if (sub === "help") return await node.childRequestRaw(["CONFIG", "HELP"]);
+  if (sub === "resetstat" || sub === "rewrite") return encodeError(Errors.notSupported);
+  return encodeError(
+    `ERR unknown subcommand '${args[1].slice(0, 128)}'. Try CONFIG HELP.`,
+  );
 }
 
 /** CLUSTER SLOTS/NODES/SHARDS emulated as RedisRaft does: one shard with every node. */

@@ -398,7 +398,17 @@ export class CommandRouter implements CommandHandler {
   private local(session: ClientSession, name: string, args: Uint8Array[], slot: ReplySlot): void {
     if (name === "select") {
       const db = decoder.decode(args[1]);
-      return slot.complete(db === "0" ? OK : encodeError(Errors.dbIndexOutOfRange));
+      // Redis's strict integer syntax (no sign on 0, no leading zeros), then its int range.
+      const index = /^(0|-?[1-9]\d*)$/.test(db) ? BigInt(db) : undefined;
+      if (index === undefined || index < -(2n ** 63n) || index >= 2n ** 63n) {
+        return slot.complete(encodeError("ERR value is not an integer or out of range"));
+      }
+      if (index < -(2n ** 31n) || index >= 2n ** 31n) {
+        return slot.complete(encodeError(
+          "ERR value is out of range, value must between -2147483648 and 2147483647",
+        ));
+      }
+      return slot.complete(index === 0n ? OK : encodeError(Errors.dbIndexOutOfRange));
     }
     if (name === "client") return this.clientCommand.handle(session, args, slot);
     if (name === "auth" && this.node.requirepass) {
@@ -424,11 +434,13 @@ export class CommandRouter implements CommandHandler {
     const hello = parseHello(args);
     if ("error" in hello) return slot.complete(encodeError(hello.error));
     if (hello.password !== undefined) {
-      // With no requirepass, the default user takes any password, as in Redis.
+      // With no requirepass, the default user takes any password, as in Redis; no other user
+      // exists.
       const password = this.node.requirepass;
-      if (password && !passwordMatches(password, hello.user, hello.password)) {
-        return slot.complete(encodeError(Auth.wrong));
-      }
+      const ok = password
+        ? passwordMatches(password, hello.user, hello.password)
+        : hello.user === undefined || decoder.decode(hello.user) === "default";
+      if (!ok) return slot.complete(encodeError(Auth.wrong));
       session.authenticated = true;
     }
     if (!session.authenticated) return slot.complete(encodeError(Auth.helloFirst));

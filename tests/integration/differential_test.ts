@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { RespClient } from "../helpers/resp_client.ts";
 import { startPlainRedis } from "../helpers/plain_redis.ts";
 import { TestCluster } from "../helpers/test_cluster.ts";
-import { differentialCorpus } from "./differential_corpus.ts";
+import { differentialCorpus, sessionCorpus } from "./differential_corpus.ts";
 
 /** Sends each command (or group of commands) to both; describes every reply that differs. */
 async function compare(
@@ -69,8 +69,12 @@ Deno.test("data commands answer as plain Redis 7.0 does (RESP2, RESP3, in MULTI)
     const differences = await compare(
       reference,
       client,
-      differentialCorpus.map((command) => [command]),
-      "RESP2",
+      sessionCorpus.map((command) => [command]),
+      "session",
+    );
+    differences.push(...await compare(reference, client, [reset], "reset"));
+    differences.push(
+      ...await compare(reference, client, differentialCorpus.map((command) => [command]), "RESP2"),
     );
 
     // RESTORE with a relative TTL, of a payload plain Redis dumped.

@@ -9,6 +9,8 @@ import { RespClient } from "../helpers/resp_client.ts";
 import { startPlainRedis } from "../helpers/plain_redis.ts";
 import { TestCluster } from "../helpers/test_cluster.ts";
 import { differentialCorpus, sessionCorpus } from "./differential_corpus.ts";
+import { fuzzSteps } from "./differential_fuzz.ts";
+import { seededRandom } from "../../src/raft/prng.ts";
 
 /** Sends each command (or group of commands) to both; describes every reply that differs. */
 async function compare(
@@ -131,6 +133,30 @@ Deno.test("data commands answer as plain Redis 7.0 does (RESP2, RESP3, in MULTI)
     assert.deepEqual(differences, [], differences.join("\n"));
     const [index] = await cluster.waitConverged();
     assert.ok(index > differentialCorpus.length, `applied index ${index}`);
+  } finally {
+    await cluster.destroy();
+    await plain.stop();
+  }
+});
+
+Deno.test("random command sequences answer as plain Redis 7.0 does, and every node ends with the same data", async () => {
+  const seed = Number(Deno.env.get("RAFT_FUZZ_SEED") ?? "1");
+  const stepCount = Number(Deno.env.get("RAFT_FUZZ_STEPS") ?? "1500");
+  const plain = await startPlainRedis([]);
+  const cluster = await TestCluster.start(3);
+  try {
+    const reference = await RespClient.connect(plain.port);
+    const client = await (await cluster.leader()).client();
+    const differences = await compare(
+      reference,
+      client,
+      fuzzSteps(seededRandom(seed), stepCount),
+      `seed ${seed}`,
+    );
+    reference.close();
+    client.close();
+    assert.deepEqual(differences.slice(0, 10), [], differences.slice(0, 10).join("\n"));
+    await cluster.waitConverged();
   } finally {
     await cluster.destroy();
     await plain.stop();

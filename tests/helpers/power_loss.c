@@ -97,6 +97,9 @@ __attribute__((constructor)) static void open_journal(void) {
   snprintf(backup_dir, sizeof backup_dir, "%s.d", journal);
   real_mkdir(backup_dir, 0755);
   journal_fd = real_open(journal, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  /* A node restarted without a cut (kill -9) appends to the same journal: its changes must not
+   * reuse the numbers (and backups) of the run before. Below 2^53, as the test reads them. */
+  next_seq = (unsigned long)getpid() * 1000000000UL + 1;
   const char *delay = getenv("RAFT_POWER_LOSS_SYNC_DELAY_US");
   if (delay != NULL) sync_delay_us = (useconds_t)strtoul(delay, NULL, 10);
 }

@@ -204,10 +204,16 @@ export interface PowerCut {
 
 /**
  * Takes from the data directory `dataDir` of a killed node (not running) what its disk had not
- * made durable, and starts a new journal for its next run.
+ * made durable, and starts a new journal for its next run. `keepJournalAs` keeps a copy of the
+ * journal it went by (for a post-mortem).
  */
-export async function cutPower(journalPath: string, dataDir: string): Promise<PowerCut> {
+export async function cutPower(
+  journalPath: string,
+  dataDir: string,
+  keepJournalAs?: string,
+): Promise<PowerCut> {
   const text = await Deno.readTextFile(journalPath).catch(() => "");
+  if (keepJournalAs) await Deno.writeTextFile(keepJournalAs, text);
   const { unsynced, changes, lastDirSync } = parseJournal(text);
   const backupDir = `${journalPath}.d`;
   let undoneChanges = 0;

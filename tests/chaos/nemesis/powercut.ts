@@ -34,7 +34,12 @@ export class PowerCutNemesis implements Nemesis {
     let undoneChanges = 0;
     for (const node of [...victims, ...down]) {
       if (!node.spec.powerLoss) continue;
-      const cut = await cutPower(node.spec.powerLoss.journal, node.spec.dir);
+      // The last cut's journal stays next to the node's log, for a node that fails to restart.
+      const cut = await cutPower(
+        node.spec.powerLoss.journal,
+        node.spec.dir,
+        `${node.spec.logPath}.journal`,
+      );
       lostBytes += cut.lostBytes;
       undoneChanges += cut.undoneChanges;
     }

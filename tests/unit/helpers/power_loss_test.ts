@@ -5,7 +5,8 @@
  * become zeros.
  */
 import assert from "node:assert/strict";
-import { cutPower } from "../../helpers/power_loss.ts";
+import { cutPower, powerLossEnv } from "../../helpers/power_loss.ts";
+import { buildPreloadLibrary } from "../../helpers/preload_library.ts";
 
 const text = (path: string) => Deno.readTextFile(path).catch(() => null);
 const ino = async (path: string) => (await Deno.lstat(path)).ino!;
@@ -100,6 +101,40 @@ Deno.test("power cut: a rename kept by its target directory but removed for good
     assert.deepEqual(await cutPower(journal, dir), { lostBytes: 0, undoneChanges: 1 });
     assert.equal(await text(`${dir}/child/dump.rdb`), null);
     assert.equal(await text(`${dir}/snapshot/1.rdb`), null);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+/** Runs `argv` with the power-loss library journaling what it does under `dir`. */
+async function journaled(library: string, journal: string, dir: string, argv: string[]) {
+  const out = await new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    env: { LD_PRELOAD: library, ...powerLossEnv(journal, dir, 0) },
+  }).output();
+  assert.ok(out.success, `${argv.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+}
+
+Deno.test("power cut: a process restarted without a cut keeps its own backups (the library's)", async () => {
+  const root = await Deno.makeTempDir({ prefix: "redisraft-powercut-unit-" });
+  try {
+    const library = await buildPreloadLibrary("power_loss", root);
+    const dir = `${root}/data`;
+    const journal = `${root}/journal`;
+    await Deno.mkdir(dir);
+    await Deno.writeTextFile(`${dir}/meta`, "first");
+    await Deno.writeTextFile(`${dir}/meta.tmp`, "second");
+    await Deno.writeTextFile(`${dir}/other`, "x");
+    await Deno.writeTextFile(`${dir}/other.tmp`, "y");
+    // One process replaces a file and syncs the directory (durable), then is killed.
+    await journaled(library, journal, dir, ["mv", `${dir}/other.tmp`, `${dir}/other`]);
+    await journaled(library, journal, dir, ["sync", dir]);
+    // Its restart replaces `meta` and is cut before it syncs the directory.
+    await journaled(library, journal, dir, ["mv", `${dir}/meta.tmp`, `${dir}/meta`]);
+    assert.deepEqual(await cutPower(journal, dir), { lostBytes: 0, undoneChanges: 1 });
+    assert.equal(await text(`${dir}/other`), "y", "the synced rename stays");
+    assert.equal(await text(`${dir}/meta`), "first", "the file the unsynced rename replaced");
+    assert.equal(await text(`${dir}/meta.tmp`), "second");
   } finally {
     await Deno.remove(root, { recursive: true });
   }

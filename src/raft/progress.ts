@@ -31,6 +31,8 @@ export class Progress {
   probeSent = false;
   /** Heard from since the last CheckQuorum round. */
   recentActive = false;
+  /** The leader's tick count when this follower last answered (-1: not yet, as this leader). */
+  lastHeardTick = -1;
   /** Ticks since an append was last acknowledged while appends are in flight (loss detection). */
   ticksSinceAck = 0;
   /** Highest commit index sent to this follower. */

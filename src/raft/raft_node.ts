@@ -324,6 +324,16 @@ export class RaftNode {
     if (member.voter && this.members.voterIds().length === 1) {
       return new RaftError("last-voter", "cannot remove the only voting node");
     }
+    // The new configuration takes effect on append: if too few of its voters answer now, not
+    // even this removal could commit, and the cluster would stall until they came back (as
+    // etcd's strict reconfiguration check refuses).
+    const remaining = this.members.voterIds().filter((id) => id !== nodeId);
+    if (member.voter && !this.quorumHeardRecently(remaining)) {
+      return new RaftError(
+        "quorum-unreachable",
+        "cannot remove: too few of the remaining voting nodes are reachable to commit it",
+      );
+    }
     return this.appendEntry(
       EntryType.RemoveNode,
       encodeMembershipChange({ nodeId, addr: member.addr }),
@@ -652,6 +662,23 @@ export class RaftNode {
       this.heartbeatElapsed = 0;
       this.broadcastHeartbeat();
     }
+  }
+
+  /**
+   * Whether a quorum of `voters` answered this leader lately: within two heartbeats (a live
+   * follower answers each), at most an election timeout. Short, as a node that died a moment ago
+   * still counts: a live one missed now and then only makes the caller try again.
+   */
+  private quorumHeardRecently(voters: readonly NodeId[]): boolean {
+    const windowTicks = Math.min(this.config.electionTicks, 2 * this.config.heartbeatTicks + 2);
+    let heard = 0;
+    for (const id of voters) {
+      const pr = this.progress.get(id);
+      const recent = pr !== undefined && pr.lastHeardTick >= 0 &&
+        this.tickCount - pr.lastHeardTick <= windowTicks;
+      if (id === this.id || recent) heard++;
+    }
+    return heard >= quorumOf(voters.length);
   }
 
   private quorumActive(): boolean {
@@ -1094,6 +1121,7 @@ export class RaftNode {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
     pr.recentActive = true;
+    pr.lastHeardTick = this.tickCount;
     if (!m.success) {
       // The follower's hint: its last index <= prevIndex with a term <= our prevTerm. Skip
       // back over our entries of later terms than the hint's: they cannot match either.
@@ -1119,6 +1147,7 @@ export class RaftNode {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
     pr.recentActive = true;
+    pr.lastHeardTick = this.tickCount;
     const followerLast = m.lastIndex;
     if (pr.state === "probe") {
       pr.probeSent = false;
@@ -1152,6 +1181,7 @@ export class RaftNode {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
     pr.recentActive = true;
+    pr.lastHeardTick = this.tickCount;
     if (m.done) {
       if (pr.state === "snapshot" || pr.match < m.snapshotIndex) {
         pr.maybeUpdate(m.snapshotIndex);

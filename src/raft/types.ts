@@ -322,7 +322,8 @@ export type RaftErrorCode =
   | "not-voter"
   | "already-initialized"
   | "invalid-config"
-  | "last-voter";
+  | "last-voter"
+  | "quorum-unreachable";
 
 /** An expected, recoverable refusal (returned, not thrown). Broken invariants throw `Error`. */
 export class RaftError extends Error {

@@ -172,3 +172,29 @@ Deno.test("a JOIN whose first RAFT.NODE ADD timed out but committed still joins 
     await cluster.destroy();
   }
 });
+
+Deno.test("with one of three down, removing another is refused (the rest could not commit it); the one down may go", async () => {
+  const cluster = await TestCluster.start(3);
+  try {
+    const leader = await cluster.leader();
+    const [up, down] = cluster.nodes.filter((n) => n !== leader);
+    const idOf = async (node: NodeProcess) => infoField(await cluster.info(node), "raft_node_id")!;
+    const [upId, downId, leaderId] = [await idOf(up), await idOf(down), await idOf(leader)];
+    await down.stop();
+    const admin = await leader.client();
+    try {
+      // Once the leader has missed the stopped node for a while (two heartbeats are enough).
+      await new Promise((r) => setTimeout(r, 1000));
+      const refusal =
+        "ERR cannot remove: too few of the remaining voting nodes are reachable to commit it";
+      assert.deepEqual(await admin.call("RAFT.NODE", "REMOVE", upId), new RespError(refusal));
+      assert.deepEqual(await admin.call("RAFT.NODE", "REMOVE", leaderId), new RespError(refusal));
+      assert.equal(await admin.call("RAFT.NODE", "REMOVE", downId), "OK");
+      assert.equal(await cluster.call(["SET", "after", "1"]), "OK", "two voters serve");
+    } finally {
+      admin.close();
+    }
+  } finally {
+    await cluster.destroy();
+  }
+});

@@ -285,6 +285,32 @@ Deno.test("the only voter cannot be removed, also with a non-voter waiting for p
   assert.deepEqual(cluster.leaders(), [2]);
 });
 
+Deno.test("a removal is refused while too few of the remaining voters answer (it could not commit)", () => {
+  const cluster = TestCluster.formed(3);
+  const n1 = cluster.node(1);
+  assert.deepEqual(cluster.leaders(), [1]);
+  cluster.isolate(3);
+  cluster.tick(12); // more than an election timeout (10 ticks) without word from 3
+  assert.deepEqual(cluster.leaders(), [1], "1 and 2 still a quorum");
+  for (const id of [2, 1]) {
+    // {1, 3} or {2, 3} would need 3, which is gone: the cluster would stall for good.
+    const refused = n1.removeNode(id);
+    assert.ok(refused instanceof RaftError, `remove ${id}`);
+    assert.equal(refused.code, "quorum-unreachable");
+  }
+  // The node that is gone may go: the two that answer are a quorum of the rest.
+  assert.ok("index" in n1.removeNode(3));
+  cluster.settle();
+  assert.deepEqual(n1.membership().members.map((m) => m.id).sort(), [1, 2]);
+  // Once every voter answers again, any removal is allowed.
+  const healthy = TestCluster.formed(3);
+  healthy.isolate(3);
+  healthy.tick(12);
+  healthy.heal();
+  healthy.tick(3);
+  assert.ok("index" in healthy.node(1).removeNode(2));
+});
+
 Deno.test("fast backtracking repairs a long divergent follower log in a few round trips", () => {
   const voters = [1, 2, 3];
   const leaderLog: Entry[] = [];

@@ -102,12 +102,7 @@ export function encodePayload(
   if (watch) {
     writeFloat64(out, offset, watch.index);
     writeUint32(out, offset + 8, watch.keys.length);
-    offset += 12;
-    for (const key of watch.keys) {
-      writeUint32(out, offset, key.length);
-      out.set(key, offset + 4);
-      offset += 4 + key.length;
-    }
+    offset = writeByteStrings(out, offset + 12, watch.keys);
   }
   if (script) {
     writeUint32(out, offset, script.length);
@@ -116,12 +111,7 @@ export function encodePayload(
   }
   if (withScripts) {
     writeUint32(out, offset, scripts.length);
-    offset += 4;
-    for (const text of scripts) {
-      writeUint32(out, offset, text.length);
-      out.set(text, offset + 4);
-      offset += 4 + text.length;
-    }
+    offset = writeByteStrings(out, offset + 4, scripts);
   }
   out.set(commandBytes, offset);
   return out;
@@ -251,29 +241,39 @@ export function decodePayload(data: Uint8Array): EntryPayload {
     const index = readFloat64(data, offset);
     const keyCount = readUint32(data, offset + 8);
     offset += 12;
-    const keys: Uint8Array[] = [];
-    for (let i = 0; i < keyCount; i++) {
-      const length = readUint32(data, offset);
-      if (offset + 4 + length > data.length) throw new Error("watched keys overrun the entry");
-      keys.push(data.subarray(offset + 4, offset + 4 + length));
-      offset += 4 + length;
-    }
-    payload.watch = { index, keys };
+    const keys = readByteStrings(data, offset, keyCount, "watched keys");
+    payload.watch = { index, keys: keys.items };
+    offset = keys.end;
   }
   if (withScripts) {
-    const count = readUint32(data, offset);
-    offset += 4;
-    const scripts: Uint8Array[] = [];
-    for (let i = 0; i < count; i++) {
-      const length = readUint32(data, offset);
-      if (offset + 4 + length > data.length) throw new Error("scripts overrun the entry");
-      scripts.push(data.subarray(offset + 4, offset + 4 + length));
-      offset += 4 + length;
-    }
-    payload.scripts = scripts;
+    const scripts = readByteStrings(data, offset + 4, readUint32(data, offset), "scripts");
+    payload.scripts = scripts.items;
+    offset = scripts.end;
   }
   payload.commandBytes = data.subarray(offset);
   return payload;
+}
+
+/** `count` strings of `(len u32, bytes)` from `offset` (views), and the offset after them. */
+function readByteStrings(data: Uint8Array, offset: number, count: number, what: string) {
+  const items: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const length = readUint32(data, offset);
+    if (offset + 4 + length > data.length) throw new Error(`${what} overrun the entry`);
+    items.push(data.subarray(offset + 4, offset + 4 + length));
+    offset += 4 + length;
+  }
+  return { items, end: offset };
+}
+
+/** Writes `items` as `(len u32, bytes)` at `offset`; returns the offset after them. */
+function writeByteStrings(out: Uint8Array, offset: number, items: readonly Uint8Array[]): number {
+  for (const item of items) {
+    writeUint32(out, offset, item.length);
+    out.set(item, offset + 4);
+    offset += 4 + item.length;
+  }
+  return offset;
 }
 
 // Big-endian u32 by hand: a DataView over a small on-heap array would move it off the heap.

@@ -29,9 +29,7 @@ export class Progress {
   state: ProgressState = "probe";
   /** In probe state: a probe is in flight, wait for an answer (or a heartbeat response). */
   probeSent = false;
-  /** Heard from since the last CheckQuorum round. */
-  recentActive = false;
-  /** The leader's tick count when this follower last answered (-1: not yet, as this leader). */
+  /** The leader's tick count when this follower last answered, or joined mid-term (-1: not yet). */
   lastHeardTick = -1;
   /** Ticks since an append was last acknowledged while appends are in flight (loss detection). */
   ticksSinceAck = 0;

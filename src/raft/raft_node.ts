@@ -77,6 +77,8 @@ export class RaftNode {
   private reads = new ReadIndexQueue();
   /** Index of the leader's first entry of its term; ready once committed. */
   private leaderStartIndex = 0;
+  /** Tick of the last CheckQuorum round (or of becoming leader): answers since then count. */
+  private quorumCheckTick = 0;
   private transferTargetId: NodeId = 0;
   private transferElapsedTicks = 0;
   /** A TimeoutNow was sent this term: a lease can no longer be trusted. */
@@ -585,13 +587,14 @@ export class RaftNode {
     this.uncommittedBytes = 0;
     this.reads = new ReadIndexQueue();
     this.progress.clear();
+    this.quorumCheckTick = this.tickCount;
     this.syncProgress(false);
     const noop = this.appendEntry(EntryType.NoOp, emptyData) as EntryPosition;
     this.leaderStartIndex = noop.index;
   }
 
   /** Progress entries for every member but self, created at the end of the log. */
-  private syncProgress(recentActive: boolean): void {
+  private syncProgress(activeNow: boolean): void {
     const next = this.log.lastIndex() + 1;
     const ids = new Set<NodeId>();
     for (const member of this.members.current().members) {
@@ -603,7 +606,7 @@ export class RaftNode {
           this.config.maxInflightAppendsCount,
           this.config.maxInflightAppendsBytes,
         );
-        pr.recentActive = recentActive;
+        if (activeNow) pr.lastHeardTick = this.tickCount;
         this.progress.set(member.id, pr);
       }
     }
@@ -686,9 +689,10 @@ export class RaftNode {
     const voters = this.members.voterIds();
     for (const id of voters) {
       if (id === this.id) active++;
-      else if (this.progress.get(id)?.recentActive) active++;
+      else if ((this.progress.get(id)?.lastHeardTick ?? -1) >= this.quorumCheckTick) active++;
     }
-    for (const pr of this.progress.values()) pr.recentActive = false;
+    // This runs inside tick(), after the count advanced: later answers carry this tick.
+    this.quorumCheckTick = this.tickCount;
     return active >= quorumOf(voters.length);
   }
 
@@ -1120,7 +1124,6 @@ export class RaftNode {
   private handleAppendResponse(m: AppendEntriesResponseMessage): void {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
-    pr.recentActive = true;
     pr.lastHeardTick = this.tickCount;
     if (!m.success) {
       // The follower's hint: its last index <= prevIndex with a term <= our prevTerm. Skip
@@ -1146,7 +1149,6 @@ export class RaftNode {
   private handleHeartbeatResponse(m: HeartbeatResponseMessage): void {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
-    pr.recentActive = true;
     pr.lastHeardTick = this.tickCount;
     const followerLast = m.lastIndex;
     if (pr.state === "probe") {
@@ -1180,7 +1182,6 @@ export class RaftNode {
   private handleSnapshotResponse(m: InstallSnapshotResponseMessage): void {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
-    pr.recentActive = true;
     pr.lastHeardTick = this.tickCount;
     if (m.done) {
       if (pr.state === "snapshot" || pr.match < m.snapshotIndex) {

@@ -153,10 +153,9 @@ export class ApplyLoop {
         this.ctx.scripts.clear();
         break;
     }
-    let scriptSha = "";
     if (payload.script) {
-      scriptSha = this.ctx.scripts.add(keyString(payload.script));
-      if (payload.commandBytes.length === 0) slot?.complete(encodeBulk(scriptSha)); // SCRIPT LOAD
+      const sha = this.ctx.scripts.add(keyString(payload.script));
+      if (payload.commandBytes.length === 0) slot?.complete(encodeBulk(sha)); // SCRIPT LOAD
     }
     if (payload.scripts) {
       for (const text of payload.scripts) {
@@ -177,17 +176,11 @@ export class ApplyLoop {
     const bytes = this.timed(payload.commandBytes, payload.timeMs);
     // Nobody waits for the reply of an entry proposed elsewhere (or whose client left).
     if (slot) {
+      const scripts = payload.script ? [payload.script] : payload.scripts;
       this.ctx.child().send(
         bytes,
         payload.replyCount,
-        (frame) =>
-          slot.complete(
-            scriptSha
-              ? withScriptSha(frame, scriptSha)
-              : payload.scripts
-              ? this.withOriginalShas(frame, payload.scripts)
-              : frame,
-          ),
+        (frame) => slot.complete(scripts ? this.withClientShas(frame, scripts) : frame),
         slot.protocol,
       );
     } else {
@@ -224,17 +217,24 @@ export class ApplyLoop {
     return undefined;
   }
 
-  /** A transaction's reply with each script's error naming the SHA1 its client knows. */
-  private withOriginalShas(frame: Uint8Array, scripts: Uint8Array[]): Uint8Array {
+  /**
+   * A script's error names the SHA1 of the sandboxed text the child ran; the client knows its
+   * script by the SHA1 of what it sent. `scripts` are the entry's original texts.
+   */
+  private withClientShas(frame: Uint8Array, scripts: readonly Uint8Array[]): Uint8Array {
+    if (!frame.includes(45 /* '-' */)) return frame;
     const text = keyString(frame);
-    if (!text.includes("script: ")) return frame;
-    const originals = new Map(scripts.map((script) => {
+    if (!scriptShaPattern.test(text)) return frame;
+    const clientShas = new Map(scripts.map((script) => {
       const original = keyString(script);
       return [sha1Hex(this.ctx.sandboxText(original)), sha1Hex(original)];
     }));
     const fixed = text.replace(
-      /script: ([0-9a-f]{40})/g,
-      (_, sha: string) => `script: ${originals.get(sha) ?? sha}`,
+      new RegExp(scriptShaPattern.source, "g"),
+      (found, prefix: string, sha: string) => {
+        const clientSha = clientShas.get(sha);
+        return clientSha ? prefix + clientSha : found;
+      },
     );
     return fixed === text ? frame : binaryBytes(fixed);
   }
@@ -357,13 +357,5 @@ function parseOne(bytes: Uint8Array): Uint8Array[] {
   return args;
 }
 
-/**
- * A script's error names the SHA1 of the sandboxed text the child ran; the client knows its
- * script by the SHA1 of what it sent.
- */
-function withScriptSha(frame: Uint8Array, sha: string): Uint8Array {
-  if (frame[0] !== 45 /* '-' */) return frame;
-  const text = keyString(frame);
-  const fixed = text.replace(/(script: |f_)[0-9a-f]{40}/g, `$1${sha}`);
-  return fixed === text ? frame : binaryBytes(fixed);
-}
+/** Where a script error names a script by SHA1. */
+const scriptShaPattern = /(script: |f_)([0-9a-f]{40})/;

@@ -276,12 +276,8 @@ async function raftDebug(node: ClusterNode, args: string[]): Promise<Uint8Array>
   if (args.length < 2) return arity("raft.debug");
   const sub = args[1].toLowerCase();
   if (sub === "digest") {
-    const digest = await node.childRequest(["DEBUG", "DIGEST"]);
-    return concatBytes([
-      encodeArrayHeader(2),
-      encodeInteger(node.appliedIndex),
-      encodeBulk(String(digest)),
-    ]);
+    const [index, digest] = await node.stateDigest();
+    return concatBytes([encodeArrayHeader(2), encodeInteger(index), encodeBulk(digest)]);
   }
   if (sub === "compact") {
     if (!node.raft) return encodeError(Errors.noCluster);

@@ -70,9 +70,14 @@ export class ApplyLoop {
 
   private idleWaiters: (() => void)[] = [];
 
+  /** Every pushed entry is applied and no barrier is pending. */
+  get isIdle(): boolean {
+    return !this.stalled && this.head === this.backlog.length;
+  }
+
   /** Resolves once every pushed entry is applied and no barrier is pending. */
   whenIdle(): Promise<void> {
-    if (!this.stalled && this.head === this.backlog.length) return Promise.resolve();
+    if (this.isIdle) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 

@@ -26,6 +26,12 @@ import {
   type SnapshotMeta,
 } from "../raft/mod.ts";
 import { decodeReply, encodeCommand } from "../resp/mod.ts";
+import {
+  digestIdleAttempts,
+  stateDigestCommands,
+  stateDigestOf,
+  stateDigestReplyCount,
+} from "./state_digest.ts";
 import { encodeError, encodeInteger } from "../server/replies.ts";
 import type { RespProtocol } from "../resp/resp_protocol.ts";
 import type { ClientSession } from "../server/client_session.ts";
@@ -551,6 +557,18 @@ export class ClusterNode implements NodeApi {
   /** Raw child reply for `args`. */
   childRequestRaw(args: string[]): Promise<Uint8Array> {
     return this.childConn.request(encodeCommand(args));
+  }
+
+  /** Applied index and the child's state digest at exactly that index (`RAFT.DEBUG DIGEST`). */
+  async stateDigest(): Promise<[number, string]> {
+    for (let attempt = 0; attempt < digestIdleAttempts; attempt++) {
+      await this.applyLoop.whenIdle();
+      if (!this.applyLoop.isIdle) continue;
+      const index = this.appliedIndex;
+      const reply = await this.childConn.request(stateDigestCommands, stateDigestReplyCount);
+      return [index, stateDigestOf(decodeReply(reply))];
+    }
+    throw new Error("the apply loop never went idle");
   }
 
   get pendingWriteCount(): number {

@@ -90,6 +90,9 @@ Deno.test("every write reaches every node: equal digests at equal applied index"
       const c = await node.client();
       assert.equal(await c.call("RAFT.DEBUG", "EXEC", "GET", "counter"), "300");
       assert.equal(await c.call("RAFT.DEBUG", "EXEC", "LLEN", "list"), 300);
+      // With no streams the digest is the child's own DEBUG DIGEST.
+      const [, digest] = await c.call("RAFT.DEBUG", "DIGEST") as [number, string];
+      assert.equal(digest, await c.call("RAFT.DEBUG", "EXEC", "DEBUG", "DIGEST"));
       c.close();
     }
   } finally {

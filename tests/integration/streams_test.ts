@@ -146,6 +146,34 @@ Deno.test("stream consumer groups: deliveries, claims and acks are the same on e
     await follower.spawn();
     await cluster.waitConverged();
     for (const view of await full()) assert.deepEqual(view, views[0]);
+
+    // RAFT.DEBUG DIGEST covers consumer groups, which Redis's DEBUG DIGEST leaves out: a consumer
+    // made behind the log's back on one child shows in that node's digest only.
+    const digests = async () => {
+      const seen: [number, string, string][] = [];
+      for (const node of cluster.nodes) {
+        const c = await node.client();
+        const [index, digest] = await c.call("RAFT.DEBUG", "DIGEST") as [number, string];
+        seen.push([index, digest, String(await c.call("RAFT.DEBUG", "EXEC", "DEBUG", "DIGEST"))]);
+        c.close();
+      }
+      return seen;
+    };
+    const before = await digests();
+    const tampered = await follower.client();
+    assert.equal(
+      await tampered.call("RAFT.DEBUG", "EXEC", "XGROUP", "CREATECONSUMER", "s", "g", "ghost"),
+      1,
+    );
+    tampered.close();
+    const after = await digests();
+    const at = cluster.nodes.indexOf(follower);
+    for (let i = 0; i < after.length; i++) {
+      assert.equal(after[i][0], before[0][0], "no entry applied meanwhile");
+      assert.equal(after[i][2], before[0][2], "Redis's own digest does not see groups");
+      if (i === at) assert.notEqual(after[i][1], before[i][1]);
+      else assert.equal(after[i][1], before[i][1]);
+    }
   } finally {
     await cluster.destroy();
   }

@@ -28,6 +28,7 @@ import { CounterWorkload } from "./workload/counter.ts";
 import { ExpiryWorkload } from "./workload/expiry.ts";
 import { ListAppendWorkload } from "./workload/list_append.ts";
 import { QueueWorkload } from "./workload/queue.ts";
+import { StreamWorkload } from "./workload/stream.ts";
 import { RegisterWorkload } from "./workload/register.ts";
 import type { Workload, WorkloadContext } from "./workload/workload.ts";
 
@@ -48,6 +49,7 @@ export const workloadNames = [
   "counter",
   "expiry",
   "queue",
+  "stream",
 ] as const;
 
 export interface RunOptions {
@@ -319,6 +321,8 @@ export function makeWorkload(name: string): Workload {
       return new ExpiryWorkload();
     case "queue":
       return new QueueWorkload();
+    case "stream":
+      return new StreamWorkload();
   }
   throw new Error(`unknown workload ${name} (one of ${workloadNames.join(", ")})`);
 }

@@ -1,7 +1,7 @@
 /**
  * @module
- * CI smoke test of the chaos harness against real node processes: six short runs with
- * different workloads and nemeses (about 4 minutes in all), each of which must end with zero
+ * CI smoke test of the chaos harness against real node processes: seven short runs with
+ * different workloads and nemeses (about 5 minutes in all), each of which must end with zero
  * anomalies. Histories and verdicts stay under out/chaos/smoke-* for inspection.
  */
 import assert from "node:assert/strict";
@@ -29,6 +29,13 @@ const runs: Pick<RunOptions, "workload" | "nemeses" | "timeSec" | "seed">[] = [
   { workload: "expiry", nemeses: ["kill", "pause", "snapshot"], timeSec: 30, seed: 404 },
   // Blocked pops across leader changes: each element reaches at most one consumer, in order.
   { workload: "queue", nemeses: ["kill", "partition", "transfer"], timeSec: 30, seed: 606 },
+  // Consumer groups through failovers and snapshots: no entry delivered twice, no pending lost.
+  {
+    workload: "stream",
+    nemeses: ["kill", "pause", "snapshot", "transfer"],
+    timeSec: 30,
+    seed: 707,
+  },
 ];
 
 for (const run of runs) {

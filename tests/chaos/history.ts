@@ -148,9 +148,17 @@ export function operationsFromEvents(events: HistoryEvent[]): Operation[] {
 export function formatOp(op: Operation): string {
   const end = op.completeMs === Infinity ? "∞" : op.completeMs.toFixed(1);
   const out = op.status === "ok"
-    ? ` → ${JSON.stringify(op.output)}`
+    ? ` → ${shortened(JSON.stringify(op.output))}`
     : ` (${op.detail ?? op.status})`;
   return `#${op.id} c${op.client} [${
     op.invokeMs.toFixed(1)
   }, ${end}] ${op.status} ${op.f} ${op.key} ${JSON.stringify(op.input)}${out}`;
+}
+
+/** Outputs shown in reports stop here (a final read can list every entry); the history has all. */
+const shownOutputCharsMax = 600;
+
+function shortened(text: string | undefined): string | undefined {
+  if (text === undefined || text.length <= shownOutputCharsMax) return text;
+  return `${text.slice(0, shownOutputCharsMax)}… (${text.length} characters)`;
 }

@@ -14,8 +14,9 @@
  *   whole time the pop ran.
  * Every check is O(n log n) in the number of operations.
  */
-import { formatOp, type Operation } from "../history.ts";
-import { type Anomaly, type Verdict, verdictOf } from "./verdict.ts";
+import type { Operation } from "../history.ts";
+import { Reporter } from "./reporter.ts";
+import { type Verdict, verdictOf } from "./verdict.ts";
 
 /** What an ok dequeue took: the key and its values in the order they were popped. */
 export interface Dequeued {
@@ -27,21 +28,6 @@ interface Take {
   op: Operation;
   /** Position among the values the op popped (0: the first). */
   at: number;
-}
-
-const anomaliesPerKindMax = 5;
-
-class Reporter {
-  readonly anomalies: Anomaly[] = [];
-  private readonly counts = new Map<string, number>();
-
-  report(kind: string, key: string, message: string, involved: Operation[]): void {
-    const seen = this.counts.get(kind) ?? 0;
-    this.counts.set(kind, seen + 1);
-    if (seen < anomaliesPerKindMax) {
-      this.anomalies.push({ kind, key, message, ops: involved.map(formatOp) });
-    }
-  }
 }
 
 export function checkQueue(ops: Operation[]): Verdict {

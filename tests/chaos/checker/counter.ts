@@ -8,7 +8,7 @@
  *   INCR's is strictly larger), and a read is at least the number of INCRs acknowledged before it.
  */
 import { formatOp, type Operation } from "../history.ts";
-import { maxCompletedBefore } from "./realtime.ts";
+import { countBelow, maxCompletedBefore } from "./realtime.ts";
 import { type Anomaly, type Verdict, verdictOf } from "./verdict.ts";
 
 const anomaliesPerKindMax = 5;
@@ -88,16 +88,4 @@ function checkKey(key: string, ops: Operation[], anomalies: Anomaly[]): void {
       ]);
     }
   }
-}
-
-/** How many of the ascending `values` are strictly below `limit`. */
-function countBelow(values: number[], limit: number): number {
-  let lo = 0;
-  let hi = values.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (values[mid] < limit) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -15,6 +15,7 @@
  * Every check is O(n log n) in the number of operations.
  */
 import type { Operation } from "../history.ts";
+import { countBelow } from "./realtime.ts";
 import { Reporter } from "./reporter.ts";
 import { type Verdict, verdictOf } from "./verdict.ts";
 
@@ -299,9 +300,10 @@ function checkEmptyPops(
     const last = prefixLatest.at(-1);
     prefixLatest.push(last && last.untilMs >= entry.untilMs ? last : entry);
   }
+  const completions = present.map((entry) => entry.push.completeMs);
   for (const pop of pops) {
     if (pop.status !== "ok" || pop.output !== null) continue;
-    const count = countCompletedBefore(present, pop.invokeMs);
+    const count = countBelow(completions, pop.invokeMs);
     if (count === 0) continue;
     const longest = prefixLatest[count - 1];
     if (longest.untilMs > pop.completeMs) {
@@ -326,18 +328,6 @@ function firstInvokedAfter(sorted: Operation[], ms: number): number {
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (sorted[mid].invokeMs <= ms) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** How many of `present` (sorted by push completion) completed before `ms`. */
-function countCompletedBefore(present: { push: Operation }[], ms: number): number {
-  let lo = 0;
-  let hi = present.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (present[mid].push.completeMs < ms) lo = mid + 1;
     else hi = mid;
   }
   return lo;

@@ -1,7 +1,8 @@
 /**
  * @module
- * Helper shared by the checkers: for each operation, the most demanding earlier observation in
- * real time. "Earlier" means completed strictly before the operation was invoked.
+ * Helpers shared by the checkers: for each operation, the most demanding earlier observation in
+ * real time ("earlier" means completed strictly before the operation was invoked), and how many
+ * of a sorted list of times lie before a time.
  */
 import type { Operation } from "../history.ts";
 
@@ -28,4 +29,16 @@ export function maxCompletedBefore(
     result.set(target, best);
   }
   return result;
+}
+
+/** How many of the ascending `values` are strictly below `limit`. */
+export function countBelow(values: number[], limit: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (values[mid] < limit) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

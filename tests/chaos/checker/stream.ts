@@ -22,6 +22,7 @@
  * Every check is O(n log n) in the number of operations.
  */
 import type { Operation } from "../history.ts";
+import { countBelow } from "./realtime.ts";
 import { Reporter } from "./reporter.ts";
 import { type Verdict, verdictOf } from "./verdict.ts";
 
@@ -155,7 +156,7 @@ function checkIdOrder(key: string, adds: Operation[], reporter: Reporter): void 
   }
   const completions = acked.map((a) => a.op.completeMs);
   for (const { op, order } of acked) {
-    const before = countBefore(completions, op.invokeMs);
+    const before = countBelow(completions, op.invokeMs);
     if (before === 0) continue;
     const highest = prefixMax[before - 1];
     if (highest.order >= order) {
@@ -218,7 +219,7 @@ function checkDeliveries(
   }
   const completions = spans.map((s) => s.op.completeMs);
   for (const span of spans) {
-    const before = countBefore(completions, span.op.invokeMs);
+    const before = countBelow(completions, span.op.invokeMs);
     if (before === 0) continue;
     const highest = prefixHigh[before - 1];
     if (highest.high >= span.low) {
@@ -266,7 +267,7 @@ function checkMissed(
   for (const read of ops) {
     if (read.f !== "deliver" || read.status !== "ok") continue;
     if ((read.output as StreamEntry[]).length > 0) continue;
-    const before = countBefore(completions, read.invokeMs);
+    const before = countBelow(completions, read.invokeMs);
     if (before === 0) continue;
     const longest = prefixLatest[before - 1];
     if (longest.untilMs > read.completeMs) {
@@ -366,16 +367,4 @@ function checkPending(key: string, h: PendingHistory, reporter: Reporter): void 
       }
     }
   }
-}
-
-/** How many of `sortedMs` (ascending) are below `ms`. */
-function countBefore(sortedMs: number[], ms: number): number {
-  let lo = 0;
-  let hi = sortedMs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sortedMs[mid] < ms) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

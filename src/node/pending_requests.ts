@@ -23,6 +23,13 @@ export class PendingWrites {
    */
   private queue: PendingWrite[] = [];
   private head = 0;
+  /** Stands in for a taken request so the queue stops holding its slot and reply. */
+  private static readonly taken: PendingWrite = {
+    index: -1,
+    term: -1,
+    slot: null as unknown as ReplySlot,
+    deadlineMs: Infinity,
+  };
 
   get size(): number {
     return this.queue.length - this.head;
@@ -52,13 +59,16 @@ export class PendingWrites {
     // Entries are applied in index order: a request below `index` still here had its entry
     // skipped (covered by an installed snapshot): it may or may not have committed.
     while (this.head < this.queue.length && this.queue[this.head].index < index) {
-      this.queue[this.head++].slot.complete(encodeError(Errors.requestTimeout));
+      const skipped = this.queue[this.head];
+      this.queue[this.head++] = PendingWrites.taken;
+      skipped.slot.complete(encodeError(Errors.requestTimeout));
     }
     if (this.head === this.queue.length || this.queue[this.head].index !== index) {
       this.maybeCompact();
       return undefined;
     }
-    const pending = this.queue[this.head++];
+    const pending = this.queue[this.head];
+    this.queue[this.head++] = PendingWrites.taken;
     this.maybeCompact();
     if (pending.term === term) return pending.slot;
     pending.slot.complete(encodeError(Errors.notCommitted));

@@ -9,6 +9,8 @@
  */
 
 const maxRoundsRemembered = 1024;
+/** Confirmed reads kept at the queue's head before it is copied down. */
+const compactAfterReads = 1024;
 
 export interface PendingRead {
   readonly requestId: number;
@@ -18,7 +20,7 @@ export interface PendingRead {
 
 export class ReadIndexQueue {
   /** Reads waiting for a quorum round, in sequence order. */
-  pending: PendingRead[] = [];
+  private pending: PendingRead[] = [];
   private pendingHead = 0;
   /** Reads waiting for the leader's first commit in its term. */
   notReady: number[] = [];
@@ -83,6 +85,10 @@ export class ReadIndexQueue {
     const reads = this.pending.slice(from, this.pendingHead);
     if (this.pendingHead === this.pending.length) {
       this.pending = [];
+      this.pendingHead = 0;
+    } else if (this.pendingHead > compactAfterReads && this.pendingHead * 2 > this.pending.length) {
+      // Under steady load a newer read is always waiting, so the queue never empties by itself.
+      this.pending = this.pending.slice(this.pendingHead);
       this.pendingHead = 0;
     }
     return { reads, roundSentTick };

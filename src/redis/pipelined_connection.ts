@@ -183,7 +183,10 @@ export class PipelinedConnection {
         if (n === null) break;
         this.scanner.push(buffer.subarray(0, n));
         for (let frame = this.scanner.next(); frame !== null; frame = this.scanner.next()) {
-          const callback = this.callbacks[this.callbackHead++];
+          const callback = this.callbacks[this.callbackHead];
+          // Dropped now, not at the next compaction: a callback can hold its reply (and the
+          // replies of thousands of earlier requests, megabytes each, would stay alive).
+          this.callbacks[this.callbackHead++] = ignoreReply;
           if (this.callbackHead > 4096 && this.callbackHead * 2 > this.callbacks.length) {
             this.callbacks.splice(0, this.callbackHead);
             this.callbackHead = 0;

@@ -36,7 +36,8 @@ export class ReplySlot {
 }
 
 export class ReplyQueue {
-  private slots: ReplySlot[] = [];
+  /** Slots from `head` on; those before it were written and are dropped (undefined). */
+  private slots: (ReplySlot | undefined)[] = [];
   private head = 0;
   private writing = false;
   private flushQueued = false;
@@ -72,7 +73,7 @@ export class ReplyQueue {
    */
   pushOutOfBand(frame: Uint8Array): void {
     let at = this.head;
-    while (at < this.slots.length && this.slots[at].done) at++;
+    while (at < this.slots.length && this.slots[at]!.done) at++;
     const slot = new ReplySlot(this);
     this.slots.splice(at, 0, slot);
     slot.complete(frame);
@@ -119,12 +120,14 @@ export class ReplyQueue {
     if (this.writing || this.closed) return;
     this.writing = true;
     try {
-      while (!this.closed && this.head < this.slots.length && this.slots[this.head].done) {
+      while (!this.closed && this.head < this.slots.length && this.slots[this.head]!.done) {
         const parts: Uint8Array[] = [];
         let size = 0;
         let closeAfter = false;
-        while (this.head < this.slots.length && this.slots[this.head].done && !closeAfter) {
-          const slot = this.slots[this.head++];
+        while (this.head < this.slots.length && this.slots[this.head]!.done && !closeAfter) {
+          const slot = this.slots[this.head]!;
+          // Written: drop it now, not at the next compaction (it holds its reply's bytes).
+          this.slots[this.head++] = undefined;
           parts.push(slot.reply!);
           size += slot.reply!.length;
           closeAfter = slot.closeAfter;

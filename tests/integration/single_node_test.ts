@@ -281,6 +281,26 @@ Deno.test("10,000 pipelined commands are answered in order; an 8 MiB value round
   }
 });
 
+Deno.test("large replies do not pile up in the node's memory once they are sent", async () => {
+  const node = await NodeProcess.start();
+  try {
+    const client = await initialised(node);
+    const value = "v".repeat(256 * 1024);
+    assert.equal(await client.call("SET", "big", value), "OK");
+    // 2,000 replies of 256 KiB: 500 MiB if the node kept them (it kept thousands before).
+    for (let batch = 0; batch < 100; batch++) {
+      const replies = await client.pipeline(Array.from({ length: 20 }, () => ["GET", "big"]));
+      assert.ok(replies.every((reply) => reply === value));
+    }
+    const status = await Deno.readTextFile(`/proc/${node.process!.pid}/status`);
+    const rssMiB = Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+    assert.ok(rssMiB < 350, `node RSS ${rssMiB.toFixed(0)} MiB after 2,000 large replies`);
+    client.close();
+  } finally {
+    await node.destroy();
+  }
+});
+
 Deno.test("restart replays the log: data, TTLs fixed at proposal time, and the same identity", async () => {
   const node = await NodeProcess.start();
   try {

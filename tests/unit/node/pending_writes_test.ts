@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { PendingWrites } from "../../../src/node/pending_requests.ts";
 import { ReplyQueue, type ReplySlot } from "../../../src/server/reply_queue.ts";
+import { survivorCount } from "../../helpers/collectable.ts";
 
 const text = (slot: ReplySlot) => slot.reply ? new TextDecoder().decode(slot.reply) : undefined;
 
@@ -56,4 +57,19 @@ Deno.test("pending writes: an add below the tail is kept in order; a duplicate i
   assert.equal(pending.take(15, 1), s[1]);
   assert.equal(pending.take(20, 2), s[2]);
   assert.equal(pending.size, 0);
+});
+
+Deno.test("pending writes: a taken request is not kept alive by the queue while later ones wait", async () => {
+  const pending = new PendingWrites();
+  const refs: WeakRef<object>[] = [];
+  const later = slots(1)[0];
+  (() => {
+    const first = slots(1)[0];
+    refs.push(new WeakRef(first));
+    pending.add(10, 2, first, 1000);
+    pending.add(11, 2, later, 1000);
+    assert.equal(pending.take(10, 2), first);
+  })();
+  assert.equal(await survivorCount(refs), 0);
+  assert.equal(pending.take(11, 2), later);
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { encodeCommand } from "../../../src/resp/reply_writer.ts";
 import { concatBytes } from "../../../src/resp/bytes.ts";
 import { command, connect, withChildren } from "./rdb_test_helpers.ts";
+import { survivorCount } from "../../helpers/collectable.ts";
 
 Deno.test("commands sent without replies run in order between replied ones; drained() waits for them", async () => {
   await withChildren(async (make) => {
@@ -73,6 +74,26 @@ Deno.test("each command is answered in the RESP version it asks for, interleaved
       assert.equal(await command(connection, "GET", "missing"), null);
       const frame = await connection.request(encodeCommand(["GET", "missing"]));
       assert.equal(new TextDecoder().decode(frame), "$-1\r\n");
+    } finally {
+      connection.close();
+    }
+  });
+});
+
+Deno.test("replies already handed out are not kept alive by the connection", async () => {
+  await withChildren(async (make) => {
+    const { child } = make("retention");
+    await child.start();
+    const connection = await connect(child);
+    try {
+      assert.equal(await command(connection, "SET", "big", "x".repeat(512 * 1024)), "OK");
+      const refs: WeakRef<object>[] = [];
+      for (let i = 0; i < 5; i++) {
+        refs.push(new WeakRef(await connection.request(encodeCommand(["GET", "big"]))));
+      }
+      // The read loop's own variables may hold the latest reply until the next one.
+      assert.equal(await command(connection, "PING"), "PONG");
+      assert.equal(await survivorCount(refs), 0);
     } finally {
       connection.close();
     }

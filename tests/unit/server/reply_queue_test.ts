@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ReplyQueue } from "../../../src/server/reply_queue.ts";
+import { survivorCount } from "../../helpers/collectable.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
 
@@ -57,4 +58,17 @@ Deno.test("a push goes out before the first reply still awaited, after the compl
     "nothing awaited: at the end",
   );
   assert.equal(queue.inflightCount, 0);
+});
+
+Deno.test("written replies are not kept alive by the queue (large replies would pile up)", async () => {
+  const queue = new ReplyQueue(() => Promise.resolve(), () => {});
+  const refs: WeakRef<object>[] = [];
+  const answer = () => {
+    const reply = new Uint8Array(1024 * 1024);
+    refs.push(new WeakRef(reply));
+    queue.take().complete(reply);
+  };
+  for (let i = 0; i < 10; i++) answer();
+  await queue.drained();
+  assert.equal(await survivorCount(refs), 0);
 });

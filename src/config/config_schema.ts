@@ -136,6 +136,8 @@ export const configSchema = z.object({
   writeBatchMaxBytes: z.coerce.number().int().min(0).default(256 * KIB),
   /** Applied writes remembered to decide WATCH; a watch older than this aborts its EXEC. */
   watchHistoryMaxEntries: positiveInt().default(100_000),
+  /** The same history's bound in payload bytes (large writes leave it sooner). */
+  watchHistoryMaxBytes: positiveInt().default(16 * MIB),
   /** Keys remembered for CLIENT TRACKING's default mode (Redis's tracking-table-max-keys). */
   trackingTableMaxKeys: positiveInt().default(1_000_000),
   /** Wait before reopening the child's invalidation stream after it ended (a child restart). */

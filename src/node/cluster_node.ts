@@ -79,7 +79,7 @@ import { adminRequest } from "../peer/admin_client.ts";
 import { AppliedWaiters } from "./applied_waiters.ts";
 import { SessionOrder } from "./session_order.ts";
 import { PubSubSession } from "./pubsub_session.ts";
-import { WatchHistory } from "./watch_history.ts";
+import { WatchHistory, type WatchHistoryState } from "./watch_history.ts";
 import type { ClientRegistry } from "../server/client_registry.ts";
 
 /** The entry time a snapshot was taken at (undefined for snapshots from before entry times). */
@@ -180,7 +180,10 @@ export class ClusterNode implements NodeApi {
     this.quorumReadMode = quorumReadModeOf(config.readMode);
     this.startRequirepass = config.requirepass;
     this.scripts = new ScriptRegistry(config.scriptsMaxCount);
-    this.watchHistory = new WatchHistory(config.watchHistoryMaxEntries, () => this.commands);
+    this.watchHistory = new WatchHistory(
+      { maxEntries: config.watchHistoryMaxEntries, maxBytes: config.watchHistoryMaxBytes },
+      () => this.commands,
+    );
     this.snapshots = new SnapshotManager(
       config.dir,
       config.snapshotReceiveMaxBytes,
@@ -976,6 +979,7 @@ export class ClusterNode implements NodeApi {
         blocked: this.blocked.toJSON(),
         childConfig: this.childConfig.toJSON(),
         entryTimeMs: this.lastAppliedTimeMs,
+        watchHistory: this.watchHistory.toJSON(),
       }),
       compact: (index, sizeBytes) => this.raft!.compact(index, sizeBytes),
       compactLog: (index) => this.storage!.compactPrefix(index),
@@ -1021,7 +1025,7 @@ export class ClusterNode implements NodeApi {
     this.blocked.restore(
       (extra.blocked as Parameters<BlockedClients["restore"]>[0] | undefined) ?? [],
     );
-    this.watchHistory.reset(index);
+    this.watchHistory.restore(index, extra.watchHistory as WatchHistoryState | undefined);
     // The child already runs with these: start arguments, in force before it loaded the snapshot.
     this.childConfig.restore(extra.childConfig);
     this.lastAppliedTimeMs = snapshotEntryTimeMs(extra) ?? 0;

@@ -56,6 +56,9 @@ export interface ApplyContext {
   fatal: (message: string) => void;
 }
 
+/** Applied entries left at the backlog's front before it is copied down. */
+const backlogCompactAfterEntries = 1024;
+
 export class ApplyLoop {
   private backlog: Entry[] = [];
   private head = 0;
@@ -113,6 +116,10 @@ export class ApplyLoop {
         this.idleWaiters = [];
         for (const wake of waiters) wake();
       }
+    } else if (this.head > backlogCompactAfterEntries && this.head * 2 > this.backlog.length) {
+      // Entries keep arriving while barriers stall: applied ones must not pile up in front.
+      this.backlog = this.backlog.slice(this.head);
+      this.head = 0;
     }
   }
 

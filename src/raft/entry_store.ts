@@ -22,6 +22,12 @@ export const ENTRY_CHUNK_BYTES = 1024 * 1024;
 const OWN_CHUNK_MIN_BYTES = ENTRY_CHUNK_BYTES / 16;
 /** Newest entries kept as objects, by index modulo this count. */
 export const RECENT_ENTRIES_COUNT = 4096;
+/**
+ * Payload bytes the ring may keep alive. Compacted entries stay in it until overwritten, so
+ * without a bound 4,096 large entries would outlive the log's own limit; an entry left out is
+ * rebuilt as a view when read.
+ */
+export const RECENT_ENTRIES_MAX_BYTES = 8 * 1024 * 1024;
 
 export class EntryStore {
   private terms: number[] = [];
@@ -38,6 +44,7 @@ export class EntryStore {
   private fillChunk = new Uint8Array(0);
   private fillUsedBytes = 0;
   private recent: (Entry | undefined)[] = new Array(RECENT_ENTRIES_COUNT).fill(undefined);
+  private recentBytes = 0;
 
   get length(): number {
     return this.terms.length - this.head;
@@ -69,7 +76,27 @@ export class EntryStore {
     this.chunkIds.push(chunkId);
     this.offsets.push(offset);
     this.lengths.push(bytes);
-    this.recent[entry.index % RECENT_ENTRIES_COUNT] = entry;
+    this.remember(entry);
+  }
+
+  /** Keeps `entry` in the ring if it is small and the ring is within its byte bound. */
+  private remember(entry: Entry): void {
+    const slot = entry.index % RECENT_ENTRIES_COUNT;
+    const replaced = this.recent[slot];
+    if (replaced !== undefined) this.recentBytes -= replaced.data.length;
+    const bytes = entry.data.length;
+    // A large payload is held as it is (its own chunk): a view of it costs no copy.
+    if (bytes < OWN_CHUNK_MIN_BYTES && this.recentBytes + bytes <= RECENT_ENTRIES_MAX_BYTES) {
+      this.recent[slot] = entry;
+      this.recentBytes += bytes;
+    } else {
+      this.recent[slot] = undefined;
+    }
+  }
+
+  private forgetRecent(): void {
+    this.recent.fill(undefined);
+    this.recentBytes = 0;
   }
 
   term(position: number): number {
@@ -97,7 +124,7 @@ export class EntryStore {
 
   /** Keeps the first `count` entries. Their chunks' later bytes are left unused. */
   truncate(count: number): void {
-    this.recent.fill(undefined); // the ring does not know which of its entries were cut
+    this.forgetRecent(); // the ring does not know which of its entries were cut
     const end = this.head + count;
     this.terms.length = end;
     this.types.length = end;
@@ -108,8 +135,9 @@ export class EntryStore {
 
   /** Drops the first `count` entries and releases chunks no held entry uses. */
   dropPrefix(count: number): void {
+    if (count >= this.length) this.forgetRecent(); // nothing the ring holds is in the log now
     this.head += count;
-    const firstUsed = this.head < this.terms.length ? this.chunkIds[this.head] : this.fillChunkId;
+    const firstUsed = this.head < this.terms.length ? this.chunkIds[this.head] : this.nextChunkId;
     for (const id of this.chunks.keys()) {
       if (id >= firstUsed) break;
       if (id !== this.fillChunkId) this.chunks.delete(id);
@@ -125,7 +153,7 @@ export class EntryStore {
   }
 
   clear(): void {
-    this.recent.fill(undefined); // indexes start over after a snapshot, maybe with other entries
+    this.forgetRecent(); // indexes start over after a snapshot, maybe with other entries
     this.dropPrefix(this.length);
   }
 }

@@ -11,7 +11,9 @@ import {
   ENTRY_CHUNK_BYTES,
   EntryStore,
   RECENT_ENTRIES_COUNT,
+  RECENT_ENTRIES_MAX_BYTES,
 } from "../../../src/raft/entry_store.ts";
+import { survivorCount } from "../../helpers/collectable.ts";
 import { type Entry, EntryType } from "../../../src/raft/mod.ts";
 
 function entry(index: number, term: number, bytes: number): Entry {
@@ -75,4 +77,32 @@ Deno.test("entry store: dropping a prefix releases the chunks only it used", () 
   assert.deepEqual(store.get(0, 9000), entry(9000, 3, 10));
   store.clear();
   assert.equal(store.length, 0);
+});
+
+Deno.test("entry store: the ring of recent entries keeps at most its byte bound of payloads alive", async () => {
+  const store = new EntryStore();
+  const refs: WeakRef<object>[] = [];
+  const push = (count: number, bytes: number, from: number) => {
+    for (let i = 0; i < count; i++) {
+      const e = entry(from + i, 1, bytes);
+      refs.push(new WeakRef(e.data));
+      store.push(e);
+    }
+  };
+  // Large payloads are held as they are: once dropped from the log nothing may keep them.
+  push(300, ENTRY_CHUNK_BYTES / 8, 1);
+  store.dropPrefix(store.length);
+  assert.equal(await survivorCount(refs), 0);
+  // Small ones are copied into chunks; the originals the ring keeps are bounded in bytes.
+  refs.length = 0;
+  const smallBytes = 30 * 1024;
+  push(RECENT_ENTRIES_COUNT, smallBytes, 301);
+  store.dropPrefix(store.length - 1);
+  const kept = await survivorCount(refs);
+  assert.ok(
+    kept * smallBytes <= RECENT_ENTRIES_MAX_BYTES,
+    `${kept} payloads of ${smallBytes} bytes kept`,
+  );
+  const last = 301 + RECENT_ENTRIES_COUNT - 1;
+  assert.deepEqual(store.get(0, last), entry(last, 1, smallBytes));
 });

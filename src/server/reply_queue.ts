@@ -8,6 +8,8 @@ import type { RespProtocol } from "../resp/resp_protocol.ts";
  */
 
 const NO_BYTES = new Uint8Array(0);
+/** Views into buffers at least this large are copied when their reply has to wait. */
+const pinnedBufferMinBytes = 16 * 1024;
 
 export class ReplySlot {
   reply: Uint8Array | null = null;
@@ -80,7 +82,18 @@ export class ReplyQueue {
   }
 
   onComplete(slot: ReplySlot): void {
-    this.unsentBytes += slot.reply!.length;
+    const reply = slot.reply!;
+    // A reply is often a view into a much larger read buffer; one that has to wait (behind an
+    // earlier reply, or for a client slow to read) is copied, or it would keep that buffer alive
+    // while `unsentBytes` counts only its own bytes.
+    if (
+      reply.buffer.byteLength >= pinnedBufferMinBytes &&
+      reply.byteLength * 8 < reply.buffer.byteLength &&
+      (this.writing || this.slots[this.head] !== slot)
+    ) {
+      slot.reply = reply.slice();
+    }
+    this.unsentBytes += reply.length;
     if (this.slots[this.head] === slot && !this.flushQueued) {
       this.flushQueued = true;
       queueMicrotask(() => this.flush());

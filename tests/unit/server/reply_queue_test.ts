@@ -72,3 +72,25 @@ Deno.test("written replies are not kept alive by the queue (large replies would 
   await queue.drained();
   assert.equal(await survivorCount(refs), 0);
 });
+
+Deno.test("a waiting reply does not keep alive the larger buffer it is a view of", async () => {
+  // A client that does not read: the first write never finishes (and holds what it writes).
+  const writing: Uint8Array[] = [];
+  const queue = new ReplyQueue((data) => {
+    writing.push(data);
+    return new Promise<void>(() => {});
+  }, () => {});
+  const refs: WeakRef<object>[] = [];
+  const answer = () => {
+    const readBuffer = new Uint8Array(1024 * 1024);
+    refs.push(new WeakRef(readBuffer.buffer));
+    queue.take().complete(readBuffer.subarray(0, 5));
+  };
+  answer();
+  await new Promise((resolve) => setTimeout(resolve, 0)); // its write starts, and never ends
+  for (let i = 0; i < 9; i++) answer();
+  assert.equal(queue.unsentBytes, 50);
+  // The first reply is being written (and its buffer with it); the nine behind it were copied.
+  assert.equal(await survivorCount(refs), 1);
+  assert.equal(writing.length, 1);
+});

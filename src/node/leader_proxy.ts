@@ -45,8 +45,26 @@ export class LeaderProxy {
       }, slot.protocol);
     };
     if (this.conn && !this.conn.isClosed) return send(this.conn);
+    this.connecting ??= this.connect(addr);
+    this.connecting.then(send, () => {
+      this.stats.failedRequests++;
+      slot.complete(encodeError("NOTLEADER Failed to proxy command"));
+    });
+  }
+
+  /**
+   * Connect to the leader within the response timeout: an address that drops packets (a
+   * partition) would otherwise hold every request queued behind the connect for the kernel's
+   * own timeout, minutes.
+   */
+  private connect(addr: string): Promise<PipelinedConnection> {
     const generation = this.generation;
-    this.connecting ??= PipelinedConnection.connectTcp(addr, noReplyFromLeader).then((conn) => {
+    const attempt = PipelinedConnection.connectTcp(addr, noReplyFromLeader);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("connect timed out")), this.responseTimeoutMs());
+    });
+    return Promise.race([attempt, timedOut]).finally(() => clearTimeout(timer)).then((conn) => {
       if (generation !== this.generation) {
         conn.close();
         throw new Error("leader changed while connecting");
@@ -58,12 +76,9 @@ export class LeaderProxy {
       if (password) conn.send(encodeCommand(["AUTH", password]), 1, () => {});
       return conn;
     }, (error) => {
+      attempt.then((late) => late !== this.conn && late.close(), () => {});
       if (generation === this.generation) this.connecting = null;
       throw error;
-    });
-    this.connecting.then(send, () => {
-      this.stats.failedRequests++;
-      slot.complete(encodeError("NOTLEADER Failed to proxy command"));
     });
   }
 

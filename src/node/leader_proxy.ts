@@ -10,6 +10,7 @@ import { PipelinedConnection } from "../redis/pipelined_connection.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
 import { encodeError } from "../server/replies.ts";
 import { encodeCommand } from "../resp/mod.ts";
+import { withConnectTimeout } from "../peer/connect_timeout.ts";
 
 const noReplyFromLeader = new TextEncoder().encode("-TIMEOUT no reply from leader\r\n");
 
@@ -59,12 +60,10 @@ export class LeaderProxy {
    */
   private connect(addr: string): Promise<PipelinedConnection> {
     const generation = this.generation;
-    const attempt = PipelinedConnection.connectTcp(addr, noReplyFromLeader);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("connect timed out")), this.responseTimeoutMs());
-    });
-    return Promise.race([attempt, timedOut]).finally(() => clearTimeout(timer)).then((conn) => {
+    return withConnectTimeout(
+      PipelinedConnection.connectTcp(addr, noReplyFromLeader),
+      this.responseTimeoutMs(),
+    ).then((conn) => {
       if (generation !== this.generation) {
         conn.close();
         throw new Error("leader changed while connecting");
@@ -76,7 +75,6 @@ export class LeaderProxy {
       if (password) conn.send(encodeCommand(["AUTH", password]), 1, () => {});
       return conn;
     }, (error) => {
-      attempt.then((late) => late !== this.conn && late.close(), () => {});
       if (generation === this.generation) this.connecting = null;
       throw error;
     });

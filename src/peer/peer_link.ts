@@ -8,6 +8,7 @@
 import { encodeCommand, ReplyScanner } from "../resp/mod.ts";
 import { writeAll } from "../resp/write_all.ts";
 import { concatBytes } from "../resp/bytes.ts";
+import { withConnectTimeout } from "./connect_timeout.ts";
 
 export type LinkState = "disconnected" | "connecting" | "connected" | "connect_error";
 
@@ -84,7 +85,7 @@ export class PeerLink {
       this.state = "connecting";
       try {
         const colon = this.addr.lastIndexOf(":");
-        const conn = await withTimeout(
+        const conn = await withConnectTimeout(
           Deno.connect({
             hostname: this.addr.slice(0, colon),
             port: Number(this.addr.slice(colon + 1)),
@@ -160,17 +161,4 @@ export class PeerLink {
       this.writing = false;
     }
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => {
-        promise.then((value) => (value as { close?: () => void }).close?.(), () => {});
-        reject(new Error("connect timeout"));
-      }, ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

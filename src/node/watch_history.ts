@@ -98,7 +98,7 @@ export class WatchHistory {
     this.reset(index);
     if (!state) return;
     this.evictedIndex = state.evictedIndex;
-    const bytes = new Uint8Array(Buffer.from(state.payloads, "base64"));
+    const bytes = Buffer.from(state.payloads, "base64");
     let offset = 0;
     state.indexes.forEach((writeIndex, i) => {
       const size = state.sizes[i];

@@ -15,7 +15,7 @@
  * Every check is O(n log n) in the number of operations.
  */
 import type { Operation } from "../history.ts";
-import { countBelow } from "./realtime.ts";
+import { type Presence, presentThroughout } from "./realtime.ts";
 import { Reporter } from "./reporter.ts";
 import { type Verdict, verdictOf } from "./verdict.ts";
 
@@ -285,33 +285,24 @@ function checkEmptyPops(
   takeOf: (value: string) => Take | undefined,
   reporter: Reporter,
 ): void {
-  const present: { push: Operation; untilMs: number }[] = [];
+  const present: Presence[] = [];
   for (const push of pushes) {
     if (push.status !== "ok") continue;
     const value = String(push.input);
     const take = takeOf(value);
-    if (take) present.push({ push, untilMs: take.op.invokeMs });
-    else if (haveFinal && leftSet.has(value)) present.push({ push, untilMs: Infinity });
+    if (take) present.push({ op: push, untilMs: take.op.invokeMs });
+    else if (haveFinal && leftSet.has(value)) present.push({ op: push, untilMs: Infinity });
   }
-  present.sort((a, b) => a.push.completeMs - b.push.completeMs);
-  // prefixLatest[i]: among present[0..i], the one that stayed longest.
-  const prefixLatest: (typeof present)[number][] = [];
-  for (const entry of present) {
-    const last = prefixLatest.at(-1);
-    prefixLatest.push(last && last.untilMs >= entry.untilMs ? last : entry);
-  }
-  const completions = present.map((entry) => entry.push.completeMs);
+  const presentDuring = presentThroughout(present);
   for (const pop of pops) {
     if (pop.status !== "ok" || pop.output !== null) continue;
-    const count = countBelow(completions, pop.invokeMs);
-    if (count === 0) continue;
-    const longest = prefixLatest[count - 1];
-    if (longest.untilMs > pop.completeMs) {
+    const sat = presentDuring(pop);
+    if (sat) {
       reporter.report(
         "missed-element",
         key,
-        `a pop took nothing while ${longest.push.input} was in ${key}`,
-        [longest.push, pop],
+        `a pop took nothing while ${sat.op.input} was in ${key}`,
+        [sat.op, pop],
       );
     }
   }

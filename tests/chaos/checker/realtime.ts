@@ -1,8 +1,8 @@
 /**
  * @module
  * Helpers shared by the checkers: for each operation, the most demanding earlier observation in
- * real time ("earlier" means completed strictly before the operation was invoked), and how many
- * of a sorted list of times lie before a time.
+ * real time ("earlier" means completed strictly before the operation was invoked), what was
+ * present for an operation's whole run, and how many of a sorted list of times lie before a time.
  */
 import type { Operation } from "../history.ts";
 
@@ -41,4 +41,34 @@ export function countBelow(values: number[], limit: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+/** Something present from its operation's acknowledgement (`op.completeMs`) until `untilMs`. */
+export interface Presence {
+  op: Operation;
+  untilMs: number;
+}
+
+/**
+ * A lookup over `presences`: for an operation, one present for its whole run (acknowledged
+ * before it began, still there after it completed), or undefined. O(n log n) to build, O(log n)
+ * per lookup.
+ */
+export function presentThroughout<P extends Presence>(
+  presences: P[],
+): (op: Operation) => P | undefined {
+  const sorted = [...presences].sort((a, b) => a.op.completeMs - b.op.completeMs);
+  // prefixLatest[i]: among sorted[0..i], the one that stayed longest.
+  const prefixLatest: P[] = [];
+  for (const presence of sorted) {
+    const last = prefixLatest.at(-1);
+    prefixLatest.push(last && last.untilMs >= presence.untilMs ? last : presence);
+  }
+  const completions = sorted.map((presence) => presence.op.completeMs);
+  return (op) => {
+    const count = countBelow(completions, op.invokeMs);
+    if (count === 0) return undefined;
+    const longest = prefixLatest[count - 1];
+    return longest.untilMs > op.completeMs ? longest : undefined;
+  };
 }

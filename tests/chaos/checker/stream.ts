@@ -22,7 +22,7 @@
  * Every check is O(n log n) in the number of operations.
  */
 import type { Operation } from "../history.ts";
-import { countBelow } from "./realtime.ts";
+import { countBelow, type Presence, presentThroughout } from "./realtime.ts";
 import { Reporter } from "./reporter.ts";
 import { type Verdict, verdictOf } from "./verdict.ts";
 
@@ -247,35 +247,27 @@ function checkMissed(
   reporter: Reporter,
 ): void {
   const lastDelivered = final ? idOrder(final.lastDelivered) : undefined;
-  const waiting: { add: Operation; untilMs: number }[] = [];
+  const waiting: Presence[] = [];
   for (const add of adds) {
     if (add.status !== "ok") continue;
     const id = String(add.output);
     const delivery = delivered.get(id);
-    if (delivery) waiting.push({ add, untilMs: delivery.op.invokeMs });
+    if (delivery) waiting.push({ op: add, untilMs: delivery.op.invokeMs });
     else if (lastDelivered !== undefined && idOrder(id) > lastDelivered) {
-      waiting.push({ add, untilMs: Infinity });
+      waiting.push({ op: add, untilMs: Infinity });
     }
   }
-  waiting.sort((a, b) => a.add.completeMs - b.add.completeMs);
-  const prefixLatest: (typeof waiting)[number][] = [];
-  for (const item of waiting) {
-    const last = prefixLatest.at(-1);
-    prefixLatest.push(last && last.untilMs >= item.untilMs ? last : item);
-  }
-  const completions = waiting.map((w) => w.add.completeMs);
+  const waitingThroughout = presentThroughout(waiting);
   for (const read of ops) {
     if (read.f !== "deliver" || read.status !== "ok") continue;
     if ((read.output as StreamEntry[]).length > 0) continue;
-    const before = countBelow(completions, read.invokeMs);
-    if (before === 0) continue;
-    const longest = prefixLatest[before - 1];
-    if (longest.untilMs > read.completeMs) {
+    const missed = waitingThroughout(read);
+    if (missed) {
       reporter.report(
         "missed-entry",
         key,
-        `a read got nothing while ${longest.add.output} waited undelivered`,
-        [longest.add, read],
+        `a read got nothing while ${missed.op.output} waited undelivered`,
+        [missed.op, read],
       );
     }
   }

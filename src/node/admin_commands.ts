@@ -85,10 +85,11 @@ async function info(
 }
 
 /**
- * The child's INFO, with the fields clients see through the node: its port, pid and
- * connections (the child's own are the node's internal links), and `cluster_enabled:1`.
+ * The child's INFO, with the fields clients see through the node: its port, pid, connections
+ * and client tracking (the child's own are the node's internal links), and `cluster_enabled:1`.
  */
 function nodeView(node: ClusterNode, childInfo: string): string {
+  const tracking = node.trackingStats();
   const fields: Record<string, string | number> = {
     cluster_enabled: 1,
     tcp_port: node.config.addr.slice(node.config.addr.lastIndexOf(":") + 1),
@@ -96,9 +97,13 @@ function nodeView(node: ClusterNode, childInfo: string): string {
     connected_clients: node.clients.size,
     maxclients: node.config.clientsMaxCount,
     blocked_clients: node.blockedClientsCount,
+    tracking_clients: tracking.clients,
+    tracking_total_keys: tracking.keys,
+    tracking_total_items: tracking.items,
+    tracking_total_prefixes: tracking.prefixes,
   };
   return childInfo.replace(
-    /^(cluster_enabled|tcp_port|process_id|connected_clients|maxclients|blocked_clients):.*$/gm,
+    new RegExp(`^(${Object.keys(fields).join("|")}):.*$`, "gm"),
     (_line, name: string) => `${name}:${fields[name]}`,
   );
 }

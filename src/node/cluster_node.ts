@@ -72,7 +72,7 @@ import { ChildConfig } from "./child_config.ts";
 import { atTime } from "./child_clock.ts";
 import { handleAdminCommand } from "./admin_commands.ts";
 import { openChildInvalidations } from "./child_invalidations.ts";
-import type { InvalidationSink } from "../server/client_tracking.ts";
+import type { InvalidationSink, TrackingStats } from "../server/client_tracking.ts";
 import { PeerHub } from "../peer/peer_hub.ts";
 import { decodeMessage } from "../peer/message_codec.ts";
 import { adminRequest } from "../peer/admin_client.ts";
@@ -1052,6 +1052,13 @@ export class ClusterNode implements NodeApi {
   /** The child runs each entry at the entry's time (the clock library is loaded). */
   get childHasClock(): boolean {
     return this.child.hasClock;
+  }
+
+  /** INFO's tracking fields: the server's table (none until a server is attached). */
+  trackingStats: () => TrackingStats = () => ({ clients: 0, keys: 0, items: 0, prefixes: 0 });
+
+  useTrackingStats(stats: () => TrackingStats): void {
+    this.trackingStats = stats;
   }
 
   /** Clients waiting in a blocking command here (INFO's blocked_clients). */

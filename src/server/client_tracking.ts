@@ -51,6 +51,24 @@ export interface TrackingLimits {
   reopenDelayMs: number;
 }
 
+/** What INFO reports about tracking (Redis's field names in the comments). */
+export interface TrackingStats {
+  /** tracking_clients: clients with tracking on. */
+  clients: number;
+  /** tracking_total_keys: keys remembered for default-mode clients. */
+  keys: number;
+  /** tracking_total_items: (key, client) pairs remembered. */
+  items: number;
+  /** tracking_total_prefixes: distinct BCAST prefixes. */
+  prefixes: number;
+}
+
+/**
+ * Readers gone (closed or tracking off) before the table drops their ids; at least this many,
+ * and at least as many as the readers still there, so a sweep's cost is shared out.
+ */
+const goneReadersSweepMinCount = 64;
+
 /** Opens the stream of the child's changes (see child_invalidations.ts). */
 export type OpenInvalidations = (sink: InvalidationSink) => { close(): void };
 
@@ -61,6 +79,12 @@ export class ClientTracking {
   private readonly states = new Map<number, TrackingState>();
   /** Default mode: key → ids of the clients that read it since its last invalidation. */
   private readonly table = new Map<string, { key: Uint8Array; clients: Set<number> }>();
+  /** Client ids in the table, counted once per key. */
+  private tableItems = 0;
+  /** Clients with ids in the table that still track in default mode. */
+  private readonly readers = new Set<number>();
+  /** Clients that left `readers` since the table last dropped the ids of those gone. */
+  private goneReaders = 0;
   private stream: { close(): void } | null = null;
   /** The child reports every change (its stream answered CLIENT TRACKING). */
   private streamReady = false;
@@ -126,8 +150,12 @@ export class ClientTracking {
         entry = { key: key.slice(), clients: new Set() };
         this.table.set(id, entry);
       }
-      entry.clients.add(session.id);
+      if (!entry.clients.has(session.id)) {
+        entry.clients.add(session.id);
+        this.tableItems++;
+      }
     }
+    if (keys.length > 0) this.readers.add(session.id);
     this.evictOverLimit();
   }
 
@@ -143,13 +171,48 @@ export class ClientTracking {
   }
 
   closed(session: ClientSession): void {
+    this.readerGone(session.id);
     if (this.states.delete(session.id)) this.activeChanged();
+  }
+
+  stats(): TrackingStats {
+    const prefixes = new Set<string>();
+    for (const state of this.states.values()) {
+      if (state.bcast) { for (const prefix of state.prefixes) prefixes.add(keyString(prefix)); }
+    }
+    return {
+      clients: this.states.size,
+      keys: this.table.size,
+      items: this.tableItems,
+      prefixes: prefixes.size,
+    };
+  }
+
+  /**
+   * The table keeps a gone reader's id under every key it read until the key changes, as
+   * Redis's does; with clients coming and going, those ids would pile up under keys that
+   * never change. Once enough readers are gone, one pass drops them.
+   */
+  private readerGone(id: number): void {
+    if (!this.readers.delete(id)) return;
+    this.goneReaders++;
+    if (this.goneReaders < Math.max(goneReadersSweepMinCount, this.readers.size)) return;
+    this.goneReaders = 0;
+    for (const [key, entry] of this.table) {
+      for (const client of entry.clients) {
+        if (this.readers.has(client)) continue;
+        entry.clients.delete(client);
+        this.tableItems--;
+      }
+      if (entry.clients.size === 0) this.table.delete(key);
+    }
   }
 
   private tracking(session: ClientSession, args: Uint8Array[]): Uint8Array {
     const old = this.states.get(session.id);
     const next = parseTracking(args, old, (id) => this.sessions.get(id) !== undefined);
     if (next instanceof Uint8Array) return next;
+    if (next === null || next.bcast) this.readerGone(session.id);
     if (next === null) this.states.delete(session.id);
     else this.states.set(session.id, next);
     if ((next === null) !== (old === undefined)) this.activeChanged();
@@ -166,20 +229,32 @@ export class ClientTracking {
       this.stream?.close();
       this.stream = null;
       this.streamReady = false;
-      this.table.clear();
+      this.clearTable();
       this.readBeforeReady.clear();
       for (const wake of this.readyWaiters.splice(0)) wake();
     }
   }
 
+  private clearTable(): void {
+    this.table.clear();
+    this.tableItems = 0;
+    this.readers.clear();
+    this.goneReaders = 0;
+  }
+
   /** Resolves once the stream is ready, or after the reopen delay ×10 at most. */
   private whenReady(): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, this.limits.reopenDelayMs * 10);
-      this.readyWaiters.push(() => {
+      const wake = () => {
         clearTimeout(timer);
         resolve();
-      });
+      };
+      const timer = setTimeout(() => {
+        const at = this.readyWaiters.indexOf(wake);
+        if (at >= 0) this.readyWaiters.splice(at, 1);
+        resolve();
+      }, this.limits.reopenDelayMs * 10);
+      this.readyWaiters.push(wake);
     });
   }
 
@@ -217,7 +292,7 @@ export class ClientTracking {
   /** Tell the clients concerned that `keys` changed (null: everything). */
   invalidate(keys: Uint8Array[] | null): void {
     if (keys === null) {
-      this.table.clear();
+      this.clearTable();
       for (const id of this.states.keys()) this.send(id, null);
       return;
     }
@@ -232,6 +307,7 @@ export class ClientTracking {
       const entry = this.table.get(id);
       if (entry) {
         this.table.delete(id);
+        this.tableItems -= entry.clients.size;
         for (const client of entry.clients) add(client, key);
       }
     }
@@ -249,6 +325,7 @@ export class ClientTracking {
     while (this.table.size > this.limits.trackingTableMaxKeys) {
       const [id, entry] = this.table.entries().next().value!;
       this.table.delete(id);
+      this.tableItems -= entry.clients.size;
       for (const client of entry.clients) this.send(client, [entry.key]);
     }
   }

@@ -92,6 +92,7 @@ export class CommandRouter implements CommandHandler {
     trackingLimits: TrackingLimits,
   ) {
     this.tracking = new ClientTracking(sessions, (sink) => node.openInvalidations(sink), trackingLimits);
+    node.useTrackingStats(() => this.tracking.stats());
     this.clientCommand = new ClientCommand(sessions, node, this.tracking);
   }
 

@@ -9,7 +9,7 @@ import type { ReplySlot } from "./reply_queue.ts";
 import type { ScriptRegistry } from "../node/script_registry.ts";
 import type { ScriptSandbox } from "./script_sandbox.ts";
 import type { RespProtocol } from "../resp/resp_protocol.ts";
-import type { InvalidationSink } from "./client_tracking.ts";
+import type { InvalidationSink, TrackingStats } from "./client_tracking.ts";
 
 /** RedisRaft's raft_state values, plus `removed` for a node taken out of its cluster. */
 export type NodeState = "uninitialized" | "joining" | "loading" | "up" | "removed";
@@ -44,6 +44,8 @@ export interface NodeApi {
   ): void;
   /** RAFT.* commands and the commands RedisRaft intercepts (INFO raft, CONFIG raft.*, CLUSTER). */
   admin(session: ClientSession, name: string, args: string[], slot: ReplySlot): void;
+  /** Where INFO finds the tracking counts (the server keeps the tracking table). */
+  useTrackingStats(stats: () => TrackingStats): void;
   /** Password peers must give in RAFT.HELLO; empty for none. */
   readonly clusterPassword: string;
   /** Password clients must give with AUTH or HELLO; empty for none. */

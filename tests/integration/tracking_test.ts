@@ -314,3 +314,94 @@ Deno.test("a follower whose child restarts for a snapshot tells its tracking cli
     await cluster.destroy();
   }
 });
+
+/** INFO's tracking fields of a server, after `setup` ran on connections left open. */
+async function trackingInfo(
+  port: number,
+  setup: (connect: () => Promise<RespClient>) => Promise<void>,
+) {
+  const clients = new OpenClients();
+  try {
+    await setup(async () => {
+      const client = await clients.connect(port);
+      await client.callRaw("HELLO", "3");
+      return client;
+    });
+    const info = await (await clients.connect(port)).call("INFO");
+    return [
+      "tracking_clients",
+      "tracking_total_keys",
+      "tracking_total_items",
+      "tracking_total_prefixes",
+    ].map((field) => `${field}:${infoField(info, field)}`);
+  } finally {
+    clients.closeAll();
+  }
+}
+
+Deno.test("INFO counts tracking clients, keys and prefixes as Redis, and drops the ids of readers gone", async () => {
+  const plain = await startPlainRedis([]);
+  const cluster = await TestCluster.start(1);
+  const clients = new OpenClients();
+  try {
+    const node = await cluster.leader();
+    const setup = async (connect: () => Promise<RespClient>) => {
+      const reader = await connect();
+      await reader.callRaw("CLIENT", "TRACKING", "ON");
+      await reader.callRaw("MGET", "a", "b");
+      const other = await connect();
+      await other.callRaw("CLIENT", "TRACKING", "ON");
+      await other.callRaw("GET", "a");
+      await (await connect()).callRaw(
+        "CLIENT",
+        "TRACKING",
+        "ON",
+        "BCAST",
+        "PREFIX",
+        "x",
+        "PREFIX",
+        "y",
+      );
+      await (await connect()).callRaw("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", "x");
+    };
+    const expected = await trackingInfo(plain.port, setup);
+    assert.deepEqual(expected, [
+      "tracking_clients:4",
+      "tracking_total_keys:2",
+      "tracking_total_items:3",
+      "tracking_total_prefixes:2",
+    ]);
+    assert.deepEqual(await trackingInfo(node.port, setup), expected);
+
+    // Readers come and go: the table does not keep every one of them under keys that never
+    // change (Redis's does, until the key changes).
+    const stays = await clients.connect(node.port);
+    await stays.callRaw("HELLO", "3");
+    await stays.callRaw("CLIENT", "TRACKING", "ON");
+    await stays.callRaw("GET", "shared");
+    const goneCount = 200;
+    for (let i = 0; i < goneCount; i++) {
+      const gone = await RespClient.connect(node.port);
+      await gone.callRaw("HELLO", "3");
+      await gone.callRaw("CLIENT", "TRACKING", "ON");
+      await gone.callRaw("MGET", "shared", `own${i}`);
+      gone.close();
+    }
+    const observer = await clients.connect(node.port);
+    const info = await waitFor(async () => {
+      const info = await observer.call("INFO");
+      return infoField(info, "tracking_clients") === "1" && info;
+    }, "the gone readers' connections closed");
+    const items = Number(infoField(info, "tracking_total_items"));
+    const keys = Number(infoField(info, "tracking_total_keys"));
+    assert.ok(items < goneCount / 2, `${items} items remembered (${goneCount * 2 + 1} without)`);
+    assert.ok(keys < goneCount / 2, `${keys} keys remembered (${goneCount + 1} without)`);
+    // The reader still there is still told.
+    assert.equal(await observer.call("SET", "shared", "v"), "OK");
+    assert.equal(await stays.readRaw(5000), invalidate("shared"));
+  } finally {
+    clients.closeAll();
+    await cluster.destroy();
+    await plain.stop();
+  }
+});

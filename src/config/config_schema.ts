@@ -91,6 +91,11 @@ export const configSchema = z.object({
 
   /** Largest bulk string a client may send (Redis's proto-max-bulk-len). */
   protoMaxBulkLenBytes: positiveInt().default(512 * MIB),
+  /**
+   * Largest log entry: a write or transaction whose entry would be larger is refused before it
+   * enters the log. Peers refuse larger entries, so every node needs the same value.
+   */
+  entryMaxBytes: positiveInt().default(256 * MIB),
   /** Largest multibulk element count a client may send. */
   multibulkMaxCount: positiveInt().default(1024 * 1024),
   /** Largest inline command (Redis's PROTO_INLINE_MAX_SIZE). */
@@ -157,8 +162,29 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema> & { dir: string };
 
 /** Parse and validate raw values; fill the port-derived default of `dir`. */
+/** Room in a peer message (a bulk string, at most proto-max-bulk-len) besides its entry. */
+export const peerMessageHeadroomBytes = 64 * KIB;
+
 export function parseConfig(raw: Record<string, unknown>): Config {
   const parsed = configSchema.parse(raw);
+  const entryLimitBytes = parsed.protoMaxBulkLenBytes - peerMessageHeadroomBytes;
+  if (parsed.entryMaxBytes > entryLimitBytes) {
+    throw new z.ZodError([{
+      code: "custom",
+      path: ["entryMaxBytes"],
+      message: `must leave ${peerMessageHeadroomBytes} bytes below --proto-max-bulk-len-bytes ` +
+        `(${parsed.protoMaxBulkLenBytes}) for a peer message's header`,
+      input: raw.entryMaxBytes,
+    }]);
+  }
+  if (parsed.writeBatchMaxBytes > parsed.entryMaxBytes) {
+    throw new z.ZodError([{
+      code: "custom",
+      path: ["writeBatchMaxBytes"],
+      message: `must not exceed --entry-max-bytes (${parsed.entryMaxBytes})`,
+      input: raw.writeBatchMaxBytes,
+    }]);
+  }
   const port = parsed.addr.slice(parsed.addr.lastIndexOf(":") + 1);
   // Absolute: the redis child resolves its socket path after changing into its own directory.
   return { ...parsed, dir: resolve(parsed.dir ?? `./data/${port}`) };

@@ -293,6 +293,10 @@ export class ClusterNode implements NodeApi {
     return this.config.clusterPassword || this.startRequirepass;
   }
 
+  get entryMaxBytes(): number {
+    return this.config.entryMaxBytes;
+  }
+
   /** The clients' password now (`--requirepass`, or CONFIG SET since). */
   get requirepass(): string {
     return this.config.requirepass;
@@ -420,7 +424,12 @@ export class ClusterNode implements NodeApi {
   /** An entry whose `slot` answers its clients once applied; `orders` are their sessions. */
   private proposeClientEntry(payload: Uint8Array, slot: ReplySlot, orders: SessionOrder[]): void {
     if (!this.raft) return slot.complete(encodeError(Errors.noCluster));
-    const position = this.propose(stampPayload(payload, this.nextEntryTimeMs()));
+    const stamped = stampPayload(payload, this.nextEntryTimeMs());
+    // Peers refuse a larger entry: in the log, it would hold up every write after it.
+    if (stamped.length > this.config.entryMaxBytes) {
+      return slot.complete(encodeError(Errors.entryTooLarge));
+    }
+    const position = this.propose(stamped);
     if (position instanceof RaftError) {
       return slot.complete(encodeError(this.proposalErrorReply(position)));
     }
@@ -694,7 +703,7 @@ export class ClusterNode implements NodeApi {
   peerMessage(bytes: Uint8Array): void {
     if (!this.raft || !this.identity) throw new Error("not a cluster member");
     const { message, chunk } = decodeMessage(bytes, {
-      entryMaxBytes: this.config.protoMaxBulkLenBytes,
+      entryMaxBytes: this.config.entryMaxBytes,
       entriesMaxCount: this.config.peerEntriesMaxCount,
       // Bounded by the RESP layer's bulk limit already: the sender's chunk size may differ.
       chunkMaxBytes: this.config.protoMaxBulkLenBytes,

@@ -51,6 +51,8 @@ const RESET = encodeSimple("RESET");
 const NO_REPLY = new Uint8Array(0);
 const encoder = new TextEncoder();
 const RAFT_TXN = encoder.encode("RAFT.TXN");
+/** RESP's "$<length>\r\n" and "\r\n" around an argument, at most. */
+const argFramingBytes = 16;
 const EVAL = encoder.encode("EVAL");
 const EVAL_RO = encoder.encode("EVAL_RO");
 
@@ -66,6 +68,8 @@ interface Transaction {
   readOnly: boolean;
   /** Original texts of its EVAL/EVALSHA scripts, which every node remembers when it applies. */
   scripts: Uint8Array[];
+  /** About what the queued commands take in its log entry. */
+  bytes: number;
 }
 
 /** Commands the router or the node answers without consulting the command table. */
@@ -120,7 +124,7 @@ export class CommandRouter implements CommandHandler {
     switch (name) {
       case "multi":
         if (txn) return slot.complete(encodeError(Errors.nestedMulti));
-        session.state.txn = { commands: [], failed: false, readOnly: true, scripts: [] } satisfies Transaction;
+        session.state.txn = { commands: [], failed: false, readOnly: true, scripts: [], bytes: 0 } satisfies Transaction;
         return slot.complete(OK);
       case "exec": {
         if (!txn) return slot.complete(encodeError(Errors.execWithoutMulti));
@@ -332,7 +336,7 @@ export class CommandRouter implements CommandHandler {
    */
   private proxiedTransaction(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
     if (session.state.txn) return slot.complete(encodeError(Errors.nestedMulti));
-    const txn: Transaction = { commands: [], failed: false, readOnly: true, scripts: [] };
+    const txn: Transaction = { commands: [], failed: false, readOnly: true, scripts: [], bytes: 0 };
     for (const encoded of args.slice(1)) {
       const parser = new RequestParser();
       parser.push(encoded);
@@ -480,6 +484,14 @@ export class CommandRouter implements CommandHandler {
       txn.failed = true;
       return error;
     };
+    // Its EXEC could not enter the log: no need to hold more of it (EXEC aborts).
+    if (txn.bytes > this.node.entryMaxBytes) return fail(Errors.transactionTooLarge);
+    for (const arg of args) txn.bytes += arg.length + argFramingBytes;
+    if (txn.bytes > this.node.entryMaxBytes) {
+      txn.commands = [];
+      txn.scripts = [];
+      return fail(Errors.transactionTooLarge);
+    }
     if (nodeCommands.has(name)) return fail(Errors.notSupported);
     if (name === "wait") return fail(`${Errors.notSupported} inside MULTI/EXEC`);
     const check = this.check(name, args);
@@ -500,7 +512,11 @@ export class CommandRouter implements CommandHandler {
     if (typeof sandboxed === "string") return fail(sandboxed);
     if (sandboxed) {
       rewritten = sandboxed.args;
-      if (sandboxed.text !== undefined) txn.scripts.push(binaryBytes(sandboxed.text));
+      if (sandboxed.text !== undefined) {
+        const text = binaryBytes(sandboxed.text);
+        txn.scripts.push(text);
+        txn.bytes += text.length;
+      }
     }
     if (check.route !== "read" && name !== "ping" && name !== "echo") txn.readOnly = false;
     txn.commands.push(rewritten);

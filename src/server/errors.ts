@@ -13,6 +13,8 @@ export const Errors = {
   notCommitted: "TIMEOUT not committed yet",
   requestTimeout: "TIMEOUT request timed out; the outcome is unknown",
   notSupported: "ERR not supported by RedisRaft",
+  entryTooLarge: "ERR write exceeds the maximum log entry size (entry-max-bytes)",
+  transactionTooLarge: "ERR transaction exceeds the maximum log entry size (entry-max-bytes)",
   xreadBlock: "ERR XREAD BLOCK is not supported by RedisRaft: poll with XREAD without BLOCK",
   noChildClock:
     "ERR consumer group deliveries need the child's clock library (--child-clock-lib): without it each node would stamp its own time",

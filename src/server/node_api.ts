@@ -46,6 +46,8 @@ export interface NodeApi {
   admin(session: ClientSession, name: string, args: string[], slot: ReplySlot): void;
   /** Where INFO finds the tracking counts (the server keeps the tracking table). */
   useTrackingStats(stats: () => TrackingStats): void;
+  /** Largest log entry (--entry-max-bytes): bounds what a transaction may queue. */
+  readonly entryMaxBytes: number;
   /** Password peers must give in RAFT.HELLO; empty for none. */
   readonly clusterPassword: string;
   /** Password clients must give with AUTH or HELLO; empty for none. */

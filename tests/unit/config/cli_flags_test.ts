@@ -33,6 +33,28 @@ Deno.test("numeric limits reject words, zero and negatives, naming the flag", ()
   );
 });
 
+Deno.test("a log entry must fit in a peer message, and a write batch in an entry", () => {
+  const addr = ["--addr", "127.0.0.1:5001"];
+  assert.match(
+    flagError([...addr, "--proto-max-bulk-len-bytes", "1048576"]),
+    /^--entry-max-bytes must leave 65536 bytes below --proto-max-bulk-len-bytes \(1048576\)/,
+  );
+  assert.match(
+    flagError([...addr, "--entry-max-bytes", "100000", "--write-batch-max-bytes", "200000"]),
+    /^--write-batch-max-bytes must not exceed --entry-max-bytes \(100000\)/,
+  );
+  const fits = parseCli([
+    ...addr,
+    "--proto-max-bulk-len-bytes",
+    "1048576",
+    "--entry-max-bytes",
+    String(1048576 - 65536),
+    "--write-batch-max-bytes",
+    "0",
+  ]);
+  assert.equal(fits.kind === "run" && fits.config.entryMaxBytes, 1048576 - 65536);
+});
+
 Deno.test("unknown flags are refused", () => {
   assert.match(flagError(["--addr", "127.0.0.1:5001", "--bogus"]), /bogus/);
 });

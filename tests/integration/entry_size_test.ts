@@ -1,0 +1,73 @@
+/**
+ * Integration: a write or a transaction whose log entry would exceed --entry-max-bytes is
+ * refused before it enters the log (peers refuse such an entry, so it would hold up every write
+ * after it), and the cluster keeps serving with every node in step.
+ */
+import assert from "node:assert/strict";
+import { OpenClients } from "../helpers/resp_client.ts";
+import { TestCluster } from "../helpers/test_cluster.ts";
+
+const entryMaxBytes = 1024 * 1024;
+const limits = [
+  "--proto-max-bulk-len-bytes",
+  String(2 * entryMaxBytes),
+  "--entry-max-bytes",
+  String(entryMaxBytes),
+  "--write-batch-max-bytes",
+  String(64 * 1024),
+];
+const entryTooLarge = "ERR write exceeds the maximum log entry size (entry-max-bytes)";
+const transactionTooLarge = "ERR transaction exceeds the maximum log entry size (entry-max-bytes)";
+
+Deno.test("writes and transactions too large for a log entry are refused; the cluster goes on", async () => {
+  const cluster = await TestCluster.start(3, limits);
+  const clients = new OpenClients();
+  try {
+    const leader = await cluster.leader();
+    const client = await clients.connect(leader.port);
+    const under = "u".repeat(entryMaxBytes - 1000);
+    const over = "o".repeat(entryMaxBytes + 1000);
+
+    assert.equal(await client.call("SET", "under", under), "OK");
+    assert.equal(await client.callRaw("SET", "over", over), `-${entryTooLarge}\r\n`);
+    assert.equal(await client.callRaw("EVAL", `return '${over}'`, "0"), `-${entryTooLarge}\r\n`);
+
+    // Queued past the limit: that command and the ones after it fail, EXEC aborts.
+    const half = "h".repeat(entryMaxBytes / 2 + 1000);
+    assert.deepEqual(
+      (await client.pipeline([
+        ["MULTI"],
+        ["SET", "t1", half],
+        ["SET", "t2", half],
+        ["SET", "t3", "small"],
+        ["EXEC"],
+      ])).map(String),
+      [
+        "OK",
+        "QUEUED",
+        transactionTooLarge,
+        transactionTooLarge,
+        "EXECABORT Transaction discarded because of previous errors.",
+      ],
+    );
+    assert.deepEqual(
+      await client.pipeline([["MULTI"], ["SET", "t1", "a"], ["SET", "t2", "b"], ["EXEC"]]),
+      ["OK", "QUEUED", "QUEUED", ["OK", "OK"]],
+    );
+
+    // Writes after the refusals commit, on every node.
+    assert.equal(await client.call("SET", "after", "yes"), "OK");
+    await cluster.waitConverged();
+    for (const node of cluster.nodes) {
+      const reader = await clients.connect(node.port);
+      assert.equal(await reader.call("READONLY"), "OK");
+      assert.equal(await reader.call("GET", "after"), "yes", `node ${node.port}`);
+      assert.equal(await reader.call("STRLEN", "under"), under.length);
+      assert.equal(await reader.call("EXISTS", "over", "t3"), 0);
+      assert.equal(await reader.call("GET", "t2"), "b");
+    }
+  } finally {
+    clients.closeAll();
+    await cluster.destroy();
+  }
+});

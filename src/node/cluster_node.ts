@@ -702,12 +702,21 @@ export class ClusterNode implements NodeApi {
   /** A RAFT.MSG payload from a peer; malformed input throws (the caller replies an error). */
   peerMessage(bytes: Uint8Array): void {
     if (!this.raft || !this.identity) throw new Error("not a cluster member");
-    const { message, chunk } = decodeMessage(bytes, {
-      entryMaxBytes: this.config.entryMaxBytes,
-      entriesMaxCount: this.config.peerEntriesMaxCount,
-      // Bounded by the RESP layer's bulk limit already: the sender's chunk size may differ.
-      chunkMaxBytes: this.config.protoMaxBulkLenBytes,
-    });
+    let decoded: ReturnType<typeof decodeMessage>;
+    try {
+      decoded = decodeMessage(bytes, {
+        entryMaxBytes: this.config.entryMaxBytes,
+        entriesMaxCount: this.config.peerEntriesMaxCount,
+        // Bounded by the RESP layer's bulk limit already: the sender's chunk size may differ.
+        chunkMaxBytes: this.config.protoMaxBulkLenBytes,
+      });
+    } catch (error) {
+      // Said here too: the sender only drops its link and tries again (limits that differ
+      // between nodes show up this way).
+      this.log.warning(`refused a peer message: ${(error as Error).message}`);
+      throw error;
+    }
+    const { message, chunk } = decoded;
     if (message.to !== this.identity.nodeId) throw new Error("invalid or incorrect target node id");
     if (message.type === MessageType.AppendEntries) {
       this.counters.appendReqReceived++;

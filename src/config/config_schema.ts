@@ -147,6 +147,11 @@ export const configSchema = z.object({
   trackingTableMaxKeys: positiveInt().default(1_000_000),
   /** Wait before reopening the child's invalidation stream after it ended (a child restart). */
   trackingReopenDelayMs: positiveInt().default(100),
+  /**
+   * Loop iterations and function calls one script run may take before it fails (the same on
+   * every node: a timer could not stop a script at the same point everywhere).
+   */
+  scriptStepsMaxCount: positiveInt().default(100_000_000),
   /** Scripts remembered for EVALSHA (Redis keeps every script; we bound the count). */
   scriptsMaxCount: positiveInt().default(10_000),
   /**

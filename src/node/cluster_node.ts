@@ -247,7 +247,7 @@ export class ClusterNode implements NodeApi {
     }
     const table = decodeReply(await this.childConn.request(encodeCommand(["COMMAND"])));
     this.commands = new CommandTable(table as unknown[]);
-    this.sandbox = new ScriptSandbox(this.commands);
+    this.sandbox = new ScriptSandbox(this.commands, this.config.scriptStepsMaxCount);
     if (this.identity) {
       this.state = "loading";
       await this.openRaft(this.identity, "restart");

@@ -4,9 +4,11 @@
  * shadows `redis` with a copy whose `call`/`pcall` refuse commands with random results and sort
  * replies whose order is unstable (KEYS, SMEMBERS, HGETALL, ...), so replaying a script on any
  * node computes the same result. The lists come from the child's COMMAND tips
- * (`nondeterministic_output`, `nondeterministic_output_order`).
+ * (`nondeterministic_output`, `nondeterministic_output_order`). The body's loops and functions
+ * count their steps against a budget (see lua_step_budget.ts), so no script runs forever.
  */
 import type { CommandTable } from "../redis/command_table.ts";
+import { boundSteps, stepCounterName } from "./lua_step_budget.ts";
 
 /** Fields of the `redis` API copied into the shadow table (no `pairs` at function load time). */
 const redisApiFields = [
@@ -41,7 +43,7 @@ export const randomCommandError = "ERR Cannot run a command with random results 
 export class ScriptSandbox {
   readonly prologue: string;
 
-  constructor(table: CommandTable) {
+  constructor(table: CommandTable, private readonly stepsMaxCount: number) {
     const random: string[] = [];
     const sorted: string[] = [];
     for (const info of table.all()) {
@@ -54,6 +56,8 @@ export class ScriptSandbox {
       // The global `redis` is looked up at call time: function libraries see a different table
       // at load time than when their functions run.
       "local function __raft_api() return redis end",
+      // Steps taken by this run (a library's functions start from 0 at each call).
+      `local ${stepCounterName} = 0`,
       `local __raft_random = ${set(random)}`,
       `local __raft_sorted = ${set(sorted.filter((n) => !pairReplies.has(n)))}`,
       `local __raft_pairs = ${set([...pairReplies])}`,
@@ -112,10 +116,12 @@ export class ScriptSandbox {
       "local function __raft_register(a, b)",
       "  if b == nil then",
       "    local callback = a.callback",
-      "    a.callback = function(...) __raft_fill() return callback(...) end",
+      `    a.callback = function(...) __raft_fill() ${stepCounterName} = 0 return callback(...) end`,
       "    return __raft_api().register_function(a)",
       "  end",
-      "  return __raft_api().register_function(a, function(...) __raft_fill() return b(...) end)",
+      "  return __raft_api().register_function(a, function(...)",
+      `    __raft_fill() ${stepCounterName} = 0 return b(...)`,
+      "  end)",
       "end",
       "redis.call = __raft_call",
       "redis.pcall = __raft_pcall",
@@ -135,8 +141,12 @@ export class ScriptSandbox {
       const head = newline < 0 ? body + "\n" : body.slice(0, newline + 1);
       const isLibrary = /^#!lua\s.*name=/.test(head);
       const rest = newline < 0 ? "" : body.slice(newline + 1);
-      return head + this.prologue + (isLibrary ? "; " : " __raft_fill(); ") + rest;
+      return head + this.prologue + (isLibrary ? "; " : " __raft_fill(); ") + this.bounded(rest);
     }
-    return this.prologue + " __raft_fill(); " + body;
+    return this.prologue + " __raft_fill(); " + this.bounded(body);
+  }
+
+  private bounded(body: string): string {
+    return boundSteps(body, this.stepsMaxCount);
   }
 }

@@ -219,3 +219,48 @@ Deno.test("a script run inside MULTI is known to every node afterwards; an unkno
     await cluster.destroy();
   }
 });
+
+Deno.test("a script that would never end fails at the same step on every node, and the cluster goes on", async () => {
+  const cluster = await TestCluster.start(3, ["--script-steps-max-count", "1000000"]);
+  try {
+    const leader = await cluster.leader();
+    const c = await leader.client();
+    const limit = "-ERR script exceeded the step limit (script-steps-max-count)";
+    for (
+      const script of [
+        "while true do end",
+        "redis.call('INCR', 'partial') local n = 0 repeat n = n + 1 until false",
+        "local function f(n) return f(n + 1) end return f(1)",
+        "while true do pcall(function() while true do end end) end",
+      ]
+    ) {
+      const reply = await c.callRaw("EVAL", script, "0");
+      assert.ok(reply.startsWith(limit), `${script}: ${reply}`);
+    }
+    // What a script wrote before its budget ran out stays, as after any script error.
+    assert.equal(await c.call("GET", "partial"), "1");
+
+    assert.equal(
+      await c.call(
+        "FUNCTION",
+        "LOAD",
+        "#!lua name=lib\n" +
+          "redis.register_function('spin', function(keys, args) while true do end end)\n" +
+          "redis.register_function('count', function(keys, args)\n" +
+          "  local n = 0 for i = 1, tonumber(args[1]) do n = n + 1 end\n" +
+          "  return redis.call('INCRBY', keys[1], n)\n" +
+          "end)",
+      ),
+      "lib",
+    );
+    assert.match(await c.callRaw("FCALL", "spin", "0"), /^-ERR script exceeded the step limit/);
+    // Each call has the whole budget.
+    for (let i = 1; i <= 3; i++) {
+      assert.equal(await c.call("FCALL", "count", "1", "total", "600000"), 600000 * i);
+    }
+    assert.equal(await c.call("SET", "after", "yes"), "OK");
+    await cluster.waitConverged();
+  } finally {
+    await cluster.destroy();
+  }
+});

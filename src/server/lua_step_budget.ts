@@ -10,17 +10,35 @@
  * at the next check outside it).
  */
 
-/** The counter the checks share; the sandbox declares it and resets it for each call. */
+/** The counter the checks share (the sandbox resets it for each call of a library's function). */
 export const stepCounterName = "__raft_n";
+/** True while a function library's own code runs (FUNCTION LOAD). */
+export const stepLoadingName = "__raft_loading";
 
 export const stepLimitError = "ERR script exceeded the step limit (script-steps-max-count)";
+
+/**
+ * Declares the counter and what a check calls past the budget. While a library loads, Lua's
+ * `error` is off limits (as almost every global): calling a nil local named for the reason
+ * fails there with that name in the message.
+ */
+export function stepBudgetPrologue(): string {
+  return [
+    `local ${stepCounterName} = 0`,
+    `local ${stepLoadingName} = false`,
+    "local function __raft_stop()",
+    `  if ${stepLoadingName} then`,
+    "    local step_limit_exceeded_while_loading step_limit_exceeded_while_loading()",
+    "  end",
+    `  error({err=${JSON.stringify(stepLimitError)}})`,
+    "end",
+  ].join(" ");
+}
 
 /** The Lua inserted at each loop and function start. */
 export function stepCheck(maxSteps: number): string {
   const n = stepCounterName;
-  return ` ${n}=${n}+1 if ${n}>${maxSteps} then error({err=${
-    JSON.stringify(stepLimitError)
-  }}) end;`;
+  return ` ${n}=${n}+1 if ${n}>${maxSteps} then __raft_stop() end;`;
 }
 
 const nameStart = /[A-Za-z_]/;

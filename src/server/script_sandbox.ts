@@ -8,7 +8,12 @@
  * count their steps against a budget (see lua_step_budget.ts), so no script runs forever.
  */
 import type { CommandTable } from "../redis/command_table.ts";
-import { boundSteps, stepCounterName } from "./lua_step_budget.ts";
+import {
+  boundSteps,
+  stepBudgetPrologue,
+  stepCounterName,
+  stepLoadingName,
+} from "./lua_step_budget.ts";
 
 /** Fields of the `redis` API copied into the shadow table (no `pairs` at function load time). */
 const redisApiFields = [
@@ -38,6 +43,13 @@ const redisApiFields = [
 /** Commands whose reply is a flat field/value list, sorted by field. */
 const pairReplies = new Set(["hgetall", "config|get"]);
 
+/**
+ * Steps a function library's own code may take while it loads. Redis stops a load after 500 ms
+ * of its clock, which could fail on one node and pass on another: this budget ends it first,
+ * at the same step everywhere.
+ */
+export const libraryLoadStepsMaxCount = 1_000_000;
+
 export const randomCommandError = "ERR Cannot run a command with random results in this context";
 
 export class ScriptSandbox {
@@ -56,8 +68,7 @@ export class ScriptSandbox {
       // The global `redis` is looked up at call time: function libraries see a different table
       // at load time than when their functions run.
       "local function __raft_api() return redis end",
-      // Steps taken by this run (a library's functions start from 0 at each call).
-      `local ${stepCounterName} = 0`,
+      stepBudgetPrologue(),
       `local __raft_random = ${set(random)}`,
       `local __raft_sorted = ${set(sorted.filter((n) => !pairReplies.has(n)))}`,
       `local __raft_pairs = ${set([...pairReplies])}`,
@@ -113,14 +124,20 @@ export class ScriptSandbox {
       "  redis.call = __raft_call",
       "  redis.pcall = __raft_pcall",
       "end",
+      // A library's function starts with the whole step budget at each call.
+      "local function __raft_start()",
+      "  __raft_fill()",
+      `  ${stepLoadingName} = false`,
+      `  ${stepCounterName} = 0`,
+      "end",
       "local function __raft_register(a, b)",
       "  if b == nil then",
       "    local callback = a.callback",
-      `    a.callback = function(...) __raft_fill() ${stepCounterName} = 0 return callback(...) end`,
+      "    a.callback = function(...) __raft_start() return callback(...) end",
       "    return __raft_api().register_function(a)",
       "  end",
       "  return __raft_api().register_function(a, function(...)",
-      `    __raft_fill() ${stepCounterName} = 0 return b(...)`,
+      "    __raft_start() return b(...)",
       "  end)",
       "end",
       "redis.call = __raft_call",
@@ -141,7 +158,12 @@ export class ScriptSandbox {
       const head = newline < 0 ? body + "\n" : body.slice(0, newline + 1);
       const isLibrary = /^#!lua\s.*name=/.test(head);
       const rest = newline < 0 ? "" : body.slice(newline + 1);
-      return head + this.prologue + (isLibrary ? "; " : " __raft_fill(); ") + this.bounded(rest);
+      const start = isLibrary
+        ? `; ${stepLoadingName} = true ${stepCounterName} = ${
+          Math.max(0, this.stepsMaxCount - libraryLoadStepsMaxCount)
+        }; `
+        : " __raft_fill(); ";
+      return head + this.prologue + start + this.bounded(rest);
     }
     return this.prologue + " __raft_fill(); " + this.bounded(body);
   }

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import {
   boundSteps,
+  stepBudgetPrologue,
   stepCheck,
-  stepCounterName,
   stepLimitError,
 } from "../../../src/server/lua_step_budget.ts";
 import { RespClient } from "../../helpers/resp_client.ts";
@@ -75,7 +75,7 @@ Deno.test("rewritten scripts answer as the originals on a real redis-server", as
   try {
     for (const script of corpus) {
       const expected = await client.callRaw("EVAL", script, "0");
-      const bounded = `local ${stepCounterName} = 0 ` + boundSteps(script, 1_000_000);
+      const bounded = stepBudgetPrologue() + " " + boundSteps(script, 1_000_000);
       assert.equal(await client.callRaw("EVAL", bounded, "0"), expected, script);
     }
     // Out of steps: every kind of loop and call ends with the budget's error, pcall or not.
@@ -88,14 +88,14 @@ Deno.test("rewritten scripts answer as the originals on a real redis-server", as
       "local t = setmetatable({}, {__index = function(t, k) return t[k + 1] end}) return t[1]",
     ];
     for (const script of endless) {
-      const bounded = `local ${stepCounterName} = 0 ` + boundSteps(script, 10_000);
+      const bounded = stepBudgetPrologue() + " " + boundSteps(script, 10_000);
       const reply = await client.callRaw("EVAL", bounded, "0");
       assert.ok(
         reply.startsWith(`-${stepLimitError}`) || reply.includes("stack overflow"),
         `${script}: ${reply}`,
       );
     }
-    const partly = `local ${stepCounterName} = 0 ` +
+    const partly = stepBudgetPrologue() + " " +
       boundSteps("local n = 0 for i = 1, 100 do n = n + 1 end return n", 50);
     assert.match(await client.callRaw("EVAL", partly, "0"), /step limit/);
   } finally {

@@ -143,6 +143,8 @@ export class ClusterNode implements NodeApi {
   private lastEntryTimeMs = 0;
   /** A leader's look at its keyspace for a clock tick is in flight. */
   private clockTickChecking = false;
+  /** When the leader last asked its child whether any key has a deadline. */
+  private lastClockCheckMs = 0;
   /** The time of the last applied entry (kept in snapshots: the child loads them at it). */
   private lastAppliedTimeMs = 0;
   /** Replicated CONFIG SET values in force (kept in snapshots). */
@@ -771,7 +773,11 @@ export class ClusterNode implements NodeApi {
    */
   private maybeProposeClockTick(): void {
     if (this.role !== "leader" || !this.leaderReady || !this.raft || this.clockTickChecking) return;
-    if (Date.now() - this.lastEntryTimeMs < this.config.childClockTickMs) return;
+    const nowMs = Date.now();
+    if (nowMs - this.lastEntryTimeMs < this.config.childClockTickMs) return;
+    // Once per tick: with no key to expire, the check finds nothing and proposes nothing.
+    if (nowMs - this.lastClockCheckMs < this.config.childClockTickMs) return;
+    this.lastClockCheckMs = nowMs;
     const raft = this.raft;
     this.clockTickChecking = true;
     this.childRequest(["INFO", "keyspace"]).then((info) => {

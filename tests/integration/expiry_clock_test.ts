@@ -81,3 +81,26 @@ async function onNodeAdmin(node: NodeProcess, ...args: string[]) {
     client.close();
   }
 }
+
+Deno.test("an idle leader asks its child about deadlines once per clock tick, not per Raft tick", async () => {
+  const cluster = await TestCluster.start(1, ["--child-clock-tick-ms", "200"]);
+  try {
+    const client = await (await cluster.leader()).client();
+    try {
+      assert.equal(await client.call("SET", "plain", "no deadline"), "OK");
+      const infoCalls = async () =>
+        Number(
+          /cmdstat_info:calls=(\d+)/.exec(String(await client.call("INFO", "commandstats")))![1],
+        );
+      const before = await infoCalls();
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const calls = await infoCalls() - before;
+      // About 10 at one per 200 ms tick (and this test's own INFO); one per 20 ms Raft tick is 100.
+      assert.ok(calls >= 3 && calls <= 20, `${calls} INFO calls in 2 s`);
+    } finally {
+      client.close();
+    }
+  } finally {
+    await cluster.destroy();
+  }
+});

@@ -49,6 +49,12 @@ export const LOG_DIR_NAME = "log";
 const RESET_MARKER_FILE_NAME = "reset.json";
 /** The reusable encode buffer is dropped after a batch larger than this. */
 const ENCODE_BUFFER_KEEP_BYTES = 8 * 1024 * 1024;
+/**
+ * A blocking fdatasync holds the event loop for as long as the disk takes to write the flush:
+ * cheap for the usual small batches, but for megabytes (a large entry, a follower catching up)
+ * heartbeats, acks and clients would wait on it. Larger flushes sync on the thread pool.
+ */
+const blockingSyncMaxBytes = 1024 * 1024;
 
 export interface SegmentedLogOptions {
   /** The node's data directory; segments live in `<dir>/log/`. */
@@ -64,7 +70,10 @@ export interface SegmentedLogOptions {
    * a crash of the process loses nothing, a crash of the machine may lose the latest records.
    */
   readonly fsync?: () => boolean;
-  /** fdatasync without yielding to the event loop, when true at the time of a flush (default: no). */
+  /**
+   * fdatasync without yielding to the event loop, when true at the time of a flush (default: no)
+   * and the flush wrote less than `blockingSyncMaxBytes`.
+   */
   readonly blockingSync?: () => boolean;
   /**
    * Zeros written ahead of the records, this many bytes at a time (default 0: none). Records
@@ -575,8 +584,9 @@ export class SegmentedLog implements LogStore {
       file.writerPosition = end;
       if (end > file.allocatedBytes) this.#preallocate(file, writer, end);
       if (this.#fsync()) {
-        if (this.#blockingSync()) this.#syncStats.timeSync(() => writer.syncDataSync());
-        else await this.#syncStats.time(() => writer.syncData());
+        if (this.#blockingSync() && buffer.length < blockingSyncMaxBytes) {
+          this.#syncStats.timeSync(() => writer.syncDataSync());
+        } else await this.#syncStats.time(() => writer.syncData());
       }
       if (created) await syncDir(this.logDir);
       file.bytes = end;

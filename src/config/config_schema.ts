@@ -93,7 +93,7 @@ export const configSchema = z.object({
   protoMaxBulkLenBytes: positiveInt().default(512 * MIB),
   /**
    * Largest log entry: a write or transaction whose entry would be larger is refused before it
-   * enters the log. Peers refuse larger entries, so every node needs the same value. A node's
+   * enters the log. A node's
    * event loop is busy with an entry for about a second per 30 MB (copies, checksum, disk), and
    * with a 1 s election timeout entries of 30 MB already set off elections now and then.
    */

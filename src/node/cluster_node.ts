@@ -707,7 +707,9 @@ export class ClusterNode implements NodeApi {
     let decoded: ReturnType<typeof decodeMessage>;
     try {
       decoded = decodeMessage(bytes, {
-        entryMaxBytes: this.config.entryMaxBytes,
+        // The protocol's bound, not --entry-max-bytes: entries proposed before a change of it
+        // (or by a node configured otherwise) must still replicate.
+        entryMaxBytes: this.config.protoMaxBulkLenBytes,
         entriesMaxCount: this.config.peerEntriesMaxCount,
         // Bounded by the RESP layer's bulk limit already: the sender's chunk size may differ.
         chunkMaxBytes: this.config.protoMaxBulkLenBytes,

@@ -41,8 +41,20 @@ export function stepCheck(maxSteps: number): string {
   return ` ${n}=${n}+1 if ${n}>${maxSteps} then __raft_stop() end;`;
 }
 
-const nameStart = /[A-Za-z_]/;
-const namePart = /[A-Za-z0-9_]/;
+/** Character classes by code: 1 starts a name, 2 continues one (digits), 4 is a digit. */
+const NAME_START = 1;
+const NAME_PART = 2;
+const DIGIT = 4;
+const classes = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  if (/[A-Za-z_]/.test(ch)) classes[c] = NAME_START | NAME_PART;
+  if (/[0-9]/.test(ch)) classes[c] = NAME_PART | DIGIT;
+}
+const is = (code: number, kind: number) => code < 128 && (classes[code] & kind) !== 0;
+
+const DASH = 45, QUOTE = 34, APOSTROPHE = 39, OPEN_BRACKET = 91, DOT = 46; // deno-fmt-ignore
+const OPEN_PAREN = 40, CLOSE_PAREN = 41, PLUS = 43, LOWER_E = 101, UPPER_E = 69; // deno-fmt-ignore
 
 /**
  * `source` with a step check after each `do`, `repeat` and function parameter list. Strings
@@ -60,9 +72,10 @@ export function boundSteps(source: string, maxSteps: number): string {
     out.push(source.slice(copied, at), check);
     copied = at;
   };
-  while (i < source.length) {
-    const c = source[i];
-    if (c === "-" && source[i + 1] === "-") {
+  const n = source.length;
+  while (i < n) {
+    const c = source.charCodeAt(i);
+    if (c === DASH && source.charCodeAt(i + 1) === DASH) {
       const level = longBracketLevel(source, i + 2);
       if (level >= 0) {
         const end = longBracketEnd(source, i + 2, level);
@@ -70,17 +83,17 @@ export function boundSteps(source: string, maxSteps: number): string {
         i = end;
       } else {
         const newline = source.indexOf("\n", i);
-        i = newline < 0 ? source.length : newline + 1;
+        i = newline < 0 ? n : newline + 1;
       }
       continue;
     }
-    if (c === '"' || c === "'") {
+    if (c === QUOTE || c === APOSTROPHE) {
       const end = quotedEnd(source, i);
       if (end < 0) break;
       i = end;
       continue;
     }
-    if (c === "[") {
+    if (c === OPEN_BRACKET) {
       const level = longBracketLevel(source, i);
       if (level >= 0) {
         const end = longBracketEnd(source, i, level);
@@ -89,28 +102,35 @@ export function boundSteps(source: string, maxSteps: number): string {
         continue;
       }
     }
-    if (nameStart.test(c)) {
+    if (is(c, NAME_START)) {
       let end = i + 1;
-      while (end < source.length && namePart.test(source[end])) end++;
-      const word = source.slice(i, end);
+      while (end < n && is(source.charCodeAt(end), NAME_PART)) end++;
+      const length = end - i;
       // A keyword is never a field name in Lua (t.do does not parse), so no context is needed.
-      if (word === "do" || word === "repeat") insertAt(end);
-      else if (word === "function") functionState = 1;
+      if (length === 2 || length === 6 || length === 8) {
+        const word = source.slice(i, end);
+        if (word === "do" || word === "repeat") insertAt(end);
+        else if (word === "function") functionState = 1;
+      }
       i = end;
       continue;
     }
-    if (/[0-9]/.test(c) || (c === "." && /[0-9]/.test(source[i + 1] ?? ""))) {
+    if (is(c, DIGIT) || (c === DOT && is(source.charCodeAt(i + 1), DIGIT))) {
       // A number, with its exponent sign and hex digits (so 1e-5's 'e' is not a name).
       i++;
-      while (i < source.length) {
-        if (/[0-9A-Za-z_.]/.test(source[i])) i++;
-        else if ((source[i] === "-" || source[i] === "+") && /[eE]/.test(source[i - 1])) i++;
+      while (i < n) {
+        const d = source.charCodeAt(i);
+        if (is(d, NAME_PART) || d === DOT) i++;
+        else if (
+          (d === DASH || d === PLUS) &&
+          (source.charCodeAt(i - 1) === LOWER_E || source.charCodeAt(i - 1) === UPPER_E)
+        ) i++;
         else break;
       }
       continue;
     }
-    if (c === "(" && functionState === 1) functionState = 2;
-    else if (c === ")" && functionState === 2) {
+    if (c === OPEN_PAREN && functionState === 1) functionState = 2;
+    else if (c === CLOSE_PAREN && functionState === 2) {
       functionState = 0;
       insertAt(i + 1);
     }

@@ -52,8 +52,13 @@ export const libraryLoadStepsMaxCount = 1_000_000;
 
 export const randomCommandError = "ERR Cannot run a command with random results in this context";
 
+/** Sandboxed texts kept for scripts seen again (oldest dropped first), up to this size each. */
+const wrappedCacheMaxCount = 256;
+const wrappedCacheBodyMaxChars = 16 * 1024;
+
 export class ScriptSandbox {
   readonly prologue: string;
+  private readonly wrapped = new Map<string, string>();
 
   constructor(table: CommandTable, private readonly stepsMaxCount: number) {
     const random: string[] = [];
@@ -153,6 +158,20 @@ export class ScriptSandbox {
    * error messages keep the line numbers of the original.
    */
   wrap(body: string): string {
+    // Clients run the same few scripts over and over: scanning one again costs about as much as
+    // the rest of its request.
+    const known = this.wrapped.get(body);
+    if (known !== undefined) return known;
+    const text = this.wrapAnew(body);
+    if (body.length > wrappedCacheBodyMaxChars) return text;
+    if (this.wrapped.size >= wrappedCacheMaxCount) {
+      this.wrapped.delete(this.wrapped.keys().next().value!);
+    }
+    this.wrapped.set(body, text);
+    return text;
+  }
+
+  private wrapAnew(body: string): string {
     if (body.startsWith("#!")) {
       const newline = body.indexOf("\n");
       const head = newline < 0 ? body + "\n" : body.slice(0, newline + 1);

@@ -154,6 +154,12 @@ export const configSchema = z.object({
    * every node: a timer could not stop a script at the same point everywhere).
    */
   scriptStepsMaxCount: positiveInt().default(100_000_000),
+  /**
+   * Bytes of entries a follower has handed to its child that the child has not read yet. Beyond
+   * this it takes no new entries from the leader until the child catches up: a slow or stopped
+   * child would otherwise grow the node's memory, and its log, without bound.
+   */
+  applyQueueMaxBytes: positiveInt().default(64 * MIB),
   /** Scripts remembered for EVALSHA (Redis keeps every script; we bound the count). */
   scriptsMaxCount: positiveInt().default(10_000),
   /**

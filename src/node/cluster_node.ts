@@ -143,6 +143,8 @@ export class ClusterNode implements NodeApi {
   private lastEntryTimeMs = 0;
   /** A leader's look at its keyspace for a clock tick is in flight. */
   private clockTickChecking = false;
+  /** New entries from the leader are dropped while the child falls behind (childFallsBehind). */
+  private refusingEntries = false;
   /** When the leader last asked its child whether any key has a deadline. */
   private lastClockCheckMs = 0;
   /** The time of the last applied entry (kept in snapshots: the child loads them at it). */
@@ -701,6 +703,21 @@ export class ClusterNode implements NodeApi {
     this.peers?.learnAddr(peerId, addr);
   }
 
+  /** The child has not read --apply-queue-max-bytes of what was sent to it (said once a spell). */
+  private childFallsBehind(): boolean {
+    const behind = this.childConn.unwrittenBytes > this.config.applyQueueMaxBytes;
+    if (behind !== this.refusingEntries) {
+      this.refusingEntries = behind;
+      if (behind) {
+        this.log.warning(
+          `the redis child is more than ${this.config.applyQueueMaxBytes} bytes behind: ` +
+            "taking no new entries from the leader until it catches up",
+        );
+      } else this.log.notice("the redis child caught up: taking entries again");
+    }
+    return behind;
+  }
+
   /** A RAFT.MSG payload from a peer; malformed input throws (the caller replies an error). */
   peerMessage(bytes: Uint8Array): void {
     if (!this.raft || !this.identity) throw new Error("not a cluster member");
@@ -725,6 +742,9 @@ export class ClusterNode implements NodeApi {
     if (message.type === MessageType.AppendEntries) {
       this.counters.appendReqReceived++;
       if (message.entries.length > 0) this.counters.appendReqWithEntryReceived++;
+      // Dropped, as a lost message: the leader sends them again once a heartbeat's answer shows
+      // they did not arrive. Heartbeats still count, so no election starts over it.
+      if (message.entries.length > 0 && this.childFallsBehind()) return;
     }
     if (message.type === MessageType.InstallSnapshot) {
       this.counters.snapshotReqReceived++;

@@ -31,6 +31,8 @@ export class PipelinedConnection {
   private pendingChunks: Uint8Array[] = [];
   private flushScheduled = false;
   private writing: Promise<void> = Promise.resolve();
+  /** Bytes flushed to the write chain that the socket has not taken yet. */
+  private unwritten = 0;
   private closed = false;
   /** The server sends no replies (CLIENT REPLY OFF) until the next `send`. */
   private repliesOff = false;
@@ -164,7 +166,17 @@ export class PipelinedConnection {
     const chunks = this.pendingChunks;
     this.pendingChunks = [];
     const data = chunks.length === 1 ? chunks[0] : concatBytes(chunks);
-    this.writing = this.writing.then(() => this.writeAll(data));
+    this.unwritten += data.length;
+    this.writing = this.writing.then(() => this.writeAll(data)).finally(() => {
+      this.unwritten -= data.length;
+    });
+  }
+
+  /** Bytes queued for the server that it has not read yet (beyond the socket's buffer). */
+  get unwrittenBytes(): number {
+    let queued = 0;
+    for (const chunk of this.pendingChunks) queued += chunk.length;
+    return this.unwritten + queued;
   }
 
   private async writeAll(data: Uint8Array): Promise<void> {

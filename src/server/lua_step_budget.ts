@@ -41,7 +41,7 @@ export function stepCheck(maxSteps: number): string {
   return ` ${n}=${n}+1 if ${n}>${maxSteps} then __raft_stop() end;`;
 }
 
-/** Character classes by code: 1 starts a name, 2 continues one (digits), 4 is a digit. */
+/** ASCII classes, as bits: 1 starts a name (letter, `_`), 2 continues one (those and digits), 4 a digit. */
 const NAME_START = 1;
 const NAME_PART = 2;
 const DIGIT = 4;

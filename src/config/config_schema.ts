@@ -93,9 +93,9 @@ export const configSchema = z.object({
   protoMaxBulkLenBytes: positiveInt().default(512 * MIB),
   /**
    * Largest log entry: a write or transaction whose entry would be larger is refused before it
-   * enters the log. A node's
-   * event loop is busy with an entry for about a second per 30 MB (copies, checksum, disk), and
-   * with a 1 s election timeout entries of 30 MB already set off elections now and then.
+   * enters the log. A node's event loop is busy with an entry for about a second per 30 MB
+   * (copies, checksum, disk), and with a 1 s election timeout entries of 30 MB already set off
+   * elections now and then.
    */
   entryMaxBytes: positiveInt().default(16 * MIB),
   /** Largest multibulk element count a client may send. */
@@ -174,29 +174,31 @@ export const configSchema = z.object({
 export type ConfigInput = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema> & { dir: string };
 
-/** Parse and validate raw values; fill the port-derived default of `dir`. */
 /** Room in a peer message (a bulk string, at most proto-max-bulk-len) besides its entry. */
 export const peerMessageHeadroomBytes = 64 * KIB;
 
+/** A value the schema accepts alone but not beside another: the flag's error, as zod's. */
+function refuse(raw: Record<string, unknown>, key: keyof ConfigInput, message: string): never {
+  throw new z.ZodError([{ code: "custom", path: [key], message, input: raw[key] }]);
+}
+
+/** Parse and validate raw values; fill the port-derived default of `dir`. */
 export function parseConfig(raw: Record<string, unknown>): Config {
   const parsed = configSchema.parse(raw);
-  const entryLimitBytes = parsed.protoMaxBulkLenBytes - peerMessageHeadroomBytes;
-  if (parsed.entryMaxBytes > entryLimitBytes) {
-    throw new z.ZodError([{
-      code: "custom",
-      path: ["entryMaxBytes"],
-      message: `must leave ${peerMessageHeadroomBytes} bytes below --proto-max-bulk-len-bytes ` +
+  if (parsed.entryMaxBytes > parsed.protoMaxBulkLenBytes - peerMessageHeadroomBytes) {
+    refuse(
+      raw,
+      "entryMaxBytes",
+      `must leave ${peerMessageHeadroomBytes} bytes below --proto-max-bulk-len-bytes ` +
         `(${parsed.protoMaxBulkLenBytes}) for a peer message's header`,
-      input: raw.entryMaxBytes,
-    }]);
+    );
   }
   if (parsed.writeBatchMaxBytes > parsed.entryMaxBytes) {
-    throw new z.ZodError([{
-      code: "custom",
-      path: ["writeBatchMaxBytes"],
-      message: `must not exceed --entry-max-bytes (${parsed.entryMaxBytes})`,
-      input: raw.writeBatchMaxBytes,
-    }]);
+    refuse(
+      raw,
+      "writeBatchMaxBytes",
+      `must not exceed --entry-max-bytes (${parsed.entryMaxBytes})`,
+    );
   }
   const port = parsed.addr.slice(parsed.addr.lastIndexOf(":") + 1);
   // Absolute: the redis child resolves its socket path after changing into its own directory.

@@ -1100,11 +1100,15 @@ export class ClusterNode implements NodeApi {
     return this.child.hasClock;
   }
 
-  /** INFO's tracking fields: the server's table (none until a server is attached). */
-  trackingStats: () => TrackingStats = () => ({ clients: 0, keys: 0, items: 0, prefixes: 0 });
+  /** Where INFO's tracking fields come from: the server's table, once one is attached. */
+  private trackingStatsSource?: () => TrackingStats;
 
   useTrackingStats(stats: () => TrackingStats): void {
-    this.trackingStats = stats;
+    this.trackingStatsSource = stats;
+  }
+
+  trackingStats(): TrackingStats {
+    return this.trackingStatsSource?.() ?? { clients: 0, keys: 0, items: 0, prefixes: 0 };
   }
 
   /** Clients waiting in a blocking command here (INFO's blocked_clients). */

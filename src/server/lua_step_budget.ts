@@ -14,6 +14,8 @@
 export const stepCounterName = "__raft_n";
 /** True while a function library's own code runs (FUNCTION LOAD). */
 export const stepLoadingName = "__raft_loading";
+/** What a check calls past the budget. */
+const stepStopName = "__raft_stop";
 
 export const stepLimitError = "ERR script exceeded the step limit (script-steps-max-count)";
 
@@ -26,7 +28,7 @@ export function stepBudgetPrologue(): string {
   return [
     `local ${stepCounterName} = 0`,
     `local ${stepLoadingName} = false`,
-    "local function __raft_stop()",
+    `local function ${stepStopName}()`,
     `  if ${stepLoadingName} then`,
     "    local step_limit_exceeded_while_loading step_limit_exceeded_while_loading()",
     "  end",
@@ -38,7 +40,7 @@ export function stepBudgetPrologue(): string {
 /** The Lua inserted at each loop and function start. */
 export function stepCheck(maxSteps: number): string {
   const n = stepCounterName;
-  return ` ${n}=${n}+1 if ${n}>${maxSteps} then __raft_stop() end;`;
+  return ` ${n}=${n}+1 if ${n}>${maxSteps} then ${stepStopName}() end;`;
 }
 
 /** ASCII classes, as bits: 1 starts a name (letter, `_`), 2 continues one (those and digits), 4 a digit. */

@@ -42,15 +42,15 @@ export function handleAdminCommand(
   const protocol = slot.protocol;
   switch (name) {
     case "info":
-      return void reply(info(node, args, protocol));
+      return void reply(info(node, args, slot));
     case "config":
-      return void reply(config(node, args, protocol));
+      return void reply(config(node, args, slot));
     case "cluster":
       return void reply(cluster(node, args, protocol));
     case "raft.cluster":
       return void reply(raftCluster(node, args));
     case "raft.debug":
-      return void reply(raftDebug(node, args));
+      return void reply(raftDebug(node, args, slot));
     case "raft.node":
       return void reply(raftNode(node, args));
     case "raft.transfer_leader":
@@ -68,16 +68,13 @@ function arity(name: string): Uint8Array {
   return encodeError(`ERR wrong number of arguments for '${name}' command`);
 }
 
-async function info(
-  node: ClusterNode,
-  args: string[],
-  protocol: RespProtocol,
-): Promise<Uint8Array> {
+async function info(node: ClusterNode, args: string[], slot: ReplySlot): Promise<Uint8Array> {
+  const protocol = slot.protocol;
   const sections = args.slice(1).map((s) => s.toLowerCase());
   if (sections.length > 0 && sections.every((s) => s.startsWith("raft"))) {
     return encodeText(infoRaft(node), protocol);
   }
-  const raw = await node.childRequestRaw(["INFO", ...args.slice(1)]);
+  const raw = await node.childRequestRaw(["INFO", ...args.slice(1)], slot);
   if (raw[0] === 45 /* '-' */) return raw; // the child's error (LOADING, ...), as it said it
   const childInfo = nodeView(node, String(decodeReply(raw)));
   const all = sections.some((s) => s === "all" || s === "everything" || s.startsWith("raft"));
@@ -108,11 +105,8 @@ function nodeView(node: ClusterNode, childInfo: string): string {
   );
 }
 
-async function config(
-  node: ClusterNode,
-  args: string[],
-  protocol: RespProtocol,
-): Promise<Uint8Array> {
+async function config(node: ClusterNode, args: string[], slot: ReplySlot): Promise<Uint8Array> {
+  const protocol = slot.protocol;
   if (args.length < 2) return arity("config");
   const sub = args[1].toLowerCase();
   if (sub === "get") {
@@ -121,7 +115,7 @@ async function config(
     for (const pattern of args.slice(2)) {
       pairs.push(...configGet(node.config, pattern, node.state !== "uninitialized"));
       if (!pattern.toLowerCase().startsWith("raft.")) {
-        const raw = await node.childRequestRaw(["CONFIG", "GET", pattern]);
+        const raw = await node.childRequestRaw(["CONFIG", "GET", pattern], slot);
         if (raw[0] === 45 /* '-' */) return raw;
         const childPairs = decodeReply(raw) as string[];
         // The child has no password: the node checks clients against its own.
@@ -158,7 +152,7 @@ async function config(
     if (refused) return failed(args[2], refused);
     return encodeSimple("OK");
   }
-  if (sub === "help") return await node.childRequestRaw(["CONFIG", "HELP"]);
+  if (sub === "help") return await node.childRequestRaw(["CONFIG", "HELP"], slot);
   if (sub === "resetstat" || sub === "rewrite") return encodeError(Errors.notSupported);
   return encodeError(
     `ERR unknown subcommand '${args[1].slice(0, 128)}'. Try CONFIG HELP.`,
@@ -277,7 +271,11 @@ function nodeShutdown(node: ClusterNode, args: string[]): Uint8Array {
   return encodeSimple("OK");
 }
 
-async function raftDebug(node: ClusterNode, args: string[]): Promise<Uint8Array> {
+async function raftDebug(
+  node: ClusterNode,
+  args: string[],
+  slot: ReplySlot,
+): Promise<Uint8Array> {
   if (args.length < 2) return arity("raft.debug");
   const sub = args[1].toLowerCase();
   if (sub === "digest") {
@@ -291,7 +289,7 @@ async function raftDebug(node: ClusterNode, args: string[]): Promise<Uint8Array>
   }
   if (sub === "exec") {
     if (args.length < 3) return arity("raft.debug");
-    return node.childRequestRaw(args.slice(2));
+    return node.childRequestRaw(args.slice(2), slot);
   }
   if (sub === "commandspec") {
     if (args.length !== 3) return arity("raft.debug");

@@ -194,6 +194,7 @@ export class ApplyLoop {
         payload.replyCount,
         (frame) => slot.complete(scripts ? this.withClientShas(frame, scripts) : frame),
         slot.protocol,
+        slot,
       );
     } else {
       this.ctx.child().sendWithoutReply(bytes);
@@ -220,7 +221,7 @@ export class ApplyLoop {
       this.ctx.watchHistory.record(entry.index, parts[i]);
       const bytes = this.timed(parts[i], payload.timeMs);
       const part = slots?.[i];
-      if (part) child.send(bytes, 1, (frame) => part.complete(frame), part.protocol);
+      if (part) child.send(bytes, 1, (frame) => part.complete(frame), part.protocol, part);
       else child.sendWithoutReply(bytes);
       if (this.ctx.blocked.size === 0) continue;
       const served = this.serveWaiters(entry.index, this.touchedKeys(parts[i]), payload.timeMs);
@@ -259,7 +260,7 @@ export class ApplyLoop {
 
   /** A replicated CONFIG SET: the apply waits for the child's answer to record what it took. */
   private async applyChildConfig(payload: EntryPayload, slot: ReplySlot | undefined) {
-    const frame = await this.ctx.child().request(payload.commandBytes, 1, slot?.protocol);
+    const frame = await this.ctx.child().request(payload.commandBytes, 1, slot?.protocol, slot);
     if (frame[0] === 43 /* '+' */) this.ctx.childConfig.accepted(parseOne(payload.commandBytes));
     slot?.complete(frame);
   }

@@ -7,7 +7,7 @@
  */
 import { TickClock } from "./tick_clock.ts";
 import type { Config, CrashPoint, ReadMode } from "../config/config_schema.ts";
-import { PipelinedConnection } from "../redis/pipelined_connection.ts";
+import { type Answerable, PipelinedConnection } from "../redis/pipelined_connection.ts";
 import { CommandTable } from "../redis/command_table.ts";
 import { RedisChild } from "../redis/redis_child.ts";
 import {
@@ -81,6 +81,9 @@ import { SessionOrder } from "./session_order.ts";
 import { PubSubSession } from "./pubsub_session.ts";
 import { WatchHistory, type WatchHistoryState } from "./watch_history.ts";
 import type { ClientRegistry } from "../server/client_registry.ts";
+
+/** What a client gets when the child has not answered its command within the request timeout. */
+const requestTimeoutReply = encodeError(Errors.requestTimeout);
 
 /** The entry time a snapshot was taken at (undefined for snapshots from before entry times). */
 function snapshotEntryTimeMs(extra: Record<string, unknown>): number | undefined {
@@ -227,6 +230,7 @@ export class ClusterNode implements NodeApi {
           read.replyCount,
           reply,
           read.slot.protocol,
+          read.slot,
         ),
     );
   }
@@ -557,8 +561,9 @@ export class ClusterNode implements NodeApi {
     commandBytes: Uint8Array,
     onReply: (frame: Uint8Array) => void,
     protocol: RespProtocol,
+    slot: ReplySlot,
   ): void {
-    this.childConn.send(commandBytes, 1, onReply, protocol);
+    this.childConn.send(commandBytes, 1, onReply, protocol, slot);
   }
 
   admin(session: ClientSession, name: string, args: string[], slot: ReplySlot): void {
@@ -570,9 +575,9 @@ export class ClusterNode implements NodeApi {
     return decodeReply(await this.childConn.request(encodeCommand(args)));
   }
 
-  /** Raw child reply for `args`. */
-  childRequestRaw(args: string[]): Promise<Uint8Array> {
-    return this.childConn.request(encodeCommand(args));
+  /** Raw child reply for `args`; `waiter` is the client it is for (see answerOverdue). */
+  childRequestRaw(args: string[], waiter?: Answerable): Promise<Uint8Array> {
+    return this.childConn.request(encodeCommand(args), 1, 2, waiter);
   }
 
   /** Applied index and the child's state digest at exactly that index (`RAFT.DEBUG DIGEST`). */
@@ -780,6 +785,12 @@ export class ClusterNode implements NodeApi {
     this.reads.expire(now);
     this.expireBlockedClients(now);
     this.leaderProxy.checkTimeouts(now);
+    // A child that does not answer (stopped, or busy with a long command) leaves no client
+    // waiting past the request timeout; its late replies are dropped.
+    this.childConn?.answerOverdue(now, this.config.requestTimeoutMs, requestTimeoutReply);
+    for (const pubsub of this.pubsubSessions) {
+      pubsub.expire(now, this.config.requestTimeoutMs, requestTimeoutReply);
+    }
     this.replicaWaits.check(this.replicasHolding, now);
     this.maybeProposeClockTick();
     if (!this.raft) return;

@@ -27,6 +27,7 @@ interface Waiting {
   token: string;
   frames: Uint8Array[];
   bytes: number;
+  sentAtMs: number;
 }
 
 const unavailable = encodeError("ERR pub/sub is unavailable");
@@ -83,9 +84,21 @@ export class PubSubSession {
     answer?: (reply: Uint8Array) => Uint8Array,
   ): void {
     const token = this.markerPrefix + ++this.markerCount;
-    this.waiting.push({ slot, answer, token, frames: [], bytes: 0 });
+    this.waiting.push({ slot, answer, token, frames: [], bytes: 0, sentAtMs: performance.now() });
     const bytes = concatBytes([commandBytes, encodeCommand(["PING", token])]);
     this.writes = this.writes.then(() => writeAll(this.conn, bytes)).catch(() => this.close());
+  }
+
+  /**
+   * A command the child has not answered for `maxWaitMs` (it is stopped, or stuck): its client
+   * gets `reply`, and is disconnected, since what it is subscribed to is no longer known.
+   */
+  expire(nowMs: number, maxWaitMs: number, reply: Uint8Array): void {
+    const oldest = this.waiting[0];
+    if (this.closed || oldest === undefined || nowMs - oldest.sentAtMs < maxWaitMs) return;
+    for (const waiting of this.waiting.splice(0)) waiting.slot?.complete(reply);
+    this.close();
+    this.session.replies.closeConnection(); // once the replies before are written
   }
 
   close(): void {

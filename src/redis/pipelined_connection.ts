@@ -6,7 +6,10 @@
  * the callback registered with each command. When the connection ends, every request still
  * waiting gets the `lostReply` frame: replies are never matched to the wrong request. Each
  * command is answered in the RESP version its sender asks for: the connection switches with
- * HELLO 2/3 in the command stream, only when the next command wants the other one.
+ * HELLO 2/3 in the command stream, only when the next command wants the other one. A command
+ * sent for a client can name the client's `Answerable`: `answerOverdue` answers it with a
+ * stand-in (a timeout) once it has waited too long, and the real reply, when it comes, still
+ * goes to its callback (the answerable keeps the first answer).
  */
 import { ReplyScanner } from "../resp/reply_scanner.ts";
 import { writeAll } from "../resp/write_all.ts";
@@ -15,6 +18,12 @@ import type { RespProtocol } from "../resp/resp_protocol.ts";
 
 /** Receives the raw bytes of one reply frame. */
 export type ReplyCallback = (frame: Uint8Array) => void;
+
+/** Whoever a reply is owed to, if it can take a stand-in answer (a client's reply slot). */
+export interface Answerable {
+  /** Takes the first answer given; later ones are dropped. */
+  complete(reply: Uint8Array): void;
+}
 
 const ignoreReply: ReplyCallback = () => {};
 const encoder = new TextEncoder();
@@ -28,6 +37,15 @@ const helloCommands = {
 export class PipelinedConnection {
   private readonly callbacks: ReplyCallback[] = [];
   private callbackHead = 0;
+  /** How many callbacks were dropped from the front of `callbacks`: its first one's number. */
+  private callbackBase = 0;
+  /** Commands' numbers (their callback's) sent for an `Answerable`, increasing; with `waiters`. */
+  private waiterNumbers: number[] = [];
+  private waiters: (Answerable | undefined)[] = [];
+  private waiterHead = 0;
+  /** Per `answerOverdue` call that saw new commands: its time and how many had been sent. */
+  private sentSamples: { atMs: number; sentCount: number }[] = [];
+  private sentSampleHead = 0;
   private pendingChunks: Uint8Array[] = [];
   private flushScheduled = false;
   private writing: Promise<void> = Promise.resolve();
@@ -92,13 +110,14 @@ export class PipelinedConnection {
   /**
    * Queue already-encoded command bytes expecting `replyCount` replies in RESP `protocol`;
    * `onReply` gets the last one (the others, e.g. MULTI's +OK and +QUEUED, are consumed
-   * silently).
+   * silently). `waiter`, if given, is who the reply is for (see `answerOverdue`).
    */
   send(
     commandBytes: Uint8Array,
     replyCount: number,
     onReply: ReplyCallback,
     protocol: RespProtocol = 2,
+    waiter?: Answerable,
   ): void {
     if (this.closed) return onReply(this.lostReply);
     if (this.repliesOff) {
@@ -113,7 +132,51 @@ export class PipelinedConnection {
     }
     for (let i = 1; i < replyCount; i++) this.callbacks.push(ignoreReply);
     this.callbacks.push(onReply);
+    if (waiter) {
+      this.waiterNumbers.push(this.callbackBase + this.callbacks.length - 1);
+      this.waiters.push(waiter);
+    }
     this.queue(commandBytes);
+  }
+
+  /**
+   * Answer with `frame` every waiter whose command was sent at least `maxWaitMs` before `nowMs`
+   * and is still unanswered. Called periodically (each call also notes how many commands were
+   * sent by then, which is how a command's age is known: to within the calls' interval).
+   */
+  answerOverdue(nowMs: number, maxWaitMs: number, frame: Uint8Array): void {
+    const sentCount = this.callbackBase + this.callbacks.length;
+    const samples = this.sentSamples;
+    if (samples.length === this.sentSampleHead || samples.at(-1)!.sentCount !== sentCount) {
+      samples.push({ atMs: nowMs, sentCount });
+    }
+    let overdueBelow = 0; // commands numbered below this were sent at least maxWaitMs ago
+    while (
+      this.sentSampleHead < samples.length && samples[this.sentSampleHead].atMs <= nowMs - maxWaitMs
+    ) {
+      overdueBelow = samples[this.sentSampleHead++].sentCount;
+    }
+    if (this.sentSampleHead === samples.length) {
+      // Keep the newest: it still bounds the commands sent before it.
+      this.sentSamples = [samples[samples.length - 1]];
+      this.sentSampleHead = 0;
+    } else if (this.sentSampleHead > 64) {
+      this.sentSamples = samples.slice(this.sentSampleHead);
+      this.sentSampleHead = 0;
+    }
+    const answeredBelow = this.callbackBase + this.callbackHead;
+    while (this.waiterHead < this.waiterNumbers.length) {
+      const number = this.waiterNumbers[this.waiterHead];
+      if (number >= answeredBelow && number >= overdueBelow) break;
+      const waiter = this.waiters[this.waiterHead];
+      this.waiters[this.waiterHead++] = undefined;
+      if (number >= answeredBelow) waiter!.complete(frame);
+    }
+    if (this.waiterHead > 1024 && this.waiterHead * 2 > this.waiterNumbers.length) {
+      this.waiterNumbers = this.waiterNumbers.slice(this.waiterHead);
+      this.waiters = this.waiters.slice(this.waiterHead);
+      this.waiterHead = 0;
+    }
   }
 
   /**
@@ -139,13 +202,14 @@ export class PipelinedConnection {
     }
   }
 
-  /** Send and wait for the (last) reply. */
+  /** Send and wait for the (last) reply (`waiter` as for `send`). */
   request(
     commandBytes: Uint8Array,
     replyCount = 1,
     protocol: RespProtocol = 2,
+    waiter?: Answerable,
   ): Promise<Uint8Array> {
-    return new Promise((resolve) => this.send(commandBytes, replyCount, resolve, protocol));
+    return new Promise((resolve) => this.send(commandBytes, replyCount, resolve, protocol, waiter));
   }
 
   close(): void {
@@ -157,6 +221,9 @@ export class PipelinedConnection {
     const waiting = this.callbacks.slice(this.callbackHead);
     this.callbacks.length = 0;
     this.callbackHead = 0;
+    this.waiterNumbers = [];
+    this.waiters = [];
+    this.waiterHead = 0;
     for (const callback of waiting) callback(this.lostReply);
   }
 
@@ -201,6 +268,7 @@ export class PipelinedConnection {
           this.callbacks[this.callbackHead++] = ignoreReply;
           if (this.callbackHead > 4096 && this.callbackHead * 2 > this.callbacks.length) {
             this.callbacks.splice(0, this.callbackHead);
+            this.callbackBase += this.callbackHead;
             this.callbackHead = 0;
           }
           callback(frame);

@@ -426,7 +426,7 @@ export class CommandRouter implements CommandHandler {
       return slot.complete(ok ? OK : encodeError(Auth.wrong));
     }
     if (name === "hello") return this.hello(session, args, slot);
-    this.node.local(encodeCommand(args), (frame) => slot.complete(frame), slot.protocol);
+    this.node.local(encodeCommand(args), (frame) => slot.complete(frame), slot.protocol, slot);
   }
 
   /**
@@ -458,7 +458,7 @@ export class CommandRouter implements CommandHandler {
     const command = encodeCommand(["HELLO", String(protocol)]);
     const answer = (reply: Uint8Array) => helloWithClientId(reply, session.id);
     if (session.state.pubsub) return this.node.pubsub(session, command, slot, answer);
-    this.node.local(command, (reply) => slot.complete(answer(reply)), protocol);
+    this.node.local(command, (reply) => slot.complete(answer(reply)), protocol, slot);
   }
 
   private queue(

@@ -35,12 +35,13 @@ export interface NodeApi {
   ): void;
   /**
    * Send to the child now, with no barrier (PING-like and introspection commands), its reply in
-   * RESP `protocol`.
+   * RESP `protocol`; `slot` is the client's (answered with a timeout if the child is too slow).
    */
   local(
     commandBytes: Uint8Array,
     onReply: (frame: Uint8Array) => void,
     protocol: RespProtocol,
+    slot: ReplySlot,
   ): void;
   /** RAFT.* commands and the commands RedisRaft intercepts (INFO raft, CONFIG raft.*, CLUSTER). */
   admin(session: ClientSession, name: string, args: string[], slot: ReplySlot): void;

@@ -99,3 +99,64 @@ Deno.test("replies already handed out are not kept alive by the connection", asy
     }
   });
 });
+
+Deno.test("answerOverdue answers the waiters of commands sent long enough ago and still unanswered", async () => {
+  await withChildren(async (make) => {
+    const { child } = make("overdue");
+    await child.start();
+    const connection = await connect(child);
+    const decoder = new TextDecoder();
+    const timeoutFrame = new TextEncoder().encode("-TIMEOUT\r\n");
+    class Waiter {
+      answers: string[] = [];
+      complete(reply: Uint8Array) {
+        this.answers.push(decoder.decode(reply));
+      }
+    }
+    const replies: string[] = [];
+    const record = (frame: Uint8Array) => replies.push(decoder.decode(frame));
+    try {
+      let answered: Waiter | undefined = new Waiter();
+      const answeredRef = new WeakRef(answered);
+      await new Promise<void>((resolve) =>
+        connection.send(encodeCommand(["PING"]), 1, () => resolve(), 2, answered)
+      );
+      answered = undefined;
+      // The clock here is the caller's: these are milliseconds as answerOverdue is told them.
+      const blocked = new Waiter();
+      const behind = new Waiter();
+      connection.send(encodeCommand(["BLPOP", "queue", "0"]), 1, record, 2, blocked);
+      connection.send(encodeCommand(["ECHO", "behind"]), 1, record, 2, behind);
+      connection.answerOverdue(0, 1000, timeoutFrame);
+      connection.answerOverdue(500, 1000, timeoutFrame);
+      const later = new Waiter();
+      connection.send(encodeCommand(["ECHO", "later"]), 1, record, 2, later);
+      connection.answerOverdue(600, 1000, timeoutFrame);
+      assert.deepEqual([blocked.answers, behind.answers, later.answers], [[], [], []]);
+      assert.equal(await survivorCount([answeredRef]), 0, "an answered waiter is not kept");
+
+      connection.answerOverdue(1000, 1000, timeoutFrame);
+      assert.deepEqual([blocked.answers, behind.answers, later.answers], [
+        ["-TIMEOUT\r\n"],
+        ["-TIMEOUT\r\n"],
+        [],
+      ]);
+      connection.answerOverdue(1600, 1000, timeoutFrame);
+      connection.answerOverdue(5000, 1000, timeoutFrame);
+      assert.deepEqual(later.answers, ["-TIMEOUT\r\n"], "each waiter is answered once");
+
+      // The late replies still reach their callbacks, in order.
+      const other = await connect(child);
+      assert.equal(await command(other, "RPUSH", "queue", "item"), 1);
+      other.close();
+      assert.equal(await command(connection, "ECHO", "next"), "next");
+      assert.deepEqual(replies, [
+        "*2\r\n$5\r\nqueue\r\n$4\r\nitem\r\n",
+        "$6\r\nbehind\r\n",
+        "$5\r\nlater\r\n",
+      ]);
+    } finally {
+      connection.close();
+    }
+  });
+});

@@ -7,7 +7,8 @@
  * the start of every loop body (after `do` and `repeat`) and every function body (after its
  * parameter list), on the same line, so Lua's messages keep the script's line numbers. Past
  * the budget each check raises an error, so no loop survives it (a `pcall` around a loop ends
- * at the next check outside it).
+ * at the next check outside it). The sandbox's own names (`__raft_...`) are out of a script's
+ * reach: a script's names of that form get one more leading `u` (it could reset the counter).
  */
 
 /** The counter the checks share (the sandbox resets it for each call of a library's function). */
@@ -57,11 +58,21 @@ const is = (code: number, kind: number) => code < 128 && (classes[code] & kind) 
 
 const DASH = 45, QUOTE = 34, APOSTROPHE = 39, OPEN_BRACKET = 91, DOT = 46; // deno-fmt-ignore
 const OPEN_PAREN = 40, CLOSE_PAREN = 41, PLUS = 43, LOWER_E = 101, UPPER_E = 69; // deno-fmt-ignore
+const UNDERSCORE = 95, LOWER_U = 117; // deno-fmt-ignore
+const reservedPrefix = "__raft_";
+
+/** `u…u__raft_…` (zero or more `u`): the sandbox's names and what renaming one could make. */
+function isReservedShape(source: string, start: number, end: number): boolean {
+  let at = start;
+  while (at < end && source.charCodeAt(at) === LOWER_U) at++;
+  return end - at >= reservedPrefix.length && source.startsWith(reservedPrefix, at);
+}
 
 /**
- * `source` with a step check after each `do`, `repeat` and function parameter list. Strings
- * and comments are skipped; on input Lua would not parse (an unterminated string), the rest is
- * left as it is, for Lua to report.
+ * `source` with a step check after each `do`, `repeat` and function parameter list, and each
+ * name of the sandbox's form renamed (a leading `u` more). Strings and comments are skipped; on
+ * input Lua would not parse (an unterminated string), the rest is left as it is, for Lua to
+ * report.
  */
 export function boundSteps(source: string, maxSteps: number): string {
   const check = stepCheck(maxSteps);
@@ -108,6 +119,10 @@ export function boundSteps(source: string, maxSteps: number): string {
       let end = i + 1;
       while (end < n && is(source.charCodeAt(end), NAME_PART)) end++;
       const length = end - i;
+      if ((c === UNDERSCORE || c === LOWER_U) && isReservedShape(source, i, end)) {
+        out.push(source.slice(copied, i), "u");
+        copied = i;
+      }
       // A keyword is never a field name in Lua (t.do does not parse), so no context is needed.
       if (length === 2 || length === 6 || length === 8) {
         const word = source.slice(i, end);

@@ -6,6 +6,13 @@
  * node computes the same result. The lists come from the child's COMMAND tips
  * (`nondeterministic_output`, `nondeterministic_output_order`). The body's loops and functions
  * count their steps against a budget (see lua_step_budget.ts), so no script runs forever.
+ *
+ * Redis leaves other ways to differ that the prologue closes: `_G` is a view whose `redis` is
+ * the shadow; `loadstring` and `load` (whose code would run unchecked, with the real `redis`),
+ * `gcinfo` and `collectgarbage` other than a collection (memory figures) are refused; `tostring`
+ * of a table, function or coroutine names it by the order it was first named in, not its
+ * address; and every run starts the PRNG (`math.random`) from the same seed, as Redis 6 did
+ * (Redis 7 carries it on from run to run, and a read-only script runs on one node only).
  */
 import type { CommandTable } from "../redis/command_table.ts";
 import {
@@ -40,6 +47,64 @@ const redisApiFields = [
   "REDIS_VERSION_NUM",
 ]; // deno-fmt-ignore
 
+/**
+ * Shadows of the globals that would let nodes differ (see the module comment). `__raft_view`
+ * builds the `_G` view at run time (while a library loads, globals are off limits);
+ * `__raft_begin` starts a run: its names for tables and its PRNG.
+ */
+const sandboxGlobals = [
+  "local function __raft_refuse(what, why)",
+  "  error({err = 'ERR ' .. what .. ' is not allowed in scripts: ' .. why})",
+  "end",
+  "local function loadstring() __raft_refuse('loadstring', 'its code would run unchecked') end",
+  "local function load() __raft_refuse('load', 'its code would run unchecked') end",
+  "local function gcinfo() __raft_refuse('gcinfo', 'memory use differs between nodes') end",
+  "local function collectgarbage(option)",
+  "  if option == nil or option == 'collect' then return __raft_globals().collectgarbage() end",
+  "  __raft_refuse(\"collectgarbage('\" .. __raft_globals().tostring(option) .. \"')\",",
+  "    'memory use differs between nodes')",
+  "end",
+  "local __raft_names, __raft_named = nil, 0",
+  "local function tostring(value)",
+  "  local kind = type(value)",
+  "  if kind ~= 'table' and kind ~= 'function' and kind ~= 'thread' then",
+  "    return __raft_globals().tostring(value)",
+  "  end",
+  "  local meta = getmetatable(value)",
+  "  if meta ~= nil and (type(meta) ~= 'table' or rawget(meta, '__tostring') ~= nil) then",
+  "    return __raft_globals().tostring(value)",
+  "  end",
+  "  local name = __raft_names[value]",
+  "  if name == nil then",
+  "    __raft_named = __raft_named + 1",
+  "    name = string.format('%s: 0x%08x', kind, __raft_named)",
+  "    __raft_names[value] = name",
+  "  end",
+  "  return name",
+  "end",
+  "local function __raft_begin()",
+  "  __raft_names = setmetatable({}, {__mode = 'k'})",
+  "  __raft_named = 0",
+  "  math.randomseed(0)",
+  "end",
+  "local _G",
+  "local function __raft_view()",
+  "  local real = __raft_globals()",
+  "  local shadows = {redis = redis, loadstring = loadstring, load = load, gcinfo = gcinfo,",
+  "    collectgarbage = collectgarbage, tostring = tostring}",
+  "  _G = setmetatable({}, {",
+  "    __index = function(_, key)",
+  "      if key == '_G' then return _G end",
+  "      local shadow = shadows[key]",
+  "      if shadow ~= nil then return shadow end",
+  "      return real[key]",
+  "    end,",
+  "    __newindex = function(_, key, value) real[key] = value end,",
+  "    __metatable = false,",
+  "  })",
+  "end",
+];
+
 /** Commands whose reply is a flat field/value list, sorted by field. */
 const pairReplies = new Set(["hgetall", "config|get"]);
 
@@ -73,6 +138,7 @@ export class ScriptSandbox {
       // The global `redis` is looked up at call time: function libraries see a different table
       // at load time than when their functions run.
       "local function __raft_api() return redis end",
+      "local function __raft_globals() return _G end",
       stepBudgetPrologue(),
       `local __raft_random = ${set(random)}`,
       `local __raft_sorted = ${set(sorted.filter((n) => !pairReplies.has(n)))}`,
@@ -119,6 +185,7 @@ export class ScriptSandbox {
       }) end`,
       "  return __raft_fix(name, __raft_api().pcall(cmd, ...))",
       "end",
+      ...sandboxGlobals,
       "local __raft_filled = false",
       // Copy the API at run time: while a function library loads, most of it is off limits.
       "local function __raft_fill()",
@@ -128,10 +195,12 @@ export class ScriptSandbox {
       ...redisApiFields.map((f) => `  redis.${f} = api.${f}`),
       "  redis.call = __raft_call",
       "  redis.pcall = __raft_pcall",
+      "  __raft_view()",
       "end",
       // A library's function starts with the whole step budget at each call.
       "local function __raft_start()",
       "  __raft_fill()",
+      "  __raft_begin()",
       `  ${stepLoadingName} = false`,
       `  ${stepCounterName} = 0`,
       "end",
@@ -181,10 +250,10 @@ export class ScriptSandbox {
         ? `; ${stepLoadingName} = true ${stepCounterName} = ${
           Math.max(0, this.stepsMaxCount - libraryLoadStepsMaxCount)
         }; `
-        : " __raft_fill(); ";
+        : " __raft_fill(); __raft_begin(); ";
       return head + this.prologue + start + this.bounded(rest);
     }
-    return this.prologue + " __raft_fill(); " + this.bounded(body);
+    return this.prologue + " __raft_fill(); __raft_begin(); " + this.bounded(body);
   }
 
   private bounded(body: string): string {

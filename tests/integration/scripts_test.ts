@@ -232,6 +232,8 @@ Deno.test("a script that would never end fails at the same step on every node, a
         "redis.call('INCR', 'partial') local n = 0 repeat n = n + 1 until false",
         "local function f(n) return f(n + 1) end return f(1)",
         "while true do pcall(function() while true do end end) end",
+        // The counter is the sandbox's: a script's own name for it is another variable.
+        "local __raft_n = 0 while true do __raft_n = 0 end",
       ]
     ) {
       const reply = await c.callRaw("EVAL", script, "0");
@@ -269,6 +271,74 @@ Deno.test("a script that would never end fails at the same step on every node, a
       assert.equal(await c.call("FCALL", "count", "1", "total", "600000"), 600000 * i);
     }
     assert.equal(await c.call("SET", "after", "yes"), "OK");
+    await cluster.waitConverged();
+  } finally {
+    await cluster.destroy();
+  }
+});
+
+Deno.test("a script cannot step around the sandbox: globals, compiled code, memory figures, addresses and the PRNG", async () => {
+  const cluster = await TestCluster.start(3);
+  try {
+    const leader = await cluster.leader();
+    const c = await leader.client();
+    const members = Array.from({ length: 50 }, (_, i) => `m${i}`);
+    assert.equal(await c.call("SADD", "s", ...members), 50);
+    const refusals: [string, RegExp][] = [
+      // The real `redis`, through the globals table, would pop a different member on each node.
+      ["return _G.redis.call('SPOP', 's')", /Cannot run a command with random results/],
+      ["return rawget(_G, 'redis').call('SPOP', 's')", /attempt to index a nil value/],
+      ["return loadstring(\"return redis.call('SPOP', 's')\")()", /loadstring is not allowed/],
+      ["return _G.loadstring('return 1')()", /loadstring is not allowed/],
+      ["return load(function() return nil end)", /load is not allowed/],
+      ["return collectgarbage('count')", /collectgarbage\('count'\) is not allowed/],
+      ["return gcinfo()", /gcinfo is not allowed/],
+    ];
+    for (const [script, error] of refusals) {
+      const reply = await c.call("EVAL", script, "0");
+      assert.ok(reply instanceof RespError, `${script}: ${reply}`);
+      assert.match(reply.message, error, script);
+    }
+    assert.equal(await c.call("EVAL", "return collectgarbage()", "0"), 0, "a collection is fine");
+    assert.equal(await c.call("SCARD", "s"), 50);
+
+    // A read-only script runs on the leader alone: it must not move the PRNG that later
+    // scripts, run on every node, draw from. Each run starts from the same seed.
+    await c.call("EVAL_RO", "return math.random(1000000)", "0");
+    const draw =
+      "redis.call('SET', KEYS[1], math.random(1000000) .. ' ' .. math.random(1000000)) " +
+      "return redis.call('GET', KEYS[1])";
+    const first = await c.call("EVAL", draw, "1", "r1");
+    assert.equal(await c.call("EVAL", draw, "1", "r2"), first);
+    // Addresses differ between processes: a table's name is the order it was first named in.
+    assert.equal(
+      await c.call(
+        "EVAL",
+        "local t = {} local s = tostring(t) .. ' ' .. tostring(function() end) .. ' ' .. " +
+          "tostring(t) .. ' ' .. tostring(setmetatable({}, {__tostring = function() return 'mine' end})) " +
+          "redis.call('SET', KEYS[1], s) return s",
+        "1",
+        "names",
+      ),
+      "table: 0x00000001 function: 0x00000002 table: 0x00000001 mine",
+    );
+    assert.equal(
+      await c.call(
+        "FUNCTION",
+        "LOAD",
+        "#!lua name=lib\n" +
+          "redis.register_function('f', function(keys)\n" +
+          "  redis.call('SET', keys[1], math.random(1000000) .. ' ' .. tostring({}))\n" +
+          "  return _G.redis.pcall('SPOP', 's')\n" +
+          "end)",
+      ),
+      "lib",
+    );
+    for (const key of ["f1", "f2"]) {
+      const reply = await c.call("FCALL", "f", "1", key);
+      assert.ok(reply instanceof RespError && /random results/.test(reply.message), `${reply}`);
+    }
+    assert.equal(await c.call("GET", "f1"), await c.call("GET", "f2"));
     await cluster.waitConverged();
   } finally {
     await cluster.destroy();

@@ -32,6 +32,16 @@ Deno.test("checks go after do, repeat and every function's parameters", () => {
   assert.equal(marked("local done, dot, redo = 1, 2, 3"), "local done, dot, redo = 1, 2, 3");
 });
 
+Deno.test("a script's names of the sandbox's form get one more leading u; strings keep theirs", () => {
+  assert.equal(marked("__raft_n = 0"), "u__raft_n = 0");
+  assert.equal(marked("local __raft_x, u__raft_y = 1, 2"), "local u__raft_x, uu__raft_y = 1, 2");
+  assert.equal(marked("return t.__raft_stop, '__raft_n'"), "return t.u__raft_stop, '__raft_n'");
+  assert.equal(
+    marked("local _raft_n, __raft, u_raft_x, raft__raft_"),
+    "local _raft_n, __raft, u_raft_x, raft__raft_",
+  );
+});
+
 Deno.test("strings, comments and numbers are skipped, and lines stay where they were", () => {
   const untouched = [
     `return "do repeat function()"`,

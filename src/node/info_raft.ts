@@ -60,8 +60,9 @@ export function infoRaft(node: ClusterNode): string {
     `raft_commit_index:${status?.commitIndex ?? 0}`,
     `raft_last_applied_index:${node.appliedIndex}`,
     `raft_file_size:${storage?.sizeBytes ?? 0}`,
-    `raft_cache_memory_size:0`,
-    `raft_cache_entries:0`,
+    // Every entry since the snapshot is held in memory (RedisRaft caches some of them).
+    `raft_cache_memory_size:${status?.heldEntriesBytes ?? 0}`,
+    `raft_cache_entries:${Math.max(0, lastIndex - firstIndex + 1)}`,
     `raft_client_attached_entries:${node.pendingWriteCount}`,
     `raft_fsync_count:${storage?.syncCount ?? 0}`,
     `raft_fsync_max_microseconds:${storage?.syncMaxMicros ?? 0}`,

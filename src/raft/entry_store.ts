@@ -50,6 +50,13 @@ export class EntryStore {
     return this.terms.length - this.head;
   }
 
+  /** Bytes of the chunks that hold the entries' payloads (what the held log costs in memory). */
+  get heldBytes(): number {
+    let bytes = 0;
+    for (const chunk of this.chunks.values()) bytes += chunk.byteLength;
+    return bytes;
+  }
+
   push(entry: Entry): void {
     const bytes = entry.data.length;
     let chunkId: number;

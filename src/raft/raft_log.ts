@@ -71,6 +71,11 @@ export class RaftLog {
     return this.entries.term(index - this.offsetIndex - 1);
   }
 
+  /** Bytes of memory the held entries' payloads take. */
+  get heldBytes(): number {
+    return this.entries.heldBytes;
+  }
+
   /** Payload size of the entry at `index` (held). */
   dataBytes(index: number): number {
     return this.entries.dataBytes(index - this.offsetIndex - 1);

@@ -509,6 +509,7 @@ export class RaftNode {
       appliedIndex: this.log.applied,
       firstIndex: this.log.firstIndex(),
       lastIndex: this.log.lastIndex(),
+      heldEntriesBytes: this.log.heldBytes,
       snapshotIndex: this.log.snapshot?.index ?? 0,
       snapshotTerm: this.log.snapshot?.term ?? 0,
       membership: this.members.current(),

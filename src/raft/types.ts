@@ -344,6 +344,8 @@ export interface RaftStatus {
   readonly appliedIndex: number;
   readonly firstIndex: number;
   readonly lastIndex: number;
+  /** Memory the entries held (those after the snapshot) take, in bytes. */
+  readonly heldEntriesBytes: number;
   readonly snapshotIndex: number;
   readonly snapshotTerm: number;
   readonly membership: Membership;

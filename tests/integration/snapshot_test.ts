@@ -100,9 +100,18 @@ Deno.test("RAFT.DEBUG COMPACT snapshots now; a single node restarts from snapsho
     );
     const sha = String(await client.call("SCRIPT", "LOAD", "return redis.call('INCR', KEYS[1])"));
     for (let i = 0; i < 3; i++) await client.call("INCR", "testkey");
+    // The entries held in memory (all since the snapshot) show in RedisRaft's cache fields.
+    assert.equal(await client.call("SET", "big", "x".repeat(200_000)), "OK");
+    const held = String(await client.call("INFO", "raft"));
+    assert.equal(infoField(held, "raft_cache_entries"), infoField(held, "raft_log_entries"));
+    assert.ok(Number(infoField(held, "raft_cache_entries")) >= 6, held);
+    assert.ok(Number(infoField(held, "raft_cache_memory_size")) >= 200_000, held);
     assert.equal(await client.call("RAFT.DEBUG", "COMPACT"), "OK");
     const info = String(await client.call("INFO", "raft"));
     assert.equal(infoField(info, "raft_snapshots_created"), "1");
+    assert.equal(infoField(info, "raft_cache_entries"), "0");
+    const heldBytes = (text: string) => Number(infoField(text, "raft_cache_memory_size"));
+    assert.ok(heldBytes(info) <= heldBytes(held) - 200_000, "the large entry's bytes are let go");
     assert.equal(
       await client.call("INCR", "testkey"),
       4,

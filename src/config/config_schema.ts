@@ -160,6 +160,13 @@ export const configSchema = z.object({
    * child would otherwise grow the node's memory, and its log, without bound.
    */
   applyQueueMaxBytes: positiveInt().default(64 * MIB),
+  /**
+   * A leader whose child has answered nothing for this long while commands wait (stopped, or
+   * stuck) hands leadership to another node, as it does when its child falls more than
+   * --apply-queue-max-bytes behind: the others can serve while it cannot. Above the longest
+   * command expected (a script's step budget is about two seconds).
+   */
+  childStallTimeoutMs: positiveInt().default(5_000),
   /** Scripts remembered for EVALSHA (Redis keeps every script; we bound the count). */
   scriptsMaxCount: positiveInt().default(10_000),
   /**

@@ -148,6 +148,8 @@ export class ClusterNode implements NodeApi {
   private clockTickChecking = false;
   /** New entries from the leader are dropped while the child falls behind (childFallsBehind). */
   private refusingEntries = false;
+  /** When a leader whose child cannot keep up may next try to hand leadership over. */
+  private nextHandOffMs = 0;
   /** When the leader last asked its child whether any key has a deadline. */
   private lastClockCheckMs = 0;
   /** The time of the last applied entry (kept in snapshots: the child loads them at it). */
@@ -436,6 +438,11 @@ export class ClusterNode implements NodeApi {
     // Peers refuse a larger entry: in the log, it would hold up every write after it.
     if (stamped.length > this.config.entryMaxBytes) {
       return slot.complete(encodeError(Errors.entryTooLarge));
+    }
+    // Its child would get the entry once committed; past the bound, memory would grow with every
+    // write (the leader hands leadership over meanwhile, see maybeHandOffLeadership).
+    if (this.childConn.unwrittenBytes > this.config.applyQueueMaxBytes) {
+      return slot.complete(encodeError(Errors.childBehind));
     }
     const position = this.propose(stamped);
     if (position instanceof RaftError) {
@@ -794,9 +801,30 @@ export class ClusterNode implements NodeApi {
     this.replicaWaits.check(this.replicasHolding, now);
     this.maybeProposeClockTick();
     if (!this.raft) return;
+    this.maybeHandOffLeadership(now);
     this.maybeSnapshot();
     this.advanceRaftClock();
     this.schedule();
+  }
+
+  /**
+   * A leader whose child has stopped answering (--child-stall-timeout-ms) or reading
+   * (--apply-queue-max-bytes behind) cannot serve, while the others could: it hands leadership
+   * to the most up-to-date of them (once per two election timeouts while the child stays so).
+   */
+  private maybeHandOffLeadership(nowMs: number): void {
+    if (this.role !== "leader" || nowMs < this.nextHandOffMs) return;
+    const stalledMs = this.childConn.unansweredForMs(nowMs);
+    const behind = this.childConn.unwrittenBytes > this.config.applyQueueMaxBytes;
+    if (stalledMs < this.config.childStallTimeoutMs && !behind) return;
+    this.nextHandOffMs = nowMs + 2 * this.config.electionTimeoutMs;
+    const error = this.raft!.transferLeader();
+    this.log.warning(
+      (behind
+        ? `the redis child is more than ${this.config.applyQueueMaxBytes} bytes behind`
+        : `the redis child has answered nothing for ${Math.round(stalledMs)} ms`) +
+        (error ? `; no other node to lead: ${error.message}` : ": handing leadership over"),
+    );
   }
 
   /**

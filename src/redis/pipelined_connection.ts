@@ -46,6 +46,9 @@ export class PipelinedConnection {
   /** Per `answerOverdue` call that saw new commands: its time and how many had been sent. */
   private sentSamples: { atMs: number; sentCount: number }[] = [];
   private sentSampleHead = 0;
+  /** Replies received as of the last `answerOverdue`, and when that count last moved. */
+  private answeredCount = 0;
+  private progressAtMs = -1;
   private pendingChunks: Uint8Array[] = [];
   private flushScheduled = false;
   private writing: Promise<void> = Promise.resolve();
@@ -84,6 +87,14 @@ export class PipelinedConnection {
     });
     conn.setNoDelay(true);
     return new PipelinedConnection(conn, lostReply);
+  }
+
+  /**
+   * How long, as of the last `answerOverdue` call, replies have been awaited with none coming
+   * (0 when none is awaited).
+   */
+  unansweredForMs(nowMs: number): number {
+    return this.inflightCount === 0 ? 0 : nowMs - this.progressAtMs;
   }
 
   /** Replies not yet received. */
@@ -146,6 +157,13 @@ export class PipelinedConnection {
    */
   answerOverdue(nowMs: number, maxWaitMs: number, frame: Uint8Array): void {
     const sentCount = this.callbackBase + this.callbacks.length;
+    const answeredBelow = this.callbackBase + this.callbackHead;
+    if (
+      this.progressAtMs < 0 || answeredBelow !== this.answeredCount || answeredBelow === sentCount
+    ) {
+      this.answeredCount = answeredBelow;
+      this.progressAtMs = nowMs;
+    }
     const samples = this.sentSamples;
     if (samples.length === this.sentSampleHead || samples.at(-1)!.sentCount !== sentCount) {
       samples.push({ atMs: nowMs, sentCount });
@@ -164,7 +182,6 @@ export class PipelinedConnection {
       this.sentSamples = samples.slice(this.sentSampleHead);
       this.sentSampleHead = 0;
     }
-    const answeredBelow = this.callbackBase + this.callbackHead;
     while (this.waiterHead < this.waiterNumbers.length) {
       const number = this.waiterNumbers[this.waiterHead];
       if (number >= answeredBelow && number >= overdueBelow) break;

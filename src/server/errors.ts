@@ -37,6 +37,7 @@ export const Errors = {
   /** A proposal refused before it entered the log: safe to retry. */
   transferInProgress: "TRYAGAIN leader transfer in progress",
   uncommittedLimit: "TRYAGAIN too many uncommitted entries",
+  childBehind: "TRYAGAIN this node's redis is behind (apply-queue-max-bytes)",
   removed: "ERR this node was removed from the cluster",
   childDown: "LOADING Raft module is loading data",
   noScript: "NOSCRIPT No matching script. Please use EVAL.",

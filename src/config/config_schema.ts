@@ -157,14 +157,15 @@ export const configSchema = z.object({
   /**
    * Bytes of entries a follower has handed to its child that the child has not read yet. Beyond
    * this it takes no new entries from the leader until the child catches up: a slow or stopped
-   * child would otherwise grow the node's memory, and its log, without bound.
+   * child would otherwise grow the node's memory, and its log, without bound. A leader refuses
+   * new writes meanwhile.
    */
   applyQueueMaxBytes: positiveInt().default(64 * MIB),
   /**
-   * A leader whose child has answered nothing for this long while commands wait (stopped, or
-   * stuck) hands leadership to another node, as it does when its child falls more than
-   * --apply-queue-max-bytes behind: the others can serve while it cannot. Above the longest
-   * command expected (a script's step budget is about two seconds).
+   * A leader whose child has answered nothing while commands wait (stopped, or stuck), or stayed
+   * more than --apply-queue-max-bytes behind, for this long hands leadership to another node:
+   * the others can serve while it cannot. Above the longest command expected (a script's step
+   * budget is about two seconds).
    */
   childStallTimeoutMs: positiveInt().default(5_000),
   /** Scripts remembered for EVALSHA (Redis keeps every script; we bound the count). */

@@ -150,6 +150,8 @@ export class ClusterNode implements NodeApi {
   private refusingEntries = false;
   /** When a leader whose child cannot keep up may next try to hand leadership over. */
   private nextHandOffMs = 0;
+  /** Since when the leader's child has been more than --apply-queue-max-bytes behind (or -1). */
+  private childBehindSinceMs = -1;
   /** When the leader last asked its child whether any key has a deadline. */
   private lastClockCheckMs = 0;
   /** The time of the last applied entry (kept in snapshots: the child loads them at it). */
@@ -808,21 +810,27 @@ export class ClusterNode implements NodeApi {
   }
 
   /**
-   * A leader whose child has stopped answering (--child-stall-timeout-ms) or reading
-   * (--apply-queue-max-bytes behind) cannot serve, while the others could: it hands leadership
-   * to the most up-to-date of them (once per two election timeouts while the child stays so).
+   * A leader whose child has answered nothing, or stayed more than --apply-queue-max-bytes
+   * behind, for --child-stall-timeout-ms (stopped, or stuck) cannot serve while the others
+   * could: it hands leadership to the most up-to-date of them (once per two election timeouts
+   * while the child stays so). A backlog alone (a burst of large writes) passes by itself.
    */
   private maybeHandOffLeadership(nowMs: number): void {
+    const behind = this.role === "leader" &&
+      this.childConn.unwrittenBytes > this.config.applyQueueMaxBytes;
+    if (!behind) this.childBehindSinceMs = -1;
+    else if (this.childBehindSinceMs < 0) this.childBehindSinceMs = nowMs;
     if (this.role !== "leader" || nowMs < this.nextHandOffMs) return;
-    const stalledMs = this.childConn.unansweredForMs(nowMs);
-    const behind = this.childConn.unwrittenBytes > this.config.applyQueueMaxBytes;
-    if (stalledMs < this.config.childStallTimeoutMs && !behind) return;
+    const unansweredMs = this.childConn.unansweredForMs(nowMs);
+    const behindMs = behind ? nowMs - this.childBehindSinceMs : 0;
+    if (Math.max(unansweredMs, behindMs) < this.config.childStallTimeoutMs) return;
     this.nextHandOffMs = nowMs + 2 * this.config.electionTimeoutMs;
     const error = this.raft!.transferLeader();
     this.log.warning(
-      (behind
-        ? `the redis child is more than ${this.config.applyQueueMaxBytes} bytes behind`
-        : `the redis child has answered nothing for ${Math.round(stalledMs)} ms`) +
+      (unansweredMs >= behindMs
+        ? `the redis child has answered nothing for ${Math.round(unansweredMs)} ms`
+        : `the redis child has been more than ${this.config.applyQueueMaxBytes} bytes behind ` +
+          `for ${Math.round(behindMs)} ms`) +
         (error ? `; no other node to lead: ${error.message}` : ": handing leadership over"),
     );
   }

@@ -128,7 +128,9 @@ export class ScriptSandbox {
   constructor(table: CommandTable, private readonly stepsMaxCount: number) {
     const random: string[] = [];
     const sorted: string[] = [];
+    const parents: string[] = [];
     for (const info of table.all()) {
+      if (info.subcommands) parents.push(info.name);
       if (info.tips.has("nondeterministic_output")) random.push(info.name);
       else if (info.tips.has("nondeterministic_output_order")) sorted.push(info.name);
     }
@@ -143,6 +145,15 @@ export class ScriptSandbox {
       `local __raft_random = ${set(random)}`,
       `local __raft_sorted = ${set(sorted.filter((n) => !pairReplies.has(n)))}`,
       `local __raft_pairs = ${set([...pairReplies])}`,
+      // The tips of a command with subcommands are its subcommands' (`object|encoding`).
+      `local __raft_parents = ${set(parents)}`,
+      "local function __raft_name(cmd, sub)",
+      "  local name = string.lower(cmd)",
+      "  if __raft_parents[name] and sub ~= nil then",
+      "    return name .. '|' .. string.lower(tostring(sub))",
+      "  end",
+      "  return name",
+      "end",
       // A table filled in sorted key order has the same layout (so `pairs` order, and the
       // order of a RESP3 map or set reply) on every node; the child's own order is its hash
       // table's, which differs between processes.
@@ -172,14 +183,14 @@ export class ScriptSandbox {
       "local redis = {}",
       // The API is resolved inside the function bodies: at library load time it is off limits.
       "local function __raft_call(cmd, ...)",
-      "  local name = string.lower(cmd)",
+      "  local name = __raft_name(cmd, (...))",
       `  if __raft_random[name] then error(__raft_api().error_reply(${
         JSON.stringify(randomCommandError)
       })) end`,
       "  return __raft_fix(name, __raft_api().call(cmd, ...))",
       "end",
       "local function __raft_pcall(cmd, ...)",
-      "  local name = string.lower(cmd)",
+      "  local name = __raft_name(cmd, (...))",
       `  if __raft_random[name] then return __raft_api().error_reply(${
         JSON.stringify(randomCommandError)
       }) end`,

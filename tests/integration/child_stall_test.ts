@@ -139,6 +139,8 @@ Deno.test("a leader whose child stops reading refuses new writes past --apply-qu
     String(256 * 1024),
     "--request-timeout-ms",
     "60000",
+    "--child-stall-timeout-ms",
+    "1000",
   ]);
   let stoppedPid = 0;
   try {
@@ -153,8 +155,12 @@ Deno.test("a leader whose child stops reading refuses new writes past --apply-qu
       const writes = Array.from({ length: 40 }, (_, i) => ["SET", `big${i}`, value]);
       const written = writer.pipeline(writes); // committed, waiting for the child
       written.catch(() => {}); // if the test fails first, the connection closes under it
-      // Once the writes are in the log and handed to the child, the node says it is behind.
-      await waitFor(async () => (await leader.log()).includes("bytes behind"), "the warning");
+      // Once the child has stalled for a while the node says so (and has nobody to hand over
+      // to); by then the writes are long in the log and handed to the child.
+      await waitFor(
+        async () => (await leader.log()).includes("no other node to lead"),
+        "a warning",
+      );
       const refused = await other.call("SET", "small", "1");
       assert.ok(refused instanceof RespError, `refused, not ${refused}`);
       assert.equal(refused.message, "TRYAGAIN this node's redis is behind (apply-queue-max-bytes)");

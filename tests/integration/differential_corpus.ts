@@ -76,7 +76,7 @@ export const differentialCorpus: string[][] = [
   ["TTL", "t2"],
   ["SET", "t5", "v"],
   ["EXPIRE", "t5", "100", "LT"],
-  ["EXPIRE", "t5", "100", "GT"],
+  ["EXPIRE", "t5", "200", "GT"], // later than LT's, also within the same millisecond
   ["EXPIRE", "t5", "9223372036854775807"],
   ["PEXPIRE", "t5", "9223372036854775807"],
   ["EXPIRE", "t5", "-9223372036854775808"],

@@ -106,7 +106,7 @@ const sandboxGlobals = [
 ];
 
 /** Commands whose reply is a flat field/value list, sorted by field. */
-const pairReplies = new Set(["hgetall", "config|get"]);
+const pairReplies = new Set(["hgetall", "config|get", "command|docs"]);
 
 /**
  * Steps a function library's own code may take while it loads. Redis stops a load after 500 ms
@@ -165,11 +165,20 @@ export class ScriptSandbox {
       "  for i = 1, #keys do out[keys[i]] = t[keys[i]] end",
       "  return out",
       "end",
+      // Elements that are arrays (COMMAND's entries) go by their first element, the name.
+      "local function __raft_first(v)",
+      "  while type(v) == 'table' do v = v[1] end",
+      "  return tostring(v)",
+      "end",
+      "local function __raft_before(a, b) return __raft_first(a) < __raft_first(b) end",
       "local function __raft_fix(name, reply)",
       "  if type(reply) ~= 'table' or reply.err or reply.ok then return reply end",
       "  if type(reply.map) == 'table' then return {map = __raft_rebuild(reply.map)} end",
       "  if type(reply.set) == 'table' then return {set = __raft_rebuild(reply.set)} end",
-      "  if __raft_sorted[name] then table.sort(reply) return reply end",
+      "  if __raft_sorted[name] then",
+      "    if type(reply[1]) == 'table' then table.sort(reply, __raft_before) else table.sort(reply) end",
+      "    return reply",
+      "  end",
       "  if __raft_pairs[name] then",
       "    local kv = {}",
       "    for i = 1, #reply, 2 do kv[#kv + 1] = {reply[i], reply[i + 1]} end",

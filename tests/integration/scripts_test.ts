@@ -303,6 +303,15 @@ Deno.test("a script cannot step around the sandbox: globals, compiled code, memo
       assert.match(reply.message, error, script);
     }
     assert.equal(await c.call("EVAL", "return collectgarbage()", "0"), 0, "a collection is fine");
+    // COMMAND's entries (arrays) come in a per-process hash order: sorted by name.
+    const names = await c.call(
+      "EVAL",
+      "local out = {} for i, e in ipairs(redis.call('COMMAND')) do out[i] = e[1] end return out",
+      "0",
+    ) as string[];
+    assert.ok(names.length > 100 && names.every((n, i) => i === 0 || names[i - 1] < n), `${names}`);
+    const docs = await c.call("EVAL", "return redis.call('COMMAND', 'DOCS', 'get', 'set')", "0");
+    assert.deepEqual((docs as unknown[]).filter((_, i) => i % 2 === 0), ["get", "set"]);
     assert.equal(await c.call("SCARD", "s"), 50);
 
     // A read-only script runs on the leader alone: it must not move the PRNG that later

@@ -93,7 +93,15 @@ export function infoRaft(node: ClusterNode): string {
     `raft_appendreq_with_entry_received:${node.counters.appendReqWithEntryReceived}`,
     `raft_snapshotreq_received:${node.counters.snapshotReqReceived}`,
     "raft_exec_throttled:0",
-    "raft_num_sessions:0",
+    // RedisRaft's sessions are its WATCHing clients.
+    `raft_num_sessions:${watchingClientCount(node)}`,
   );
   return lines.join("\r\n") + "\r\n";
+}
+
+/** Client connections with a WATCH in force. */
+function watchingClientCount(node: ClusterNode): number {
+  let count = 0;
+  for (const session of node.clients.all()) if (session.state.watch !== undefined) count++;
+  return count;
 }

@@ -2,7 +2,7 @@
  * Integration: WATCH aborts EXEC exactly when Redis would, decided identically on every node.
  */
 import assert from "node:assert/strict";
-import { TestCluster } from "../helpers/test_cluster.ts";
+import { infoField, TestCluster } from "../helpers/test_cluster.ts";
 
 Deno.test("WATCH aborts EXEC after a concurrent write to a watched key, on every node alike", async () => {
   const cluster = await TestCluster.start(3);
@@ -11,12 +11,17 @@ Deno.test("WATCH aborts EXEC after a concurrent write to a watched key, on every
     const a = await leader.client();
     const b = await leader.client();
 
+    const sessions = async () =>
+      infoField(String(await b.call("INFO", "raft")), "raft_num_sessions");
     assert.equal(await a.call("SET", "k", "0"), "OK");
+    assert.equal(await sessions(), "0");
     assert.equal(await a.call("WATCH", "k"), "OK");
+    assert.equal(await sessions(), "1", "a WATCHing client is a session, as in RedisRaft");
     assert.equal(await b.call("SET", "k", "other"), "OK");
     assert.equal(await a.call("MULTI"), "OK");
     assert.equal(await a.call("SET", "k", "mine"), "QUEUED");
     assert.equal(await a.call("EXEC"), null, "aborted: k changed after WATCH");
+    assert.equal(await sessions(), "0", "EXEC ends the WATCH");
     assert.equal(await a.call("GET", "k"), "other");
 
     assert.equal(await a.call("WATCH", "k"), "OK");

@@ -48,6 +48,8 @@ export type NodeState = "running" | "paused" | "killed" | "crashed" | "stopped";
 
 export class ChaosNode {
   state: NodeState = "stopped";
+  /** The redis child was stopped by `stopChild` and not continued yet. */
+  private childStopped = false;
   private process: Deno.ChildProcess | null = null;
   private exited: Promise<Deno.CommandStatus> | null = null;
   private expectingExit = false;
@@ -163,14 +165,31 @@ export class ChaosNode {
     this.state = "running";
   }
 
-  /** The node's redis child (its own process group), found through its pidfile. */
-  private signalChild(signal: Deno.Signal): void {
+  /** SIGSTOP the redis child alone (the node runs on); false if there is none running. */
+  stopChild(): boolean {
+    if (!this.process || this.state !== "running" || this.childStopped) return false;
+    this.childStopped = this.signalChild("SIGSTOP");
+    return this.childStopped;
+  }
+
+  /** SIGCONT the child `stopChild` stopped (a restarted node's new child ignores it). */
+  continueChild(): void {
+    if (!this.childStopped) return;
+    this.childStopped = false;
+    this.signalChild("SIGCONT");
+  }
+
+  /** The node's redis child (its own process group), found through its pidfile; true if sent. */
+  private signalChild(signal: Deno.Signal): boolean {
     try {
       const pid = Number(Deno.readTextFileSync(`${this.spec.dir}/redis/redis.pid`).trim());
-      if (!(pid > 1)) return;
-      if (!Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes(this.spec.dir)) return;
+      if (!(pid > 1)) return false;
+      if (!Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes(this.spec.dir)) return false;
       Deno.kill(pid, signal);
-    } catch { /* no child */ }
+      return true;
+    } catch {
+      return false; // no child
+    }
   }
 
   /** The node is expected to leave by itself now (it was removed from the cluster). */

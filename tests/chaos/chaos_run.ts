@@ -16,6 +16,7 @@ import { MemberNemesis } from "./nemesis/member.ts";
 import type { Nemesis, NemesisContext } from "./nemesis/nemesis.ts";
 import { PartitionNemesis } from "./nemesis/partition.ts";
 import { PauseNemesis } from "./nemesis/pause.ts";
+import { ChildStopNemesis } from "./nemesis/child_stop.ts";
 import { defaultTiming, NemesisScheduler, type ScheduleTiming } from "./nemesis/scheduler.ts";
 import { snapshotNodeArgs } from "./nemesis/snapshot.ts";
 import { TransferNemesis } from "./nemesis/transfer.ts";
@@ -41,6 +42,7 @@ export const nemesisNames = [
   "snapshot",
   "powercut",
   "clock",
+  "childstop",
 ] as const;
 export const workloadNames = [
   "register",
@@ -81,6 +83,9 @@ export const defaultNodeArgs = [
   "50",
   "--request-timeout-ms",
   "3000",
+  // Below most of the nemeses' holds (2–8 s), so `childstop` on a leader hands it over.
+  "--child-stall-timeout-ms",
+  "2000",
 ];
 
 export interface RunResult {
@@ -364,6 +369,7 @@ function makeNemeses(
     else if (name === "transfer") nemeses.push(new TransferNemesis());
     else if (name === "powercut") nemeses.push(new PowerCutNemesis());
     else if (name === "clock") nemeses.push(new ClockNemesis(leaseDriftMax(nodeArgs)));
+    else if (name === "childstop") nemeses.push(new ChildStopNemesis());
     else if (name !== "snapshot" && name !== "none") {
       throw new Error(`unknown nemesis ${name} (one of ${nemesisNames.join(", ")})`);
     }

@@ -8,7 +8,12 @@ import assert from "node:assert/strict";
 import { defaultNodeArgs, runChaos, type RunOptions } from "./chaos_run.ts";
 
 const runs: Pick<RunOptions, "workload" | "nemeses" | "timeSec" | "seed">[] = [
-  { workload: "register", nemeses: ["kill", "pause", "transfer"], timeSec: 30, seed: 101 },
+  {
+    workload: "register",
+    nemeses: ["kill", "pause", "transfer", "childstop"],
+    timeSec: 30,
+    seed: 101,
+  },
   // Power cuts lose what the logs had not synced: no acknowledged append may go with it.
   {
     workload: "list-append",

@@ -276,6 +276,7 @@ export class ChaosCluster {
   async healProcesses(): Promise<void> {
     for (const node of this.members) {
       if (node.state === "paused") node.resume();
+      node.continueChild();
       if (node.state === "killed" || node.state === "crashed") await node.spawn().catch(() => {});
     }
   }

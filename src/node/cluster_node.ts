@@ -443,9 +443,7 @@ export class ClusterNode implements NodeApi {
     }
     // Its child would get the entry once committed; past the bound, memory would grow with every
     // write (the leader hands leadership over meanwhile, see maybeHandOffLeadership).
-    if (this.childConn.unwrittenBytes > this.config.applyQueueMaxBytes) {
-      return slot.complete(encodeError(Errors.childBehind));
-    }
+    if (this.childBehind()) return slot.complete(encodeError(Errors.childBehind));
     const position = this.propose(stamped);
     if (position instanceof RaftError) {
       return slot.complete(encodeError(this.proposalErrorReply(position)));
@@ -717,9 +715,14 @@ export class ClusterNode implements NodeApi {
     this.peers?.learnAddr(peerId, addr);
   }
 
-  /** The child has not read --apply-queue-max-bytes of what was sent to it (said once a spell). */
+  /** The child has not read --apply-queue-max-bytes of what was sent to it. */
+  private childBehind(): boolean {
+    return this.childConn.unwrittenBytes > this.config.applyQueueMaxBytes;
+  }
+
+  /** A follower's `childBehind`, said in the log once a spell. */
   private childFallsBehind(): boolean {
-    const behind = this.childConn.unwrittenBytes > this.config.applyQueueMaxBytes;
+    const behind = this.childBehind();
     if (behind !== this.refusingEntries) {
       this.refusingEntries = behind;
       if (behind) {
@@ -816,8 +819,7 @@ export class ClusterNode implements NodeApi {
    * while the child stays so). A backlog alone (a burst of large writes) passes by itself.
    */
   private maybeHandOffLeadership(nowMs: number): void {
-    const behind = this.role === "leader" &&
-      this.childConn.unwrittenBytes > this.config.applyQueueMaxBytes;
+    const behind = this.role === "leader" && this.childBehind();
     if (!behind) this.childBehindSinceMs = -1;
     else if (this.childBehindSinceMs < 0) this.childBehindSinceMs = nowMs;
     if (this.role !== "leader" || nowMs < this.nextHandOffMs) return;

@@ -175,6 +175,13 @@ export class NodeProcess {
     await Deno.remove(this.logPath).catch(() => {});
   }
 
+  /** The pid of this node's redis child, from its pidfile (checked against its command line). */
+  childPid(): number {
+    const pid = childPidOf(this.dir);
+    if (pid === undefined) throw new Error(`${this.addr} has no redis child running`);
+    return pid;
+  }
+
   /** The redis child started by this node's process (left behind by a crash), via its pidfile. */
   killStaleChild(): Promise<void> {
     killChildOf(this.dir);
@@ -185,11 +192,21 @@ export class NodeProcess {
 /** Kill the redis child whose pidfile is in `dir`, if it is still that child (its command line
  * names the socket in `dir`). */
 function killChildOf(dir: string): void {
+  const pid = childPidOf(dir);
+  if (pid === undefined) return;
+  try {
+    Deno.kill(pid, "SIGKILL");
+  } catch { /* gone */ }
+}
+
+/** The redis child whose pidfile is in `dir`, if it still runs (its command line names `dir`). */
+function childPidOf(dir: string): number | undefined {
   try {
     const pid = Number(Deno.readTextFileSync(`${dir}/redis/redis.pid`).trim());
-    const cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
-    if (cmdline.includes(dir)) Deno.kill(pid, "SIGKILL");
-  } catch { /* none */ }
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes(dir) ? pid : undefined;
+  } catch {
+    return undefined; // no pidfile, or no such process
+  }
 }
 
 function killGroup(pid: number): void {

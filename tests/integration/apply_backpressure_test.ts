@@ -13,7 +13,7 @@ Deno.test("a follower whose child stops takes no new entries past --apply-queue-
   try {
     const leader = await cluster.leader();
     const follower = cluster.nodes.find((node) => node !== leader)!;
-    const childPid = Number(Deno.readTextFileSync(`${follower.dir}/redis/redis.pid`).trim());
+    const childPid = follower.childPid();
     assert.ok(Deno.readTextFileSync(`/proc/${childPid}/cmdline`).includes(follower.dir));
     Deno.kill(childPid, "SIGSTOP");
     stoppedPid = childPid;

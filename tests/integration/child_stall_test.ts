@@ -18,7 +18,7 @@ Deno.test("a stopped child: clients get -TIMEOUT after the request timeout, then
   try {
     const leader = await cluster.leader();
     assert.equal(await cluster.call(["SET", "k", "old"]), "OK");
-    const childPid = Number(Deno.readTextFileSync(`${leader.dir}/redis/redis.pid`).trim());
+    const childPid = leader.childPid();
     assert.ok(Deno.readTextFileSync(`/proc/${childPid}/cmdline`).includes(leader.dir));
     Deno.kill(childPid, "SIGSTOP");
     stoppedPid = childPid;
@@ -75,7 +75,7 @@ Deno.test("a stopped child: a SUBSCRIBE gets -TIMEOUT and its connection is clos
   let stoppedPid = 0;
   try {
     const leader = await cluster.leader();
-    const childPid = Number(Deno.readTextFileSync(`${leader.dir}/redis/redis.pid`).trim());
+    const childPid = leader.childPid();
     const subscriber = await leader.client();
     try {
       assert.deepEqual(await subscriber.call("SUBSCRIBE", "first"), ["subscribe", "first", 1]);
@@ -105,7 +105,7 @@ Deno.test("a leader whose child stops hands leadership to another node, and the 
   let stoppedPid = 0;
   try {
     const leader = await cluster.leader();
-    const childPid = Number(Deno.readTextFileSync(`${leader.dir}/redis/redis.pid`).trim());
+    const childPid = leader.childPid();
     Deno.kill(childPid, "SIGSTOP");
     stoppedPid = childPid;
     // A write the stopped child would have to answer: from then on the leader waits on it.
@@ -145,7 +145,7 @@ Deno.test("a leader whose child stops reading refuses new writes past --apply-qu
   let stoppedPid = 0;
   try {
     const leader = await cluster.leader();
-    const childPid = Number(Deno.readTextFileSync(`${leader.dir}/redis/redis.pid`).trim());
+    const childPid = leader.childPid();
     Deno.kill(childPid, "SIGSTOP");
     stoppedPid = childPid;
     const writer = await leader.client();

@@ -49,19 +49,21 @@ async function main(argv: string[]): Promise<number> {
     await node.stop();
     return 1;
   }
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.notice(`${signal}: shutting down`);
-    listener.close();
-    await node.stop();
-    Deno.exit(0);
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string) => {
+    stopping ??= (async () => {
+      log.notice(`${signal}: shutting down`);
+      listener.close();
+      await node.stop();
+    })();
   };
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
   log.notice(`redisraft listening on ${config.addr}, data in ${config.dir}, state ${node.state}`);
   await listener.serve();
+  // Closing the listener ends serve() at once: the exit waits for the node's stop (its redis
+  // child stopped and reaped, its log closed), or the child outlives the node.
+  await stopping;
   return 0;
 }
 

@@ -3,6 +3,10 @@
  * `make cluster`: runs local nodes on 127.0.0.1:5001.. in the foreground, prefixes each node's
  * log lines with its name, initialises the cluster on the first run (data stays under ./data
  * and is reused next time), prints how to connect, and stops every node on Ctrl-C.
+ *
+ * It also supervises them, as systemd's Restart=on-failure would: a node that dies (kill -9, or
+ * a fatal error such as its redis child exiting) is started again from its data directory after
+ * a delay that doubles while restarts keep failing quickly; one that exits cleanly stays down.
  */
 import { parseArgs } from "node:util";
 import { TextLineStream } from "./text_line_stream.ts";
@@ -22,10 +26,23 @@ const encoder = new TextEncoder();
 /** The data directory as a user would type it: ./data, or an absolute path as given. */
 const shownDir = values.dir.startsWith("/") ? values.dir : `./${values.dir}`;
 
+/** First delay before restarting a node that died; doubles while it keeps dying quickly. */
+const restartDelayMinMs = 500;
+const restartDelayMaxMs = 10_000;
+/** A node that ran this long before dying is restarted as if for the first time. */
+const stableRunMs = 30_000;
+/** Quick deaths in a row after which a node is left down. */
+const quickRestartsMaxCount = 5;
+/** How long a stop waits for the nodes' last lines to be printed. */
+const lastLinesWaitMs = 2000;
+
 interface Running {
   name: string;
   port: number;
   process: Deno.ChildProcess;
+  startedAtMs: number;
+  /** Resolves once the node's output is all printed. */
+  printed: Promise<void>;
 }
 
 const running: Running[] = [];
@@ -44,9 +61,46 @@ function start(index: number): Running {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  pipeLines(name, process.stdout);
-  pipeLines(name, process.stderr);
-  return { name, port, process };
+  const printed = Promise.all([pipeLines(name, process.stdout), pipeLines(name, process.stderr)])
+    .then(() => {}, () => {});
+  return { name, port, process, startedAtMs: performance.now(), printed };
+}
+
+function describeExit(status: Deno.CommandStatus): string {
+  return status.signal ? `signal ${status.signal}` : `exit code ${status.code}`;
+}
+
+/** Restarts node `index` each time it dies, until it exits cleanly or keeps dying. */
+async function supervise(index: number): Promise<void> {
+  let delayMs = restartDelayMinMs;
+  let quickRestarts = 0;
+  for (;;) {
+    const node = running[index];
+    const status = await node.process.status;
+    if (stopping) return;
+    if (status.success) {
+      console.log(`[cluster] ${node.name} stopped (exit code 0); not restarting it`);
+      return;
+    }
+    if (performance.now() - node.startedAtMs >= stableRunMs) {
+      quickRestarts = 0;
+      delayMs = restartDelayMinMs;
+    }
+    if (++quickRestarts > quickRestartsMaxCount) {
+      console.log(
+        `[cluster] ${node.name} died ${quickRestartsMaxCount} times within ${stableRunMs} ms of ` +
+          `starting; leaving it down (see its log lines above)`,
+      );
+      return;
+    }
+    console.log(
+      `[cluster] ${node.name} died (${describeExit(status)}); restarting it in ${delayMs} ms`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    if (stopping) return;
+    running[index] = start(index);
+    delayMs = Math.min(delayMs * 2, restartDelayMaxMs);
+  }
 }
 
 async function redisCli(port: number, ...args: string[]): Promise<string> {
@@ -68,11 +122,21 @@ async function waitReady(port: number): Promise<string> {
   throw new Error(`node on port ${port} did not come up`);
 }
 
+/**
+ * The leader's port, once every node serves a read (redis-cli -c follows MOVED to it): a node
+ * that has just joined may not know the leader yet, and a new leader answers CLUSTERDOWN until
+ * its first entry is applied, so the banner waits for what a newcomer's first command needs.
+ */
 async function findLeader(): Promise<number | string> {
   for (let i = 0; i < 100; i++) {
-    for (const node of running) {
-      const info = await redisCli(node.port, "INFO", "raft").catch(() => "");
-      if (/raft_role:leader/.test(info)) return node.port;
+    const served = await Promise.all(
+      running.map((node) => redisCli(node.port, "-c", "EXISTS", "cluster-ready-check")),
+    );
+    if (served.every((reply) => /^\d+$/.test(reply))) {
+      for (const node of running) {
+        const info = await redisCli(node.port, "INFO", "raft").catch(() => "");
+        if (/raft_role:leader/.test(info)) return node.port;
+      }
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -89,6 +153,11 @@ async function stopAll(code: number) {
     } catch { /* already gone */ }
   }
   await Promise.all(running.map((node) => node.process.status));
+  // Their last lines (how the stop went) are still in the pipes.
+  await Promise.race([
+    Promise.all(running.map((node) => node.printed)),
+    new Promise((resolve) => setTimeout(resolve, lastLinesWaitMs)),
+  ]);
   Deno.exit(code);
 }
 Deno.addSignalListener("SIGINT", () => stopAll(0));
@@ -119,10 +188,11 @@ console.log(`
     redis-cli -c -p ${basePort} SET greeting hello
     redis-cli -c -p ${basePort} GET greeting
     redis-cli -p ${basePort} INFO raft
-[cluster] Ctrl-C stops every node; data stays in ${shownDir} for the next run.
+[cluster] A node that dies is started again (try kill -9 on a node's process_id from INFO server
+          and watch another take over); Ctrl-C stops every node; data stays in ${shownDir}.
 `);
-const exited = await Promise.race(running.map((node) => node.process.status.then(() => node)));
+await Promise.all(running.map((_, index) => supervise(index)));
 if (!stopping) {
-  console.log(`[cluster] ${exited.name} exited; stopping the others`);
+  console.log("[cluster] no node is running any more");
   await stopAll(1);
 }

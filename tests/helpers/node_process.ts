@@ -191,7 +191,7 @@ export class NodeProcess {
 
 /** Kill the redis child whose pidfile is in `dir`, if it is still that child (its command line
  * names the socket in `dir`). */
-function killChildOf(dir: string): void {
+export function killChildOf(dir: string): void {
   const pid = childPidOf(dir);
   if (pid === undefined) return;
   try {
@@ -200,7 +200,7 @@ function killChildOf(dir: string): void {
 }
 
 /** The redis child whose pidfile is in `dir`, if it still runs (its command line names `dir`). */
-function childPidOf(dir: string): number | undefined {
+export function childPidOf(dir: string): number | undefined {
   try {
     const pid = Number(Deno.readTextFileSync(`${dir}/redis/redis.pid`).trim());
     return Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes(dir) ? pid : undefined;

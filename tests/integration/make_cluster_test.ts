@@ -1,0 +1,200 @@
+/**
+ * Integration: `make cluster`'s script (scripts/cluster.ts) as a newcomer uses it: three nodes
+ * come up initialised and joined, redis-cli -c reads and writes through any of them, a node
+ * killed with -9 (a follower, then the leader) is started again and catches up while the others
+ * go on, Ctrl-C (SIGINT) stops every node and child, and a second run reuses the data.
+ */
+import assert from "node:assert/strict";
+import { childPidOf, killChildOf, waitFor } from "../helpers/node_process.ts";
+import { infoField } from "../helpers/test_cluster.ts";
+
+const scriptPath = new URL("../../scripts/cluster.ts", import.meta.url).pathname;
+
+/** The first of `count` consecutive ports on 127.0.0.1 that are free now. */
+function freePortRun(count: number): number {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 20_000);
+    const listeners: Deno.Listener[] = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        listeners.push(Deno.listen({ hostname: "127.0.0.1", port: base + i }));
+      }
+      return base;
+    } catch {
+      // taken: try another
+    } finally {
+      for (const listener of listeners) listener.close();
+    }
+  }
+  throw new Error(`no ${count} consecutive free ports`);
+}
+
+async function redisCli(port: number, ...args: string[]): Promise<string> {
+  const out = await new Deno.Command("redis-cli", {
+    args: ["-h", "127.0.0.1", "-p", String(port), ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
+/** One run of the script, in a process group of its own (its nodes join it). */
+class ClusterScript {
+  output = "";
+  private readonly process: Deno.ChildProcess;
+  private readonly reading: Promise<void>;
+
+  constructor(basePort: number, dir: string) {
+    this.process = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        scriptPath,
+        "--nodes",
+        "3",
+        "--base-port",
+        String(basePort),
+        "--dir",
+        dir,
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      detached: true,
+    }).spawn();
+    this.reading = Promise.all([
+      this.collect(this.process.stdout),
+      this.collect(this.process.stderr),
+    ])
+      .then(() => {});
+  }
+
+  private async collect(stream: ReadableStream<Uint8Array>): Promise<void> {
+    for await (const text of stream.pipeThrough(new TextDecoderStream())) this.output += text;
+  }
+
+  waitOutput(pattern: RegExp, what: string, timeoutMs: number): Promise<RegExpMatchArray> {
+    return waitFor(() => Promise.resolve(this.output.match(pattern)), what, timeoutMs);
+  }
+
+  /** Ctrl-C: returns the script's exit status once its output is read to the end. */
+  async interrupt(): Promise<Deno.CommandStatus> {
+    this.process.kill("SIGINT");
+    const status = await this.process.status;
+    await this.reading;
+    return status;
+  }
+
+  /** Whatever is left of the group (after a failed test). */
+  async kill(): Promise<void> {
+    try {
+      Deno.kill(-this.process.pid, "SIGKILL");
+    } catch { /* gone */ }
+    await this.process.status;
+    await this.reading.catch(() => {});
+  }
+}
+
+async function nodePid(port: number): Promise<number> {
+  return Number(infoField(await redisCli(port, "INFO", "server"), "process_id"));
+}
+
+/** Kills node `port` with SIGKILL; waits until the script has started it again and it follows. */
+async function killAndWaitBack(script: ClusterScript, port: number, name: string) {
+  const pid = await nodePid(port);
+  assert.ok(pid > 0, `${name}'s pid`);
+  Deno.kill(pid, "SIGKILL");
+  await script.waitOutput(
+    new RegExp(`\\[cluster\\] ${name} died \\(signal SIGKILL\\); restarting it in \\d+ ms`),
+    `the script to restart ${name}`,
+    10_000,
+  );
+  await waitFor(
+    async () => {
+      const newPid = await nodePid(port).catch(() => 0);
+      const role = infoField(await redisCli(port, "INFO", "raft"), "raft_role");
+      return newPid > 0 && newPid !== pid && role === "follower";
+    },
+    `${name} back as a follower`,
+    60_000,
+  );
+}
+
+async function digests(ports: number[]): Promise<string[]> {
+  return await Promise.all(ports.map((port) => redisCli(port, "RAFT.DEBUG", "DIGEST")));
+}
+
+Deno.test("make cluster: up, redis-cli -c on any node, a killed node restarted, Ctrl-C stops all, a second run reuses the data", async () => {
+  const basePort = freePortRun(3);
+  const ports = [basePort, basePort + 1, basePort + 2];
+  const dir = await Deno.makeTempDir({ prefix: "redisraft-make-cluster-" });
+  const nodeDirs = ["n1", "n2", "n3"].map((name) => `${dir}/${name}`);
+  let script = new ClusterScript(basePort, dir);
+  try {
+    const up = await script.waitOutput(
+      /3 node\(s\) up on 127\.0\.0\.1 port\(s\) [\d, ]+; leader on port (\d+)\./,
+      "the cluster up",
+      120_000,
+    );
+    assert.ok(ports.includes(Number(up[1])), script.output);
+    assert.match(script.output, /RAFT\.CLUSTER INIT on \d+: OK [0-9a-f]{32}/);
+    assert.equal(await redisCli(ports[1], "-c", "SET", "greeting", "hello"), "OK");
+    assert.equal(await redisCli(ports[2], "-c", "GET", "greeting"), "hello");
+
+    // A follower dies: the others go on; it comes back and catches up.
+    const leaderPort = Number(up[1]);
+    const followerIndex = ports.findIndex((port) => port !== leaderPort);
+    await killAndWaitBack(script, ports[followerIndex], `n${followerIndex + 1}`);
+    // The leader dies: another takes over, and it comes back as a follower.
+    const leaderIndex = ports.indexOf(leaderPort);
+    const survivor = ports[(leaderIndex + 1) % 3];
+    const leaderPid = await nodePid(leaderPort);
+    Deno.kill(leaderPid, "SIGKILL");
+    await waitFor(
+      async () => (await redisCli(survivor, "-c", "SET", "after", "failover")) === "OK",
+      "a write after the leader died",
+      30_000,
+    );
+    await killAndWaitBack(script, leaderPort, `n${leaderIndex + 1}`).catch(async (error) => {
+      // Already restarted by the time the helper looked: check it from its output instead.
+      if (!script.output.includes(`n${leaderIndex + 1} died (signal SIGKILL)`)) throw error;
+    });
+    await waitFor(
+      async () => {
+        const all = await digests(ports);
+        return all.every((digest) => digest === all[0]) ? true : undefined;
+      },
+      "every node at the same applied index and digest",
+      30_000,
+    );
+    for (const port of ports) {
+      assert.equal(await redisCli(port, "RAFT.DEBUG", "EXEC", "GET", "after"), "failover");
+    }
+
+    // Ctrl-C stops every node and its redis child, which the node waits for (reaps).
+    const pids = await Promise.all(ports.map(nodePid));
+    const childPids = nodeDirs.map((nodeDir) => childPidOf(nodeDir));
+    assert.ok(childPids.every((pid) => pid !== undefined), "every node's child found");
+    const status = await script.interrupt();
+    assert.equal(status.code, 0, script.output);
+    for (const pid of [...pids, ...childPids]) {
+      const state = await Deno.readTextFile(`/proc/${pid}/status`).catch(() => "gone");
+      assert.equal(state, "gone", `process ${pid} is left after the stop: ${state.slice(0, 80)}`);
+    }
+
+    // A second run reuses the cluster and its data.
+    script = new ClusterScript(basePort, dir);
+    await script.waitOutput(/3 node\(s\) up on/, "the cluster up again", 120_000);
+    assert.match(script.output, /reusing the existing cluster/);
+    await waitFor(
+      async () => (await redisCli(ports[0], "-c", "GET", "greeting")) === "hello",
+      "the data of the first run",
+      30_000,
+    );
+    assert.equal((await script.interrupt()).code, 0, script.output);
+  } finally {
+    await script.kill();
+    for (const nodeDir of nodeDirs) killChildOf(nodeDir);
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});

@@ -713,6 +713,7 @@ export class ClusterNode implements NodeApi {
   /** A peer announced itself on an inbound connection (RAFT.HELLO). */
   peerHello(peerId: number, addr: string): void {
     this.peers?.learnAddr(peerId, addr);
+    this.peers?.peerConnected(peerId);
   }
 
   /** The child has not read --apply-queue-max-bytes of what was sent to it. */

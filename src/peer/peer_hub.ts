@@ -41,6 +41,11 @@ export class PeerHub {
     link.send(encodeMessage(message, chunk));
   }
 
+  /** Peer `id` connected to this node: our link to it, if down, tries again now. */
+  peerConnected(id: number): void {
+    this.links.get(id)?.retryNow();
+  }
+
   close(): void {
     for (const link of this.links.values()) link.close();
     this.links.clear();

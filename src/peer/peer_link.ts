@@ -65,6 +65,16 @@ export class PeerLink {
     return true;
   }
 
+  /**
+   * The peer just connected to us (it has restarted, or its network is back): try now instead
+   * of after a backoff that grew while it was away, which can outlast an election timeout.
+   */
+  retryNow(): void {
+    if (this.state === "connected" || this.state === "connecting") return;
+    this.backoffMs = this.options.reconnectMinMs;
+    this.wake?.();
+  }
+
   close(): void {
     this.closed = true;
     this.dropConn();
@@ -119,9 +129,13 @@ export class PeerLink {
       this.dropQueue();
       const jitter = this.backoffMs * (0.5 + Math.random() * 0.5);
       await new Promise<void>((resolve) => {
-        this.wake = resolve;
-        setTimeout(resolve, jitter);
+        const timer = setTimeout(resolve, jitter);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
       });
+      this.wake = null;
       this.backoffMs = Math.min(this.backoffMs * 2, this.options.reconnectMaxMs);
     }
     this.state = "disconnected";

@@ -1,0 +1,96 @@
+/**
+ * PeerLink against a real listener on 127.0.0.1: the RAFT.HELLO handshake and messages in
+ * order, and `retryNow` cutting a grown reconnect backoff short.
+ */
+import assert from "node:assert/strict";
+import { PeerLink, type PeerLinkOptions } from "../../../src/peer/peer_link.ts";
+import { RequestParser } from "../../../src/resp/mod.ts";
+
+const decoder = new TextDecoder();
+
+function options(reconnectMinMs: number): PeerLinkOptions {
+  return {
+    selfId: 7,
+    selfAddr: "127.0.0.1:1",
+    password: "",
+    queueMaxBytes: 1 << 20,
+    connectTimeoutMs: 1000,
+    reconnectMinMs,
+    reconnectMaxMs: 60_000,
+  };
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** Accepts one connection and returns the first `count` commands it sends, as strings. */
+async function acceptCommands(listener: Deno.Listener, count: number): Promise<string[][]> {
+  const conn = await listener.accept();
+  const parser = new RequestParser();
+  const buffer = new Uint8Array(4096);
+  const commands: string[][] = [];
+  try {
+    while (commands.length < count) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      parser.push(buffer.subarray(0, n));
+      for (let args = parser.next(); args !== null; args = parser.next()) {
+        commands.push(args.map((arg) => decoder.decode(arg)));
+      }
+    }
+  } finally {
+    conn.close();
+  }
+  return commands;
+}
+
+async function waitUntil(done: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!done()) {
+    if (performance.now() > deadline) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+Deno.test("PeerLink says RAFT.HELLO, then sends queued messages in order", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const link = new PeerLink(2, `127.0.0.1:${port}`, options(100));
+  try {
+    link.send(new TextEncoder().encode("first"));
+    link.send(new TextEncoder().encode("second"));
+    const commands = await acceptCommands(listener, 3);
+    assert.deepEqual(commands, [
+      ["RAFT.HELLO", "7", "127.0.0.1:1"],
+      ["RAFT.MSG", "first"],
+      ["RAFT.MSG", "second"],
+    ]);
+  } finally {
+    link.close();
+    listener.close();
+  }
+});
+
+Deno.test("PeerLink.retryNow connects at once instead of after the grown backoff", async () => {
+  const port = freePort();
+  // Nothing listens: the first attempt fails and the next waits 2.5-5 s.
+  const link = new PeerLink(2, `127.0.0.1:${port}`, options(5000));
+  let listener: Deno.Listener | null = null;
+  try {
+    await waitUntil(() => link.connErrors >= 1, 2000);
+    listener = Deno.listen({ hostname: "127.0.0.1", port });
+    const startedMs = performance.now();
+    link.retryNow();
+    const commands = await acceptCommands(listener, 1);
+    assert.deepEqual(commands[0], ["RAFT.HELLO", "7", "127.0.0.1:1"]);
+    const tookMs = performance.now() - startedMs;
+    assert.ok(tookMs < 2000, `connected ${Math.round(tookMs)} ms after retryNow`);
+  } finally {
+    link.close();
+    listener?.close();
+  }
+});

@@ -1,8 +1,8 @@
 /**
  * Integration: `make cluster`'s script (scripts/cluster.ts) as a newcomer uses it: three nodes
  * come up initialised and joined, redis-cli -c reads and writes through any of them, a node
- * killed with -9 (a follower, then the leader) is started again and catches up while the others
- * go on, Ctrl-C (SIGINT) stops every node and child, and a second run reuses the data.
+ * killed with -9 (a follower, a follower's redis child, then the leader) is started again and
+ * catches up while the others go on, Ctrl-C (SIGINT) stops every node and child, and a second run reuses the data.
  */
 import assert from "node:assert/strict";
 import { childPidOf, killChildOf, waitFor } from "../helpers/node_process.ts";
@@ -44,7 +44,7 @@ class ClusterScript {
   private readonly process: Deno.ChildProcess;
   private readonly reading: Promise<void>;
 
-  constructor(basePort: number, dir: string) {
+  constructor(basePort: number, readonly dir: string) {
     this.process = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -99,13 +99,25 @@ async function nodePid(port: number): Promise<number> {
   return Number(infoField(await redisCli(port, "INFO", "server"), "process_id"));
 }
 
-/** Kills node `port` with SIGKILL; waits until the script has started it again and it knows a leader. */
-async function killAndWaitBack(script: ClusterScript, port: number, name: string) {
+/**
+ * Kills node `port` (or its redis child) with SIGKILL; waits until the script has started the
+ * node again and it knows a leader.
+ */
+async function killAndWaitBack(
+  script: ClusterScript,
+  port: number,
+  name: string,
+  victim: "node" | "child" = "node",
+) {
   const pid = await nodePid(port);
   assert.ok(pid > 0, `${name}'s pid`);
-  Deno.kill(pid, "SIGKILL");
+  const childPid = childPidOf(`${script.dir}/${name}`);
+  assert.ok(childPid !== undefined, `${name}'s child pid`);
+  Deno.kill(victim === "node" ? pid : childPid, "SIGKILL");
+  // A node whose child dies stops (fail-stop) with exit code 1.
+  const how = victim === "node" ? "signal SIGKILL" : "exit code 1";
   await script.waitOutput(
-    new RegExp(`\\[cluster\\] ${name} died \\(signal SIGKILL\\); restarting it in \\d+ ms`),
+    new RegExp(`\\[cluster\\] ${name} died \\(${how}\\); restarting it in \\d+ ms`),
     `the script to restart ${name}`,
     10_000,
   );
@@ -146,6 +158,11 @@ Deno.test("make cluster: up, redis-cli -c on any node, a killed node restarted, 
     const leaderPort = Number(up[1]);
     const followerIndex = ports.findIndex((port) => port !== leaderPort);
     await killAndWaitBack(script, ports[followerIndex], `n${followerIndex + 1}`);
+    // A follower's redis child dies: the node stops, comes back and rebuilds it from its log.
+    const otherIndex = ports.findIndex((port, index) =>
+      port !== leaderPort && index !== followerIndex
+    );
+    await killAndWaitBack(script, ports[otherIndex], `n${otherIndex + 1}`, "child");
     // The leader dies: it comes back and writes go on.
     const leaderIndex = ports.indexOf(leaderPort);
     await killAndWaitBack(script, leaderPort, `n${leaderIndex + 1}`);

@@ -17,7 +17,11 @@ export class PeerHub {
 
   constructor(private readonly options: PeerHubOptions) {}
 
-  /** Follow a membership change: open links to new members, close links to removed ones. */
+  /**
+   * Follow a membership change: open links to every member now (a restarted node announces
+   * itself at once, and its peers' links to it, waiting out a backoff, reconnect: see
+   * `peerConnected`), close links to removed ones.
+   */
   updateMembership(membership: Membership): void {
     for (const m of membership.members) this.addrs.set(m.id, m.addr);
     const current = new Set(membership.members.map((m) => m.id));
@@ -28,6 +32,7 @@ export class PeerHub {
         this.links.delete(id);
       }
     }
+    for (const id of current) this.link(id);
   }
 
   /** Remember an address learned outside the membership (e.g. a node being added). */

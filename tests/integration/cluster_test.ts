@@ -9,14 +9,7 @@ import { RespError } from "../helpers/resp_client.ts";
 import { encodeCommands } from "../helpers/reply_frames.ts";
 import { fastTimers, infoField, TestCluster } from "../helpers/test_cluster.ts";
 import { assertPausedLeaderNeverReadsStale } from "../helpers/paused_leader.ts";
-
-async function redisCli(port: number, ...args: string[]): Promise<string> {
-  const out = await new Deno.Command("redis-cli", {
-    args: ["-h", "127.0.0.1", "-p", String(port), ...args],
-    stdout: "piped",
-  }).output();
-  return new TextDecoder().decode(out.stdout).trim();
-}
+import { redisCli } from "../helpers/redis_cli.ts";
 
 Deno.test("README walkthrough: INIT, JOIN (also via a follower), writes on the leader, MOVED on followers", async () => {
   const nodes = await Promise.all([0, 1, 2].map(() => NodeProcess.start({ args: fastTimers })));

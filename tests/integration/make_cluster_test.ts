@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { childPidOf, killChildOf, waitFor } from "../helpers/node_process.ts";
 import { infoField } from "../helpers/test_cluster.ts";
+import { redisCli } from "../helpers/redis_cli.ts";
 
 const scriptPath = new URL("../../scripts/cluster.ts", import.meta.url).pathname;
 
@@ -27,15 +28,6 @@ function freePortRun(count: number): number {
     }
   }
   throw new Error(`no ${count} consecutive free ports`);
-}
-
-async function redisCli(port: number, ...args: string[]): Promise<string> {
-  const out = await new Deno.Command("redis-cli", {
-    args: ["-h", "127.0.0.1", "-p", String(port), ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return new TextDecoder().decode(out.stdout).trim();
 }
 
 /** One run of the script, in a process group of its own (its nodes join it). */

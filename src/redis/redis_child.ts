@@ -179,14 +179,25 @@ async function stopStaleChild(pidPath: string, socketPath: string, log: Logger):
   log.warning(`stopping stale redis child pid ${pid} left by an earlier run`);
   Deno.kill(pid, "SIGKILL");
   for (let i = 0; i < 200; i++) {
-    try {
-      await Deno.stat(`/proc/${pid}`);
-    } catch {
-      return;
-    }
+    if (await hasExited(pid)) return;
     await sleep(10);
   }
   throw new Error(`stale redis child pid ${pid} did not exit`);
+}
+
+/**
+ * True when process `pid` is gone or a zombie: a stale child's parent (the crashed node) is
+ * gone, so it waits for init to reap it, which can take seconds, or never happen where init
+ * does not reap (a container's first process). A zombie holds no socket and no file.
+ */
+async function hasExited(pid: number): Promise<boolean> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    // "pid (comm) state ...": the name may hold spaces and parentheses.
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return true;
+  }
 }
 
 function isFile(path: string): boolean {

@@ -1,7 +1,8 @@
 /**
  * Crash safety of one node: concurrent writers, `kill -9` mid-stream several times (the redis
  * child is left behind as after a real crash and must be replaced), restart, and check that
- * every acknowledged write is present exactly once and in order.
+ * every acknowledged write is present exactly once and in order; and a start over a stale child
+ * that stays a zombie.
  */
 import assert from "node:assert/strict";
 import { NodeProcess, waitFor } from "../helpers/node_process.ts";
@@ -119,5 +120,52 @@ Deno.test("kill -9 during concurrent writes loses no acknowledged write, duplica
     client.close();
   } finally {
     await node.destroy();
+  }
+});
+
+Deno.test("a node starts over a stale redis child that stays a zombie (its parent never reaps it)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "redisraft-test-" });
+  await Deno.mkdir(`${dir}/redis`);
+  // A redis-server on the node's socket path, as a crashed node leaves it, under a parent that
+  // never waits for its children (`sleep`, exec'd in place of the shell): killed, it stays a
+  // zombie for as long as that parent lives.
+  const holder = new Deno.Command("sh", {
+    args: [
+      "-c",
+      'redis-server --port 0 --unixsocket "$1/redis/redis.sock" --save "" --appendonly no ' +
+      '>/dev/null 2>&1 & echo $! > "$1/redis/redis.pid"; exec sleep 60',
+      "sh",
+      dir,
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  let node: NodeProcess | undefined;
+  try {
+    const stalePid = await waitFor(async () => {
+      const pid = Number(
+        (await Deno.readTextFile(`${dir}/redis/redis.pid`).catch(() => "")).trim(),
+      );
+      if (!pid) return undefined;
+      const cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`).catch(() => "");
+      return cmdline.includes(`${dir}/redis/redis.sock`) ? pid : undefined;
+    }, "the stale child running");
+    node = await NodeProcess.start({ dir });
+    const stat = await Deno.readTextFile(`/proc/${stalePid}/stat`);
+    assert.match(stat, /^\d+ \(.*\) Z /, "the stale child was killed and is still a zombie");
+    assert.notEqual(node.childPid(), stalePid);
+    const client = await node.client();
+    try {
+      assert.equal(await client.call("RAFT.DEBUG", "EXEC", "PING"), "PONG");
+    } finally {
+      client.close();
+    }
+    assert.match(await node.log(), /stopping stale redis child pid \d+ left by an earlier run/);
+  } finally {
+    await node?.destroy();
+    holder.kill("SIGKILL");
+    await holder.status;
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });

@@ -113,7 +113,7 @@ async function config(node: ClusterNode, args: string[], slot: ReplySlot): Promi
     if (args.length < 3) return arity("config|get");
     const pairs: string[] = [];
     for (const pattern of args.slice(2)) {
-      pairs.push(...configGet(node.config, pattern, node.state !== "uninitialized"));
+      pairs.push(...configGet(node.config, pattern, node.identity?.nodeId ?? 0));
       if (!pattern.toLowerCase().startsWith("raft.")) {
         const raw = await node.childRequestRaw(["CONFIG", "GET", pattern], slot);
         if (raw[0] === 45 /* '-' */) return raw;

@@ -55,13 +55,16 @@ function globMatch(pattern: string, text: string): boolean {
   return re.test(text);
 }
 
-/** Name/value pairs of raft.* parameters matching `pattern`. */
-export function configGet(config: Config, pattern: string, _initialized: boolean): string[] {
+/**
+ * Name/value pairs of raft.* parameters matching `pattern`. `raft.id` is the node's id once it
+ * has one (`nodeId`, from init or join, as RedisRaft sets its id then), else the configured one.
+ */
+export function configGet(config: Config, pattern: string, nodeId: number): string[] {
   const out: string[] = [];
   const lower = pattern.toLowerCase();
   for (const [name, param] of Object.entries(raftParams)) {
-    if (param.hidden) continue;
-    if (globMatch(lower, `raft.${name}`)) out.push(`raft.${name}`, show(config, param));
+    if (param.hidden || !globMatch(lower, `raft.${name}`)) continue;
+    out.push(`raft.${name}`, name === "id" && nodeId ? String(nodeId) : show(config, param));
   }
   return out;
 }

@@ -20,6 +20,18 @@ Deno.test("CONFIG raft.*, CLUSTER SLOTS/NODES, INFO and leadership commands answ
     assert.equal(params["raft.quorum-reads"], "yes");
     assert.equal(params["raft.follower-proxy"], "no");
     assert.equal(params["raft.addr"], leader.addr);
+    // Not configured: the id made up at init, as RedisRaft reports it (on a joined node too).
+    assert.equal(params["raft.id"], infoField(await cluster.info(leader), "raft_node_id"));
+    const joined = cluster.nodes.find((node) => node !== leader)!;
+    const followerClient = await joined.client();
+    try {
+      assert.deepEqual(await followerClient.call("CONFIG", "GET", "raft.id"), [
+        "raft.id",
+        infoField(await cluster.info(joined), "raft_node_id"),
+      ]);
+    } finally {
+      followerClient.close();
+    }
     assert.equal(params["raft.cluster-password"], undefined, "hidden");
     assert.deepEqual(
       await c.call("CONFIG", "SET", "raft.id", "5"),

@@ -163,6 +163,25 @@ async function stopAll(code: number) {
 Deno.addSignalListener("SIGINT", () => stopAll(0));
 Deno.addSignalListener("SIGTERM", () => stopAll(0));
 
+/** True when nothing listens on 127.0.0.1:`port` (another run of this script, say). */
+function portFree(port: number): boolean {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// Otherwise the checks below would talk to whatever holds the ports, and report its cluster.
+const taken = Array.from({ length: nodeCount }, (_, i) => basePort + i).filter((p) => !portFree(p));
+if (taken.length > 0) {
+  console.log(
+    `[cluster] port(s) ${taken.join(", ")} on 127.0.0.1 already in use (another make cluster?); ` +
+      `stop it, or choose other ports with --base-port`,
+  );
+  Deno.exit(1);
+}
 for (let i = 0; i < nodeCount; i++) running.push(start(i));
 const states = await Promise.all(running.map((node) => waitReady(node.port)));
 if (states[0] === "uninitialized") {

@@ -1,8 +1,9 @@
 /**
  * Integration: `make cluster`'s script (scripts/cluster.ts) as a newcomer uses it: three nodes
- * come up initialised and joined, redis-cli -c reads and writes through any of them, a node
- * killed with -9 (a follower, a follower's redis child, then the leader) is started again and
- * catches up while the others go on, Ctrl-C (SIGINT) stops every node and child, and a second run reuses the data.
+ * come up initialised and joined, redis-cli -c reads and writes through any of them, a second
+ * run on the same ports refuses, a node killed with -9 (a follower, a follower's redis child,
+ * then the leader) is started again and catches up while the others go on, Ctrl-C (SIGINT) stops
+ * every node and child, and the next run reuses the data.
  */
 import assert from "node:assert/strict";
 import { childPidOf, killChildOf, waitFor } from "../helpers/node_process.ts";
@@ -67,6 +68,13 @@ class ClusterScript {
 
   waitOutput(pattern: RegExp, what: string, timeoutMs: number): Promise<RegExpMatchArray> {
     return waitFor(() => Promise.resolve(this.output.match(pattern)), what, timeoutMs);
+  }
+
+  /** The script's exit status once it ends by itself and its output is read to the end. */
+  async exited(): Promise<Deno.CommandStatus> {
+    const status = await this.process.status;
+    await this.reading;
+    return status;
   }
 
   /** Ctrl-C: returns the script's exit status once its output is read to the end. */
@@ -145,6 +153,13 @@ Deno.test("make cluster: up, redis-cli -c on any node, a killed node restarted, 
     assert.match(script.output, /RAFT\.CLUSTER INIT on \d+: OK [0-9a-f]{32}/);
     assert.equal(await redisCli(ports[1], "-c", "SET", "greeting", "hello"), "OK");
     assert.equal(await redisCli(ports[2], "-c", "GET", "greeting"), "hello");
+
+    // A second run on the same ports refuses at once (it would report the first run's cluster).
+    const second = new ClusterScript(basePort, `${dir}-second`);
+    const secondStatus = await second.exited();
+    assert.equal(secondStatus.code, 1, second.output);
+    assert.match(second.output, /already in use \(another make cluster\?\)/);
+    assert.equal(await redisCli(ports[0], "-c", "GET", "greeting"), "hello");
 
     // A follower dies: the others go on; it comes back and catches up.
     const leaderPort = Number(up[1]);

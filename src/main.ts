@@ -57,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
       await node.stop();
     })();
   };
+  node.shutdownProcess = stop;
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
   log.notice(`redisraft listening on ${config.addr}, data in ${config.dir}, state ${node.state}`);

@@ -59,6 +59,11 @@ export function handleAdminCommand(
       return void reply(timeoutNow(node, args));
     case "raft.nodeshutdown":
       return void reply(nodeShutdown(node, args));
+    case "shutdown": {
+      const refused = shutdown(node, args);
+      // On success, no reply: the connection closes as the node stops (as from Redis).
+      return refused ? void reply(refused) : undefined;
+    }
     default:
       return void reply(encodeError(Errors.notSupported));
   }
@@ -269,6 +274,30 @@ function nodeShutdown(node: ClusterNode, args: string[]): Uint8Array {
     return encodeError("ERR invalid node id");
   }
   return encodeSimple("OK");
+}
+
+const shutdownOptions = new Set(["nosave", "save", "now", "force", "abort"]);
+
+/**
+ * SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: stops this node (its redis child included), as
+ * in RedisRaft, where it stops the redis-server that is the node. There is nothing to save (the
+ * log is already durable) and no replica to wait for, so the options only need to be valid.
+ * Returns the error reply, or null once the stop has begun.
+ */
+function shutdown(node: ClusterNode, args: string[]): Uint8Array | null {
+  const options = args.slice(1).map((option) => option.toLowerCase());
+  if (
+    options.some((option) => !shutdownOptions.has(option)) ||
+    (options.includes("save") && options.includes("nosave")) ||
+    (options.includes("abort") && options.length > 1)
+  ) {
+    return encodeError("ERR syntax error");
+  }
+  if (options.includes("abort")) return encodeError("ERR No shutdown in progress.");
+  if (!node.shutdownProcess) return encodeError(Errors.notSupported);
+  node.log.warning("User requested shutdown...");
+  node.shutdownProcess("SHUTDOWN");
+  return null;
 }
 
 async function raftDebug(

@@ -101,6 +101,8 @@ export class ClusterNode implements NodeApi {
   sandbox!: ScriptSandbox;
   readonly scripts: ScriptRegistry;
   identity: NodeIdentity | null = null;
+  /** Stops the process as SIGTERM does (set by main); SHUTDOWN calls it. */
+  shutdownProcess: ((why: string) => void) | null = null;
   raft: RaftNode | null = null;
   storage: LogStorage | null = null;
   role: Role | "(none)" = "(none)";

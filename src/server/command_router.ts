@@ -83,6 +83,7 @@ export const nodeCommands = new Set([
   "raft.transfer_leader",
   "raft.timeout_now",
   "raft.nodeshutdown",
+  "shutdown",
 ]); // deno-fmt-ignore
 
 export class CommandRouter implements CommandHandler {

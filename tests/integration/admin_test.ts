@@ -33,6 +33,13 @@ Deno.test("CONFIG raft.*, CLUSTER SLOTS/NODES, INFO and leadership commands answ
       followerClient.close();
     }
     assert.equal(params["raft.cluster-password"], undefined, "hidden");
+    // SHUTDOWN's options are checked as Redis does (a valid one would stop this node).
+    assert.deepEqual(
+      await c.call("SHUTDOWN", "ABORT"),
+      new RespError("ERR No shutdown in progress."),
+    );
+    assert.deepEqual(await c.call("SHUTDOWN", "BOGUS"), new RespError("ERR syntax error"));
+    assert.deepEqual(await c.call("SHUTDOWN", "SAVE", "NOSAVE"), new RespError("ERR syntax error"));
     assert.deepEqual(
       await c.call("CONFIG", "SET", "raft.id", "5"),
       new RespError(

@@ -190,10 +190,20 @@ Deno.test("make cluster: up, redis-cli -c on any node, a killed node restarted, 
       assert.equal(await redisCli(port, "RAFT.DEBUG", "EXEC", "GET", "after"), "failover");
     }
 
-    // Ctrl-C stops every node and its redis child, which the node waits for (reaps).
+    // SHUTDOWN stops the node it is sent to, which the script leaves down; Ctrl-C stops the
+    // others. Each node stops its redis child and waits for it (reaps it).
     const pids = await Promise.all(ports.map(nodePid));
     const childPids = nodeDirs.map((nodeDir) => childPidOf(nodeDir));
     assert.ok(childPids.every((pid) => pid !== undefined), "every node's child found");
+    const shutIndex = ports.findIndex((port) => port !== leaderPort);
+    await redisCli(ports[shutIndex], "SHUTDOWN", "NOSAVE");
+    await script.waitOutput(
+      new RegExp(`\\[cluster\\] n${shutIndex + 1} stopped \\(exit code 0\\); not restarting it`),
+      "the script to leave the shut down node down",
+      10_000,
+    );
+    assert.equal(await redisCli(ports[shutIndex], "PING"), "", "nothing listens there any more");
+    assert.equal(await redisCli(leaderPort, "-c", "SET", "two", "of three"), "OK");
     const status = await script.interrupt();
     assert.equal(status.code, 0, script.output);
     for (const pid of [...pids, ...childPids]) {

@@ -122,18 +122,26 @@ async function waitReady(port: number): Promise<string> {
   throw new Error(`node on port ${port} did not come up`);
 }
 
+/** The nodes that are not cluster members (removed, or never joined). */
+async function nonMembers(): Promise<Running[]> {
+  const infos = await Promise.all(running.map((node) => redisCli(node.port, "INFO", "raft")));
+  return running.filter((_, i) => /raft_state:uninitialized/.test(infos[i]));
+}
+
 /**
- * The leader's port, once every node serves a read (redis-cli -c follows MOVED to it): a node
+ * The leader's port, once every member serves a read (redis-cli -c follows MOVED to it): a node
  * that has just joined may not know the leader yet, and a new leader answers CLUSTERDOWN until
  * its first entry is applied, so the banner waits for what a newcomer's first command needs.
  */
 async function findLeader(): Promise<number | string> {
   for (let i = 0; i < 100; i++) {
+    const outside = new Set(await nonMembers());
+    const members = running.filter((node) => !outside.has(node));
     const served = await Promise.all(
-      running.map((node) => redisCli(node.port, "-c", "EXISTS", "cluster-ready-check")),
+      members.map((node) => redisCli(node.port, "-c", "EXISTS", "cluster-ready-check")),
     );
-    if (served.every((reply) => /^\d+$/.test(reply))) {
-      for (const node of running) {
+    if (members.length > 0 && served.every((reply) => /^\d+$/.test(reply))) {
+      for (const node of members) {
         const info = await redisCli(node.port, "INFO", "raft").catch(() => "");
         if (/raft_role:leader/.test(info)) return node.port;
       }
@@ -184,7 +192,8 @@ if (taken.length > 0) {
 }
 for (let i = 0; i < nodeCount; i++) running.push(start(i));
 const states = await Promise.all(running.map((node) => waitReady(node.port)));
-if (states[0] === "uninitialized") {
+// A fresh directory: every node uninitialized (one removed earlier stays out, see below).
+if (states.every((state) => state === "uninitialized")) {
   console.log(
     `[cluster] RAFT.CLUSTER INIT on ${basePort}: ${await redisCli(
       basePort,
@@ -210,6 +219,12 @@ console.log(`
 [cluster] A node that dies is started again (try kill -9 on a node's process_id from INFO server
           and watch another take over); Ctrl-C stops every node; data stays in ${shownDir}.
 `);
+for (const node of await nonMembers()) {
+  console.log(
+    `[cluster] ${node.name} (port ${node.port}) is not a member (removed, or never joined); ` +
+      `redis-cli -p ${node.port} RAFT.CLUSTER JOIN 127.0.0.1:${leaderPort} adds it back`,
+  );
+}
 await Promise.all(running.map((_, index) => supervise(index)));
 if (!stopping) {
   console.log("[cluster] no node is running any more");

@@ -195,7 +195,22 @@ Deno.test("make cluster: up, redis-cli -c on any node, a killed node restarted, 
     const pids = await Promise.all(ports.map(nodePid));
     const childPids = nodeDirs.map((nodeDir) => childPidOf(nodeDir));
     assert.ok(childPids.every((pid) => pid !== undefined), "every node's child found");
-    const shutIndex = ports.findIndex((port) => port !== leaderPort);
+    // First it leaves the cluster (RAFT.NODE REMOVE), so the next run shows it as outside.
+    const roles = await Promise.all(
+      ports.map(async (port) => infoField(await redisCli(port, "INFO", "raft"), "raft_role")),
+    );
+    const currentLeader = ports[roles.indexOf("leader")];
+    const shutIndex = ports.findIndex((port) => port !== currentLeader);
+    const shutId = infoField(await redisCli(ports[shutIndex], "INFO", "raft"), "raft_node_id")!;
+    assert.equal(await redisCli(currentLeader, "RAFT.NODE", "REMOVE", shutId), "OK");
+    await waitFor(
+      async () => {
+        const info = await redisCli(ports[shutIndex], "INFO", "raft");
+        return infoField(info, "raft_state") === "uninitialized" ? true : undefined;
+      },
+      "the removed node to leave",
+      15_000,
+    );
     await redisCli(ports[shutIndex], "SHUTDOWN", "NOSAVE");
     await script.waitOutput(
       new RegExp(`\\[cluster\\] n${shutIndex + 1} stopped \\(exit code 0\\); not restarting it`),
@@ -203,7 +218,7 @@ Deno.test("make cluster: up, redis-cli -c on any node, a killed node restarted, 
       10_000,
     );
     assert.equal(await redisCli(ports[shutIndex], "PING"), "", "nothing listens there any more");
-    assert.equal(await redisCli(leaderPort, "-c", "SET", "two", "of three"), "OK");
+    assert.equal(await redisCli(currentLeader, "-c", "SET", "two", "of three"), "OK");
     const status = await script.interrupt();
     assert.equal(status.code, 0, script.output);
     for (const pid of [...pids, ...childPids]) {
@@ -211,15 +226,22 @@ Deno.test("make cluster: up, redis-cli -c on any node, a killed node restarted, 
       assert.equal(state, "gone", `process ${pid} is left after the stop: ${state.slice(0, 80)}`);
     }
 
-    // A second run reuses the cluster and its data.
+    // The next run reuses the cluster and its data, and names the node that is not a member.
     script = new ClusterScript(basePort, dir);
     await script.waitOutput(/3 node\(s\) up on/, "the cluster up again", 120_000);
     assert.match(script.output, /reusing the existing cluster/);
+    await script.waitOutput(
+      new RegExp(`n${shutIndex + 1} \\(port ${ports[shutIndex]}\\) is not a member`),
+      "the removed node named",
+      10_000,
+    );
+    const member = ports.find((_, index) => index !== shutIndex)!;
     await waitFor(
-      async () => (await redisCli(ports[0], "-c", "GET", "greeting")) === "hello",
+      async () => (await redisCli(member, "-c", "GET", "greeting")) === "hello",
       "the data of the first run",
       30_000,
     );
+    assert.equal(await redisCli(member, "-c", "GET", "two"), "of three");
     assert.equal((await script.interrupt()).code, 0, script.output);
   } finally {
     await script.kill();

@@ -179,7 +179,6 @@ Deno.test("commands that control the child or break replication are refused; err
     const notSupported = new RespError("ERR not supported by RedisRaft");
     for (
       const command of [
-        ["SHUTDOWN"],
         ["CONFIG", "SET", "maxmemory", "1"],
         ["DEBUG", "SLEEP", "0"],
         ["REPLICAOF", "127.0.0.1", "1"],

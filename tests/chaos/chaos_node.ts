@@ -8,6 +8,7 @@
  */
 import { callOnce } from "./resp_connection.ts";
 import { powerLossEnv } from "../helpers/power_loss.ts";
+import { childPidOf } from "../helpers/node_process.ts";
 
 const mainPath = new URL("../../src/main.ts", import.meta.url).pathname;
 
@@ -181,14 +182,13 @@ export class ChaosNode {
 
   /** The node's redis child (its own process group), found through its pidfile; true if sent. */
   private signalChild(signal: Deno.Signal): boolean {
+    const pid = childPidOf(this.spec.dir);
+    if (pid === undefined) return false;
     try {
-      const pid = Number(Deno.readTextFileSync(`${this.spec.dir}/redis/redis.pid`).trim());
-      if (!(pid > 1)) return false;
-      if (!Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes(this.spec.dir)) return false;
       Deno.kill(pid, signal);
       return true;
     } catch {
-      return false; // no child
+      return false; // gone meanwhile
     }
   }
 

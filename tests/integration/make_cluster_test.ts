@@ -78,11 +78,9 @@ class ClusterScript {
   }
 
   /** Ctrl-C: returns the script's exit status once its output is read to the end. */
-  async interrupt(): Promise<Deno.CommandStatus> {
+  interrupt(): Promise<Deno.CommandStatus> {
     this.process.kill("SIGINT");
-    const status = await this.process.status;
-    await this.reading;
-    return status;
+    return this.exited();
   }
 
   /** Whatever is left of the group (after a failed test). */

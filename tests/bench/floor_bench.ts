@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import { freePort } from "../helpers/node_process.ts";
 import { startPlainRedis } from "../helpers/plain_redis.ts";
 import { redisBenchmark } from "./redis_benchmark.ts";
+import { CpuMeter } from "./cpu_usage.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -21,25 +22,7 @@ const { values } = parseArgs({
 });
 const requests = Number(values.requests);
 const repeatCount = Math.max(1, Math.min(9, Number(values.repeat)));
-const ticksPerSecond = 100; // USER_HZ on Linux
-
 const goalRatio = 0.8;
-
-function statFields(pid: number | "self"): string[] {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-}
-
-function cpuTicks(pid: number): number {
-  const fields = statFields(pid);
-  return Number(fields[11]) + Number(fields[12]); // utime + stime
-}
-
-/** CPU of this process's finished children (redis-benchmark, once reaped). */
-function childrenCpuTicks(): number {
-  const fields = statFields("self");
-  return Number(fields[13]) + Number(fields[14]); // cutime + cstime
-}
 
 interface Measured {
   rps: number;
@@ -48,15 +31,10 @@ interface Measured {
 }
 
 async function benchmark(port: number, pid: number): Promise<Measured> {
-  const before = cpuTicks(pid);
-  const clientBefore = childrenCpuTicks();
+  const meter = new CpuMeter([pid]);
   const { rps } = await redisBenchmark({ port, test: "GET", clients: 50, pipeline: 1, requests });
-  const perRequestUs = (ticks: number) => ticks * 1e6 / ticksPerSecond / requests;
-  return {
-    rps,
-    cpuUs: perRequestUs(cpuTicks(pid) - before),
-    clientCpuUs: perRequestUs(childrenCpuTicks() - clientBefore),
-  };
+  const { pidsUs: [cpuUs], clientUs: clientCpuUs } = meter.perRequestUs(requests);
+  return { rps, cpuUs, clientCpuUs };
 }
 
 function median(values: number[]): number {

@@ -71,7 +71,6 @@ const refusedNames = new Set([
   "memory|purge",
   "cluster",
   "asking",
-  "lastsave",
 ]); // deno-fmt-ignore
 
 /**
@@ -81,6 +80,7 @@ const refusedNames = new Set([
 const localNames = new Set([
   "ping", "echo", "time", "command", "lolwut", "role", "info", "config|get", "hello", "auth",
   "quit", "select", "client", "slowlog", "latency", "memory", "acl", "readonly", "readwrite",
+  "lastsave", // this node's last snapshot: its child saves the RDB
 ]); // deno-fmt-ignore
 
 /** The commands that enter or leave pub/sub mode. */

@@ -357,8 +357,8 @@ export const differentialCorpus: string[][] = [
 /**
  * Commands the node answers itself (or checks before its child does), on a fresh connection to
  * an empty database. Left out on purpose: `SELECT` of another database, `CLIENT NO-EVICT`,
- * `CLIENT INFO` (the node's own fields), `WAIT` (counts followers), `LASTSAVE`,
- * `CONFIG RESETSTAT` (refused, see the README).
+ * `CLIENT INFO` (the node's own fields), `WAIT` (counts followers), `LASTSAVE` (this node's last
+ * snapshot), `CONFIG RESETSTAT` (refused, see the README).
  */
 export const sessionCorpus: string[][] = [
   ["PING"],

@@ -219,6 +219,33 @@ Deno.test("commands that control the child or break replication are refused; err
   }
 });
 
+Deno.test("LASTSAVE answers this node's last snapshot time, as INFO persistence does", async () => {
+  const node = await NodeProcess.start();
+  try {
+    const client = await initialised(node);
+    const lastSave = async () => {
+      const reply = await client.call("LASTSAVE");
+      assert.equal(typeof reply, "number", `LASTSAVE: ${reply}`);
+      const info = await client.call("INFO", "persistence");
+      assert.equal(String(reply), infoField(info, "rdb_last_save_time"));
+      return reply as number;
+    };
+    // No snapshot yet: the child's start, as a redis-server that never saved answers.
+    const started = await lastSave();
+    assert.ok(Math.abs(started - Date.now() / 1000) < 60, `${started} is not about now`);
+    // LASTSAVE counts in seconds: let one pass, so the snapshot's time is a later one.
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal(await client.call("RAFT.DEBUG", "COMPACT"), "OK");
+    const saved = await lastSave();
+    assert.ok(saved > started, `LASTSAVE ${saved} after the snapshot, ${started} before`);
+    assert.ok(saved <= Math.ceil(Date.now() / 1000), `${saved} is in the future`);
+    assert.equal(await client.call("GET", "ready"), "1", "not replicated, nothing changed");
+    client.close();
+  } finally {
+    await node.destroy();
+  }
+});
+
 Deno.test("protocol errors close only the offending connection, with Redis's error text", async () => {
   const node = await NodeProcess.start();
   try {

@@ -60,7 +60,6 @@ const refusedNames = new Set([
   "restore-asking",
   "client|pause",
   "client|unpause",
-  "client|no-evict",
 
   "acl|setuser",
   "acl|deluser",

@@ -3,8 +3,9 @@
  * CLIENT subcommands on the node's own connections, with Redis 7.0's syntax, replies and
  * errors: ID, INFO, LIST [TYPE t | ID id...], KILL (the old `addr` form and the filter form),
  * GETNAME, SETNAME, UNBLOCK (which goes through the log), and client-side caching (TRACKING,
- * CACHING, GETREDIR, TRACKINGINFO; see client_tracking.ts), REPLY. The rest (PAUSE, NO-EVICT,
- * ...) are refused: they would control the child or need state no node replicates.
+ * CACHING, GETREDIR, TRACKINGINFO; see client_tracking.ts), REPLY, NO-EVICT (a flag only: no
+ * node evicts clients, its child has no memory limit). The rest (PAUSE, ...) are refused: they
+ * would control the child or need state no node replicates.
  */
 import type { ClientRegistry } from "./client_registry.ts";
 import type { ClientSession } from "./client_session.ts";
@@ -104,6 +105,14 @@ export class ClientCommand {
         return this.unblock(args, slot);
       case "reply":
         return this.reply(session, args, slot);
+      case "no-evict": {
+        if (args.length !== 3) break;
+        const mode = lowerAscii(args[2]);
+        if (mode !== "on" && mode !== "off") return slot.complete(syntaxError);
+        // Kept through RESET, as by Redis 7.0.
+        session.state.noEvict = mode === "on";
+        return slot.complete(OK);
+      }
       case "tracking":
       case "caching":
       case "getredir":
@@ -123,6 +132,7 @@ export class ClientCommand {
     if (this.node.isBlocked(session.id)) flags += "b";
     flags += this.tracking.listFlags(session);
     if (session.state.replicaReads) flags += "r";
+    if (session.state.noEvict) flags += "e";
     const multi = txn ? txn.commands.length : -1;
     return `id=${session.id} addr=${session.remoteAddr} laddr=${session.localAddr} ` +
       `name=${session.name} age=${Math.floor((nowMs - session.createdAtMs) / 1000)} ` +

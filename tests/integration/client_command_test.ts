@@ -139,6 +139,14 @@ Deno.test("CLIENT LIST/INFO/KILL: Redis's fields, filters and errors on the node
     }
     assert.equal(await checker.call("SET", "after", "kills"), "OK");
     assert.equal(await checker.call("GET", "after"), "kills");
+
+    // CLIENT NO-EVICT sets a flag (no node evicts clients), kept through RESET as by Redis 7.0.
+    assert.equal(await checker.call("CLIENT", "NO-EVICT", "on"), "OK");
+    assert.equal((await info(checker)).get("flags"), "e");
+    assert.equal(await checker.call("RESET"), "RESET");
+    assert.equal((await info(checker)).get("flags"), "e");
+    assert.equal(await checker.call("CLIENT", "NO-EVICT", "off"), "OK");
+    assert.equal((await info(checker)).get("flags"), "N");
   } finally {
     for (const client of clients) client.close();
     await cluster.destroy();

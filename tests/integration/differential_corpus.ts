@@ -356,9 +356,9 @@ export const differentialCorpus: string[][] = [
 
 /**
  * Commands the node answers itself (or checks before its child does), on a fresh connection to
- * an empty database. Left out on purpose: `SELECT` of another database, `CLIENT NO-EVICT`,
- * `CLIENT INFO` (the node's own fields), `WAIT` (counts followers), `LASTSAVE` (this node's last
- * snapshot), `CONFIG RESETSTAT` (refused, see the README).
+ * an empty database. Left out on purpose: `SELECT` of another database, `CLIENT INFO` (the
+ * node's own fields), `WAIT` (counts followers), `LASTSAVE` (this node's last snapshot),
+ * `CONFIG RESETSTAT` (refused, see the README).
  */
 export const sessionCorpus: string[][] = [
   ["PING"],
@@ -392,6 +392,10 @@ export const sessionCorpus: string[][] = [
   ["CLIENT", "GETREDIR"],
   ["CLIENT", "TRACKINGINFO"],
   ["CLIENT", "CACHING", "yes"],
+  ["CLIENT", "NO-EVICT", "on"],
+  ["CLIENT", "NO-EVICT", "maybe"],
+  ["CLIENT", "NO-EVICT"],
+  ["CLIENT", "NO-EVICT", "OFF"],
   ["WATCH"],
   ["UNWATCH"],
   ["WAIT", "x", "0"],

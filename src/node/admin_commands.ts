@@ -88,7 +88,8 @@ async function info(node: ClusterNode, args: string[], slot: ReplySlot): Promise
 
 /**
  * The child's INFO, with the fields clients see through the node: its port, pid, connections
- * and client tracking (the child's own are the node's internal links), and `cluster_enabled:1`.
+ * and client tracking (the child's own are the node's internal links), the time of its last
+ * snapshot (the child's clock follows the log), and `cluster_enabled:1`.
  */
 function nodeView(node: ClusterNode, childInfo: string): string {
   const tracking = node.trackingStats();
@@ -103,6 +104,7 @@ function nodeView(node: ClusterNode, childInfo: string): string {
     tracking_total_keys: tracking.keys,
     tracking_total_items: tracking.items,
     tracking_total_prefixes: tracking.prefixes,
+    rdb_last_save_time: node.lastSaveTimeSec,
   };
   return childInfo.replace(
     new RegExp(`^(${Object.keys(fields).join("|")}):.*$`, "gm"),

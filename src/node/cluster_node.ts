@@ -91,6 +91,10 @@ function snapshotEntryTimeMs(extra: Record<string, unknown>): number | undefined
   return typeof timeMs === "number" && timeMs > 0 ? timeMs : undefined;
 }
 
+function nowSec(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
 export interface NodeStats {
   startedAtMs: number;
 }
@@ -114,6 +118,11 @@ export class ClusterNode implements NodeApi {
   leaderReady = false;
   currentTerm = 0;
   readonly stats: NodeStats = { startedAtMs: performance.now() };
+  /**
+   * Wall-clock second of this node's last snapshot, taken or installed, or of its start (LASTSAVE,
+   * INFO's rdb_last_save_time): the child's own clock follows the log's entries.
+   */
+  lastSaveTimeSec = nowSec();
 
   peers: PeerHub | null = null;
   /** Addresses of members, kept after they leave so the leader can tell them to shut down. */
@@ -1066,12 +1075,15 @@ export class ClusterNode implements NodeApi {
       appliedIndex: () => this.appliedIndex,
       applyIdle: () => this.applyLoop.whenIdle(),
       coreAppliedIndex: () => this.raft?.status().appliedIndex ?? 0,
-      bgsave: async () =>
-        (await startRdbSnapshot(this.childConn, {
+      bgsave: async () => {
+        const { rdbPath } = await startRdbSnapshot(this.childConn, {
           socketPath: this.child.socketPath,
           rdbPath: this.child.rdbPath,
           bgsaveTimeoutMs: this.config.snapshotTimeoutMs,
-        })).rdbPath,
+        });
+        this.lastSaveTimeSec = nowSec();
+        return rdbPath;
+      },
       captureExtra: () => ({
         scriptsBinary: this.scripts.toJSON(),
         blocked: this.blocked.toJSON(),
@@ -1115,6 +1127,7 @@ export class ClusterNode implements NodeApi {
     this.crashPoint("install-after-log-reset");
     this.restoreSnapshotState(meta.index, extra);
     this.reads.applied(this.appliedIndex);
+    this.lastSaveTimeSec = nowSec();
   }
 
   /** Node-level replicated state as of a snapshot at `index`. */

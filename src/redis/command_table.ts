@@ -79,7 +79,7 @@ const refusedNames = new Set([
 const localNames = new Set([
   "ping", "echo", "time", "command", "lolwut", "role", "info", "config|get", "hello", "auth",
   "quit", "select", "client", "slowlog", "latency", "memory", "acl", "readonly", "readwrite",
-  "lastsave", // this node's last snapshot: its child saves the RDB
+  "lastsave", // this node's last snapshot, answered by the router
 ]); // deno-fmt-ignore
 
 /** The commands that enter or leave pub/sub mode. */

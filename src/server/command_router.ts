@@ -427,6 +427,7 @@ export class CommandRouter implements CommandHandler {
       return slot.complete(ok ? OK : encodeError(Auth.wrong));
     }
     if (name === "hello") return this.hello(session, args, slot);
+    if (name === "lastsave") return slot.complete(encodeInteger(this.node.lastSaveTimeSec));
     this.node.local(encodeCommand(args), (frame) => slot.complete(frame), slot.protocol, slot);
   }
 

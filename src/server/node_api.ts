@@ -55,6 +55,8 @@ export interface NodeApi {
   readonly requirepass: string;
   /** The child runs each entry at the entry's time (consumer group deliveries need it). */
   readonly childHasClock: boolean;
+  /** Wall-clock second of this node's last snapshot, or of its start (LASTSAVE). */
+  readonly lastSaveTimeSec: number;
   /** A peer announced its id and address on an inbound connection. */
   peerHello(peerId: number, addr: string): void;
   /** A peer's RAFT.MSG payload; throws on malformed input. */

@@ -64,6 +64,9 @@ Deno.test("a tiny log snapshots constantly; a late joiner and a lagging follower
     // A fourth node joins after all that and catches up the same way.
     const late = await NodeProcess.start({ args: [...fastTimers, ...tinyLog] });
     extra.push(late);
+    // A second later than its start, so that LASTSAVE below tells the install from the start.
+    await new Promise((r) => setTimeout(r, 1100));
+    const joinSec = Math.floor(Date.now() / 1000);
     await cluster.join(late, leader);
     cluster.nodes.push(late);
     await cluster.waitConverged(30_000);
@@ -73,6 +76,9 @@ Deno.test("a tiny log snapshots constantly; a late joiner and a lagging follower
     assert.ok(
       Number(infoField(await lateClient.call("INFO", "raft"), "raft_snapshots_received")) >= 1,
     );
+    // The received snapshot is this node's last save (LASTSAVE, by the node's clock).
+    const lastSave = await lateClient.call("LASTSAVE") as number;
+    assert.ok(lastSave >= joinSec, `LASTSAVE ${lastSave}, joined at ${joinSec}`);
     lateClient.close();
 
     // Everything restarted at once after many snapshots: the data is intact.

@@ -88,12 +88,17 @@ async function info(node: ClusterNode, args: string[], slot: ReplySlot): Promise
 
 /**
  * The child's INFO, with the fields clients see through the node: its port, pid, connections
- * and client tracking (the child's own are the node's internal links), the time of its last
- * snapshot (the child's clock follows the log), and `cluster_enabled:1`.
+ * and client tracking (the child's own are the node's internal links), its clock, uptime and
+ * last snapshot time (the child's clock stays at the last applied entry's time), and
+ * `cluster_enabled:1`.
  */
 function nodeView(node: ClusterNode, childInfo: string): string {
   const tracking = node.trackingStats();
+  const uptimeSec = Math.floor((performance.now() - node.stats.startedAtMs) / 1000);
   const fields: Record<string, string | number> = {
+    server_time_usec: Date.now() * 1000,
+    uptime_in_seconds: uptimeSec,
+    uptime_in_days: Math.floor(uptimeSec / 86400),
     cluster_enabled: 1,
     tcp_port: node.config.addr.slice(node.config.addr.lastIndexOf(":") + 1),
     process_id: Deno.pid,

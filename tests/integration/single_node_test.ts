@@ -219,7 +219,7 @@ Deno.test("commands that control the child or break replication are refused; err
   }
 });
 
-Deno.test("LASTSAVE answers this node's last snapshot time, as INFO persistence does", async () => {
+Deno.test("LASTSAVE and INFO's time fields follow the node's clock, not the child's held one", async () => {
   const node = await NodeProcess.start();
   try {
     const client = await initialised(node);
@@ -233,8 +233,19 @@ Deno.test("LASTSAVE answers this node's last snapshot time, as INFO persistence 
     // No snapshot yet: the child's start, as a redis-server that never saved answers.
     const started = await lastSave();
     assert.ok(Math.abs(started - Date.now() / 1000) < 60, `${started} is not about now`);
-    // LASTSAVE counts in seconds: let one pass, so the snapshot's time is a later one.
+    const server = async () => {
+      const info = await client.call("INFO", "server");
+      const timeUs = Number(infoField(info, "server_time_usec"));
+      assert.ok(Math.abs(timeUs / 1000 - Date.now()) < 5000, `server_time_usec ${timeUs}`);
+      return { timeUs, uptimeSec: Number(infoField(info, "uptime_in_seconds")) };
+    };
+    const early = await server();
+    // LASTSAVE counts in seconds: let one pass, so the snapshot's time is a later one. No write
+    // meanwhile: the child's clock stays where the last entry set it.
     await new Promise((r) => setTimeout(r, 1100));
+    const later = await server();
+    assert.ok(later.timeUs - early.timeUs >= 1_000_000, `${early.timeUs} → ${later.timeUs}`);
+    assert.ok(later.uptimeSec > early.uptimeSec, `uptime ${early.uptimeSec} → ${later.uptimeSec}`);
     const beforeSec = Math.floor(Date.now() / 1000);
     assert.equal(await client.call("RAFT.DEBUG", "COMPACT"), "OK");
     const saved = await lastSave();

@@ -10,6 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { TextLineStream } from "./text_line_stream.ts";
+import { redisCli } from "./redis_cli.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -101,15 +102,6 @@ async function supervise(index: number): Promise<void> {
     running[index] = start(index);
     delayMs = Math.min(delayMs * 2, restartDelayMaxMs);
   }
-}
-
-async function redisCli(port: number, ...args: string[]): Promise<string> {
-  const out = await new Deno.Command("redis-cli", {
-    args: ["-h", "127.0.0.1", "-p", String(port), ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return new TextDecoder().decode(out.stdout).trim();
 }
 
 async function waitReady(port: number): Promise<string> {

@@ -9,7 +9,7 @@ import { RespError } from "../helpers/resp_client.ts";
 import { encodeCommands } from "../helpers/reply_frames.ts";
 import { fastTimers, infoField, TestCluster } from "../helpers/test_cluster.ts";
 import { assertPausedLeaderNeverReadsStale } from "../helpers/paused_leader.ts";
-import { redisCli } from "../helpers/redis_cli.ts";
+import { redisCli } from "../../scripts/redis_cli.ts";
 
 Deno.test("README walkthrough: INIT, JOIN (also via a follower), writes on the leader, MOVED on followers", async () => {
   const nodes = await Promise.all([0, 1, 2].map(() => NodeProcess.start({ args: fastTimers })));

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { childPidOf, killChildOf, waitFor } from "../helpers/node_process.ts";
 import { infoField } from "../helpers/test_cluster.ts";
-import { redisCli } from "../helpers/redis_cli.ts";
+import { redisCli } from "../../scripts/redis_cli.ts";
 
 const scriptPath = new URL("../../scripts/cluster.ts", import.meta.url).pathname;
 

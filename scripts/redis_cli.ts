@@ -1,7 +1,7 @@
 /**
  * @module
- * Test helper: runs the real `redis-cli` against a node on 127.0.0.1, as a user would, and
- * returns its output trimmed (errors are printed as text, as redis-cli does).
+ * Runs the real `redis-cli` against a node on 127.0.0.1, as a user would, and returns its output
+ * trimmed (errors are printed as text, as redis-cli does): for `make cluster` and its tests.
  */
 
 export async function redisCli(port: number, ...args: string[]): Promise<string> {

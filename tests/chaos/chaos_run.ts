@@ -17,6 +17,7 @@ import type { Nemesis, NemesisContext } from "./nemesis/nemesis.ts";
 import { PartitionNemesis } from "./nemesis/partition.ts";
 import { PauseNemesis } from "./nemesis/pause.ts";
 import { ChildStopNemesis } from "./nemesis/child_stop.ts";
+import { SlowLinkNemesis } from "./nemesis/slow_link.ts";
 import { defaultTiming, NemesisScheduler, type ScheduleTiming } from "./nemesis/scheduler.ts";
 import { snapshotNodeArgs } from "./nemesis/snapshot.ts";
 import { TransferNemesis } from "./nemesis/transfer.ts";
@@ -43,6 +44,7 @@ export const nemesisNames = [
   "powercut",
   "clock",
   "childstop",
+  "slowlink",
 ] as const;
 export const workloadNames = [
   "register",
@@ -109,8 +111,10 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
     else notes.push("snapshot nemesis skipped: the node rejects --log-max-bytes");
   }
   const network = await makeNetwork(options.net);
-  if (!network.canPartition && options.nemeses.includes("partition")) {
-    notes.push("partition nemesis skipped: no network namespaces");
+  for (const name of ["partition", "slowlink"]) {
+    if (!network.canPartition && options.nemeses.includes(name)) {
+      notes.push(`${name} nemesis skipped: no network namespaces`);
+    }
   }
   addCleanup(() => network.destroy());
   const dataRoot = await Deno.makeTempDir({ prefix: "rrc" });
@@ -370,7 +374,9 @@ function makeNemeses(
     else if (name === "powercut") nemeses.push(new PowerCutNemesis());
     else if (name === "clock") nemeses.push(new ClockNemesis(leaseDriftMax(nodeArgs)));
     else if (name === "childstop") nemeses.push(new ChildStopNemesis());
-    else if (name !== "snapshot" && name !== "none") {
+    else if (name === "slowlink") {
+      if (network.canPartition) nemeses.push(new SlowLinkNemesis());
+    } else if (name !== "snapshot" && name !== "none") {
       throw new Error(`unknown nemesis ${name} (one of ${nemesisNames.join(", ")})`);
     }
   }

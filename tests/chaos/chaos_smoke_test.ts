@@ -8,9 +8,10 @@ import assert from "node:assert/strict";
 import { defaultNodeArgs, runChaos, type RunOptions } from "./chaos_run.ts";
 
 const runs: Pick<RunOptions, "workload" | "nemeses" | "timeSec" | "seed">[] = [
+  // A stopped child, and a link slowed to a trickle: late heartbeats, retransmits, no stale reads.
   {
     workload: "register",
-    nemeses: ["kill", "pause", "transfer", "childstop"],
+    nemeses: ["kill", "pause", "transfer", "childstop", "slowlink"],
     timeSec: 30,
     seed: 101,
   },

@@ -4,8 +4,10 @@
  * namespace with its own address on a bridge created for this run (the harness keeps an
  * address on the bridge in the root namespace, so clients reach every node); a one-way drop
  * from A to B is a blackhole route to B inside A's namespace. Every namespace, veth and bridge
- * is named after this process id and removed by `destroy()`. `LoopbackNetwork` is the fallback
- * when namespaces are not available: all nodes on 127.0.0.1, no partitions.
+ * is named after this process id and removed by `destroy()`. A slow link is a token-bucket
+ * queue (tc tbf) on both ends of a node's veth: what it sends and what it receives go at that rate,
+ * and what waits longer than the queue allows is dropped. `LoopbackNetwork` is the fallback
+ * when namespaces are not available: all nodes on 127.0.0.1, no partitions, no slow links.
  */
 
 const nodePort = 7000;
@@ -22,17 +24,37 @@ export interface Network {
   drop(from: number, to: number): Promise<void>;
   /** Remove every drop. */
   heal(): Promise<void>;
+  /**
+   * Everything slot `slot` sends or receives goes at `rateKbit` kilobits per second through a
+   * queue that holds `queueMs` of it; what does not fit is dropped. Replaces an earlier one.
+   */
+  slowLink(slot: number, rateKbit: number, queueMs: number): Promise<void>;
+  /** The slot's link at full speed again. */
+  restoreLink(slot: number): Promise<void>;
   destroy(): Promise<void>;
 }
 
-async function ip(args: string[], check = true): Promise<string> {
-  const output = await new Deno.Command("ip", { args, stdout: "piped", stderr: "piped" }).output();
+async function run(command: string, args: string[], check: boolean): Promise<string> {
+  const output = await new Deno.Command(command, { args, stdout: "piped", stderr: "piped" })
+    .output();
   const text = new TextDecoder().decode(output.stdout);
   if (check && !output.success) {
-    throw new Error(`ip ${args.join(" ")}: ${new TextDecoder().decode(output.stderr).trim()}`);
+    const stderr = new TextDecoder().decode(output.stderr).trim();
+    throw new Error(`${command} ${args.join(" ")}: ${stderr}`);
   }
   return text;
 }
+
+function ip(args: string[], check = true): Promise<string> {
+  return run("ip", args, check);
+}
+
+function tc(args: string[], check = true): Promise<string> {
+  return run("tc", args, check);
+}
+
+/** Bytes the token bucket may send in one burst: a few full frames. */
+const slowLinkBurstBytes = 16 * 1024;
 
 export class NamespaceNetwork implements Network {
   readonly kind = "netns";
@@ -41,6 +63,7 @@ export class NamespaceNetwork implements Network {
   private readonly subnet: string;
   private readonly slots = new Set<number>();
   private readonly drops = new Set<string>();
+  private readonly slowSlots = new Set<number>();
   private bridgeUp = false;
 
   private constructor(tag: string, subnet: string) {
@@ -146,7 +169,32 @@ export class NamespaceNetwork implements Network {
     }
   }
 
+  async slowLink(slot: number, rateKbit: number, queueMs: number): Promise<void> {
+    if (!this.slots.has(slot)) throw new Error(`slot ${slot} has no link`);
+    const tbf = [
+      "root",
+      "tbf",
+      "rate",
+      `${rateKbit}kbit`,
+      "burst",
+      String(slowLinkBurstBytes),
+      "latency",
+      `${queueMs}ms`,
+    ];
+    this.slowSlots.add(slot);
+    // The namespace's eth0 sends what the node sends; the bridge's end sends what it receives.
+    await tc(["-n", this.namespace(slot), "qdisc", "replace", "dev", "eth0", ...tbf]);
+    await tc(["qdisc", "replace", "dev", `${this.prefix}v${slot}`, ...tbf]);
+  }
+
+  async restoreLink(slot: number): Promise<void> {
+    if (!this.slowSlots.delete(slot)) return;
+    await tc(["-n", this.namespace(slot), "qdisc", "del", "dev", "eth0", "root"], false);
+    await tc(["qdisc", "del", "dev", `${this.prefix}v${slot}`, "root"], false);
+  }
+
   async destroy(): Promise<void> {
+    this.slowSlots.clear();
     for (const slot of this.slots) {
       await ip(["link", "del", `${this.prefix}v${slot}`], false);
       await ip(["netns", "del", this.namespace(slot)], false);
@@ -184,6 +232,14 @@ export class LoopbackNetwork implements Network {
   }
 
   heal(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  slowLink(): Promise<void> {
+    return Promise.reject(new Error("slow links need network namespaces"));
+  }
+
+  restoreLink(): Promise<void> {
     return Promise.resolve();
   }
 

@@ -6,7 +6,8 @@
  * client-facing server needs (`NodeApi`).
  */
 import { TickClock } from "./tick_clock.ts";
-import type { Config, CrashPoint, ReadMode } from "../config/config_schema.ts";
+import type { Config, CrashPoint } from "../config/config_schema.ts";
+import { invalidTunables, quorumReadModeOf, raftTunables } from "./raft_settings.ts";
 import { type Answerable, PipelinedConnection } from "../redis/pipelined_connection.ts";
 import { CommandTable } from "../redis/command_table.ts";
 import { RedisChild } from "../redis/redis_child.ts";
@@ -19,9 +20,7 @@ import {
   MessageType,
   RaftError,
   RaftNode,
-  type RaftTunables,
   type Ready,
-  resolveRaftConfig,
   type Role,
   type SnapshotMeta,
 } from "../raft/mod.ts";
@@ -1091,8 +1090,15 @@ export class ClusterNode implements NodeApi {
         entryTimeMs: this.lastAppliedTimeMs,
         watchHistory: this.watchHistory.toJSON(),
       }),
-      compact: (index, sizeBytes) => this.raft!.compact(index, sizeBytes),
-      compactLog: (index) => this.storage!.compactPrefix(index),
+      // Leaving the cluster drops the core and the log under a take in flight: it is abandoned.
+      compact: (index, sizeBytes) => {
+        if (!this.raft) throw new Error("the node left the cluster");
+        return this.raft.compact(index, sizeBytes);
+      },
+      compactLog: (index) =>
+        this.storage
+          ? this.storage.compactPrefix(index)
+          : Promise.reject(new Error("the node left the cluster")),
       install: (path, meta, extra) => this.installSnapshot(path, meta, extra),
       crashPoint: (point) => this.crashPoint(point),
     };
@@ -1306,51 +1312,4 @@ export class ClusterNode implements NodeApi {
 
 function sessionOrder(session: ClientSession): SessionOrder {
   return (session.state.order ??= new SessionOrder()) as SessionOrder;
-}
-
-function raftErrorReply(error: RaftError): string {
-  switch (error.code) {
-    case "not-leader":
-      return "ERR not leader";
-    case "transfer-in-progress":
-      return "ERR leader transfer is in progress";
-    case "membership-change-pending":
-      return "ERR one voting change only";
-    case "leader-not-ready":
-      return Errors.noLeader;
-    case "uncommitted-limit":
-      return "ERR try again";
-    default:
-      return `ERR ${error.message}`;
-  }
-}
-
-export { raftErrorReply };
-
-/** The read mode `quorum-reads yes` stands for on a node configured with `readMode`. */
-function quorumReadModeOf(readMode: ReadMode): "linearizable" | "lease" {
-  return readMode === "lease" ? "lease" : "linearizable";
-}
-
-/** Why the core would refuse these settings (checked before it exists), or undefined. */
-function invalidTunables(tunables: RaftTunables): string | undefined {
-  try {
-    resolveRaftConfig({ id: 1, random: Math.random, ...tunables });
-    return undefined;
-  } catch (error) {
-    return (error as Error).message;
-  }
-}
-
-/** The core's timing and batching settings from the node's config (milliseconds to ticks). */
-function raftTunables(config: Config): RaftTunables {
-  const ticksPerMs = 1 / config.tickIntervalMs;
-  return {
-    electionTicks: Math.max(2, Math.round(config.electionTimeoutMs * ticksPerMs)),
-    heartbeatTicks: Math.max(1, Math.round(config.heartbeatIntervalMs * ticksPerMs)),
-    maxInflightAppendsCount: config.appendReqMaxCount,
-    maxAppendEntriesBytes: config.appendReqMaxBytes,
-    snapshotChunkBytes: config.snapshotReqMaxBytes,
-    maxInflightSnapshotChunksCount: config.snapshotReqMaxCount,
-  };
 }

@@ -9,7 +9,8 @@ import { ReplyError } from "../resp/mod.ts";
 import { hostPortSchema } from "../config/config_schema.ts";
 import { Errors } from "../server/errors.ts";
 import { encodeArrayHeader, encodeError, encodeInteger, encodeSimple } from "../server/replies.ts";
-import { type ClusterNode, raftErrorReply } from "./cluster_node.ts";
+import type { ClusterNode } from "./cluster_node.ts";
+import { raftErrorReply } from "./raft_error_reply.ts";
 import { randomNodeId } from "./node_identity.ts";
 import { concatBytes } from "../resp/bytes.ts";
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what is missing: Deno (into .tools/ via npm), redis-server, redis-tools, libfaketime and a
-# C compiler (via apt), then the locked npm dependencies, and builds the child's clock library
-# (.tools/raftclock.so from native/raftclock.c). Idempotent and quick when everything is there.
+# Installs what is missing: Deno (into .tools/ via npm), redis-server, redis-tools, libfaketime,
+# iproute2 and a C compiler (via apt), then the locked npm dependencies, and builds the child's
+# clock library (.tools/raftclock.so from native/raftclock.c). Idempotent and quick when
+# everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v deno >/dev/null 2>&1 && [ ! -x .tools/node_modules/.bin/deno ]; then
@@ -16,6 +17,8 @@ command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
 # Tests step one node's wall clock with it.
 compgen -G "/usr/lib/*/faketime/libfaketimeMT.so.1" >/dev/null || missing+=(libfaketime)
 command -v cc >/dev/null 2>&1 || missing+=(gcc libc6-dev)
+# The chaos tests' network namespaces (ip) and slow links (tc).
+{ command -v ip && command -v tc; } >/dev/null 2>&1 || missing+=(iproute2)
 if [ ${#missing[@]} -gt 0 ]; then
   packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
   if [ "$(id -u)" != 0 ]; then

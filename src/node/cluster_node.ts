@@ -1053,11 +1053,13 @@ export class ClusterNode implements NodeApi {
     const snapshotIndex = this.snapshots.current()?.meta.index ?? 0;
     if (this.appliedIndex - snapshotIndex < this.config.snapshotMinEntries) return;
     this.snapshots.take().catch((error) => {
-      // Leaving the cluster (or stopping) drops the core and the log under a take in flight.
+      // Leaving the cluster (or stopping) drops the core, the log and the snapshot store under a
+      // take in flight: whichever it reached first fails, which says nothing more.
       if (this.state !== "up" || this.stopped) {
-        return this.log.warning(
-          `snapshot abandoned (node ${this.state}): ${error?.message ?? error}`,
+        this.log.warning(
+          `snapshot abandoned: the node is ${this.stopped ? "stopping" : this.state}`,
         );
+        return this.log.verbose(`abandoned snapshot's error: ${error?.message ?? error}`);
       }
       this.fatal(`snapshot failed: ${error?.stack ?? error}`);
     });
@@ -1090,15 +1092,8 @@ export class ClusterNode implements NodeApi {
         entryTimeMs: this.lastAppliedTimeMs,
         watchHistory: this.watchHistory.toJSON(),
       }),
-      // Leaving the cluster drops the core and the log under a take in flight: it is abandoned.
-      compact: (index, sizeBytes) => {
-        if (!this.raft) throw new Error("the node left the cluster");
-        return this.raft.compact(index, sizeBytes);
-      },
-      compactLog: (index) =>
-        this.storage
-          ? this.storage.compactPrefix(index)
-          : Promise.reject(new Error("the node left the cluster")),
+      compact: (index, sizeBytes) => this.raft!.compact(index, sizeBytes),
+      compactLog: (index) => this.storage!.compactPrefix(index),
       install: (path, meta, extra) => this.installSnapshot(path, meta, extra),
       crashPoint: (point) => this.crashPoint(point),
     };

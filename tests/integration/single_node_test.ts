@@ -230,7 +230,7 @@ Deno.test("LASTSAVE and INFO's time fields follow the node's clock, not the chil
       assert.equal(String(reply), infoField(info, "rdb_last_save_time"));
       return reply as number;
     };
-    // No snapshot yet: the child's start, as a redis-server that never saved answers.
+    // No snapshot yet: the node's start, as a redis-server that never saved answers its own.
     const started = await lastSave();
     assert.ok(Math.abs(started - Date.now() / 1000) < 60, `${started} is not about now`);
     const server = async () => {

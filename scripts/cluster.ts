@@ -8,20 +8,21 @@
  * a fatal error such as its redis child exiting) is started again from its data directory after
  * a delay that doubles while restarts keep failing quickly; one that exits cleanly stays down.
  */
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./command_line.ts";
 import { TextLineStream } from "./text_line_stream.ts";
 import { redisCli } from "./redis_cli.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
+const commandLine = parseCommandLine(
+  "usage: cluster.ts [--nodes 1..9] [--base-port port] [--dir path]",
+  {
     nodes: { type: "string", default: "1" },
     "base-port": { type: "string", default: "5001" },
     dir: { type: "string", default: "data" },
   },
-});
-const nodeCount = Number(values.nodes);
-const basePort = Number(values["base-port"]);
+);
+const values = commandLine.values;
+const nodeCount = commandLine.integer("nodes", 1, 9);
+const basePort = commandLine.integer("base-port", 1, 65535 - 8);
 const mainPath = new URL("../src/main.ts", import.meta.url).pathname;
 const encoder = new TextEncoder();
 /** The data directory as a user would type it: ./data, or an absolute path as given. */

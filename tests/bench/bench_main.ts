@@ -13,29 +13,29 @@
  * SET with `raft.log-fsync no` (no fsync anywhere) show how far this design's request path
  * goes on this machine with the coordination or the durability taken out.
  */
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../../scripts/command_line.ts";
 import { childPidOf, NodeProcess } from "../helpers/node_process.ts";
 import { startPlainRedis } from "../helpers/plain_redis.ts";
 import { TestCluster } from "../helpers/test_cluster.ts";
 import { type BenchmarkResult, redisBenchmark } from "./redis_benchmark.ts";
 import { CpuMeter } from "./cpu_usage.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
+const commandLine = parseCommandLine(
+  "usage: bench_main.ts [--nodes 1|3|5] [--requests n] [--clients n] [--repeat 1..9]",
+  {
     requests: { type: "string", default: "100000" },
     clients: { type: "string", default: "50" },
     nodes: { type: "string", default: "1" },
     repeat: { type: "string", default: "3" },
   },
-});
-const requests = Number(values.requests);
-const clients = Number(values.clients);
-const nodeCount = Number(values.nodes);
+);
+const requests = commandLine.integer("requests", 1000, 100_000_000);
+const clients = commandLine.integer("clients", 1, 10_000);
+const nodeCount = commandLine.integer("nodes", 1, 5);
 /** Requests of each warm-up run (SET and GET, both servers) before the first row. */
 const warmupRequestCount = 20_000;
 /** Each row runs this many times, alternating plain and ours; the median ratio is reported. */
-const repeatCount = Math.max(1, Math.min(9, Number(values.repeat)));
+const repeatCount = commandLine.integer("repeat", 1, 9);
 
 interface Row {
   test: string;

@@ -7,21 +7,18 @@
  * test: it bounds what the node can reach. It ends with the CPU budget of the issue's GET goal
  * (0.8× plain Redis): what the machine's cores have per request at that rate, less the client.
  */
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../../scripts/command_line.ts";
 import { freePort } from "../helpers/node_process.ts";
 import { startPlainRedis } from "../helpers/plain_redis.ts";
 import { redisBenchmark } from "./redis_benchmark.ts";
 import { CpuMeter } from "./cpu_usage.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    requests: { type: "string", default: "100000" },
-    repeat: { type: "string", default: "3" },
-  },
+const commandLine = parseCommandLine("usage: floor_bench.ts [--requests n] [--repeat 1..9]", {
+  requests: { type: "string", default: "100000" },
+  repeat: { type: "string", default: "3" },
 });
-const requests = Number(values.requests);
-const repeatCount = Math.max(1, Math.min(9, Number(values.repeat)));
+const requests = commandLine.integer("requests", 1000, 100_000_000);
+const repeatCount = commandLine.integer("repeat", 1, 9);
 const goalRatio = 0.8;
 
 interface Measured {

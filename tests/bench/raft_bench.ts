@@ -7,19 +7,17 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../../scripts/command_line.ts";
 import { type Message, RaftNode, seededRandom } from "../../src/raft/mod.ts";
 
-const { values } = parseArgs({
-  options: {
-    seconds: { type: "string", default: "3" },
-    batch: { type: "string", default: "4096" },
-    bytes: { type: "string", default: "100" },
-  },
+const commandLine = parseCommandLine("usage: raft_bench.ts [--seconds n] [--batch n] [--bytes n]", {
+  seconds: { type: "string", default: "3" },
+  batch: { type: "string", default: "4096" },
+  bytes: { type: "string", default: "100" },
 });
-const seconds = Number(values.seconds);
-const batchCount = Number(values.batch);
-const entryBytes = Number(values.bytes);
+const seconds = commandLine.integer("seconds", 1, 3600);
+const batchCount = commandLine.integer("batch", 1, 1_000_000);
+const entryBytes = commandLine.integer("bytes", 0, 16 * 1024 * 1024);
 
 const nodes = new Map<number, RaftNode>();
 for (let id = 1; id <= 3; id++) {

@@ -6,20 +6,17 @@
  * The dataset is made with DEBUG POPULATE in the leader's child (through RAFT.DEBUG EXEC), so
  * it is in the snapshot but not in the log: only the snapshot path is measured.
  */
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../../scripts/command_line.ts";
 import { NodeProcess, waitFor } from "../helpers/node_process.ts";
 import { startPlainRedis } from "../helpers/plain_redis.ts";
 import { RespClient } from "../helpers/resp_client.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    keys: { type: "string", default: "1000000" },
-    "value-bytes": { type: "string", default: "100" },
-  },
+const commandLine = parseCommandLine("usage: snapshot_bench.ts [--keys n] [--value-bytes n]", {
+  keys: { type: "string", default: "1000000" },
+  "value-bytes": { type: "string", default: "100" },
 });
-const keys = values.keys!;
-const valueBytes = values["value-bytes"]!;
+const keys = String(commandLine.integer("keys", 1, 100_000_000));
+const valueBytes = String(commandLine.integer("value-bytes", 1, 1024 * 1024));
 
 function rssBytes(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);

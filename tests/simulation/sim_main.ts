@@ -8,32 +8,48 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import process from "node:process";
 import type { InjectedBugs } from "../../src/raft/mod.ts";
 import { type FaultProfile, faultProfiles, runSimulation } from "./simulation.ts";
+import { exitWithUsage, parseCommandLine } from "../../scripts/command_line.ts";
 
-const { values } = parseArgs({
-  options: {
-    seeds: { type: "string", default: "100" },
-    seed: { type: "string", default: "1" },
-    steps: { type: "string", default: "4000" },
-    nodes: { type: "string", default: "3" },
-    lease: { type: "boolean", default: false },
-    quiet: { type: "boolean", default: false },
-    profile: { type: "string" },
-    bug: { type: "string" },
-  },
+/** Every injected bug by name (the compiler checks that none is missing). */
+const bugNames: Record<keyof InjectedBugs, true> = {
+  commitOldTermEntries: true,
+  voteWithoutLogCheck: true,
+  readBeforeLeaderCommit: true,
+  sendVotesBeforePersist: true,
+  ackAppendBeforePersist: true,
+  countSelfBeforeFsync: true,
+};
+
+const usage =
+  `usage: sim_main.ts [--seeds n] [--seed first] [--steps n] [--nodes 3|5] [--lease] [--quiet]
+  [--profile ${faultProfiles.join("|")}]
+  [--bug ${Object.keys(bugNames).join("|")}]`;
+
+const commandLine = parseCommandLine(usage, {
+  seeds: { type: "string", default: "100" },
+  seed: { type: "string", default: "1" },
+  steps: { type: "string", default: "4000" },
+  nodes: { type: "string", default: "3" },
+  lease: { type: "boolean", default: false },
+  quiet: { type: "boolean", default: false },
+  profile: { type: "string" },
+  bug: { type: "string" },
 });
-
-const seeds = Number(values.seeds);
-const first = Number(values.seed);
-const steps = Number(values.steps);
-const nodes = Number(values.nodes);
-if (nodes !== 3 && nodes !== 5) throw new Error("--nodes must be 3 or 5");
+const values = commandLine.values;
+const seeds = commandLine.integer("seeds", 1, 1_000_000_000);
+const first = commandLine.integer("seed", 0, Number.MAX_SAFE_INTEGER);
+const steps = commandLine.integer("steps", 1, 1_000_000_000);
+const nodes = commandLine.integer("nodes", 3, 5);
+if (nodes !== 3 && nodes !== 5) exitWithUsage(usage, "--nodes must be 3 or 5");
 const profile = values.profile as FaultProfile | undefined;
 if (profile !== undefined && !faultProfiles.includes(profile)) {
-  throw new Error(`--profile must be one of ${faultProfiles.join(", ")}`);
+  exitWithUsage(usage, `--profile must be one of ${faultProfiles.join(", ")}`);
+}
+if (values.bug !== undefined && !Object.hasOwn(bugNames, values.bug)) {
+  exitWithUsage(usage, `--bug must be one of ${Object.keys(bugNames).join(", ")}`);
 }
 const injectedBugs: InjectedBugs | undefined = values.bug === undefined
   ? undefined

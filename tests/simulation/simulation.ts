@@ -640,6 +640,25 @@ export class Simulation {
     }
   }
 
+  /**
+   * Plain Raft (crash-after-vote: no PreVote, no CheckQuorum) has no defence against a removed
+   * node that missed its removal (Raft thesis §4.2.3): each of its elections bumps the term and
+   * deposes the leader, and when the removal is not yet committed, no leader lasts long enough
+   * to commit it (seed 812299 at 20,000 steps: two members, each leader deposed within a few
+   * rounds of catching the other up). The real node runs both; here, as an operator would, the
+   * liveness phase stops a node that every other member's configuration leaves out.
+   */
+  private stopNodesRemovedByAll(): void {
+    const live = [...this.nodes.values()].filter((n) => n.up && !n.removed && n.raft);
+    const isMember = (node: SimNode, id: NodeId) =>
+      node.raft!.membership().members.some((m) => m.id === id);
+    const outsiders = live.filter((node) => {
+      const judges = live.filter((other) => other !== node && isMember(other, other.id));
+      return judges.length > 0 && judges.every((judge) => !isMember(judge, node.id));
+    });
+    for (const node of outsiders) this.shutDownRemoved(node.id);
+  }
+
   /** Heals everything; the cluster must elect a leader and commit a fresh write on every member. */
   runLiveness(): string | undefined {
     this.network.heal();
@@ -650,6 +669,7 @@ export class Simulation {
       if (!node.up && !node.removed) node.restart();
     }
     this.log("liveness phase: all healed and restarted");
+    if (this.profile === "crash-after-vote") this.stopNodesRemovedByAll();
     // Bounded: a fixed allowance for elections plus a catch-up allowance per missing entry.
     let backlog = 0;
     for (const node of this.nodes.values()) {

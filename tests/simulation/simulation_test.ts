@@ -35,3 +35,13 @@ Deno.test("5-node clusters stay safe and live under faults (400 seeds)", () => {
 Deno.test("lease reads stay linearizable under faults (400 seeds)", () => {
   runBatch(200_001, 400, { steps: 3000, nodes: 3, leaseReads: true });
 });
+
+Deno.test("plain Raft's liveness phase stops a removed node that never learned it was removed (seed 812299)", () => {
+  // Its elections deposed every leader before the removal could commit; see stopNodesRemovedByAll.
+  const result = runSimulation({ seed: 812_299, steps: 20_000, nodes: 3 });
+  if (result.profile !== "crash-after-vote") throw new Error(`profile ${result.profile}`);
+  if (!result.ok) throw new Error(`${result.property}: ${result.failure}`);
+  if (!result.trace.some((line) => line.endsWith("n1 shut down after removal"))) {
+    throw new Error(`n1 was not stopped:\n${result.trace.slice(-20).join("\n")}`);
+  }
+});

@@ -117,8 +117,17 @@ async function waitReady(port: number): Promise<string> {
 
 /** The nodes that are not cluster members (removed, or never joined). */
 async function nonMembers(): Promise<Running[]> {
-  const infos = await Promise.all(running.map((node) => redisCli(node.port, "INFO", "raft")));
-  return running.filter((_, i) => /raft_state:uninitialized/.test(infos[i]));
+  const infos = await raftInfos();
+  return running.filter((_, i) => isUninitialized(infos[i]));
+}
+
+/** Each running node's `INFO raft`, in the order of `running`. */
+function raftInfos(): Promise<string[]> {
+  return Promise.all(running.map((node) => redisCli(node.port, "INFO", "raft")));
+}
+
+function isUninitialized(info: string): boolean {
+  return /raft_state:uninitialized/.test(info);
 }
 
 /**
@@ -128,16 +137,14 @@ async function nonMembers(): Promise<Running[]> {
  */
 async function findLeader(): Promise<number | string> {
   for (let i = 0; i < 100; i++) {
-    const outside = new Set(await nonMembers());
-    const members = running.filter((node) => !outside.has(node));
+    const infos = await raftInfos();
+    const members = running.filter((_, index) => !isUninitialized(infos[index]));
     const served = await Promise.all(
       members.map((node) => redisCli(node.port, "-c", "EXISTS", "cluster-ready-check")),
     );
     if (members.length > 0 && served.every((reply) => /^\d+$/.test(reply))) {
-      for (const node of members) {
-        const info = await redisCli(node.port, "INFO", "raft").catch(() => "");
-        if (/raft_role:leader/.test(info)) return node.port;
-      }
+      const leader = running.find((_, index) => /raft_role:leader/.test(infos[index]));
+      if (leader) return leader.port;
     }
     await new Promise((r) => setTimeout(r, 100));
   }

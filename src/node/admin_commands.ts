@@ -165,7 +165,12 @@ async function config(node: ClusterNode, args: string[], slot: ReplySlot): Promi
     return encodeSimple("OK");
   }
   if (sub === "help") return await node.childRequestRaw(["CONFIG", "HELP"], slot);
-  if (sub === "resetstat" || sub === "rewrite") return encodeError(Errors.notSupported);
+  // The child's counters (INFO stats, commandstats, errorstats) on this node, as Redis's.
+  if (sub === "resetstat") {
+    if (args.length !== 2) return arity("config|resetstat");
+    return await node.childRequestRaw(["CONFIG", "RESETSTAT"], slot);
+  }
+  if (sub === "rewrite") return encodeError(Errors.notSupported);
   return encodeError(
     `ERR unknown subcommand '${args[1].slice(0, 128)}'. Try CONFIG HELP.`,
   );

@@ -50,7 +50,6 @@ const refusedNames = new Set([
   "move",
   "config|set",
   "config|rewrite",
-  "config|resetstat",
   "script|kill",
   "function|kill",
   "function|restore",
@@ -65,9 +64,6 @@ const refusedNames = new Set([
   "acl|deluser",
   "acl|load",
   "acl|save",
-  "latency|reset",
-  "slowlog|reset",
-  "memory|purge",
   "cluster",
   "asking",
 ]); // deno-fmt-ignore

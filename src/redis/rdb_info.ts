@@ -16,9 +16,6 @@ export interface PersistenceInfo {
   readonly bgsaveInProgress: boolean;
   /** Outcome of the last BGSAVE (`rdb_last_bgsave_status:ok`). */
   readonly lastBgsaveOk: boolean;
-  /** RDB saves since the child started (`rdb_saves`). */
-  readonly saves: number;
-  readonly lastSaveTimeSec: number;
 }
 
 export function parsePersistenceInfo(text: string): PersistenceInfo {
@@ -36,8 +33,6 @@ export function parsePersistenceInfo(text: string): PersistenceInfo {
     loading: field("loading") !== "0" || (fields.get("async_loading") ?? "0") !== "0",
     bgsaveInProgress: field("rdb_bgsave_in_progress") !== "0",
     lastBgsaveOk: field("rdb_last_bgsave_status") === "ok",
-    saves: Number(field("rdb_saves")),
-    lastSaveTimeSec: Number(field("rdb_last_save_time")),
   };
 }
 

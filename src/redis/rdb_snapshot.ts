@@ -8,17 +8,14 @@
  * timeout.
  *
  * The child writes the RDB to `<child dir>/<dbfilename>` (temp file + rename, fsynced by
- * redis). Only one snapshot at a time: the caller must await (and publish, i.e. move away)
- * the result before starting another.
+ * redis). A file left there (an earlier take that was not published) is removed first, so the
+ * file found afterwards is this BGSAVE's: no counter of the child's is needed to tell, and
+ * `CONFIG RESETSTAT` may reset them at any time. Only one snapshot at a time: the caller must
+ * await (and publish, i.e. move away) the result before starting another.
  */
 import { encodeCommand } from "../resp/reply_writer.ts";
 import { PipelinedConnection } from "./pipelined_connection.ts";
-import {
-  INFO_PERSISTENCE_COMMAND,
-  parsePersistenceInfo,
-  pollPersistence,
-  replyText,
-} from "./rdb_info.ts";
+import { pollPersistence, replyText } from "./rdb_info.ts";
 
 const BGSAVE_COMMAND = encodeCommand(["BGSAVE"]);
 export const RDB_POLL_INTERVAL_MS_DEFAULT = 20;
@@ -52,20 +49,21 @@ export function startRdbSnapshot(
   options: RdbSnapshotOptions,
 ): Promise<RdbSnapshotResult> {
   const startedAtMs = performance.now();
-  const before = applyConnection.request(INFO_PERSISTENCE_COMMAND);
+  try {
+    Deno.removeSync(options.rdbPath); // synchronous: BGSAVE is queued in this same step
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) return Promise.reject(error);
+  }
   const started = applyConnection.request(BGSAVE_COMMAND);
-  return awaitBgsave(before, started, startedAtMs, options);
+  return awaitBgsave(started, startedAtMs, options);
 }
 
 async function awaitBgsave(
-  beforeReply: Promise<Uint8Array>,
   startedReply: Promise<Uint8Array>,
   startedAtMs: number,
   options: RdbSnapshotOptions,
 ): Promise<RdbSnapshotResult> {
-  const [beforeFrame, startedFrame] = await Promise.all([beforeReply, startedReply]);
-  const before = parsePersistenceInfo(replyText(beforeFrame, "INFO persistence"));
-  const status = replyText(startedFrame, "BGSAVE");
+  const status = replyText(await startedReply, "BGSAVE");
   if (status !== "Background saving started") throw new Error(`BGSAVE: unexpected "${status}"`);
   // From the BGSAVE reply on, rdb_bgsave_in_progress stays 1 until this fork ends, and no
   // other save can start (we run one at a time), so the first 0 seen is our outcome.
@@ -76,9 +74,6 @@ async function awaitBgsave(
       (info) => {
         if (info.bgsaveInProgress) return false;
         if (!info.lastBgsaveOk) throw new Error("BGSAVE failed: see the child's redis.log");
-        if (info.saves <= before.saves && info.lastSaveTimeSec === before.lastSaveTimeSec) {
-          throw new Error("BGSAVE finished without a new save being counted");
-        }
         return true;
       },
       options.bgsaveTimeoutMs,
@@ -88,7 +83,13 @@ async function awaitBgsave(
   } finally {
     poller.close();
   }
-  const { size } = await Deno.stat(options.rdbPath);
+  let size: number;
+  try {
+    size = (await Deno.stat(options.rdbPath)).size;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new Error(`BGSAVE finished without writing ${options.rdbPath}`);
+  }
   return {
     rdbPath: options.rdbPath,
     sizeBytes: size,

@@ -357,8 +357,7 @@ export const differentialCorpus: string[][] = [
 /**
  * Commands the node answers itself (or checks before its child does), on a fresh connection to
  * an empty database. Left out on purpose: `SELECT` of another database, `CLIENT INFO` (the
- * node's own fields), `WAIT` (counts followers), `LASTSAVE` (this node's last snapshot),
- * `CONFIG RESETSTAT` (refused, see the README).
+ * node's own fields), `WAIT` (counts followers), `LASTSAVE` (this node's last snapshot).
  */
 export const sessionCorpus: string[][] = [
   ["PING"],
@@ -420,7 +419,12 @@ export const sessionCorpus: string[][] = [
   ["ACL", "CAT", "nosuch"],
   ["SLOWLOG", "LEN"],
   ["SLOWLOG", "GET", "x"],
+  ["SLOWLOG", "RESET"],
   ["LATENCY", "LATEST"],
+  ["LATENCY", "RESET"],
+  ["CONFIG", "RESETSTAT"],
+  ["CONFIG", "RESETSTAT", "x"],
+  ["MEMORY", "PURGE"],
   ["LOLWUT", "VERSION", "x"],
   ["DBSIZE"],
   ["FLUSHDB", "BOGUS"],

@@ -136,3 +136,43 @@ Deno.test("RAFT.DEBUG COMPACT snapshots now; a single node restarts from snapsho
     await cluster.destroy();
   }
 });
+
+Deno.test("CONFIG RESETSTAT clears the child's counters, also in the middle of a snapshot, which still completes", async () => {
+  const cluster = await TestCluster.start(1);
+  try {
+    const node = cluster.nodes[0];
+    const client = await node.client();
+    const stats = await node.client();
+    // A dataset whose BGSAVE takes a while (DEBUG POPULATE in the child, not through the log).
+    await client.call("RAFT.DEBUG", "EXEC", "DEBUG", "POPULATE", "300000", "key", "100");
+    assert.equal(await client.call("SET", "a", "1"), "OK");
+    assert.match(String(await stats.call("INFO", "commandstats")), /^cmdstat_set:calls=1,/m);
+    assert.equal(await stats.call("CONFIG", "RESETSTAT"), "OK");
+    assert.doesNotMatch(String(await stats.call("INFO", "commandstats")), /^cmdstat_set:/m);
+    // A first snapshot counts one save; the second's BGSAVE finds the count reset while it runs,
+    // and (its entries in the same second as the first's) the same last save time: counters
+    // cannot tell that it saved.
+    await new Promise((r) => setTimeout(r, 1000 - Date.now() % 1000));
+    assert.equal(await client.call("SET", "b", "2"), "OK");
+    assert.equal(await client.call("RAFT.DEBUG", "COMPACT"), "OK");
+    assert.equal(await client.call("SET", "c", "3"), "OK");
+    const second = client.call("RAFT.DEBUG", "COMPACT");
+    let resetDuringSave = false;
+    for (let attempt = 0; attempt < 2000 && !resetDuringSave; attempt++) {
+      const persistence = String(await stats.call("INFO", "persistence"));
+      if (infoField(persistence, "rdb_bgsave_in_progress") === "1") {
+        assert.equal(await stats.call("CONFIG", "RESETSTAT"), "OK");
+        resetDuringSave = true;
+      } else await new Promise((r) => setTimeout(r, 1));
+    }
+    assert.ok(resetDuringSave, "the second snapshot's BGSAVE was seen running");
+    assert.equal(await second, "OK");
+    const info = String(await stats.call("INFO", "raft"));
+    assert.equal(infoField(info, "raft_snapshots_created"), "2");
+    assert.equal(await client.call("GET", "c"), "3");
+    client.close();
+    stats.close();
+  } finally {
+    await cluster.destroy();
+  }
+});

@@ -5,7 +5,7 @@
  * --workload list-append --seed 7`. Exit code: 0 valid, 1 anomalies found, 2 unknown (a checker
  * ran out of budget), 3 bad arguments.
  */
-import { parseArgs } from "node:util";
+import { exitWithUsage, parseCommandLine } from "../../scripts/command_line.ts";
 import { defaultNodeArgs, nemesisNames, runChaos, workloadNames } from "./chaos_run.ts";
 import { overlapMaxCount } from "./nemesis/scheduler.ts";
 
@@ -14,37 +14,25 @@ const usage = `usage: chaos_main.ts [--time s] [--nemesis ${nemesisNames.join(",
   [--out dir] [--op-timeout-ms n] [--node-args='...'] [--net auto|netns|loopback]
   [--check-budget-ms n] [--ops-max n] [--overlap 1..${overlapMaxCount}]`;
 
-function main(): Promise<number> | number {
-  let values;
-  try {
-    values = parseArgs({
-      args: Deno.args,
-      options: {
-        time: { type: "string", default: "60" },
-        nemesis: { type: "string", default: "kill,pause,partition" },
-        workload: { type: "string", default: "list-append" },
-        seed: { type: "string" },
-        nodes: { type: "string", default: "3" },
-        clients: { type: "string", default: "10" },
-        out: { type: "string" },
-        "op-timeout-ms": { type: "string", default: "5000" },
-        "node-args": { type: "string" },
-        net: { type: "string", default: "auto" },
-        "check-budget-ms": { type: "string", default: "120000" },
-        "ops-max": { type: "string", default: "1000000" },
-        overlap: { type: "string", default: "1" },
-        help: { type: "boolean" },
-      },
-      strict: true,
-    }).values;
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${usage}`);
-    return 3;
-  }
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
+/** Exit code of bad arguments (0, 1 and 2 are verdicts). */
+const badArgumentsExitCode = 3;
+
+function main(): Promise<number> {
+  const { values } = parseCommandLine(usage, {
+    time: { type: "string", default: "60" },
+    nemesis: { type: "string", default: "kill,pause,partition" },
+    workload: { type: "string", default: "list-append" },
+    seed: { type: "string" },
+    nodes: { type: "string", default: "3" },
+    clients: { type: "string", default: "10" },
+    out: { type: "string" },
+    "op-timeout-ms": { type: "string", default: "5000" },
+    "node-args": { type: "string" },
+    net: { type: "string", default: "auto" },
+    "check-budget-ms": { type: "string", default: "120000" },
+    "ops-max": { type: "string", default: "1000000" },
+    overlap: { type: "string", default: "1" },
+  }, badArgumentsExitCode);
   const seed = values.seed === undefined
     ? Math.floor(Math.random() * 2 ** 31)
     : Number(values.seed);
@@ -58,14 +46,13 @@ function main(): Promise<number> | number {
     !(Number.isInteger(overlap) && overlap >= 1 && overlap <= overlapMaxCount) ||
     !["auto", "netns", "loopback"].includes(net)
   ) {
-    console.error(`bad numeric argument, --overlap or --net\n${usage}`);
-    return 3;
+    exitWithUsage(usage, "bad numeric argument, --overlap or --net", badArgumentsExitCode);
   }
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   return runChaos({
     timeSec: Number(values.time),
-    nemeses: values.nemesis === "none" ? [] : values.nemesis!.split(",").filter(Boolean),
-    workload: values.workload!,
+    nemeses: values.nemesis === "none" ? [] : values.nemesis.split(",").filter(Boolean),
+    workload: values.workload,
     seed,
     nodes: Number(values.nodes),
     clients: Number(values.clients),

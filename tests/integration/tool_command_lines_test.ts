@@ -2,8 +2,8 @@
  * @module
  * The project's scripts and tools (`make cluster`'s script, the benchmarks, the simulation) read
  * their command lines alike: `--help` prints the usage and exits 0 without starting anything,
- * and an unknown flag or a bad number gets the reason and the usage on stderr and exit code 2,
- * not a stack trace and not a run with NaN.
+ * and an unknown flag or a bad number gets the reason and the usage on stderr and exit code 2
+ * (the chaos run's 3: its 0-2 are verdicts), not a stack trace and not a run with NaN.
  */
 import assert from "node:assert/strict";
 
@@ -61,3 +61,16 @@ for (const tool of tools) {
     assert.match(outOfRange.stderr, new RegExp(`^${tool.numberFlag} must be between`));
   });
 }
+
+Deno.test("tests/chaos/chaos_main.ts answers --help, and bad arguments with its own exit code 3", async () => {
+  const chaos = { path: "tests/chaos/chaos_main.ts", permissions: ["-A"], numberFlag: "--overlap" };
+  const help = await run(chaos, ["--help"]);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /^usage: chaos_main\.ts /);
+  const unknown = await run(chaos, ["--no-such-flag"]);
+  assert.equal(unknown.code, 3);
+  assert.match(unknown.stderr, /^Unknown option '--no-such-flag'\nusage: /);
+  const badNumber = await run(chaos, ["--overlap=0"]);
+  assert.equal(badNumber.code, 3);
+  assert.match(badNumber.stderr, /^bad numeric argument, --overlap or --net\nusage: /);
+});

@@ -15,6 +15,7 @@ import type { ReplySlot } from "../server/reply_queue.ts";
 import { BatchSlot } from "./write_batch.ts";
 import {
   BlockedClients,
+  decodeWaitEnd,
   isNothing,
   parseBlocking,
   servedReply,
@@ -142,13 +143,9 @@ export class ApplyLoop {
       case PayloadKind.Blocking:
         return this.applyBlocking(entry, payload, slot);
       case PayloadKind.BlockedTimeout: {
-        // "<waiter id>" (timeout: nil) or "<waiter id>:error" (CLIENT UNBLOCK ... ERROR).
-        const [id, reason] = new TextDecoder().decode(payload.commandBytes).split(":");
-        const waiter = this.ctx.blocked.remove(Number(id));
-        const waiting = waiter?.slot;
-        waiting?.complete(
-          reason === "error" ? encodeError(unblockedError) : nullArrayFor(waiting.protocol),
-        );
+        const { waiterId, withError } = decodeWaitEnd(payload.commandBytes);
+        const waiting = this.ctx.blocked.remove(waiterId)?.slot;
+        waiting?.complete(withError ? encodeError(unblockedError) : nullArrayFor(waiting.protocol));
         slot?.complete(ok);
         return undefined;
       }

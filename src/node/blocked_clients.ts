@@ -47,6 +47,19 @@ else
 end
 `;
 
+/**
+ * The body of the entry by which the leader ends a wait: "<waiter id>" (a timeout: the client gets
+ * a nil) or "<waiter id>:error" (CLIENT UNBLOCK ... ERROR).
+ */
+export function encodeWaitEnd(waiterId: number, withError: boolean): Uint8Array {
+  return new TextEncoder().encode(`${waiterId}${withError ? ":error" : ""}`);
+}
+
+export function decodeWaitEnd(body: Uint8Array): { waiterId: number; withError: boolean } {
+  const [id, reason] = decoder.decode(body).split(":");
+  return { waiterId: Number(id), withError: reason === "error" };
+}
+
 export interface BlockingCall {
   mode: string;
   keys: Uint8Array[];

@@ -6,6 +6,8 @@
  * client-facing server needs (`NodeApi`).
  */
 import { TickClock } from "./tick_clock.ts";
+import { EntryClock, snapshotEntryTimeMs } from "./entry_clock.ts";
+import { ChildBacklog } from "./child_backlog.ts";
 import type { Config, CrashPoint } from "../config/config_schema.ts";
 import { invalidTunables, quorumReadModeOf, raftTunables } from "./raft_settings.ts";
 import { type Answerable, PipelinedConnection } from "../redis/pipelined_connection.ts";
@@ -39,7 +41,8 @@ import type { DataRoute, NodeApi, NodeState } from "../server/node_api.ts";
 import { LeaderProxy } from "./leader_proxy.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
 import { type LogStorage, openLogStorage } from "./log_storage.ts";
-import { makeDurableDir, syncDir } from "../storage/atomic_file.ts";
+import { makeDurableDir } from "../storage/atomic_file.ts";
+import { archiveMemberFiles } from "./member_archive.ts";
 import {
   encodeBatchPayload,
   encodePayload,
@@ -53,7 +56,7 @@ import { ApplyLoop } from "./apply_loop.ts";
 import { startRdbSnapshot } from "../redis/rdb_snapshot.ts";
 import { installRdb, waitChildLoaded } from "../redis/rdb_install.ts";
 import { type SnapshotHost, SnapshotManager } from "./snapshot_manager.ts";
-import { BlockedClients } from "./blocked_clients.ts";
+import { BlockedClients, encodeWaitEnd, type Waiter } from "./blocked_clients.ts";
 import { ScriptRegistry, snapshotScripts } from "./script_registry.ts";
 import { ScriptSandbox } from "../server/script_sandbox.ts";
 import type { Logger } from "./logger.ts";
@@ -77,18 +80,12 @@ import { decodeMessage } from "../peer/message_codec.ts";
 import { adminRequest } from "../peer/admin_client.ts";
 import { AppliedWaiters } from "./applied_waiters.ts";
 import { SessionOrder } from "./session_order.ts";
-import { PubSubSession } from "./pubsub_session.ts";
+import { PubSubSessions } from "./pubsub_sessions.ts";
 import { WatchHistory, type WatchHistoryState } from "./watch_history.ts";
 import type { ClientRegistry } from "../server/client_registry.ts";
 
 /** What a client gets when the child has not answered its command within the request timeout. */
 const requestTimeoutReply = encodeError(Errors.requestTimeout);
-
-/** The entry time a snapshot was taken at (undefined for snapshots from before entry times). */
-function snapshotEntryTimeMs(extra: Record<string, unknown>): number | undefined {
-  const timeMs = extra.entryTimeMs;
-  return typeof timeMs === "number" && timeMs > 0 ? timeMs : undefined;
-}
 
 function nowSec(): number {
   return Math.floor(Date.now() / 1000);
@@ -140,7 +137,10 @@ export class ClusterNode implements NodeApi {
     (writes) => this.proposeBatched(writes),
   );
   /** Subscribers on this node's child; closed when it stops leading. */
-  private readonly pubsubSessions = new Set<PubSubSession>();
+  private readonly pubsubSessions = new PubSubSessions(
+    () => this.child.socketPath,
+    () => this.config.clientReplyBufferMaxBytes,
+  );
   /**
    * `--requirepass` as the node started: the cluster password when none is set, and it stays
    * so when CONFIG SET changes the clients' password (peers would otherwise be locked out).
@@ -152,20 +152,12 @@ export class ClusterNode implements NodeApi {
   );
   private readonly watchHistory: WatchHistory;
   readonly blocked = new BlockedClients();
-  /** Latest entry time given or seen in the log: a leader's next entry gets no earlier time. */
-  private lastEntryTimeMs = 0;
+  private readonly entryClock = new EntryClock();
   /** A leader's look at its keyspace for a clock tick is in flight. */
   private clockTickChecking = false;
-  /** New entries from the leader are dropped while the child falls behind (childFallsBehind). */
-  private refusingEntries = false;
-  /** When a leader whose child cannot keep up may next try to hand leadership over. */
-  private nextHandOffMs = 0;
-  /** Since when the leader's child has been more than --apply-queue-max-bytes behind (or -1). */
-  private childBehindSinceMs = -1;
+  private readonly childBacklog: ChildBacklog;
   /** When the leader last asked its child whether any key has a deadline. */
   private lastClockCheckMs = 0;
-  /** The time of the last applied entry (kept in snapshots: the child loads them at it). */
-  private lastAppliedTimeMs = 0;
   /** Replicated CONFIG SET values in force (kept in snapshots). */
   private readonly childConfig = new ChildConfig();
   private readonly applyLoop: ApplyLoop;
@@ -225,6 +217,7 @@ export class ClusterNode implements NodeApi {
       nodeRemoved: (nodeId) => this.onNodeRemoved(nodeId),
       fatal: (message) => this.fatal(message),
     });
+    this.childBacklog = new ChildBacklog(() => this.childConn, config, log);
     this.child = new RedisChild({
       redisServer: config.redisServer,
       dir: `${config.dir}/redis`,
@@ -356,33 +349,11 @@ export class ClusterNode implements NodeApi {
     slot: ReplySlot,
     answer?: (reply: Uint8Array) => Uint8Array,
   ): void {
-    let pending = session.state.pubsub as Promise<PubSubSession | null> | undefined;
-    if (!pending) {
+    if (!this.pubsubSessions.has(session)) {
       const error = this.dataCommandError();
       if (error) return slot.complete(encodeError(error));
-      pending = PubSubSession.open(
-        this.child.socketPath,
-        session,
-        this.config.clientReplyBufferMaxBytes,
-        (ended) => {
-          this.pubsubSessions.delete(ended);
-          if (session.state.pubsub === pending) {
-            delete session.state.pubsub;
-            delete session.state.subscriptions;
-          }
-        },
-      ).then((opened) => {
-        this.pubsubSessions.add(opened);
-        if (!session.isOpen) opened.close(); // the client left while it opened
-        return opened;
-      }, () => null);
-      session.state.pubsub = pending;
     }
-    // The slot gets the frames the child answers the command with (see PubSubSession).
-    pending.then((pubsub) => {
-      if (!pubsub) return slot.complete(encodeError("ERR pub/sub is unavailable"));
-      pubsub.send(commandBytes, slot, answer);
-    });
+    this.pubsubSessions.send(session, commandBytes, slot, answer);
   }
 
   openInvalidations(sink: InvalidationSink): { close(): void } {
@@ -446,14 +417,14 @@ export class ClusterNode implements NodeApi {
   /** An entry whose `slot` answers its clients once applied; `orders` are their sessions. */
   private proposeClientEntry(payload: Uint8Array, slot: ReplySlot, orders: SessionOrder[]): void {
     if (!this.raft) return slot.complete(encodeError(Errors.noCluster));
-    const stamped = stampPayload(payload, this.nextEntryTimeMs());
+    const stamped = stampPayload(payload, this.entryClock.next());
     // Peers refuse a larger entry: in the log, it would hold up every write after it.
     if (stamped.length > this.config.entryMaxBytes) {
       return slot.complete(encodeError(Errors.entryTooLarge));
     }
     // Its child would get the entry once committed; past the bound, memory would grow with every
     // write (the leader hands leadership over meanwhile, see maybeHandOffLeadership).
-    if (this.childBehind()) return slot.complete(encodeError(Errors.childBehind));
+    if (this.childBacklog.behind()) return slot.complete(encodeError(Errors.childBehind));
     const position = this.propose(stamped);
     if (position instanceof RaftError) {
       return slot.complete(encodeError(this.proposalErrorReply(position)));
@@ -525,23 +496,15 @@ export class ClusterNode implements NodeApi {
     else order.read(run);
   }
 
-  /** The time for an entry proposed now: the wall clock, never before an earlier entry's. */
-  private nextEntryTimeMs(): number {
-    this.lastEntryTimeMs = Math.max(Date.now(), this.lastEntryTimeMs);
-    return this.lastEntryTimeMs;
-  }
-
   /**
    * The clock a read runs on (sent now): on the leader, the latest time that expires nothing an
-   * entry still to be applied would see alive. With entries in flight that is the last applied
-   * entry's time (theirs are later); with none, now, and no later entry gets an earlier time.
-   * The child's clock stays held there, so its background expiry agrees with the log too.
-   * Elsewhere (stale reads) the child's clock is the last applied entry's.
+   * entry still to be applied would see alive (EntryClock.readTimeMs). The child's clock stays
+   * held there, so its background expiry agrees with the log too. Elsewhere (stale reads) the
+   * child's clock is the last applied entry's.
    */
   private readClock(commandBytes: Uint8Array): Uint8Array {
     if (!this.child.hasClock || this.role !== "leader" || !this.raft) return commandBytes;
-    let timeMs = this.lastAppliedTimeMs;
-    if (this.appliedIndex >= this.raft.lastIndex) timeMs = this.nextEntryTimeMs();
+    const timeMs = this.entryClock.readTimeMs(this.appliedIndex < this.raft.lastIndex);
     return atTime(commandBytes, timeMs, this.childConn);
   }
 
@@ -726,26 +689,6 @@ export class ClusterNode implements NodeApi {
     this.peers?.peerConnected(peerId);
   }
 
-  /** The child has not read --apply-queue-max-bytes of what was sent to it. */
-  private childBehind(): boolean {
-    return this.childConn.unwrittenBytes > this.config.applyQueueMaxBytes;
-  }
-
-  /** A follower's `childBehind`, said in the log once a spell. */
-  private childFallsBehind(): boolean {
-    const behind = this.childBehind();
-    if (behind !== this.refusingEntries) {
-      this.refusingEntries = behind;
-      if (behind) {
-        this.log.warning(
-          `the redis child is more than ${this.config.applyQueueMaxBytes} bytes behind: ` +
-            "taking no new entries from the leader until it catches up",
-        );
-      } else this.log.notice("the redis child caught up: taking entries again");
-    }
-    return behind;
-  }
-
   /** A RAFT.MSG payload from a peer; malformed input throws (the caller replies an error). */
   peerMessage(bytes: Uint8Array): void {
     if (!this.raft || !this.identity) throw new Error("not a cluster member");
@@ -772,7 +715,7 @@ export class ClusterNode implements NodeApi {
       if (message.entries.length > 0) this.counters.appendReqWithEntryReceived++;
       // Dropped, as a lost message: the leader sends them again once a heartbeat's answer shows
       // they did not arrive. Heartbeats still count, so no election starts over it.
-      if (message.entries.length > 0 && this.childFallsBehind()) return;
+      if (message.entries.length > 0 && this.childBacklog.followerRefuses()) return;
     }
     if (message.type === MessageType.InstallSnapshot) {
       this.counters.snapshotReqReceived++;
@@ -811,9 +754,7 @@ export class ClusterNode implements NodeApi {
     // A child that does not answer (stopped, or busy with a long command) leaves no client
     // waiting past the request timeout; its late replies are dropped.
     this.childConn?.answerOverdue(now, this.config.requestTimeoutMs, requestTimeoutReply);
-    for (const pubsub of this.pubsubSessions) {
-      pubsub.expire(now, this.config.requestTimeoutMs, requestTimeoutReply);
-    }
+    this.pubsubSessions.expire(now, this.config.requestTimeoutMs, requestTimeoutReply);
     this.replicaWaits.check(this.replicasHolding, now);
     this.maybeProposeClockTick();
     if (!this.raft) return;
@@ -823,28 +764,13 @@ export class ClusterNode implements NodeApi {
     this.schedule();
   }
 
-  /**
-   * A leader whose child has answered nothing, or stayed more than --apply-queue-max-bytes
-   * behind, for --child-stall-timeout-ms (stopped, or stuck) cannot serve while the others
-   * could: it hands leadership to the most up-to-date of them (once per two election timeouts
-   * while the child stays so). A backlog alone (a burst of large writes) passes by itself.
-   */
+  /** A leader whose child cannot keep up hands leadership to the most up-to-date other node. */
   private maybeHandOffLeadership(nowMs: number): void {
-    const behind = this.role === "leader" && this.childBehind();
-    if (!behind) this.childBehindSinceMs = -1;
-    else if (this.childBehindSinceMs < 0) this.childBehindSinceMs = nowMs;
-    if (this.role !== "leader" || nowMs < this.nextHandOffMs) return;
-    const unansweredMs = this.childConn.unansweredForMs(nowMs);
-    const behindMs = behind ? nowMs - this.childBehindSinceMs : 0;
-    if (Math.max(unansweredMs, behindMs) < this.config.childStallTimeoutMs) return;
-    this.nextHandOffMs = nowMs + 2 * this.config.electionTimeoutMs;
+    const reason = this.childBacklog.handOffReason(nowMs, this.role === "leader");
+    if (!reason) return;
     const error = this.raft!.transferLeader();
     this.log.warning(
-      (unansweredMs >= behindMs
-        ? `the redis child has answered nothing for ${Math.round(unansweredMs)} ms`
-        : `the redis child has been more than ${this.config.applyQueueMaxBytes} bytes behind ` +
-          `for ${Math.round(behindMs)} ms`) +
-        (error ? `; no other node to lead: ${error.message}` : ": handing leadership over"),
+      reason + (error ? `; no other node to lead: ${error.message}` : ": handing leadership over"),
     );
   }
 
@@ -855,8 +781,8 @@ export class ClusterNode implements NodeApi {
    */
   private maybeProposeClockTick(): void {
     if (this.role !== "leader" || !this.leaderReady || !this.raft || this.clockTickChecking) return;
+    if (this.entryClock.idleMs() < this.config.childClockTickMs) return;
     const nowMs = Date.now();
-    if (nowMs - this.lastEntryTimeMs < this.config.childClockTickMs) return;
     // Once per tick: with no key to expire, the check finds nothing and proposes nothing.
     if (nowMs - this.lastClockCheckMs < this.config.childClockTickMs) return;
     this.lastClockCheckMs = nowMs;
@@ -866,7 +792,7 @@ export class ClusterNode implements NodeApi {
       if (raft !== this.raft || this.role !== "leader") return;
       if (!/expires=[1-9]/.test(String(info))) return;
       const payload = encodePayload(PayloadKind.Clock, 0, new Uint8Array(0));
-      if (!(this.propose(stampPayload(payload, this.nextEntryTimeMs())) instanceof RaftError)) {
+      if (!(this.propose(stampPayload(payload, this.entryClock.next())) instanceof RaftError)) {
         this.schedule();
       }
     }, () => {}).finally(() => this.clockTickChecking = false);
@@ -997,7 +923,7 @@ export class ClusterNode implements NodeApi {
     if (this.role === "leader" && role !== "leader") {
       this.reads.failAll(Errors.readNoQuorum);
       this.replicaWaits.answerAll();
-      this.disconnectSubscribers();
+      this.pubsubSessions.disconnectAll();
     }
     if (role !== "leader") this.leaderReady = false;
     if (leaderId !== this.leaderId) this.leaderProxy.reset();
@@ -1018,14 +944,6 @@ export class ClusterNode implements NodeApi {
         return Errors.uncommittedLimit;
       default:
         return this.dataCommandError() ?? Errors.noLeader;
-    }
-  }
-
-  /** A node that stops leading disconnects its subscribers, as RedisRaft does. */
-  private disconnectSubscribers(): void {
-    for (const pubsub of [...this.pubsubSessions]) {
-      pubsub.close();
-      pubsub.session.close();
     }
   }
 
@@ -1089,7 +1007,7 @@ export class ClusterNode implements NodeApi {
         scriptsBinary: this.scripts.toJSON(),
         blocked: this.blocked.toJSON(),
         childConfig: this.childConfig.toJSON(),
-        entryTimeMs: this.lastAppliedTimeMs,
+        entryTimeMs: this.entryClock.appliedTimeMs,
         watchHistory: this.watchHistory.toJSON(),
       }),
       compact: (index, sizeBytes) => this.raft!.compact(index, sizeBytes),
@@ -1140,8 +1058,7 @@ export class ClusterNode implements NodeApi {
     this.watchHistory.restore(index, extra.watchHistory as WatchHistoryState | undefined);
     // The child already runs with these: start arguments, in force before it loaded the snapshot.
     this.childConfig.restore(extra.childConfig);
-    this.lastAppliedTimeMs = snapshotEntryTimeMs(extra) ?? 0;
-    this.lastEntryTimeMs = Math.max(this.lastEntryTimeMs, this.lastAppliedTimeMs);
+    this.entryClock.restore(snapshotEntryTimeMs(extra) ?? 0);
     this.appliedIndex = index;
   }
 
@@ -1149,11 +1066,7 @@ export class ClusterNode implements NodeApi {
   private finishApply(entry: Entry): void {
     this.appliedIndex = entry.index;
     const timeMs = entry.type === EntryType.Normal ? payloadTimeMs(entry.data) : undefined;
-    if (timeMs !== undefined) {
-      this.lastAppliedTimeMs = timeMs;
-      // A leader proposes only once every earlier entry is applied, so this covers them all.
-      if (timeMs > this.lastEntryTimeMs) this.lastEntryTimeMs = timeMs;
-    }
+    if (timeMs !== undefined) this.entryClock.applied(timeMs);
     if (entry.term === this.currentTerm && this.role === "leader" && !this.leaderReady) {
       this.leaderReady = true;
     }
@@ -1183,8 +1096,7 @@ export class ClusterNode implements NodeApi {
   }
 
   clientClosed(session: ClientSession): void {
-    // Its pub/sub connection to the child would stay subscribed for good.
-    for (const pubsub of [...this.pubsubSessions]) if (pubsub.session === session) pubsub.close();
+    this.pubsubSessions.closeOf(session);
     // Its waiter leaves through the log before anything proposed after this moment, so a push
     // right after the disconnect is not handed to a client that is gone (as in Redis).
     if (this.isBlocked(session.id)) this.expireBlockedClients(performance.now());
@@ -1197,12 +1109,20 @@ export class ClusterNode implements NodeApi {
   unblockClient(clientId: number, withError: boolean): boolean {
     if (this.role !== "leader" || !this.raft) return false;
     const waiter = this.blocked.ofClient(clientId);
-    if (!waiter || waiter.timeoutProposed) return false;
-    const body = `${waiter.id}${withError ? ":error" : ""}`;
-    const payload = encodePayload(PayloadKind.BlockedTimeout, 1, new TextEncoder().encode(body));
+    if (!waiter || waiter.timeoutProposed || !this.proposeWaitEnd(waiter, withError)) return false;
+    this.schedule();
+    return true;
+  }
+
+  /** Propose the entry that ends `waiter`'s wait on every node; false if the core refused it. */
+  private proposeWaitEnd(waiter: Waiter, withError: boolean): boolean {
+    const payload = encodePayload(
+      PayloadKind.BlockedTimeout,
+      1,
+      encodeWaitEnd(waiter.id, withError),
+    );
     if (this.propose(payload) instanceof RaftError) return false;
     waiter.timeoutProposed = true;
-    this.schedule();
     return true;
   }
 
@@ -1213,12 +1133,7 @@ export class ClusterNode implements NodeApi {
       if (waiter.timeoutProposed || !waiter.slot) continue;
       const gone = waiter.slot.queue.isClosed;
       if (!gone && (waiter.deadlineMs === undefined || waiter.deadlineMs > nowMs)) continue;
-      const payload = encodePayload(
-        PayloadKind.BlockedTimeout,
-        1,
-        new TextEncoder().encode(String(waiter.id)),
-      );
-      if (!(this.propose(payload) instanceof RaftError)) waiter.timeoutProposed = true;
+      this.proposeWaitEnd(waiter, false);
     }
     this.schedule();
   }
@@ -1270,14 +1185,8 @@ export class ClusterNode implements NodeApi {
     await this.storage?.close();
     this.storage = null;
     await this.snapshots.close();
-    const archive = `${this.config.dir}/removed-${identity.nodeId}-${Date.now()}`;
-    await Deno.mkdir(archive, { recursive: true });
-    for (const name of ["identity.json", "hard_state.json", "log", "snapshot"]) {
-      await Deno.rename(`${this.config.dir}/${name}`, `${archive}/${name}`).catch(() => {});
-    }
     // Durable before the node serves as uninitialized: a power cut must not bring the member back.
-    await syncDir(archive);
-    await syncDir(this.config.dir);
+    await archiveMemberFiles(this.config.dir, identity.nodeId);
     await this.childRequest(["FLUSHALL"]);
     this.identity = null;
     this.role = "(none)";

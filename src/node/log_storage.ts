@@ -7,7 +7,7 @@
  */
 import type { Config } from "../config/config_schema.ts";
 import type { Entry, EntryType, HardState, PersistedState, SnapshotMeta } from "../raft/mod.ts";
-import { FileHardStateStore } from "../storage/hard_state_store.ts";
+import { FileHardStateStore, HARD_STATE_FILE_NAME } from "../storage/hard_state_store.ts";
 import { LOG_DIR_NAME, SegmentedLog, type TailTruncation } from "../storage/segmented_log.ts";
 import type { LogStore } from "../storage/types.ts";
 
@@ -138,7 +138,7 @@ export async function openLogStorage(
   if (fresh) {
     // Leftovers of an init or join that crashed before the identity was saved.
     await Deno.remove(logDir, { recursive: true }).catch(() => {});
-    await Deno.remove(`${config.dir}/hard_state.json`).catch(() => {});
+    await Deno.remove(`${config.dir}/${HARD_STATE_FILE_NAME}`).catch(() => {});
   }
   // Segments well below --log-max-bytes, so that compaction behind a snapshot frees space.
   const segmentMaxBytes = Math.max(

@@ -64,7 +64,8 @@ export async function makeDurableDir(dir: string): Promise<void> {
   await syncDir(parent);
 }
 
-async function exists(path: string): Promise<boolean> {
+/** The path names a file, directory or link (a dangling link too). */
+export async function exists(path: string): Promise<boolean> {
   try {
     await Deno.lstat(path);
     return true;

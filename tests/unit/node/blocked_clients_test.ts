@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { parseLongDouble, parseTimeout } from "../../../src/node/blocked_clients.ts";
+import {
+  decodeWaitEnd,
+  encodeWaitEnd,
+  parseLongDouble,
+  parseTimeout,
+} from "../../../src/node/blocked_clients.ts";
 
 const notAFloat = "ERR timeout is not a float or out of range";
 const negative = "ERR timeout is negative";
@@ -47,4 +52,14 @@ Deno.test("blocking timeouts are Redis 7.0's: truncated milliseconds and its err
     [" 1", notAFloat],
   ];
   for (const [text, expected] of cases) assert.equal(parseTimeout(text), expected, text);
+});
+
+Deno.test("the entry that ends a wait names the waiter, and whether it ends with an error", () => {
+  assert.equal(new TextDecoder().decode(encodeWaitEnd(42, false)), "42");
+  assert.equal(new TextDecoder().decode(encodeWaitEnd(42, true)), "42:error");
+  for (const waiterId of [1, 42, 2 ** 40]) {
+    for (const withError of [false, true]) {
+      assert.deepEqual(decodeWaitEnd(encodeWaitEnd(waiterId, withError)), { waiterId, withError });
+    }
+  }
 });

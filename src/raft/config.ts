@@ -78,6 +78,8 @@ export interface InjectedBugs {
   readonly ackAppendBeforePersist?: boolean;
   /** Leader counts its own entries toward the commit quorum before its own fsync. */
   readonly countSelfBeforeFsync?: boolean;
+  /** Answer (pre-)vote requests while a leader is believed alive (no leader stickiness). */
+  readonly voteWhileLeaderAlive?: boolean;
 }
 
 /** No injected bugs: the default. */

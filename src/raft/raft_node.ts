@@ -184,7 +184,8 @@ export class RaftNode {
     if (m.to !== this.id || m.from === this.id) return;
     if (m.term > this.term) {
       if (m.type === MessageType.RequestVote) {
-        if (!m.transfer && this.inLease()) return; // leader stickiness
+        // Leader stickiness: a node that hears its leader does not help depose it.
+        if (!m.transfer && this.inLease() && !this.config.injectedBugs.voteWhileLeaderAlive) return;
         if (m.preVote) {
           this.handleRequestVote(m);
           return;

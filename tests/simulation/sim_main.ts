@@ -12,6 +12,7 @@ import process from "node:process";
 import type { InjectedBugs } from "../../src/raft/mod.ts";
 import { type FaultProfile, faultProfiles, runSimulation } from "./simulation.ts";
 import { exitWithUsage, parseCommandLine } from "../../scripts/command_line.ts";
+import { runPartialPartitions } from "./partial_partition.ts";
 
 /** Every injected bug by name (the compiler checks that none is missing). */
 const bugNames: Record<keyof InjectedBugs, true> = {
@@ -21,12 +22,14 @@ const bugNames: Record<keyof InjectedBugs, true> = {
   sendVotesBeforePersist: true,
   ackAppendBeforePersist: true,
   countSelfBeforeFsync: true,
+  voteWhileLeaderAlive: true,
 };
 
 const usage =
   `usage: sim_main.ts [--seeds n] [--seed first] [--steps n] [--nodes 3|5] [--lease] [--quiet]
   [--profile ${faultProfiles.join("|")}]
-  [--bug ${Object.keys(bugNames).join("|")}]`;
+  [--bug ${Object.keys(bugNames).join("|")}]
+  [--partial-partitions rounds]   bridges and rings instead of the fault mix (partial_partition.ts)`;
 
 const commandLine = parseCommandLine(usage, {
   seeds: { type: "string", default: "100" },
@@ -37,6 +40,7 @@ const commandLine = parseCommandLine(usage, {
   quiet: { type: "boolean", default: false },
   profile: { type: "string" },
   bug: { type: "string" },
+  "partial-partitions": { type: "string" },
 });
 const values = commandLine.values;
 const seeds = commandLine.integer("seeds", 1, 1_000_000_000);
@@ -51,6 +55,9 @@ if (profile !== undefined && !faultProfiles.includes(profile)) {
 if (values.bug !== undefined && !Object.hasOwn(bugNames, values.bug)) {
   exitWithUsage(usage, `--bug must be one of ${Object.keys(bugNames).join(", ")}`);
 }
+const partialRounds = values["partial-partitions"] === undefined
+  ? undefined
+  : commandLine.integer("partial-partitions", 1, 1_000_000);
 const injectedBugs: InjectedBugs | undefined = values.bug === undefined
   ? undefined
   : { [values.bug]: true };
@@ -62,14 +69,10 @@ let elections = 0;
 let snapshots = 0;
 let changes = 0;
 for (let seed = first; seed < first + seeds; seed++) {
-  const result = runSimulation({
-    seed,
-    steps,
-    nodes,
-    leaseReads: values.lease,
-    profile,
-    injectedBugs,
-  });
+  const options = { seed, nodes, leaseReads: values.lease, injectedBugs } as const;
+  const result = partialRounds === undefined
+    ? runSimulation({ ...options, steps, profile })
+    : runPartialPartitions({ ...options, rounds: partialRounds });
   writes += result.stats.writesAcked;
   reads += result.stats.readsChecked;
   elections += result.stats.elections;
@@ -83,14 +86,18 @@ for (let seed = first; seed < first + seeds; seed++) {
     console.log(
       `reproduce: deno run tests/simulation/sim_main.ts --seeds 1 --seed ${seed} --steps ${steps} --nodes ${nodes}${
         values.lease ? " --lease" : ""
-      }${profile ? ` --profile ${profile}` : ""}${values.bug ? ` --bug ${values.bug}` : ""}`,
+      }${profile ? ` --profile ${profile}` : ""}${values.bug ? ` --bug ${values.bug}` : ""}${
+        partialRounds ? ` --partial-partitions ${partialRounds}` : ""
+      }`,
     );
     process.exit(1);
   }
 }
 const seconds = (performance.now() - started) / 1000;
 console.log(
-  `ok: ${seeds} seeds (${first}..${first + seeds - 1}) x ${steps} steps, ${nodes} nodes${
+  `ok: ${seeds} seeds (${first}..${first + seeds - 1}) x ${
+    partialRounds ? `${partialRounds} partial partitions` : `${steps} steps`
+  }, ${nodes} nodes${
     values.lease ? ", lease reads" : ""
   }: ${writes} writes acked, ${reads} reads checked, ${elections} elections, ${snapshots} snapshots installed, ${changes} membership changes in ${
     seconds.toFixed(1)

@@ -93,7 +93,8 @@ export interface SimStats {
   committedIndex: number;
 }
 
-const unitsPerTick = 4;
+/** Simulation time units per node tick. */
+export const unitsPerTick = 4;
 const traceLength = 400;
 
 interface PendingRead {

@@ -1,13 +1,15 @@
 /**
  * @module
  * Network partitions between nodes (clients still reach every node, as in Jepsen): isolate one
- * node (the leader half of the time), split into a majority and a minority, or cut one node's
- * outgoing traffic only (asymmetric: it still hears the others). Needs network namespaces.
+ * node (the leader half of the time), split into a majority and a minority, cut one node's
+ * outgoing traffic only (asymmetric: it still hears the others), or a bridge (the others split
+ * in two halves that cannot reach each other, one node reaching both: reachability that is not
+ * transitive). Needs network namespaces.
  */
 import type { ChaosNode } from "../chaos_node.ts";
 import { type Nemesis, type NemesisContext, pickTarget } from "./nemesis.ts";
 
-export type PartitionMode = "isolate" | "split" | "one-way";
+export type PartitionMode = "isolate" | "split" | "one-way" | "bridge";
 
 export class PartitionNemesis implements Nemesis {
   readonly name = "partition";
@@ -15,10 +17,23 @@ export class PartitionNemesis implements Nemesis {
   async start(context: NemesisContext): Promise<string> {
     if (!context.network.canPartition) return "partitions unsupported on this network";
     const members = context.cluster.members;
-    const modes: PartitionMode[] = ["isolate", "split", "one-way"];
+    const modes: PartitionMode[] = ["isolate", "split", "one-way", "bridge"];
     const mode = modes[Math.floor(context.random() * modes.length)];
     const target = await pickTarget(context);
     if (!target) return "no running node";
+    const names = (nodes: ChaosNode[]) => nodes.map((n) => n.name).join(",");
+    if (mode === "bridge") {
+      const others = members.filter((n) => n !== target).sort(() => context.random() - 0.5);
+      const half = Math.floor(others.length / 2);
+      const [left, right] = [others.slice(0, half), others.slice(half)];
+      for (const a of left) {
+        for (const b of right) {
+          await context.network.drop(a.spec.slot, b.spec.slot);
+          await context.network.drop(b.spec.slot, a.spec.slot);
+        }
+      }
+      return `bridge ${target.name}: {${names(left)}} | {${names(right)}}`;
+    }
     let minority: ChaosNode[] = [target];
     if (mode === "split") {
       const shuffled = [...members].sort(() => context.random() - 0.5);
@@ -31,7 +46,6 @@ export class PartitionNemesis implements Nemesis {
         if (mode !== "one-way") await context.network.drop(b.spec.slot, a.spec.slot);
       }
     }
-    const names = (nodes: ChaosNode[]) => nodes.map((n) => n.name).join(",");
     return mode === "one-way"
       ? `${target.name} cannot send to ${names(majority)} (it still receives)`
       : `${mode}: {${names(minority)}} | {${names(majority)}}`;

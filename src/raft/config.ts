@@ -80,6 +80,8 @@ export interface InjectedBugs {
   readonly countSelfBeforeFsync?: boolean;
   /** Answer (pre-)vote requests while a leader is believed alive (no leader stickiness). */
   readonly voteWhileLeaderAlive?: boolean;
+  /** Remove a voter even when too few of the remaining voters answer to commit anything. */
+  readonly removeWithoutQuorumCheck?: boolean;
 }
 
 /** No injected bugs: the default. */

@@ -18,7 +18,7 @@
  * @module
  */
 
-import type { InjectedBugs, NodeId } from "../../src/raft/mod.ts";
+import { type InjectedBugs, type NodeId, RaftError } from "../../src/raft/mod.ts";
 import { SafetyViolation } from "./checker.ts";
 import { type SimResult, Simulation, unitsPerTick } from "./simulation.ts";
 
@@ -78,14 +78,19 @@ export function partialPartitionCuts(
   return cuts;
 }
 
-/** The one leader, once every voter has applied everything it committed; else undefined. */
+/**
+ * The one leader, once the cluster has its size in voters (no change in flight) and every member
+ * has applied everything the leader committed; else undefined.
+ */
 function settledLeader(sim: Simulation): NodeId | undefined {
   const leaders = sim.leaders();
   if (leaders.length !== 1) return undefined;
   const raft = leaders[0].raft!;
   const commit = raft.status().commitIndex;
   if (raft.logTerm(commit) !== raft.status().term) return undefined;
-  for (const member of raft.membership().members) {
+  const members = raft.membership().members;
+  if (members.length !== sim.options.nodes || members.some((m) => !m.voter)) return undefined;
+  for (const member of members) {
     const node = sim.nodes.get(member.id);
     if (node === undefined || !node.up || node.appliedIndex < commit) return undefined;
   }
@@ -93,11 +98,11 @@ function settledLeader(sim: Simulation): NodeId | undefined {
 }
 
 /**
- * Waits for a settled cluster: a fixed allowance for elections plus, as the simulation's
- * liveness phase allows, a few units per entry a node has to catch up on, and per byte of a
- * snapshot it needs (chunks of 16 bytes and up, one round trip each at worst).
+ * Units a node may take to catch up, as the simulation's liveness phase allows: a few per entry
+ * the furthest-behind node lacks, and per byte of a snapshot it needs (chunks of 16 bytes and up,
+ * one round trip each at worst).
  */
-function settle(sim: Simulation): NodeId {
+function catchUpUnits(sim: Simulation): number {
   let lastIndex = 0;
   let appliedMin = Infinity;
   let snapshotIndexMax = 0;
@@ -113,15 +118,28 @@ function settle(sim: Simulation): NodeId {
   const snapshotUnits = appliedMin < snapshotIndexMax
     ? catchUpUnitsPerSnapshotByte * snapshotBytesMax
     : 0;
-  const deadline = sim.now + settleMaxUnits + catchUpUnitsPerEntry * (lastIndex - appliedMin) +
-    snapshotUnits;
+  return catchUpUnitsPerEntry * (lastIndex - appliedMin) + snapshotUnits;
+}
+
+/**
+ * Waits for a settled cluster (elections, catch-up, a new node in place of one removed during
+ * the last partition); the bound grows with each node added, which starts from nothing.
+ */
+function settle(sim: Simulation): NodeId {
+  let deadline = sim.now + settleMaxUnits + catchUpUnits(sim);
   while (sim.now < deadline) {
     sim.stepTime();
     const leader = settledLeader(sim);
     if (leader !== undefined) return leader;
-    // A write of the leader's term, so that its commit index reaches its own term.
     const leaders = sim.leaders();
-    if (leaders.length === 1 && sim.random() < 0.05) sim.write();
+    if (leaders.length !== 1) continue;
+    // A write of the leader's term, so that its commit index reaches its own term.
+    if (sim.random() < 0.05) sim.write();
+    const members = leaders[0].raft!.membership().members;
+    if (members.length < sim.options.nodes && sim.addFreshNode(leaders[0])) {
+      sim.stats.membershipChanges++;
+      deadline = Math.max(deadline, sim.now + settleMaxUnits + catchUpUnits(sim));
+    }
   }
   const states = [...sim.nodes.values()].map((n) =>
     `n${n.id}:${n.up ? n.role : "down"}@${n.appliedIndex}/${n.raft?.status().commitIndex ?? "-"}`
@@ -134,6 +152,19 @@ function compactOne(sim: Simulation): void {
   const up = [...sim.nodes.values()].filter((node) => node.up);
   const node = up[Math.floor(sim.random() * up.length)];
   if (node?.compact()) sim.log(`n${node.id} compacted at ${node.appliedIndex}`);
+}
+
+/** The leader tries to remove one of the other voters (refused when the rest would stall). */
+function removeVoter(sim: Simulation, leaderId: NodeId, voters: readonly NodeId[]): void {
+  const others = voters.filter((id) => id !== leaderId);
+  const victim = others[Math.floor(sim.random() * others.length)];
+  const result = sim.nodes.get(leaderId)!.raft!.removeNode(victim);
+  if (!(result instanceof RaftError)) sim.stats.membershipChanges++;
+  sim.log(
+    `n${leaderId} removes n${victim}: ${
+      result instanceof RaftError ? `refused (${result.code})` : `at ${result.index}`
+    }`,
+  );
 }
 
 /** One partition: cut, hold with traffic, heal. Returns a failure or undefined. */
@@ -155,7 +186,11 @@ function holdPartition(sim: Simulation, leaderId: NodeId, round: number): string
   const layout = order.map((id) => `n${id}`).join(" ");
   sim.log(`round ${round}: ${kind} ${layout}, leader n${leaderId}${writing ? "" : ", reads only"}`);
   const windows = 10 + Math.floor(sim.random() * 20);
+  // Half the rounds, the leader tries to remove another voter partway: a removal it accepts must
+  // leave a configuration it still reaches a majority of (the core refuses the others).
+  const removeAtWindow = sim.random() < 0.5 ? 2 + Math.floor(sim.random() * (windows - 4)) : -1;
   for (let window = 0; window < windows; window++) {
+    if (window === removeAtWindow) removeVoter(sim, leaderId, voters);
     const windowEnd = sim.now + progressWindowUnits;
     const writesBefore = sim.checker.writesAcked;
     const readsBefore = sim.stats.readsChecked;

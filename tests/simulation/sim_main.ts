@@ -23,6 +23,7 @@ const bugNames: Record<keyof InjectedBugs, true> = {
   ackAppendBeforePersist: true,
   countSelfBeforeFsync: true,
   voteWhileLeaderAlive: true,
+  removeWithoutQuorumCheck: true,
 };
 
 const usage =

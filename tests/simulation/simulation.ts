@@ -586,12 +586,18 @@ export class Simulation {
       const members = leader.raft!.membership().members;
       if (members.some((m) => !m.voter)) continue;
       if (members.length >= this.options.nodes) return;
-      const id = this.nextNodeId;
-      if (leader.raft!.addNode(id, `n${id}`) instanceof RaftError) continue;
-      this.createNode();
-      this.log(`n${leader.id} adds n${id}`);
+      this.addFreshNode(leader);
     }
     throw new SafetyViolation("Liveness", "cluster did not form");
+  }
+
+  /** The leader adds a new node (a non-voter it promotes once caught up); false if refused. */
+  addFreshNode(leader: SimNode): boolean {
+    const id = this.nextNodeId;
+    if (leader.raft!.addNode(id, `n${id}`) instanceof RaftError) return false;
+    this.createNode();
+    this.log(`n${leader.id} adds n${id}`);
+    return true;
   }
 
   /** Runs the faulty phase. */

@@ -20,7 +20,7 @@
 
 import { type InjectedBugs, type NodeId, RaftError } from "../../src/raft/mod.ts";
 import { SafetyViolation } from "./checker.ts";
-import { type SimResult, Simulation, unitsPerTick } from "./simulation.ts";
+import { runChecked, type SimResult, Simulation, unitsPerTick } from "./simulation.ts";
 
 export type PartialPartitionKind = "bridge" | "ring";
 
@@ -229,31 +229,20 @@ export function runPartialPartitions(options: PartialPartitionOptions): PartialP
     injectedBugs: options.injectedBugs,
   });
   let partitions = 0;
-  const finish = (property?: string, failure?: string): PartialPartitionResult => ({
-    ok: failure === undefined,
-    seed: options.seed,
-    profile: sim.profile,
-    property,
-    failure,
-    trace: sim.traceTail(),
-    stats: { ...sim.stats, writesAcked: sim.checker.writesAcked },
-    partitions,
-  });
-  try {
+  const result = runChecked(sim, () => {
     sim.formCluster();
     for (let round = 1; round <= options.rounds; round++) {
       const leader = settle(sim);
       partitions++;
       const failure = holdPartition(sim, leader, round);
-      if (failure !== undefined) return finish("Availability", `round ${round}: ${failure}`);
+      if (failure !== undefined) {
+        return { property: "Availability", failure: `round ${round}: ${failure}` };
+      }
     }
     // The last heal: everyone catches up (a settle's bound counts the snapshots to send).
     settle(sim);
     sim.checkLogs();
-    return finish();
-  } catch (error) {
-    if (error instanceof SafetyViolation) return finish(error.property, error.message);
-    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    return finish("Invariant", message);
-  }
+    return undefined;
+  });
+  return { ...result, partitions };
 }

@@ -747,30 +747,49 @@ function pickProfile(seed: number, leaseReads: boolean): FaultProfile {
   return "slow-leader-fsync";
 }
 
-export function runSimulation(options: SimOptions): SimResult {
-  const sim = new Simulation(options);
-  const finish = (property?: string, failure?: string): SimResult => ({
-    ok: failure === undefined,
-    seed: options.seed,
+/** A property a run found violated, and how. */
+export interface Violation {
+  readonly property: string;
+  readonly failure: string;
+}
+
+/**
+ * Runs `body` on `sim` and tells how it went: ok when it returns nothing, else the violation it
+ * returns; a SafetyViolation thrown names its own property, any other error is an Invariant.
+ */
+export function runChecked(sim: Simulation, body: () => Violation | undefined): SimResult {
+  let violation: Violation | undefined;
+  try {
+    violation = body();
+  } catch (error) {
+    violation = error instanceof SafetyViolation
+      ? { property: error.property, failure: error.message }
+      : {
+        property: "Invariant",
+        failure: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      };
+  }
+  return {
+    ok: violation === undefined,
+    seed: sim.options.seed,
     profile: sim.profile,
-    property,
-    failure,
+    property: violation?.property,
+    failure: violation?.failure,
     trace: sim.traceTail(),
     stats: {
       ...sim.stats,
       writesAcked: sim.checker.writesAcked,
       readsChecked: sim.checker.readsChecked,
     },
-  });
-  try {
+  };
+}
+
+export function runSimulation(options: SimOptions): SimResult {
+  const sim = new Simulation(options);
+  return runChecked(sim, () => {
     sim.formCluster();
     sim.runFaulty();
     const liveness = sim.runLiveness();
-    if (liveness !== undefined) return finish("Liveness", liveness);
-    return finish();
-  } catch (error) {
-    if (error instanceof SafetyViolation) return finish(error.property, error.message);
-    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    return finish("Invariant", message);
-  }
+    return liveness === undefined ? undefined : { property: "Liveness", failure: liveness };
+  });
 }

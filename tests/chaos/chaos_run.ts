@@ -9,6 +9,7 @@ import { seededRandom } from "../../src/raft/prng.ts";
 import { addCleanup, runCleanups } from "./cleanup.ts";
 import { ChaosCluster } from "./cluster_manager.ts";
 import { checkConvergence, type DigestSample } from "./checker/convergence.ts";
+import { checkBridgeAvailability } from "./checker/bridge_availability.ts";
 import { type Anomaly, type Verdict, verdictOf, worstKind } from "./checker/verdict.ts";
 import { History } from "./history.ts";
 import { KillNemesis } from "./nemesis/kill.ts";
@@ -241,6 +242,9 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       ...workload.check(ops, options.checkBudgetMs),
       checkConvergence(samples),
       verdictOf("liveness", anomalies, { settleMs }),
+      ...(options.nemeses.includes("partition") && network.canPartition
+        ? [checkBridgeAvailability(history.events, ops)]
+        : []),
     ];
   } catch (error) {
     verdicts.push(

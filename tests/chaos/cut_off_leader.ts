@@ -2,7 +2,8 @@
  * @module
  * Test helper: three nodes in network namespaces, the first one leading; the leader is cut off
  * from the other two in both directions (clients still reach it), and the others elect a new
- * leader that takes a write. For tests of what the cut-off leader may still answer.
+ * leader that takes a write. For tests of what the cut-off leader may still answer, and of
+ * links cut between two nodes only (a bridge through the third).
  */
 import assert from "node:assert/strict";
 import { ChaosNode, type NodeSpec } from "./chaos_node.ts";
@@ -69,10 +70,13 @@ export class CutOffTrio {
 
   /** Cuts the first node off from the others, both ways. */
   async cutOff(): Promise<void> {
-    for (const other of [1, 2]) {
-      await this.network.drop(0, other);
-      await this.network.drop(other, 0);
-    }
+    for (const other of [1, 2]) await this.cut(0, other);
+  }
+
+  /** Cuts the link between the nodes in slots `a` and `b`, both ways. */
+  async cut(a: number, b: number): Promise<void> {
+    await this.network.drop(a, b);
+    await this.network.drop(b, a);
   }
 
   /** Waits for a new leader among the others and writes `key` = `value` there. */

@@ -332,10 +332,10 @@ export class RaftNode {
     // etcd's strict reconfiguration check refuses).
     const remaining = this.members.voterIds().filter((id) => id !== nodeId);
     const checked = !this.config.injectedBugs.removeWithoutQuorumCheck;
-    if (member.voter && checked && !this.quorumHeardRecently(remaining)) {
+    if (member.voter && checked && !this.quorumReadyToCommit(remaining)) {
       return new RaftError(
         "quorum-unreachable",
-        "cannot remove: too few of the remaining voting nodes are reachable to commit it",
+        "cannot remove: too few of the remaining voting nodes are reachable and caught up to commit it",
       );
     }
     return this.appendEntry(
@@ -671,20 +671,22 @@ export class RaftNode {
   }
 
   /**
-   * Whether a quorum of `voters` answered this leader lately: within two heartbeats (a live
-   * follower answers each), at most an election timeout. Short, as a node that died a moment ago
-   * still counts: a live one missed now and then only makes the caller try again.
+   * Whether a quorum of `voters` could commit with this leader now: each answered lately (within
+   * two heartbeats, a live follower answers each; at most an election timeout) and takes the
+   * leader's appends as they come (replicate state), not catching up by a snapshot or probing
+   * for where its log matches, which can take long. Short, as a node that died a moment ago still
+   * counts: a live one missed now and then only makes the caller try again.
    */
-  private quorumHeardRecently(voters: readonly NodeId[]): boolean {
+  private quorumReadyToCommit(voters: readonly NodeId[]): boolean {
     const windowTicks = Math.min(this.config.electionTicks, 2 * this.config.heartbeatTicks + 2);
-    let heard = 0;
+    let ready = 0;
     for (const id of voters) {
       const pr = this.progress.get(id);
       const recent = pr !== undefined && pr.lastHeardTick >= 0 &&
         this.tickCount - pr.lastHeardTick <= windowTicks;
-      if (id === this.id || recent) heard++;
+      if (id === this.id || (recent && pr.state === "replicate")) ready++;
     }
-    return heard >= quorumOf(voters.length);
+    return ready >= quorumOf(voters.length);
   }
 
   private quorumActive(): boolean {
@@ -1137,7 +1139,11 @@ export class RaftNode {
       return;
     }
     pr.ticksSinceAck = 0;
-    if (pr.maybeUpdate(m.index)) {
+    // A probe answered at the index the follower already matched (a probe after a snapshot, with
+    // nothing new to send) succeeded as well: without this, leader and follower would trade
+    // empty appends and acks back to back until the next entry.
+    const probeMatched = pr.state === "probe" && pr.match === m.index;
+    if (pr.maybeUpdate(m.index) || probeMatched) {
       if (pr.state === "probe") pr.becomeReplicate();
       pr.inflights.freeLE(m.index);
       this.maybeCommit();

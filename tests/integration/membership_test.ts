@@ -186,7 +186,7 @@ Deno.test("with one of three down, removing another is refused (the rest could n
       // Once the leader has missed the stopped node for a while (two heartbeats are enough).
       await new Promise((r) => setTimeout(r, 1000));
       const refusal =
-        "ERR cannot remove: too few of the remaining voting nodes are reachable to commit it";
+        "ERR cannot remove: too few of the remaining voting nodes are reachable and caught up to commit it";
       assert.deepEqual(await admin.call("RAFT.NODE", "REMOVE", upId), new RespError(refusal));
       assert.deepEqual(await admin.call("RAFT.NODE", "REMOVE", leaderId), new RespError(refusal));
       assert.equal(await admin.call("RAFT.NODE", "REMOVE", downId), "OK");

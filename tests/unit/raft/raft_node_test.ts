@@ -10,6 +10,7 @@ import {
   type Entry,
   EntryType,
   type Membership,
+  type Message,
   MessageType,
   RaftError,
   type SnapshotMeta,
@@ -381,6 +382,58 @@ Deno.test("ReadIndex waits for the new leader's first commit and fails on a foll
   const rd = follower.ready();
   assert.deepEqual(rd.failedReads, [{ requestId: 8, reason: "not-leader" }]);
   follower.advance(rd);
+});
+
+Deno.test("a removal is refused while the only other remaining voter catches up by a snapshot", () => {
+  // Found by the partial-partition simulation (seed 5003220): removing the caught-up follower
+  // left the leader with one that was receiving a snapshot in small chunks, and nothing could
+  // commit until the whole snapshot was sent.
+  const cluster = TestCluster.formed(3, {
+    snapshotChunkBytes: 10,
+    maxInflightSnapshotChunksCount: 1,
+  });
+  const n1 = cluster.node(1);
+  cluster.isolate(3);
+  for (let i = 0; i < 30; i++) n1.propose(data(`v${i}`));
+  cluster.settle();
+  n1.compact(n1.status().appliedIndex, 60);
+  cluster.heal();
+  // Heartbeats until the leader has sent node 3 its first chunk; hold the rest back.
+  const chunkTo3 = (m: Message) => m.type === MessageType.InstallSnapshot && m.to === 3;
+  for (let i = 0; i < 20 && !cluster.sent.some(chunkTo3); i++) {
+    for (const node of cluster.nodes.values()) node.tick();
+    for (let round = 0; round < 6; round++) {
+      cluster.flushReadies();
+      cluster.deliver((m) => !chunkTo3(m));
+    }
+  }
+  assert.ok(cluster.sent.some(chunkTo3), "the leader sends node 3 a snapshot");
+  const refused = n1.removeNode(2);
+  assert.ok(refused instanceof RaftError, "{1, 3} could not commit until the snapshot is in");
+  assert.equal(refused.code, "quorum-unreachable");
+  assert.match(refused.message, /reachable and caught up/);
+  cluster.settle(); // the chunks go through, then one probe at the snapshot's index
+  assert.equal(cluster.node(3).status().commitIndex, n1.status().commitIndex);
+  assert.ok("index" in n1.removeNode(2), "allowed once node 3 takes appends again");
+});
+
+Deno.test("after a snapshot with nothing new to send, one probe ends the catch-up (no empty appends back and forth)", () => {
+  const cluster = TestCluster.formed(3, { snapshotChunkBytes: 10 });
+  const n1 = cluster.node(1);
+  cluster.isolate(3);
+  for (let i = 0; i < 30; i++) n1.propose(data(`v${i}`));
+  cluster.settle();
+  n1.compact(n1.status().appliedIndex, 35);
+  cluster.heal();
+  cluster.tick(); // a heartbeat: node 3 answers, the leader finds it needs the snapshot
+  const afterSnapshot = (m: Message, index: number) =>
+    index > cluster.sent.findLastIndex((s) => s.type === MessageType.InstallSnapshot) &&
+    m.type === MessageType.AppendEntries && m.to === 3;
+  // settle() ends only when no message is left in flight: the leader's probe at the snapshot's
+  // index, answered with success, moves node 3 to replicate, and no further append follows.
+  assert.equal(cluster.sent.filter(afterSnapshot).length, 1);
+  cluster.tick(5); // idle: heartbeats only
+  assert.equal(cluster.sent.filter(afterSnapshot).length, 1);
 });
 
 Deno.test("a follower behind the leader's compaction point gets the snapshot in chunks", () => {

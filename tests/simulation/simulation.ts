@@ -663,7 +663,10 @@ export class Simulation {
       const judges = live.filter((other) => other !== node && isMember(other, other.id));
       return judges.length > 0 && judges.every((judge) => !isMember(judge, node.id));
     });
-    for (const node of outsiders) this.shutDownRemoved(node.id);
+    for (const node of outsiders) {
+      this.log(`liveness: n${node.id} is left out by every member's configuration`);
+      this.shutDownRemoved(node.id);
+    }
   }
 
   /** Heals everything; the cluster must elect a leader and commit a fresh write on every member. */

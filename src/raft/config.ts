@@ -80,7 +80,7 @@ export interface InjectedBugs {
   readonly countSelfBeforeFsync?: boolean;
   /** Answer (pre-)vote requests while a leader is believed alive (no leader stickiness). */
   readonly voteWhileLeaderAlive?: boolean;
-  /** Remove a voter even when too few of the remaining voters answer to commit anything. */
+  /** Remove a voter even when too few of the rest are reachable and caught up to commit it. */
   readonly removeWithoutQuorumCheck?: boolean;
 }
 

@@ -149,15 +149,13 @@ function settle(sim: Simulation): NodeId {
 
 /** A node compacts its log: a node cut off from the leader then catches up by a snapshot. */
 function compactOne(sim: Simulation): void {
-  const up = [...sim.nodes.values()].filter((node) => node.up);
-  const node = up[Math.floor(sim.random() * up.length)];
+  const node = sim.pick([...sim.nodes.values()].filter((node) => node.up));
   if (node?.compact()) sim.log(`n${node.id} compacted at ${node.appliedIndex}`);
 }
 
 /** The leader tries to remove one of the other voters (refused when the rest would stall). */
 function removeVoter(sim: Simulation, leaderId: NodeId, voters: readonly NodeId[]): void {
-  const others = voters.filter((id) => id !== leaderId);
-  const victim = others[Math.floor(sim.random() * others.length)];
+  const victim = sim.pick(voters.filter((id) => id !== leaderId))!;
   const result = sim.nodes.get(leaderId)!.raft!.removeNode(victim);
   if (!(result instanceof RaftError)) sim.stats.membershipChanges++;
   sim.log(
@@ -172,11 +170,7 @@ function holdPartition(sim: Simulation, leaderId: NodeId, round: number): string
   const voters = sim.nodes.get(leaderId)!.raft!.membership().members
     .filter((m) => m.voter)
     .map((m) => m.id);
-  const order = [...voters];
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = Math.floor(sim.random() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+  const order = sim.shuffle(voters);
   const kind: PartialPartitionKind = voters.length >= 5 && sim.random() < 0.5 ? "ring" : "bridge";
   const writing = sim.random() < 0.5;
   const faults = sim.network.faults;

@@ -414,7 +414,7 @@ export class Simulation {
   }
 
   /** Fisher-Yates (a random comparator in sort() is not reproducible across JIT tiers). */
-  private shuffle<T>(items: readonly T[]): T[] {
+  shuffle<T>(items: readonly T[]): T[] {
     const out = [...items];
     for (let i = out.length - 1; i > 0; i--) {
       const j = Math.floor(this.random() * (i + 1));
@@ -423,7 +423,8 @@ export class Simulation {
     return out;
   }
 
-  private pick<T>(items: readonly T[]): T | undefined {
+  /** One of `items`, drawn from the run's random stream (undefined when there is none). */
+  pick<T>(items: readonly T[]): T | undefined {
     return items.length === 0 ? undefined : items[Math.floor(this.random() * items.length)];
   }
 

@@ -33,3 +33,8 @@ export async function pickTarget(
   }
   return running[Math.floor(context.random() * running.length)];
 }
+
+/** `items` in an order drawn from `random` (as the runs so far drew it, so seeds replay alike). */
+export function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  return [...items].sort(() => random() - 0.5);
+}

@@ -7,7 +7,7 @@
  * transitive). Needs network namespaces.
  */
 import type { ChaosNode } from "../chaos_node.ts";
-import { type Nemesis, type NemesisContext, pickTarget } from "./nemesis.ts";
+import { type Nemesis, type NemesisContext, pickTarget, shuffled } from "./nemesis.ts";
 
 export type PartitionMode = "isolate" | "split" | "one-way" | "bridge";
 
@@ -23,29 +23,18 @@ export class PartitionNemesis implements Nemesis {
     if (!target) return "no running node";
     const names = (nodes: ChaosNode[]) => nodes.map((n) => n.name).join(",");
     if (mode === "bridge") {
-      const others = members.filter((n) => n !== target).sort(() => context.random() - 0.5);
+      const others = shuffled(members.filter((n) => n !== target), context.random);
       const half = Math.floor(others.length / 2);
       const [left, right] = [others.slice(0, half), others.slice(half)];
-      for (const a of left) {
-        for (const b of right) {
-          await context.network.drop(a.spec.slot, b.spec.slot);
-          await context.network.drop(b.spec.slot, a.spec.slot);
-        }
-      }
+      await cut(context, left, right, true);
       return `bridge ${target.name}: {${names(left)}} | {${names(right)}}`;
     }
     let minority: ChaosNode[] = [target];
     if (mode === "split") {
-      const shuffled = [...members].sort(() => context.random() - 0.5);
-      minority = shuffled.slice(0, Math.floor(members.length / 2));
+      minority = shuffled(members, context.random).slice(0, Math.floor(members.length / 2));
     }
     const majority = members.filter((n) => !minority.includes(n));
-    for (const a of minority) {
-      for (const b of majority) {
-        await context.network.drop(a.spec.slot, b.spec.slot);
-        if (mode !== "one-way") await context.network.drop(b.spec.slot, a.spec.slot);
-      }
-    }
+    await cut(context, minority, majority, mode !== "one-way");
     return mode === "one-way"
       ? `${target.name} cannot send to ${names(majority)} (it still receives)`
       : `${mode}: {${names(minority)}} | {${names(majority)}}`;
@@ -54,5 +43,20 @@ export class PartitionNemesis implements Nemesis {
   async stop(context: NemesisContext): Promise<string> {
     await context.network.heal();
     return "healed the network";
+  }
+}
+
+/** Drops traffic from every node of `from` to every node of `to` (and back, `bothWays`). */
+async function cut(
+  context: NemesisContext,
+  from: readonly ChaosNode[],
+  to: readonly ChaosNode[],
+  bothWays: boolean,
+): Promise<void> {
+  for (const a of from) {
+    for (const b of to) {
+      await context.network.drop(a.spec.slot, b.spec.slot);
+      if (bothWays) await context.network.drop(b.spec.slot, a.spec.slot);
+    }
   }
 }

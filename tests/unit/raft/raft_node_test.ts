@@ -384,19 +384,28 @@ Deno.test("ReadIndex waits for the new leader's first commit and fails on a foll
   follower.advance(rd);
 });
 
-Deno.test("a removal is refused while the only other remaining voter catches up by a snapshot", () => {
-  // Found by the partial-partition simulation (seed 5003220): removing the caught-up follower
-  // left the leader with one that was receiving a snapshot in small chunks, and nothing could
-  // commit until the whole snapshot was sent.
-  const cluster = TestCluster.formed(3, {
-    snapshotChunkBytes: 10,
-    maxInflightSnapshotChunksCount: 1,
-  });
+/**
+ * Three voters; node 3, cut off, misses 30 entries that node 1 then compacts into a snapshot of
+ * `sizeBytes` (sent in 10-byte chunks): once healed, node 3 can catch up only by the snapshot.
+ */
+function followerBehindCompaction(
+  sizeBytes: number,
+  options: Parameters<typeof TestCluster.formed>[1] = {},
+) {
+  const cluster = TestCluster.formed(3, { snapshotChunkBytes: 10, ...options });
   const n1 = cluster.node(1);
   cluster.isolate(3);
   for (let i = 0; i < 30; i++) n1.propose(data(`v${i}`));
   cluster.settle();
-  n1.compact(n1.status().appliedIndex, 60);
+  const applied = n1.status().appliedIndex;
+  return { cluster, n1, applied, meta: n1.compact(applied, sizeBytes) };
+}
+
+Deno.test("a removal is refused while the only other remaining voter catches up by a snapshot", () => {
+  // Found by the partial-partition simulation (seed 5003220): removing the caught-up follower
+  // left the leader with one that was receiving a snapshot in small chunks, and nothing could
+  // commit until the whole snapshot was sent.
+  const { cluster, n1 } = followerBehindCompaction(60, { maxInflightSnapshotChunksCount: 1 });
   cluster.heal();
   // Heartbeats until the leader has sent node 3 its first chunk; hold the rest back.
   const chunkTo3 = (m: Message) => m.type === MessageType.InstallSnapshot && m.to === 3;
@@ -418,12 +427,7 @@ Deno.test("a removal is refused while the only other remaining voter catches up 
 });
 
 Deno.test("after a snapshot with nothing new to send, one probe ends the catch-up (no empty appends back and forth)", () => {
-  const cluster = TestCluster.formed(3, { snapshotChunkBytes: 10 });
-  const n1 = cluster.node(1);
-  cluster.isolate(3);
-  for (let i = 0; i < 30; i++) n1.propose(data(`v${i}`));
-  cluster.settle();
-  n1.compact(n1.status().appliedIndex, 35);
+  const { cluster } = followerBehindCompaction(35);
   cluster.heal();
   cluster.tick(); // a heartbeat: node 3 answers, the leader finds it needs the snapshot
   const afterSnapshot = (m: Message, index: number) =>
@@ -437,13 +441,7 @@ Deno.test("after a snapshot with nothing new to send, one probe ends the catch-u
 });
 
 Deno.test("a follower behind the leader's compaction point gets the snapshot in chunks", () => {
-  const cluster = TestCluster.formed(3, { snapshotChunkBytes: 10 });
-  cluster.isolate(3);
-  const n1 = cluster.node(1);
-  for (let i = 0; i < 30; i++) n1.propose(data(`v${i}`));
-  cluster.settle();
-  const applied = n1.status().appliedIndex;
-  const meta = n1.compact(applied, 35);
+  const { cluster, n1, applied, meta } = followerBehindCompaction(35);
   assert.equal(meta.index, applied);
   assert.deepEqual(meta.membership.members.map((m) => m.id), [1, 2, 3]);
   assert.equal(n1.status().firstIndex, applied + 1);

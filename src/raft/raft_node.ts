@@ -157,6 +157,16 @@ export class RaftNode {
     return count;
   }
 
+  /**
+   * On a leader: the other voter with the highest acknowledged match (the one `transferLeader()`
+   * picks), if it holds the log up to `index` durably; 0 if none does, or on any other role.
+   */
+  voterHolding(index: number): NodeId {
+    if (this.role !== "leader") return 0;
+    const best = this.mostCaughtUpVoter();
+    return best.match >= index ? best.id : 0;
+  }
+
   // ---------------------------------------------------------------- inputs
 
   /** RAFT.CLUSTER INIT: AddVoter(self) at index 1, become leader of term 1, NoOp at index 2. */
@@ -280,17 +290,9 @@ export class RaftNode {
   /** Transfers leadership to `nodeId` (or the most up-to-date voter). */
   transferLeader(nodeId?: NodeId): RaftError | undefined {
     if (this.role !== "leader") return new RaftError("not-leader", "not leader");
-    let target = nodeId ?? 0;
-    if (nodeId === undefined) {
-      let best = -1;
-      for (const id of this.members.voterIds()) {
-        const pr = this.progress.get(id);
-        if (id !== this.id && pr !== undefined && pr.match > best) {
-          best = pr.match;
-          target = id;
-        }
-      }
-      if (target === 0) return new RaftError("invalid-node-id", "no other voter to transfer to");
+    const target = nodeId ?? this.mostCaughtUpVoter().id;
+    if (nodeId === undefined && target === 0) {
+      return new RaftError("invalid-node-id", "no other voter to transfer to");
     }
     if (target === this.id) return undefined;
     if (!this.members.isVoter(target) || !this.progress.has(target)) {
@@ -485,6 +487,23 @@ export class RaftNode {
     const entries = this.log.slice(from, this.log.committed + 1);
     this.log.appliedTo(this.log.committed);
     return entries;
+  }
+
+  /**
+   * On a leader, while the outstanding Ready's entries are being synced (its hard state already
+   * durable): the messages produced since it was handed out, to send at once. They are
+   * heartbeats (read rounds among them), a transfer's TimeoutNow and answers to pre-votes: none
+   * depends on what is being synced, and a leader whose term was handed out already is durable
+   * in that term. Appends of new entries are not among them (they wait for the next Ready, so
+   * they go out in batches). Without this, a slow sync would hold the heartbeats back and the
+   * followers would elect another leader, or the leader would step down for want of answers.
+   */
+  takeLeaderMessages(): Message[] {
+    if (this.outstanding === undefined || this.role !== "leader") return [];
+    if (this.term !== this.reportedHard.term) return [];
+    const messages = this.msgs;
+    this.msgs = [];
+    return messages;
   }
 
   advance(rd: Ready): void {
@@ -1253,6 +1272,18 @@ export class RaftNode {
     if (!this.members.member(this.id) && this.members.lastChangeIndex() <= committed) {
       this.becomeFollower(this.term, 0);
     }
+  }
+
+  /** The other voter with the highest acknowledged match (id 0, match -1 with none). */
+  private mostCaughtUpVoter(): { id: NodeId; match: number } {
+    let best = { id: 0, match: -1 };
+    for (const id of this.members.voterIds()) {
+      const pr = this.progress.get(id);
+      if (id !== this.id && pr !== undefined && pr.match > best.match) {
+        best = { id, match: pr.match };
+      }
+    }
+    return best;
   }
 
   private maybeSendTimeoutNow(): void {

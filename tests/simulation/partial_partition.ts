@@ -43,8 +43,6 @@ export interface PartialPartitionResult extends SimResult {
 const settleMaxUnits = 400 * unitsPerTick;
 /** Catch-up allowance per entry a node is behind (the liveness phase's, see simulation.ts). */
 const catchUpUnitsPerEntry = 4;
-/** Catch-up allowance per byte of a snapshot a node needs. */
-const catchUpUnitsPerSnapshotByte = 1;
 /** Every window of this many units while cut must see a write and a read acknowledged. */
 const progressWindowUnits = 40 * unitsPerTick;
 
@@ -99,26 +97,17 @@ function settledLeader(sim: Simulation): NodeId | undefined {
 
 /**
  * Units a node may take to catch up, as the simulation's liveness phase allows: a few per entry
- * the furthest-behind node lacks, and per byte of a snapshot it needs (chunks of 16 bytes and up,
- * one round trip each at worst).
+ * the furthest-behind node lacks, and those of a snapshot it needs.
  */
 function catchUpUnits(sim: Simulation): number {
   let lastIndex = 0;
   let appliedMin = Infinity;
-  let snapshotIndexMax = 0;
-  let snapshotBytesMax = 0;
   for (const node of sim.nodes.values()) {
     if (!node.up) continue;
     lastIndex = Math.max(lastIndex, node.raft!.status().lastIndex);
     appliedMin = Math.min(appliedMin, node.appliedIndex);
-    const snapshot = node.durable.snapshot;
-    snapshotIndexMax = Math.max(snapshotIndexMax, snapshot?.meta.index ?? 0);
-    snapshotBytesMax = Math.max(snapshotBytesMax, snapshot?.bytes.length ?? 0);
   }
-  const snapshotUnits = appliedMin < snapshotIndexMax
-    ? catchUpUnitsPerSnapshotByte * snapshotBytesMax
-    : 0;
-  return catchUpUnitsPerEntry * (lastIndex - appliedMin) + snapshotUnits;
+  return catchUpUnitsPerEntry * (lastIndex - appliedMin) + sim.snapshotCatchUpUnits();
 }
 
 /**

@@ -102,10 +102,11 @@ export class SimNode {
     private readonly options: RaftNodeOptions,
     private readonly hooks: SimNodeHooks,
     /**
-     * Apply as the node does: a Ready's committed entries at once (before its fsync), and
-     * entries committed while it is being persisted as soon as they are (takeCommittedEntries).
+     * Do as the node does while a Ready is being persisted: apply its committed entries at once
+     * (before its fsync) and entries committed meanwhile as soon as they are
+     * (takeCommittedEntries), and, leading, send heartbeats as they come (takeLeaderMessages).
      */
-    private readonly applyEarly = false,
+    private readonly likeRealNode = false,
   ) {
     this.raft = new RaftNode(options);
   }
@@ -182,9 +183,23 @@ export class SimNode {
       this.checkedCommit = ready.hardState.commit;
     }
     for (const m of ready.messages) this.sendMessage(m);
-    const appliedEarly = this.applyEarly && ready.snapshot === undefined;
+    const appliedEarly = this.likeRealNode && ready.snapshot === undefined;
     if (appliedEarly) { for (const entry of ready.committedEntries) this.apply(entry); }
     this.pending = { ready, doneAt: now + fsyncDelayUnits, appliedEarly };
+  }
+
+  /**
+   * While a Ready is being persisted, a leader's heartbeats go out as the node sends them: once
+   * that Ready's hard state is durable (the node saves it before the entries' sync; here it
+   * becomes durable with them, so only a term already durable qualifies).
+   */
+  sendDuringFsync(): void {
+    const raft = this.raft;
+    const pending = this.pending;
+    if (!this.likeRealNode || raft === undefined || pending === undefined) return;
+    const hard = pending.ready.hardState;
+    if (hard !== undefined && hard.term !== this.durable.hardState.term) return;
+    for (const m of raft.takeLeaderMessages()) this.sendMessage(m);
   }
 
   /** Completes the pending fsync if due: durable store, then acks, apply, reads, advance. */

@@ -95,6 +95,8 @@ export interface SimStats {
 
 /** Simulation time units per node tick. */
 export const unitsPerTick = 4;
+/** Catch-up allowance per byte of a snapshot a node needs. */
+const snapshotCatchUpUnitsPerByte = 1;
 const traceLength = 400;
 
 interface PendingRead {
@@ -346,6 +348,7 @@ export class Simulation {
         node.raft.tick();
       }
     }
+    for (const node of this.nodes.values()) node.sendDuringFsync();
     for (const node of this.nodes.values()) node.complete(now);
     for (const node of this.nodes.values()) node.pump(now, this.fsyncDelayUnits(node));
     if (this.crashQueue.size > 0) this.crashAfterVote();
@@ -670,6 +673,25 @@ export class Simulation {
     }
   }
 
+  /**
+   * Units a node behind every snapshot may take to receive one: a unit per byte of the largest
+   * (chunks of 16 bytes and up, one in flight at worst, each acknowledged after the receiver's
+   * pending fsync); 0 when no node is behind the snapshots.
+   */
+  snapshotCatchUpUnits(): number {
+    let appliedMin = Infinity;
+    let snapshotIndexMax = 0;
+    let snapshotBytesMax = 0;
+    for (const node of this.nodes.values()) {
+      if (!node.up) continue;
+      appliedMin = Math.min(appliedMin, node.appliedIndex);
+      const snapshot = node.durable.snapshot;
+      snapshotIndexMax = Math.max(snapshotIndexMax, snapshot?.meta.index ?? 0);
+      snapshotBytesMax = Math.max(snapshotBytesMax, snapshot?.bytes.length ?? 0);
+    }
+    return appliedMin < snapshotIndexMax ? snapshotCatchUpUnitsPerByte * snapshotBytesMax : 0;
+  }
+
   /** Heals everything; the cluster must elect a leader and commit a fresh write on every member. */
   runLiveness(): string | undefined {
     this.network.heal();
@@ -696,7 +718,7 @@ export class Simulation {
       2 * unitsPerTick;
     const unitsPerEntry = this.profile === "isolate-new-leader" ? roundTripMaxUnits : 4;
     const deadline = this.now + (this.options.livenessUnits ?? 600 * unitsPerTick) +
-      unitsPerEntry * backlog;
+      unitsPerEntry * backlog + this.snapshotCatchUpUnits();
     let sentinel: { node: SimNode; index: number; term: number } | undefined;
     while (this.now < deadline) {
       this.stepTime();

@@ -36,16 +36,17 @@ Deno.test("lease reads stay linearizable under faults (400 seeds)", () => {
   runBatch(200_001, 400, { steps: 3000, nodes: 3, leaseReads: true });
 });
 
-Deno.test("plain Raft's liveness phase stops a removed node that never learned it was removed (seeds 812299, 812976)", () => {
+Deno.test("plain Raft's liveness phase stops a removed node that never learned it was removed (seeds 812299, 812974)", () => {
   // At seed 812299 such a node's elections deposed every leader before its removal could commit
   // (see stopNodesRemovedByAll); since the core's probe fix (f0c5e7e) that seed no longer gets
-  // there, and 812976 is one where the liveness phase stops such a node.
+  // there; 812974 is one where the liveness phase stops such a node (one seed in four or five of
+  // this profile is; 812976 was until leaders sent heartbeats while they sync).
   const profile = "crash-after-vote";
-  for (const seed of [812_299, 812_976]) {
+  for (const seed of [812_299, 812_974]) {
     const result = runSimulation({ seed, steps: 20_000, nodes: 3, profile });
     if (!result.ok) throw new Error(`seed ${seed}: ${result.property}: ${result.failure}`);
   }
-  const result = runSimulation({ seed: 812_976, steps: 20_000, nodes: 3, profile });
+  const result = runSimulation({ seed: 812_974, steps: 20_000, nodes: 3, profile });
   const stopped = result.trace.filter((line) => line.includes("left out by every member's"));
   if (stopped.length === 0) {
     throw new Error(`no node was stopped:\n${result.trace.slice(-20).join("\n")}`);

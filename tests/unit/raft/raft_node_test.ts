@@ -868,3 +868,62 @@ Deno.test("without pre-vote and CheckQuorum, a stale leader's append is answered
   cluster.deliver((m) => m === answer);
   assert.equal(n1.status().role, "follower", "the stale leader steps down");
 });
+
+Deno.test("takeLeaderMessages: a leader's heartbeats go out while its Ready is persisted; its new entries' appends wait", () => {
+  const cluster = TestCluster.formed(3, { heartbeatTicks: 1 });
+  const n1 = cluster.node(1);
+  n1.propose(data("slow"));
+  const rd = n1.ready(); // being persisted (a slow disk): no other Ready meanwhile
+  assert.equal(rd.entries.length, 1);
+  assert.deepEqual(n1.takeLeaderMessages(), [], "nothing new since the Ready");
+  n1.tick();
+  n1.propose(data("later"));
+  const early = n1.takeLeaderMessages();
+  assert.deepEqual(early.map((m) => [m.type, m.to]).toSorted(), [
+    [MessageType.Heartbeat, 2],
+    [MessageType.Heartbeat, 3],
+  ]);
+  assert.deepEqual(n1.takeLeaderMessages(), [], "taken once");
+  for (const m of early) cluster.node(m.to).step(m);
+  // The followers heard from their leader: none of them campaigns in the meantime.
+  cluster.node(2).tick();
+  assert.equal(cluster.node(2).status().role, "follower");
+  n1.advance(rd);
+  const next = n1.ready();
+  assert.ok(
+    next.messages.some((m) => m.type === MessageType.AppendEntries && m.entries.length > 0),
+    "the later entry's append comes with the next Ready",
+  );
+  n1.advance(next);
+});
+
+Deno.test("takeLeaderMessages: nothing on a follower, nor with no Ready outstanding", () => {
+  const cluster = TestCluster.formed(3, { heartbeatTicks: 1 });
+  const n1 = cluster.node(1);
+  n1.tick();
+  assert.deepEqual(n1.takeLeaderMessages(), [], "no Ready outstanding: the next Ready has them");
+  assert.ok(n1.ready().messages.some((m) => m.type === MessageType.Heartbeat));
+  const n2 = cluster.node(2);
+  n2.campaign(); // a follower turned candidate: its vote requests wait for its hard state
+  const rd2 = n2.ready();
+  n2.tick();
+  assert.deepEqual(n2.takeLeaderMessages(), []);
+  n2.advance(rd2);
+});
+
+Deno.test("voterHolding: the most caught-up other voter once it holds the index, else 0", () => {
+  const cluster = TestCluster.formed(3);
+  const n1 = cluster.node(1);
+  const last = n1.status().lastIndex;
+  assert.ok([2, 3].includes(n1.voterHolding(last)));
+  cluster.isolate(2);
+  cluster.isolate(3);
+  n1.propose(data("unacked"));
+  cluster.settle();
+  assert.equal(n1.voterHolding(last + 1), 0, "no follower acknowledged it");
+  cluster.heal();
+  cluster.isolate(3);
+  cluster.tick(2);
+  assert.equal(n1.voterHolding(last + 1), 2);
+  assert.equal(cluster.node(2).voterHolding(last + 1), 0, "a follower answers 0");
+});

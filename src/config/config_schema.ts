@@ -168,6 +168,12 @@ export const configSchema = z.object({
    * budget is about two seconds).
    */
   childStallTimeoutMs: positiveInt().default(5_000),
+  /**
+   * A leader whose own log syncs take longer than this, several in a row, while another voter
+   * had persisted the same entries first, hands leadership to that voter (a slow disk on the
+   * leader slows every write; on a follower, none). 0: never.
+   */
+  logSyncSlowMs: z.coerce.number().int().min(0).default(200),
   /** Scripts remembered for EVALSHA (Redis keeps every script; we bound the count). */
   scriptsMaxCount: positiveInt().default(10_000),
   /**

@@ -7,6 +7,7 @@
  */
 import { TickClock } from "./tick_clock.ts";
 import { EntryClock, snapshotEntryTimeMs } from "./entry_clock.ts";
+import { SlowLogSync } from "./slow_log_sync.ts";
 import { ChildBacklog } from "./child_backlog.ts";
 import type { Config, CrashPoint } from "../config/config_schema.ts";
 import { invalidTunables, quorumReadModeOf, raftTunables } from "./raft_settings.ts";
@@ -156,6 +157,9 @@ export class ClusterNode implements NodeApi {
   /** A leader's look at its keyspace for a clock tick is in flight. */
   private clockTickChecking = false;
   private readonly childBacklog: ChildBacklog;
+  private readonly slowLogSync: SlowLogSync;
+  /** The Raft loop waits for the log sync of a Ready whose hard state is durable already. */
+  private syncingEntries = false;
   /** When the leader last asked its child whether any key has a deadline. */
   private lastClockCheckMs = 0;
   /** Replicated CONFIG SET values in force (kept in snapshots). */
@@ -218,6 +222,7 @@ export class ClusterNode implements NodeApi {
       fatal: (message) => this.fatal(message),
     });
     this.childBacklog = new ChildBacklog(() => this.childConn, config, log);
+    this.slowLogSync = new SlowLogSync(config);
     this.child = new RedisChild({
       redisServer: config.redisServer,
       dir: `${config.dir}/redis`,
@@ -814,6 +819,8 @@ export class ClusterNode implements NodeApi {
         const entries = this.raft.takeCommittedEntries();
         if (entries.length > 0) this.applyCommitted(entries);
       }
+      // Heartbeats meanwhile go out now: a slow sync must not look like a dead leader.
+      if (this.syncingEntries && this.raft) this.send(this.raft.takeLeaderMessages());
       return;
     }
     this.processing = true;
@@ -831,7 +838,8 @@ export class ClusterNode implements NodeApi {
         }
       } while (this.processAgain && !this.stopped);
     } catch (error) {
-      this.fatal(`raft loop failed: ${(error as Error).stack ?? error}`);
+      // Stopping closes the log under a Ready still being handled: that one just ends.
+      if (!this.stopped) this.fatal(`raft loop failed: ${(error as Error).stack ?? error}`);
     } finally {
       this.processing = false;
     }
@@ -885,10 +893,32 @@ export class ClusterNode implements NodeApi {
         failed.reason === "not-leader" ? this.notLeaderError() : Errors.readNoQuorum,
       );
     }
-    if (ready.entries.length > 0) await storage.sync();
+    if (ready.entries.length > 0) {
+      const syncStartMs = performance.now();
+      this.syncingEntries = true;
+      try {
+        await storage.sync();
+      } finally {
+        this.syncingEntries = false;
+      }
+      if (this.role === "leader") {
+        this.checkLogSync(raft, performance.now() - syncStartMs, ready.entries.at(-1)!.index);
+      }
+    }
     this.applyCommitted([]);
     this.send(ready.messagesAfterPersist);
     raft.advance(ready);
+  }
+
+  /** A leader whose own log syncs hold the cluster back hands leadership to a faster voter. */
+  private checkLogSync(raft: RaftNode, syncMs: number, syncedIndex: number): void {
+    const aheadVoterId = raft.voterHolding(syncedIndex);
+    const reason = this.slowLogSync.record(syncMs, performance.now(), aheadVoterId);
+    if (!reason) return;
+    const error = raft.transferLeader(aheadVoterId);
+    this.log.warning(
+      reason + (error ? `; not handed over: ${error.message}` : ": handing leadership over"),
+    );
   }
 
   /**
@@ -926,6 +956,7 @@ export class ClusterNode implements NodeApi {
       this.pubsubSessions.disconnectAll();
     }
     if (role !== "leader") this.leaderReady = false;
+    if (role !== this.role) this.slowLogSync.reset();
     if (leaderId !== this.leaderId) this.leaderProxy.reset();
     if (leaderId !== 0) this.leaderSeen = true;
     this.role = role;

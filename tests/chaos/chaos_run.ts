@@ -18,6 +18,8 @@ import type { Nemesis, NemesisContext } from "./nemesis/nemesis.ts";
 import { PartitionNemesis } from "./nemesis/partition.ts";
 import { PauseNemesis } from "./nemesis/pause.ts";
 import { ChildStopNemesis } from "./nemesis/child_stop.ts";
+import { SlowDiskNemesis } from "./nemesis/slow_disk.ts";
+import { slowDiskAvailable } from "../helpers/slow_disk.ts";
 import { SlowLinkNemesis } from "./nemesis/slow_link.ts";
 import { defaultTiming, NemesisScheduler, type ScheduleTiming } from "./nemesis/scheduler.ts";
 import { snapshotNodeArgs } from "./nemesis/snapshot.ts";
@@ -46,6 +48,7 @@ export const nemesisNames = [
   "clock",
   "childstop",
   "slowlink",
+  "slowdisk",
 ] as const;
 export const workloadNames = [
   "register",
@@ -116,6 +119,9 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
     if (!network.canPartition && options.nemeses.includes(name)) {
       notes.push(`${name} nemesis skipped: no network namespaces`);
     }
+  }
+  if (options.nemeses.includes("slowdisk") && !slowDiskAvailable()) {
+    notes.push("slowdisk nemesis skipped: no block I/O throttle (needs root and cgroup v1 blkio)");
   }
   addCleanup(() => network.destroy());
   const dataRoot = await Deno.makeTempDir({ prefix: "rrc" });
@@ -378,6 +384,7 @@ function makeNemeses(
     else if (name === "powercut") nemeses.push(new PowerCutNemesis());
     else if (name === "clock") nemeses.push(new ClockNemesis(leaseDriftMax(nodeArgs)));
     else if (name === "childstop") nemeses.push(new ChildStopNemesis());
+    else if (name === "slowdisk") nemeses.push(new SlowDiskNemesis());
     else if (name === "slowlink") {
       if (network.canPartition) nemeses.push(new SlowLinkNemesis());
     } else if (name !== "snapshot" && name !== "none") {

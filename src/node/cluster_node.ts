@@ -634,7 +634,8 @@ export class ClusterNode implements NodeApi {
       mode !== "restart",
       // A follower has nothing to overlap with its fsync (its ack waits for it): the thread
       // pool's round trip would only add two wakeups per batch (measured: -20% follower CPU).
-      () => this.role !== "leader",
+      // Unless its disk is slow: then its clients, heartbeats and read rounds would wait too.
+      () => this.role !== "leader" && !this.slowLogSync.recentlySlow(performance.now()),
     );
     const cut = this.storage.tailTruncation;
     if (cut) {
@@ -901,19 +902,21 @@ export class ClusterNode implements NodeApi {
       } finally {
         this.syncingEntries = false;
       }
-      if (this.role === "leader") {
-        this.checkLogSync(raft, performance.now() - syncStartMs, ready.entries.at(-1)!.index);
-      }
+      this.checkLogSync(raft, performance.now() - syncStartMs, ready.entries.at(-1)!.index);
     }
     this.applyCommitted([]);
     this.send(ready.messagesAfterPersist);
     raft.advance(ready);
   }
 
-  /** A leader whose own log syncs hold the cluster back hands leadership to a faster voter. */
+  /**
+   * After each log sync: a leader whose own syncs hold the cluster back hands leadership to a
+   * faster voter; any node remembers a slow one (see SlowLogSync).
+   */
   private checkLogSync(raft: RaftNode, syncMs: number, syncedIndex: number): void {
-    const aheadVoterId = raft.voterHolding(syncedIndex);
-    const reason = this.slowLogSync.record(syncMs, performance.now(), aheadVoterId);
+    const leading = this.role === "leader";
+    const aheadVoterId = leading ? raft.voterHolding(syncedIndex) : 0;
+    const reason = this.slowLogSync.record(syncMs, performance.now(), leading, aheadVoterId);
     if (!reason) return;
     const error = raft.transferLeader(aheadVoterId);
     this.log.warning(

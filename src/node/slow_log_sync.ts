@@ -11,32 +11,47 @@
  * in a row, the last of them while another voter had already persisted what it synced (so that
  * voter's disk is the faster one, and the entries lose nothing), hands leadership to that
  * voter; at most once per two election timeouts. With every disk slow no voter is ahead, and
- * leadership stays.
+ * leadership stays. A follower (which syncs on its event loop, cheaper for a healthy disk) syncs
+ * on the thread pool while its disk has been slow lately, so that it keeps answering.
  */
 import type { Config } from "../config/config_schema.ts";
 
 /** Slow syncs in a row before a hand-off: one slow sync is a hiccup, not a slow disk. */
 export const slowSyncsBeforeHandOffCount = 3;
+/**
+ * How long a slow sync marks the disk as slow. The kernel's throttles and failing disks let
+ * some syncs through at full speed between slow ones; one fast sync proves little.
+ */
+export const slowDiskMemoryMs = 10_000;
 
 export class SlowLogSync {
   /** Syncs in a row, while leading, that took longer than --log-sync-slow-ms. */
   private slowInARow = 0;
   /** When a leader may next hand leadership over for a slow disk. */
   private nextHandOffMs = 0;
+  /** When the latest slow sync ended (any role), or -Infinity. */
+  private lastSlowAtMs = -Infinity;
 
   constructor(private readonly config: Pick<Config, "logSyncSlowMs" | "electionTimeoutMs">) {}
 
+  /** A sync took longer than --log-sync-slow-ms within the last `slowDiskMemoryMs`. */
+  recentlySlow(nowMs: number): boolean {
+    return nowMs - this.lastSlowAtMs < slowDiskMemoryMs;
+  }
+
   /**
-   * After each of the leader's log syncs: how long it took, when it ended, and the voter that
-   * already held the synced entries (0 if none). Returns why to hand leadership to that voter
-   * now, or null.
+   * After each log sync: how long it took, when it ended, and on a leader the voter that
+   * already held the synced entries (0 if none; pass 0 on other roles). Returns why to hand
+   * leadership to that voter now, or null.
    */
-  record(syncMs: number, nowMs: number, aheadVoterId: number): string | null {
+  record(syncMs: number, nowMs: number, leading: boolean, aheadVoterId: number): string | null {
     const slowMs = this.config.logSyncSlowMs;
     if (slowMs === 0 || syncMs < slowMs) {
       this.slowInARow = 0;
       return null;
     }
+    this.lastSlowAtMs = nowMs;
+    if (!leading) return null;
     this.slowInARow++;
     if (this.slowInARow < slowSyncsBeforeHandOffCount) return null;
     if (aheadVoterId === 0 || nowMs < this.nextHandOffMs) return null;

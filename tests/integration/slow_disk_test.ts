@@ -30,6 +30,29 @@ async function writeMany(node: NodeProcess, prefix: string, count: number): Prom
   }
 }
 
+/** Slower than any answer of a node not blocked on its disk; faster than one sync there. */
+const slowAnswerMs = 150;
+
+/** The longest PING round trip to `node` while `work` runs. */
+async function longestAnswerWhile(node: NodeProcess, work: Promise<unknown>): Promise<number> {
+  const client = await node.client();
+  let done = false;
+  work.finally(() => done = true);
+  let longestMs = 0;
+  try {
+    for (let i = 0; i < 1_000 && !done; i++) {
+      const startedMs = performance.now();
+      assert.equal(await client.call("PING"), "PONG");
+      longestMs = Math.max(longestMs, performance.now() - startedMs);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await work;
+    return longestMs;
+  } finally {
+    client.close();
+  }
+}
+
 Deno.test({
   name: "a slow disk on a follower costs nothing; on the leader it hands leadership over",
   ignore: !slowDiskAvailable(),
@@ -46,6 +69,11 @@ Deno.test({
       assert.ok(followerSlowMs < paceWithinMs, `${paceWrites} writes took ${followerSlowMs} ms`);
       assert.equal(await cluster.leader(), leader, "a slow follower takes no leadership");
       assert.equal(infoField(await cluster.info(leader), "raft_current_term"), term);
+      // Its syncs run off its event loop once one was slow (the first, which it has made by the
+      // time it answers INFO): it keeps answering while later ones wait on its disk.
+      await cluster.info(follower);
+      const answerMs = await longestAnswerWhile(follower, writeMany(leader, "pinged", 10));
+      assert.ok(answerMs < slowAnswerMs, `the slow follower took ${answerMs} ms to answer`);
       slowDisk.restore(follower.process!.pid);
 
       slowDisk.slow(leader.process!.pid);

@@ -160,6 +160,8 @@ export class ClusterNode implements NodeApi {
   private readonly slowLogSync: SlowLogSync;
   /** The Raft loop waits for the log sync of a Ready whose hard state is durable already. */
   private syncingEntries = false;
+  /** When that sync began. */
+  private syncStartedMs = 0;
   /** When the leader last asked its child whether any key has a deadline. */
   private lastClockCheckMs = 0;
   /** Replicated CONFIG SET values in force (kept in snapshots). */
@@ -820,8 +822,12 @@ export class ClusterNode implements NodeApi {
         const entries = this.raft.takeCommittedEntries();
         if (entries.length > 0) this.applyCommitted(entries);
       }
-      // Heartbeats meanwhile go out now: a slow sync must not look like a dead leader.
-      if (this.syncingEntries && this.raft) this.send(this.raft.takeLeaderMessages());
+      // Heartbeats meanwhile go out now: a slow sync must not look like a dead leader. One that
+      // lasts an election timeout is as good as dead: the heartbeats stop, the others elect.
+      if (
+        this.syncingEntries && this.raft &&
+        performance.now() - this.syncStartedMs < this.config.electionTimeoutMs
+      ) this.send(this.raft.takeLeaderMessages());
       return;
     }
     this.processing = true;
@@ -896,6 +902,7 @@ export class ClusterNode implements NodeApi {
     }
     if (ready.entries.length > 0) {
       const syncStartMs = performance.now();
+      this.syncStartedMs = syncStartMs;
       this.syncingEntries = true;
       try {
         await storage.sync();

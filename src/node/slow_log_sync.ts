@@ -8,9 +8,11 @@
  * the leader and the other followers make the quorum.
  *
  * The rule: --log-sync-slow-ms exceeded by `slowSyncsBeforeHandOffCount` of the leader's syncs
- * in a row, the last of them while another voter had already persisted what it synced (so that
- * voter's disk is the faster one, and the entries lose nothing), hands leadership to that
- * voter; at most once per two election timeouts. With every disk slow no voter is ahead, and
+ * in a row (or by fewer that took an election timeout together), the last of them while another
+ * voter had already persisted what it synced (so that voter's disk is the faster one, and the
+ * entries lose nothing), hands leadership to that voter; at most once per two election
+ * timeouts. A sync that takes longer than an election timeout ends its leader's heartbeats (see
+ * ClusterNode): a disk that hangs is a dead leader, and the others elect another. With every disk slow no voter is ahead, and
  * leadership stays. A follower (which syncs on its event loop, cheaper for a healthy disk) syncs
  * on the thread pool while its disk has been slow lately, so that it keeps answering.
  */
@@ -27,6 +29,8 @@ export const slowDiskMemoryMs = 10_000;
 export class SlowLogSync {
   /** Syncs in a row, while leading, that took longer than --log-sync-slow-ms. */
   private slowInARow = 0;
+  /** The time those syncs took together. */
+  private slowStreakMs = 0;
   /** When a leader may next hand leadership over for a slow disk. */
   private nextHandOffMs = 0;
   /** When the latest slow sync ended (any role), or -Infinity. */
@@ -47,23 +51,26 @@ export class SlowLogSync {
   record(syncMs: number, nowMs: number, leading: boolean, aheadVoterId: number): string | null {
     const slowMs = this.config.logSyncSlowMs;
     if (slowMs === 0 || syncMs < slowMs) {
-      this.slowInARow = 0;
+      this.reset();
       return null;
     }
     this.lastSlowAtMs = nowMs;
     if (!leading) return null;
     this.slowInARow++;
-    if (this.slowInARow < slowSyncsBeforeHandOffCount) return null;
-    if (aheadVoterId === 0 || nowMs < this.nextHandOffMs) return null;
+    this.slowStreakMs += syncMs;
+    const enough = this.slowInARow >= slowSyncsBeforeHandOffCount ||
+      this.slowStreakMs >= this.config.electionTimeoutMs;
+    if (!enough || aheadVoterId === 0 || nowMs < this.nextHandOffMs) return null;
     this.nextHandOffMs = nowMs + 2 * this.config.electionTimeoutMs;
     const count = this.slowInARow;
-    this.slowInARow = 0;
-    return `this node's last ${count} log syncs took over ${slowMs} ms ` +
+    this.reset();
+    return `this node's log syncs took over ${slowMs} ms ${count} time(s) in a row ` +
       `(the last ${Math.round(syncMs)} ms) while node ${aheadVoterId} had the entries already`;
   }
 
   /** Not leading any more (or leading anew): earlier syncs say nothing of the next term's. */
   reset(): void {
     this.slowInARow = 0;
+    this.slowStreakMs = 0;
   }
 }

@@ -1,18 +1,24 @@
 /**
  * Integration: one slow disk does not slow the cluster. A follower whose disk is throttled to a
- * few writes a second costs nothing (the leader and the other follower make the quorum); a
- * leader whose disk is throttled so hands leadership to a follower that persisted its entries
- * first, after which writes go at their usual pace again. Every acknowledged write is kept.
- * The throttle is the kernel's (cgroup v1 blkio): the test needs root and that hierarchy.
+ * few writes a second costs nothing (the leader and the other follower make the quorum) and
+ * keeps answering; a leader whose disk is throttled so hands leadership to a follower that
+ * persisted its entries first, after which writes go at their usual pace again; a leader whose
+ * sync outlasts an election timeout (a disk that all but hangs) stops its heartbeats and the
+ * others elect a leader. Every acknowledged write is kept. The throttle is the kernel's (cgroup
+ * v1 blkio): the tests need root and that hierarchy.
  */
 import assert from "node:assert/strict";
 import { infoField, TestCluster } from "../helpers/test_cluster.ts";
 import { type NodeProcess, waitFor } from "../helpers/node_process.ts";
 import { SlowDisk, slowDiskAvailable } from "../helpers/slow_disk.ts";
 
-/** Writes a second the throttled disk allows: a sync (two or three writes) takes ~0.5 s. */
-const slowWriteIops = 5;
-/** A pace no throttled leader reaches: with a sync per write, this many take ~20 s there. */
+/** Disk writes a second for a slow follower: a sync (two or three writes) takes ~0.5 s. */
+const slowFollowerWriteIops = 5;
+/** For a slow leader: syncs of ~0.25 s, slow but shorter than the election timeout (0.5 s). */
+const slowLeaderWriteIops = 10;
+/** For a disk that all but hangs: syncs of 2 s and more, four election timeouts. */
+const hungWriteIops = 1;
+/** A pace no throttled leader reaches: with a sync per write, this many take 10 s and more. */
 const paceWrites = 40;
 const paceWithinMs = 4_000;
 
@@ -58,7 +64,8 @@ Deno.test({
   ignore: !slowDiskAvailable(),
   fn: async () => {
     const cluster = await TestCluster.start(3); // the default --log-sync-slow-ms (50)
-    const slowDisk = SlowDisk.create(cluster.nodes[0].dir, slowWriteIops);
+    const slowDisk = SlowDisk.create(cluster.nodes[0].dir, slowFollowerWriteIops);
+    const slowerDisk = SlowDisk.create(cluster.nodes[0].dir, slowLeaderWriteIops);
     try {
       const leader = await cluster.leader();
       const term = infoField(await cluster.info(leader), "raft_current_term");
@@ -76,7 +83,7 @@ Deno.test({
       assert.ok(answerMs < slowAnswerMs, `the slow follower took ${answerMs} ms to answer`);
       slowDisk.restore(follower.process!.pid);
 
-      slowDisk.slow(leader.process!.pid);
+      slowerDisk.slow(leader.process!.pid);
       // Writes through whoever leads: the slow leader's syncs hand leadership over on their own.
       let written = 0;
       const newLeader = await waitFor(
@@ -93,12 +100,15 @@ Deno.test({
         20_000,
       );
       assert.notEqual(newLeader, leader);
-      assert.match(await leader.log(), /log syncs took over 50 ms .*handing leadership over/);
+      assert.match(
+        await leader.log(),
+        /log syncs took over 50 ms .* in a row .*handing leadership over/,
+      );
       const afterMs = await writeMany(newLeader, "after", paceWrites);
       assert.ok(afterMs < paceWithinMs, `${paceWrites} writes took ${afterMs} ms after`);
       assert.equal(await cluster.leader(), newLeader, "leadership stays with the faster disk");
 
-      slowDisk.restore(leader.process!.pid);
+      slowerDisk.restore(leader.process!.pid);
       await cluster.waitConverged();
       for (const [prefix, count] of [["follower-slow", paceWrites], ["leader-slow", written]]) {
         for (let i = 0; i < Number(count); i++) {
@@ -107,6 +117,38 @@ Deno.test({
       }
     } finally {
       slowDisk.remove();
+      slowerDisk.remove();
+      await cluster.destroy();
+    }
+  },
+});
+
+Deno.test({
+  name: "a leader whose disk all but hangs stops its heartbeats; the others elect a leader",
+  ignore: !slowDiskAvailable(),
+  fn: async () => {
+    // No hand-off: leadership can only move by an election, which needs the heartbeats to stop.
+    const cluster = await TestCluster.start(3, ["--log-sync-slow-ms", "0"]);
+    const hungDisk = SlowDisk.create(cluster.nodes[0].dir, hungWriteIops);
+    try {
+      const leader = await cluster.leader();
+      hungDisk.slow(leader.process!.pid);
+      const client = await leader.client();
+      // Its one sync now takes seconds; a write waits on it (answered once it ends, or redirected).
+      const stuckWrite = client.call("SET", "hung", "1").finally(() => client.close());
+      const others = cluster.nodes.filter((node) => node !== leader);
+      const newLeader = await cluster.leader(6_000, others);
+      const afterMs = await writeMany(newLeader, "hung-after", paceWrites);
+      assert.ok(afterMs < paceWithinMs, `${paceWrites} writes took ${afterMs} ms after`);
+      hungDisk.restore(leader.process!.pid);
+      const reply = await stuckWrite;
+      await cluster.waitConverged();
+      if (reply === "OK") assert.equal(await cluster.call(["GET", "hung"]), "1");
+      for (let i = 0; i < paceWrites; i++) {
+        assert.equal(await cluster.call(["GET", `hung-after:${i}`]), String(i));
+      }
+    } finally {
+      hungDisk.remove();
       await cluster.destroy();
     }
   },

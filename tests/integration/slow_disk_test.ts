@@ -63,7 +63,7 @@ Deno.test({
   name: "a slow disk on a follower costs nothing; on the leader it hands leadership over",
   ignore: !slowDiskAvailable(),
   fn: async () => {
-    const cluster = await TestCluster.start(3); // the default --log-sync-slow-ms (50)
+    const cluster = await TestCluster.start(3); // the default --log-sync-slow-ms (100)
     const slowDisk = SlowDisk.create(cluster.nodes[0].dir, slowFollowerWriteIops);
     const slowerDisk = SlowDisk.create(cluster.nodes[0].dir, slowLeaderWriteIops);
     try {
@@ -102,7 +102,7 @@ Deno.test({
       assert.notEqual(newLeader, leader);
       assert.match(
         await leader.log(),
-        /log syncs took over 50 ms .* in a row .*handing leadership over/,
+        /log syncs took over 100 ms .* in a row .*handing leadership over/,
       );
       const afterMs = await writeMany(newLeader, "after", paceWrites);
       assert.ok(afterMs < paceWithinMs, `${paceWrites} writes took ${afterMs} ms after`);

@@ -9,7 +9,7 @@ import { seededRandom } from "../../src/raft/prng.ts";
 import { addCleanup, runCleanups } from "./cleanup.ts";
 import { ChaosCluster } from "./cluster_manager.ts";
 import { checkConvergence, type DigestSample } from "./checker/convergence.ts";
-import { checkBridgeAvailability } from "./checker/bridge_availability.ts";
+import { bridgeRule, checkAvailability, slowDiskRule } from "./checker/fault_availability.ts";
 import { type Anomaly, type Verdict, verdictOf, worstKind } from "./checker/verdict.ts";
 import { History } from "./history.ts";
 import { KillNemesis } from "./nemesis/kill.ts";
@@ -249,7 +249,10 @@ export async function runChaos(options: RunOptions): Promise<RunResult> {
       checkConvergence(samples),
       verdictOf("liveness", anomalies, { settleMs }),
       ...(options.nemeses.includes("partition") && network.canPartition
-        ? [checkBridgeAvailability(history.events, ops)]
+        ? [checkAvailability(history.events, ops, bridgeRule)]
+        : []),
+      ...(options.nemeses.includes("slowdisk") && slowDiskAvailable()
+        ? [checkAvailability(history.events, ops, slowDiskRule)]
         : []),
     ];
   } catch (error) {

@@ -1,20 +1,21 @@
 /**
  * @module
- * Whether a leader's own disk holds the cluster back. A leader answers a write once a quorum
- * holds it, itself included only after its own log sync; and its Raft loop takes the next batch
- * only after that sync. So a leader whose syncs take hundreds of milliseconds (a failing or
- * throttled disk) slows every write of the cluster to its disk's pace, while its heartbeats,
- * late as they are, keep the others from electing anyone. Followers' slow disks cost nothing:
+ * Whether a node's own disk holds the cluster back. A leader answers a write once a quorum holds
+ * it, itself included only after its own log sync, and its Raft loop takes the next batch only
+ * after that sync: a leader whose syncs take hundreds of milliseconds (a failing or throttled
+ * disk) slows every write of the cluster to its disk's pace. Its heartbeats go out during a sync
+ * (ClusterNode), so the others elect no one. A follower's slow disk costs the others nothing:
  * the leader and the other followers make the quorum.
  *
  * The rule: --log-sync-slow-ms exceeded by `slowSyncsBeforeHandOffCount` of the leader's syncs
  * in a row (or by fewer that took an election timeout together), the last of them while another
  * voter had already persisted what it synced (so that voter's disk is the faster one, and the
  * entries lose nothing), hands leadership to that voter; at most once per two election
- * timeouts. A sync that takes longer than an election timeout ends its leader's heartbeats (see
- * ClusterNode): a disk that hangs is a dead leader, and the others elect another. With every disk slow no voter is ahead, and
- * leadership stays. A follower (which syncs on its event loop, cheaper for a healthy disk) syncs
- * on the thread pool while its disk has been slow lately, so that it keeps answering.
+ * timeouts. With every disk slow no voter is ahead, and leadership stays. A sync that outlasts an
+ * election timeout ends its leader's heartbeats (ClusterNode): a disk that all but hangs is a
+ * dead leader, and the others elect another. A follower (which syncs on its event loop, cheaper
+ * for a healthy disk) syncs on the thread pool while its disk has been slow lately, so that it
+ * keeps answering.
  */
 import type { Config } from "../config/config_schema.ts";
 

@@ -53,19 +53,50 @@ export class SlowDisk {
     this.members.add(pid);
   }
 
-  /** Moves `pid` back to the root group: its disk is as fast as before. */
+  /**
+   * Moves `pid` back to the root group, with the processes it started while slowed (a node's
+   * redis child, its BGSAVE fork): its disk is as fast as before.
+   */
   restore(pid: number): void {
     if (!this.members.delete(pid)) return;
-    try {
-      Deno.writeTextFileSync(`${blkioRoot}/cgroup.procs`, String(pid));
-    } catch {
-      // The process has exited already.
+    for (const member of this.processes()) {
+      if (member === pid || descendsFrom(member, pid)) moveToRoot(member);
     }
   }
 
-  /** Restores every process it slowed and removes the group. */
+  /** Restores every process in the group and removes it. */
   remove(): void {
-    for (const pid of [...this.members]) this.restore(pid);
+    this.members.clear();
+    for (const member of this.processes()) moveToRoot(member);
     Deno.removeSync(this.cgroupDir);
   }
+
+  private processes(): number[] {
+    return Deno.readTextFileSync(`${this.cgroupDir}/cgroup.procs`).split("\n").filter(Boolean)
+      .map(Number);
+  }
+}
+
+function moveToRoot(pid: number): void {
+  try {
+    Deno.writeTextFileSync(`${blkioRoot}/cgroup.procs`, String(pid));
+  } catch {
+    // The process has exited already.
+  }
+}
+
+/** Whether `ancestor` is among `pid`'s parents (bounded walk up the process tree). */
+function descendsFrom(pid: number, ancestor: number): boolean {
+  let current = pid;
+  for (let depth = 0; depth < 32 && current > 1; depth++) {
+    try {
+      // The fields after the command's closing parenthesis: state, then the parent's pid.
+      const stat = Deno.readTextFileSync(`/proc/${current}/stat`);
+      current = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {
+      return false;
+    }
+    if (current === ancestor) return true;
+  }
+  return false;
 }

@@ -21,6 +21,7 @@ import {
   type Membership,
   type Message,
   MessageType,
+  type NodeId,
   RaftError,
   RaftNode,
   type Ready,
@@ -158,10 +159,11 @@ export class ClusterNode implements NodeApi {
   private clockTickChecking = false;
   private readonly childBacklog: ChildBacklog;
   private readonly slowLogSync: SlowLogSync;
-  /** The Raft loop waits for the log sync of a Ready whose hard state is durable already. */
-  private syncingEntries = false;
-  /** When that sync began. */
-  private syncStartedMs = 0;
+  /**
+   * While the Raft loop waits for the log sync of a Ready whose hard state is durable already:
+   * when that sync began (undefined otherwise).
+   */
+  private entriesSyncStartedMs: number | undefined;
   /** When the leader last asked its child whether any key has a deadline. */
   private lastClockCheckMs = 0;
   /** Replicated CONFIG SET values in force (kept in snapshots). */
@@ -776,7 +778,12 @@ export class ClusterNode implements NodeApi {
   private maybeHandOffLeadership(nowMs: number): void {
     const reason = this.childBacklog.handOffReason(nowMs, this.role === "leader");
     if (!reason) return;
-    const error = this.raft!.transferLeader();
+    this.handLeadershipOver(this.raft!, reason);
+  }
+
+  /** Transfers leadership (to `targetId`, or the most up-to-date voter) and says why. */
+  private handLeadershipOver(raft: RaftNode, reason: string, targetId?: NodeId): void {
+    const error = raft.transferLeader(targetId);
     this.log.warning(
       reason + (error ? `; no other node to lead: ${error.message}` : ": handing leadership over"),
     );
@@ -825,8 +832,8 @@ export class ClusterNode implements NodeApi {
       // Heartbeats meanwhile go out now: a slow sync must not look like a dead leader. One that
       // lasts an election timeout is as good as dead: the heartbeats stop, the others elect.
       if (
-        this.syncingEntries && this.raft &&
-        performance.now() - this.syncStartedMs < this.config.electionTimeoutMs
+        this.entriesSyncStartedMs !== undefined && this.raft &&
+        performance.now() - this.entriesSyncStartedMs < this.config.electionTimeoutMs
       ) this.send(this.raft.takeLeaderMessages());
       return;
     }
@@ -902,12 +909,11 @@ export class ClusterNode implements NodeApi {
     }
     if (ready.entries.length > 0) {
       const syncStartMs = performance.now();
-      this.syncStartedMs = syncStartMs;
-      this.syncingEntries = true;
+      this.entriesSyncStartedMs = syncStartMs;
       try {
         await storage.sync();
       } finally {
-        this.syncingEntries = false;
+        this.entriesSyncStartedMs = undefined;
       }
       this.checkLogSync(raft, performance.now() - syncStartMs, ready.entries.at(-1)!.index);
     }
@@ -924,11 +930,7 @@ export class ClusterNode implements NodeApi {
     const leading = this.role === "leader";
     const aheadVoterId = leading ? raft.voterHolding(syncedIndex) : 0;
     const reason = this.slowLogSync.record(syncMs, performance.now(), leading, aheadVoterId);
-    if (!reason) return;
-    const error = raft.transferLeader(aheadVoterId);
-    this.log.warning(
-      reason + (error ? `; not handed over: ${error.message}` : ": handing leadership over"),
-    );
+    if (reason) this.handLeadershipOver(raft, reason, aheadVoterId);
   }
 
   /**

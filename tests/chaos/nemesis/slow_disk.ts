@@ -16,7 +16,7 @@ const writeIopsChoices = [2, 5, 20];
 
 export class SlowDiskNemesis implements Nemesis {
   readonly name = "slowdisk";
-  private throttle: { disk: SlowDisk; node: ChaosNode; pid: number } | null = null;
+  private throttle: { disk: SlowDisk; node: ChaosNode } | null = null;
 
   constructor() {
     // An interrupted run leaves no throttle group behind.
@@ -31,7 +31,7 @@ export class SlowDiskNemesis implements Nemesis {
     const writeIops = writeIopsChoices[Math.floor(context.random() * writeIopsChoices.length)];
     const disk = SlowDisk.create(target.spec.dir, writeIops);
     disk.slow(pid);
-    this.throttle = { disk, node: target, pid };
+    this.throttle = { disk, node: target };
     return `throttled ${target.name}'s disk to ${writeIops} writes a second`;
   }
 

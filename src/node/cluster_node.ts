@@ -8,6 +8,7 @@
 import { TickClock } from "./tick_clock.ts";
 import { EntryClock, snapshotEntryTimeMs } from "./entry_clock.ts";
 import { SlowLogSync } from "./slow_log_sync.ts";
+import { SlowQuorumRounds } from "./slow_quorum_rounds.ts";
 import { ChildBacklog } from "./child_backlog.ts";
 import type { Config, CrashPoint } from "../config/config_schema.ts";
 import { invalidTunables, quorumReadModeOf, raftTunables } from "./raft_settings.ts";
@@ -159,6 +160,7 @@ export class ClusterNode implements NodeApi {
   private clockTickChecking = false;
   private readonly childBacklog: ChildBacklog;
   private readonly slowLogSync: SlowLogSync;
+  private readonly slowQuorumRounds: SlowQuorumRounds;
   /**
    * While the Raft loop waits for the log sync of a Ready whose hard state is durable already:
    * when that sync began (undefined otherwise).
@@ -227,6 +229,7 @@ export class ClusterNode implements NodeApi {
     });
     this.childBacklog = new ChildBacklog(() => this.childConn, config, log);
     this.slowLogSync = new SlowLogSync(config);
+    this.slowQuorumRounds = new SlowQuorumRounds(config);
     this.child = new RedisChild({
       redisServer: config.redisServer,
       dir: `${config.dir}/redis`,
@@ -768,17 +771,22 @@ export class ClusterNode implements NodeApi {
     this.replicaWaits.check(this.replicasHolding, now);
     this.maybeProposeClockTick();
     if (!this.raft) return;
-    this.maybeHandOffLeadership(now);
+    this.maybeHandOffLeadership(this.raft, now);
     this.maybeSnapshot();
     this.advanceRaftClock();
     this.schedule();
   }
 
-  /** A leader whose child cannot keep up hands leadership to the most up-to-date other node. */
-  private maybeHandOffLeadership(nowMs: number): void {
-    const reason = this.childBacklog.handOffReason(nowMs, this.role === "leader");
-    if (!reason) return;
-    this.handLeadershipOver(this.raft!, reason);
+  /**
+   * A leader whose child cannot keep up, or whose link is slow (see SlowQuorumRounds), hands
+   * leadership to the most up-to-date other node.
+   */
+  private maybeHandOffLeadership(raft: RaftNode, nowMs: number): void {
+    const leading = this.role === "leader";
+    const roundAgeMs = raft.quorumRoundAgeTicks() * this.config.tickIntervalMs;
+    const reason = this.childBacklog.handOffReason(nowMs, leading) ??
+      this.slowQuorumRounds.check(roundAgeMs, nowMs, leading);
+    if (reason) this.handLeadershipOver(raft, reason);
   }
 
   /** Transfers leadership (to `targetId`, or the most up-to-date voter) and says why. */

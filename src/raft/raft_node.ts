@@ -83,6 +83,7 @@ export class RaftNode {
   private transferElapsedTicks = 0;
   /** A TimeoutNow was sent this term: a lease can no longer be trusted. */
   private leaseRevoked = false;
+  /** When the newest heartbeat round a quorum acknowledged was sent; leases count from it. */
   private leaseStartTick = -Infinity;
   private uncommittedBytes = 0;
   private needsFlush = false;
@@ -165,6 +166,17 @@ export class RaftNode {
     if (this.role !== "leader") return 0;
     const best = this.mostCaughtUpVoter();
     return best.match >= index ? best.id : 0;
+  }
+
+  /**
+   * On a leader: ticks since the newest heartbeat round that a quorum of voters acknowledged was
+   * sent; Infinity before the first one of its term, and on any other role. It stays within a
+   * heartbeat interval plus a round trip while the leader hears from a quorum; it grows when what
+   * it sends, or what comes back, is slow or lost.
+   */
+  quorumRoundAgeTicks(): number {
+    if (this.role !== "leader") return Infinity;
+    return this.tickCount - this.leaseStartTick;
   }
 
   // ---------------------------------------------------------------- inputs

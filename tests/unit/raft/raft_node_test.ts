@@ -927,3 +927,32 @@ Deno.test("voterHolding: the most caught-up other voter once it holds the index,
   assert.equal(n1.voterHolding(last + 1), 2);
   assert.equal(cluster.node(2).voterHolding(last + 1), 0, "a follower answers 0");
 });
+
+Deno.test("quorumRoundAgeTicks: stays within a heartbeat interval while a quorum answers, grows when none does", () => {
+  const heartbeatTicks = 2;
+  const cluster = TestCluster.formed(3, { heartbeatTicks, electionTicks: 20 });
+  const n1 = cluster.node(1);
+  let oldest = 0;
+  for (let i = 0; i < 10; i++) {
+    cluster.tick();
+    oldest = Math.max(oldest, n1.quorumRoundAgeTicks());
+  }
+  assert.ok(oldest <= heartbeatTicks, `age ${oldest} with every link up`);
+  cluster.isolate(3);
+  for (let i = 0; i < 10; i++) {
+    cluster.tick();
+    oldest = Math.max(oldest, n1.quorumRoundAgeTicks());
+  }
+  assert.ok(
+    oldest <= heartbeatTicks,
+    `age ${oldest} with one follower cut off: 1 and 2 are a quorum`,
+  );
+  cluster.isolate(2);
+  cluster.tick(8);
+  assert.equal(n1.status().role, "leader", "CheckQuorum has not stepped it down yet");
+  assert.ok(n1.quorumRoundAgeTicks() >= 8, `age ${n1.quorumRoundAgeTicks()} with no quorum`);
+  assert.equal(cluster.node(2).quorumRoundAgeTicks(), Infinity, "a follower has no rounds");
+  cluster.heal();
+  cluster.tick(heartbeatTicks + 1);
+  assert.ok(n1.quorumRoundAgeTicks() <= heartbeatTicks, "back within an interval once healed");
+});

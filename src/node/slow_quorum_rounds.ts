@@ -1,0 +1,58 @@
+/**
+ * @module
+ * Whether a leader's own link holds the cluster back. Every write waits for a quorum's answer, so
+ * a leader whose link is congested or lossy (its queue full, its packets dropped and resent)
+ * slows every write of the cluster to that link's pace, and its clients' requests and replies
+ * cross it too. Its heartbeats, late as they are, still arrive, so the others elect no one. A
+ * follower's slow link costs the others nothing: the leader and the other followers make the
+ * quorum.
+ *
+ * The measure is the age of the newest heartbeat round a quorum answered
+ * (`RaftNode.quorumRoundAgeTicks`): within a heartbeat interval plus a round trip while the
+ * links are healthy. Past a heartbeat interval plus --link-slow-ms for
+ * `slowRoundsBeforeHandOffCount` heartbeat intervals on end, the leader hands leadership to the
+ * most up-to-date voter, at most once per two election timeouts. A leader cannot tell its own
+ * slow link from every follower's; one slow link is the likelier fault, and with every link slow
+ * a hand-off costs a short wait and moves nothing back sooner than that cooldown.
+ */
+import type { Config } from "../config/config_schema.ts";
+
+/** Heartbeat intervals a quorum's answers must stay late before a hand-off: one is a hiccup. */
+export const slowRoundsBeforeHandOffCount = 3;
+
+export class SlowQuorumRounds {
+  /** When the leader first saw its newest answered round too old, in this run of such ticks. */
+  private slowSinceMs: number | undefined = undefined;
+  /** When a leader may next hand leadership over for a slow link. */
+  private nextHandOffMs = 0;
+
+  constructor(
+    private readonly config: Pick<
+      Config,
+      "linkSlowMs" | "heartbeatIntervalMs" | "electionTimeoutMs"
+    >,
+  ) {}
+
+  /**
+   * On each tick: the age of the newest round a quorum answered (ms; Infinity for none yet),
+   * the time, and whether this node leads. Returns why to hand leadership over now, or null.
+   */
+  check(roundAgeMs: number, nowMs: number, leading: boolean): string | null {
+    const slowMs = this.config.linkSlowMs;
+    const heartbeatMs = this.config.heartbeatIntervalMs;
+    if (!leading || slowMs === 0 || roundAgeMs <= heartbeatMs + slowMs) {
+      this.slowSinceMs = undefined;
+      return null;
+    }
+    this.slowSinceMs ??= nowMs;
+    const slowForMs = nowMs - this.slowSinceMs;
+    if (slowForMs < slowRoundsBeforeHandOffCount * heartbeatMs || nowMs < this.nextHandOffMs) {
+      return null;
+    }
+    this.nextHandOffMs = nowMs + 2 * this.config.electionTimeoutMs;
+    this.slowSinceMs = undefined;
+    const age = Number.isFinite(roundAgeMs) ? `${Math.round(roundAgeMs)} ms` : "none answered";
+    return `the newest heartbeat round a quorum answered was older than ${heartbeatMs + slowMs} ` +
+      `ms for ${Math.round(slowForMs)} ms on end (now ${age}): this node's link is slow or lossy`;
+  }
+}

@@ -782,10 +782,11 @@ export class ClusterNode implements NodeApi {
    * leadership to the most up-to-date other node.
    */
   private maybeHandOffLeadership(raft: RaftNode, nowMs: number): void {
-    const leading = this.role === "leader";
     const roundAgeMs = raft.quorumRoundAgeTicks() * this.config.tickIntervalMs;
-    const reason = this.childBacklog.handOffReason(nowMs, leading) ??
-      this.slowQuorumRounds.check(roundAgeMs, nowMs, leading);
+    const reason = this.childBacklog.handOffReason(nowMs, this.role === "leader") ??
+      // The core's own role: the reported one lags while a Ready is out (a slow sync), and a
+      // core that no longer leads has nothing to hand over.
+      this.slowQuorumRounds.check(roundAgeMs, nowMs, raft.isLeader);
     if (reason) this.handLeadershipOver(raft, reason);
   }
 

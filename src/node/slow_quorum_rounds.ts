@@ -52,7 +52,8 @@ export class SlowQuorumRounds {
     this.nextHandOffMs = nowMs + 2 * this.config.electionTimeoutMs;
     this.slowSinceMs = undefined;
     const age = Number.isFinite(roundAgeMs) ? `${Math.round(roundAgeMs)} ms` : "none answered";
-    return `the newest heartbeat round a quorum answered was older than ${heartbeatMs + slowMs} ` +
-      `ms for ${Math.round(slowForMs)} ms on end (now ${age}): this node's link is slow or lossy`;
+    const limitMs = heartbeatMs + slowMs;
+    return `the newest heartbeat round a quorum answered was older than ${limitMs} ms for ` +
+      `${Math.round(slowForMs)} ms on end (now ${age}): this node's link is slow, lossy or cut`;
   }
 }

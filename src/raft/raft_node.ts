@@ -168,6 +168,11 @@ export class RaftNode {
     return best.match >= index ? best.id : 0;
   }
 
+  /** Whether this node leads now (a node's reported soft state may lag until its next Ready). */
+  get isLeader(): boolean {
+    return this.role === "leader";
+  }
+
   /**
    * On a leader: ticks since the newest heartbeat round that a quorum of voters acknowledged was
    * sent; Infinity before the first one of its term, and on any other role. It stays within a

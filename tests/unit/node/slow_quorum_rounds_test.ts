@@ -21,7 +21,7 @@ Deno.test("hands over once the answered round stays too old for three heartbeat 
   const reason = watch.check(700, 1_300, true);
   assert.match(
     String(reason),
-    /older than 300 ms for 300 ms on end \(now 700 ms\): this node's link is slow or lossy/,
+    /older than 300 ms for 300 ms on end \(now 700 ms\): this node's link is slow, lossy or cut/,
   );
 });
 

@@ -952,6 +952,7 @@ Deno.test("quorumRoundAgeTicks: stays within a heartbeat interval while a quorum
   assert.equal(n1.status().role, "leader", "CheckQuorum has not stepped it down yet");
   assert.ok(n1.quorumRoundAgeTicks() >= 8, `age ${n1.quorumRoundAgeTicks()} with no quorum`);
   assert.equal(cluster.node(2).quorumRoundAgeTicks(), Infinity, "a follower has no rounds");
+  assert.ok(n1.isLeader && !cluster.node(2).isLeader);
   cluster.heal();
   cluster.tick(heartbeatTicks + 1);
   assert.ok(n1.quorumRoundAgeTicks() <= heartbeatTicks, "back within an interval once healed");

@@ -51,6 +51,11 @@ export class PeerHub {
     this.links.get(id)?.retryNow();
   }
 
+  /** Every link connects anew, dropping what it queued (see PeerLink.restart). */
+  restartLinks(): void {
+    for (const link of this.links.values()) link.restart();
+  }
+
   close(): void {
     for (const link of this.links.values()) link.close();
     this.links.clear();

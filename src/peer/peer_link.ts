@@ -37,6 +37,8 @@ export class PeerLink {
   private queuedBytes = 0;
   private writing = false;
   private closed = false;
+  /** restart() dropped the connection: its read ends in an error that is no connection error. */
+  private restarting = false;
   private backoffMs: number;
   private wake: (() => void) | null = null;
 
@@ -73,6 +75,18 @@ export class PeerLink {
     if (this.state === "connected" || this.state === "connecting") return;
     this.backoffMs = this.options.reconnectMinMs;
     this.wake?.();
+  }
+
+  /**
+   * Drop the connection and what is queued, and connect anew: the peer then closes the old
+   * connection, and nothing still queued on it (behind a slow link) reaches it any more.
+   */
+  restart(): void {
+    this.dropQueue();
+    if (this.state !== "connected") return;
+    this.backoffMs = this.options.reconnectMinMs;
+    this.restarting = true;
+    this.dropConn();
   }
 
   close(): void {
@@ -120,9 +134,12 @@ export class PeerLink {
         if (this.queue.length > 0) this.flush();
         await this.readUntilClosed(conn);
       } catch {
-        this.connErrors++;
-        this.state = "connect_error";
+        if (!this.restarting) {
+          this.connErrors++;
+          this.state = "connect_error";
+        }
       }
+      this.restarting = false;
       this.dropConn();
       if (this.closed) break;
       if (this.state === "connected") this.state = "disconnected";

@@ -93,7 +93,7 @@ export class CommandRouter implements CommandHandler {
 
   constructor(
     private readonly node: NodeApi,
-    sessions: ClientRegistry,
+    private readonly sessions: ClientRegistry,
     trackingLimits: TrackingLimits,
   ) {
     this.tracking = new ClientTracking(sessions, (sink) => node.openInvalidations(sink), trackingLimits);
@@ -362,6 +362,12 @@ export class CommandRouter implements CommandHandler {
     const id = Number(decoder.decode(args[1]));
     if (!Number.isInteger(id) || id <= 0) return slot.complete(encodeError("ERR invalid source node id"));
     session.state.peerId = id;
+    // A peer keeps one link to us: an older connection it said hello on is one it gave up, and
+    // whatever it still carries (queued behind a slow link, resent by TCP) is stale by now.
+    const older = [...this.sessions.all()].filter((other) =>
+      other !== session && other.state.peerId === id
+    );
+    for (const other of older) other.close();
     this.node.peerHello(id, decoder.decode(args[2]));
     slot.complete(OK);
   }

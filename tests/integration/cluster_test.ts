@@ -216,6 +216,12 @@ Deno.test("hostile input on the shared port: fake peer messages and garbage harm
       String(await intruder.call("RAFT.MSG", new Uint8Array(64))),
       /^ERR invalid message/,
     );
+    // A peer keeps one link: its newer hello closes the older connection (and what it carries).
+    const newer = await leader.client();
+    assert.equal(await newer.call("RAFT.HELLO", "424242", "127.0.0.1:1"), "OK");
+    assert.ok(await intruder.waitClosed(5_000), "the older connection of the same peer is closed");
+    assert.match(String(await newer.call("RAFT.MSG", "xyz")), /^ERR invalid message/);
+    newer.close();
     intruder.close();
     const garbage = await leader.client();
     await garbage.sendRaw("*2\r\n$8\r\nRAFT.MSG\r\n$-7\r\n");

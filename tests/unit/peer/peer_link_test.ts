@@ -1,6 +1,6 @@
 /**
  * PeerLink against a real listener on 127.0.0.1: the RAFT.HELLO handshake and messages in
- * order, and `retryNow` cutting a grown reconnect backoff short.
+ * order, `retryNow` cutting a grown reconnect backoff short, and `restart` connecting anew.
  */
 import assert from "node:assert/strict";
 import { PeerLink, type PeerLinkOptions } from "../../../src/peer/peer_link.ts";
@@ -92,5 +92,36 @@ Deno.test("PeerLink.retryNow connects at once instead of after the grown backoff
   } finally {
     link.close();
     listener?.close();
+  }
+});
+
+Deno.test("PeerLink.restart drops its connection and queue, and says hello on a new one", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const link = new PeerLink(2, `127.0.0.1:${port}`, options(50));
+  try {
+    const first = await listener.accept();
+    await waitUntil(() => link.state === "connected", 2000);
+    link.restart();
+    const buffer = new Uint8Array(4096);
+    const drained = (async () => {
+      for (let i = 0; i < 100; i++) if ((await first.read(buffer)) === null) return true;
+      return false;
+    })().catch(() => false);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ended = await Promise.race([
+      drained,
+      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), 2000)),
+    ]);
+    clearTimeout(timer);
+    first.close();
+    assert.ok(ended, "the old connection is closed");
+    link.send(new TextEncoder().encode("after"));
+    const commands = await acceptCommands(listener, 2);
+    assert.deepEqual(commands, [["RAFT.HELLO", "7", "127.0.0.1:1"], ["RAFT.MSG", "after"]]);
+    assert.equal(link.connErrors, 0, "a restart is no connection error");
+  } finally {
+    link.close();
+    listener.close();
   }
 });

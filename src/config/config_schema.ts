@@ -178,8 +178,8 @@ export const configSchema = z.object({
   logSyncSlowMs: z.coerce.number().int().min(0).default(100),
   /**
    * A leader whose newest heartbeat round answered by a quorum stays older than a heartbeat
-   * interval plus this for three heartbeat intervals on end hands leadership to the most
-   * up-to-date voter: its own link is most likely the slow one (congested, lossy), and a slow
+   * interval plus this for three heartbeat intervals on end hands leadership over (see
+   * SlowQuorumRounds): its own link is most likely the slow one (congested, lossy), and a slow
    * link on the leader slows every write (on a follower, none). On a healthy link that age stays
    * under a heartbeat interval plus a round trip: at most 80 ms here (heartbeats every 100) under
    * `redis-benchmark` SET and GET at 36-290k requests a second, with peaks of 200 ms for 100 KB

@@ -8,7 +8,7 @@
 import { TickClock } from "./tick_clock.ts";
 import { EntryClock, snapshotEntryTimeMs } from "./entry_clock.ts";
 import { SlowLogSync } from "./slow_log_sync.ts";
-import { SlowQuorumRounds } from "./slow_quorum_rounds.ts";
+import { slowLinkCampaignHoldElectionTimeouts, SlowQuorumRounds } from "./slow_quorum_rounds.ts";
 import { ChildBacklog } from "./child_backlog.ts";
 import type { Config, CrashPoint } from "../config/config_schema.ts";
 import { invalidTunables, quorumReadModeOf, raftTunables } from "./raft_settings.ts";
@@ -782,12 +782,42 @@ export class ClusterNode implements NodeApi {
    * leadership to the most up-to-date other node.
    */
   private maybeHandOffLeadership(raft: RaftNode, nowMs: number): void {
+    const childReason = this.childBacklog.handOffReason(nowMs, this.role === "leader");
+    if (childReason) {
+      this.handLeadershipOver(raft, childReason);
+      return;
+    }
     const roundAgeMs = raft.quorumRoundAgeTicks() * this.config.tickIntervalMs;
-    const reason = this.childBacklog.handOffReason(nowMs, this.role === "leader") ??
-      // The core's own role: the reported one lags while a Ready is out (a slow sync), and a
-      // core that no longer leads has nothing to hand over.
-      this.slowQuorumRounds.check(roundAgeMs, nowMs, raft.isLeader);
-    if (reason) this.handLeadershipOver(raft, reason);
+    // The core's own role: the reported one lags while a Ready is out (a slow sync), and a core
+    // that no longer leads has nothing to hand over.
+    const linkReason = this.slowQuorumRounds.check(roundAgeMs, nowMs, raft.isLeader);
+    if (linkReason) this.leaveSlowLink(raft, linkReason);
+  }
+
+  /**
+   * A leader behind a slow link hands leadership to a voter that holds its whole log (the
+   * transfer's TimeoutNow goes at once). With none, a transfer would wait for one to catch up
+   * over that link, and an election would elect this node again (its log is the longest): it
+   * steps down and starts no election for a while, so that the others elect one of themselves.
+   */
+  private leaveSlowLink(raft: RaftNode, reason: string): void {
+    const caughtUpId = raft.voterHolding(raft.lastIndex);
+    if (caughtUpId !== 0) {
+      this.handLeadershipOver(raft, reason, caughtUpId);
+      return;
+    }
+    const holdMs = slowLinkCampaignHoldElectionTimeouts * this.config.electionTimeoutMs;
+    const error = raft.stepDown(Math.ceil(holdMs / this.config.tickIntervalMs));
+    // What this node queued as leader (heartbeats above all) would reach the others late, for
+    // seconds, and keep them from electing one of themselves.
+    if (!error) this.peers?.restartLinks();
+    this.log.warning(
+      reason +
+        (error
+          ? `; could not step down: ${error.message}`
+          : `: no other node holds the whole log to take over at once; stepping down, and ` +
+            `starting no election for ${holdMs} ms`),
+    );
   }
 
   /** Transfers leadership (to `targetId`, or the most up-to-date voter) and says why. */

@@ -10,8 +10,9 @@
  * The measure is the age of the newest heartbeat round a quorum answered
  * (`RaftNode.quorumRoundAgeTicks`): within a heartbeat interval plus a round trip while the
  * links are healthy. Past a heartbeat interval plus --link-slow-ms for
- * `slowRoundsBeforeHandOffCount` heartbeat intervals on end, the leader hands leadership to the
- * most up-to-date voter, at most once per two election timeouts. A leader cannot tell its own
+ * `slowRoundsBeforeHandOffCount` heartbeat intervals on end, the leader hands leadership to a
+ * voter that holds its whole log, or with none steps down and starts no election for
+ * `slowLinkCampaignHoldElectionTimeouts` (ClusterNode); at most once per two election timeouts. A leader cannot tell its own
  * slow link from every follower's; one slow link is the likelier fault, and with every link slow
  * a hand-off costs a short wait and moves nothing back sooner than that cooldown.
  */
@@ -19,6 +20,12 @@ import type { Config } from "../config/config_schema.ts";
 
 /** Heartbeat intervals a quorum's answers must stay late before a hand-off: one is a hiccup. */
 export const slowRoundsBeforeHandOffCount = 3;
+/**
+ * Election timeouts a leader that stepped down for its slow link starts no election of its own:
+ * long enough for what it sent before (queued, or resent by TCP) to drain, so that the others
+ * stop hearing it and elect one of themselves.
+ */
+export const slowLinkCampaignHoldElectionTimeouts = 4;
 
 export class SlowQuorumRounds {
   /** When the leader first saw its newest answered round too old, in this run of such ticks. */

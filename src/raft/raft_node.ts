@@ -80,6 +80,8 @@ export class RaftNode {
   /** Tick of the last CheckQuorum round (or of becoming leader): answers since then count. */
   private quorumCheckTick = 0;
   private transferTargetId: NodeId = 0;
+  /** After stepDown(): no election of this node's own before this tick. */
+  private campaignHeldUntilTick = 0;
   private transferElapsedTicks = 0;
   /** A TimeoutNow was sent this term: a lease can no longer be trusted. */
   private leaseRevoked = false;
@@ -388,6 +390,18 @@ export class RaftNode {
     return undefined;
   }
 
+  /**
+   * A leader steps down (same term, no leader known) and starts no election of its own for
+   * `campaignHoldTicks`; it votes for others as usual. For a leader whose own link is the likely
+   * fault: with its longer log it would otherwise win the next election again.
+   */
+  stepDown(campaignHoldTicks: number): RaftError | undefined {
+    if (this.role !== "leader") return new RaftError("not-leader", "not leader");
+    this.becomeFollower(this.term, 0);
+    this.campaignHeldUntilTick = this.tickCount + campaignHoldTicks;
+    return undefined;
+  }
+
   /** RAFT.TIMEOUT_NOW: campaign at once, skipping pre-vote and leader stickiness. */
   campaign(): RaftError | undefined {
     if (!this.members.isVoter(this.id)) return new RaftError("not-voter", "not a voting member");
@@ -659,7 +673,8 @@ export class RaftNode {
     if (this.electionElapsed >= this.config.electionTicks) this.bootSticky = false;
     if (this.electionElapsed >= this.randomizedElectionTicks) {
       this.resetElectionTimer();
-      if (this.members.isVoter(this.id)) this.campaignNow(false);
+      const held = this.tickCount < this.campaignHeldUntilTick;
+      if (this.members.isVoter(this.id) && !held) this.campaignNow(false);
     }
   }
 

@@ -957,3 +957,30 @@ Deno.test("quorumRoundAgeTicks: stays within a heartbeat interval while a quorum
   cluster.tick(heartbeatTicks + 1);
   assert.ok(n1.quorumRoundAgeTicks() <= heartbeatTicks, "back within an interval once healed");
 });
+
+Deno.test("stepDown: the leader follows with no leader known, and starts no election until its hold ends", () => {
+  const cluster = TestCluster.formed(3, { electionTicks: 10 });
+  const n1 = cluster.node(1);
+  const term = n1.status().term;
+  assert.equal(n1.stepDown(40), undefined);
+  assert.equal(n1.status().role, "follower");
+  assert.equal(n1.status().leaderId, 0);
+  assert.equal(n1.status().term, term, "no new term");
+  assert.ok(n1.stepDown(40) instanceof RaftError, "only a leader steps down");
+  cluster.tick(30);
+  const [leader] = cluster.leaders();
+  assert.ok(leader === 2 || leader === 3, `leader ${leader}: one of the others`);
+  assert.equal(n1.status().leaderId, leader, "it votes and follows as usual");
+
+  // Cut off, it starts no election during the hold, and does after it.
+  const cut = TestCluster.formed(3, { electionTicks: 10 });
+  const c1 = cut.node(1);
+  c1.stepDown(40);
+  cut.isolate(1);
+  let firstCampaignTick = -1;
+  for (let tick = 1; tick <= 80 && firstCampaignTick < 0; tick++) {
+    cut.tick();
+    if (c1.status().role !== "follower") firstCampaignTick = tick;
+  }
+  assert.ok(firstCampaignTick > 40, `campaigned at tick ${firstCampaignTick}, held for 40`);
+});

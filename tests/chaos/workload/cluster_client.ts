@@ -2,7 +2,8 @@
  * @module
  * A workload client: one connection at a time to some node, following `-MOVED` to the leader
  * and retrying while an attempt surely did not execute (MOVED, CLUSTERDOWN, LOADING, NOCLUSTER,
- * connection refused), all within the operation's deadline. Anything else that leaves the outcome
+ * connection refused), all within the operation's deadline; after a timeout the next operation
+ * starts from any node. Anything else that leaves the outcome
  * open (TIMEOUT, a connection lost after sending, no reply in time, an unexpected error) is
  * indeterminate; it is never turned into a failure.
  */
@@ -83,9 +84,12 @@ export class ClusterClient {
       try {
         replies = await connection.pipeline(commands, Math.max(deadline - performance.now(), 1));
       } catch (error) {
-        this.forget(false);
-        if (error instanceof ConnectionLost && !error.sent) {
-          lastRefusal = error.message;
+        const notSent = error instanceof ConnectionLost && !error.sent;
+        // A node that took the command and gave no answer in time may sit behind a slow link:
+        // the next operation tries any node (a redirect brings it back if it leads).
+        this.forget(!notSent);
+        if (notSent) {
+          lastRefusal = (error as Error).message;
           this.refusals.push(lastRefusal);
           continue;
         }
@@ -121,6 +125,7 @@ export class ClusterClient {
         }
         if (nodeGone.test(answer.message)) this.forget(true);
         if (answer.message.startsWith("TIMEOUT")) {
+          this.forget(true); // as for no answer: the node may be slow to reach or to decide
           return { kind: "info", detail: this.trail(answer.message) };
         }
         return { kind: "info", detail: this.trail(`unexpected error: ${answer.message}`) };

@@ -8,7 +8,11 @@
 import { TickClock } from "./tick_clock.ts";
 import { EntryClock, snapshotEntryTimeMs } from "./entry_clock.ts";
 import { SlowLogSync } from "./slow_log_sync.ts";
-import { slowLinkCampaignHoldElectionTimeouts, SlowQuorumRounds } from "./slow_quorum_rounds.ts";
+import {
+  slowLinkCampaignHoldElectionTimeouts,
+  slowLinkTransferRetryElectionTimeouts,
+  SlowQuorumRounds,
+} from "./slow_quorum_rounds.ts";
 import { ChildBacklog } from "./child_backlog.ts";
 import type { Config, CrashPoint } from "../config/config_schema.ts";
 import { invalidTunables, quorumReadModeOf, raftTunables } from "./raft_settings.ts";
@@ -161,6 +165,8 @@ export class ClusterNode implements NodeApi {
   private readonly childBacklog: ChildBacklog;
   private readonly slowLogSync: SlowLogSync;
   private readonly slowQuorumRounds: SlowQuorumRounds;
+  /** When this node last handed leadership over for a slow link by a transfer. */
+  private slowLinkTransferAtMs = -Infinity;
   /**
    * While the Raft loop waits for the log sync of a Ready whose hard state is durable already:
    * when that sync began (undefined otherwise).
@@ -791,18 +797,21 @@ export class ClusterNode implements NodeApi {
     // The core's own role: the reported one lags while a Ready is out (a slow sync), and a core
     // that no longer leads has nothing to hand over.
     const linkReason = this.slowQuorumRounds.check(roundAgeMs, nowMs, raft.isLeader);
-    if (linkReason) this.leaveSlowLink(raft, linkReason);
+    if (linkReason) this.leaveSlowLink(raft, linkReason, nowMs);
   }
 
   /**
-   * A leader behind a slow link hands leadership to a voter that holds its whole log (the
-   * transfer's TimeoutNow goes at once). With none, a transfer would wait for one to catch up
-   * over that link, and an election would elect this node again (its log is the longest): it
-   * steps down and starts no election for a while, so that the others elect one of themselves.
+   * A leader behind a slow link hands leadership to a voter that holds everything committed (it
+   * then needs only what is in flight to take over). If the last such transfer, within
+   * `slowLinkTransferRetryElectionTimeouts`, did not move leadership (its target could not catch
+   * up over that link), or no voter is that far, it steps down instead: an election would elect
+   * this node again (its log is the longest), so it starts none of its own for a while.
    */
-  private leaveSlowLink(raft: RaftNode, reason: string): void {
-    const caughtUpId = raft.voterHolding(raft.lastIndex);
-    if (caughtUpId !== 0) {
+  private leaveSlowLink(raft: RaftNode, reason: string, nowMs: number): void {
+    const caughtUpId = raft.voterHolding(raft.commitIndex);
+    const retryAfterMs = slowLinkTransferRetryElectionTimeouts * this.config.electionTimeoutMs;
+    if (caughtUpId !== 0 && nowMs - this.slowLinkTransferAtMs >= retryAfterMs) {
+      this.slowLinkTransferAtMs = nowMs;
       this.handLeadershipOver(raft, reason, caughtUpId);
       return;
     }
@@ -811,12 +820,14 @@ export class ClusterNode implements NodeApi {
     // What this node queued as leader (heartbeats above all) would reach the others late, for
     // seconds, and keep them from electing one of themselves.
     if (!error) this.peers?.restartLinks();
+    const why = caughtUpId === 0
+      ? "no other node holds what is committed"
+      : "the last transfer did not move leadership";
     this.log.warning(
       reason +
         (error
           ? `; could not step down: ${error.message}`
-          : `: no other node holds the whole log to take over at once; stepping down, and ` +
-            `starting no election for ${holdMs} ms`),
+          : `: ${why}; stepping down, and starting no election for ${holdMs} ms`),
     );
   }
 

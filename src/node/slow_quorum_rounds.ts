@@ -11,8 +11,9 @@
  * (`RaftNode.quorumRoundAgeTicks`): within a heartbeat interval plus a round trip while the
  * links are healthy. Past a heartbeat interval plus --link-slow-ms for
  * `slowRoundsBeforeHandOffCount` heartbeat intervals on end, the leader hands leadership to a
- * voter that holds its whole log, or with none steps down and starts no election for
- * `slowLinkCampaignHoldElectionTimeouts` (ClusterNode); at most once per two election timeouts. A leader cannot tell its own
+ * voter that holds everything committed, or (with none, or when such a transfer just failed)
+ * steps down and starts no election for `slowLinkCampaignHoldElectionTimeouts` (ClusterNode); at
+ * most once per two election timeouts. A leader cannot tell its own
  * slow link from every follower's; one slow link is the likelier fault, and with every link slow
  * a hand-off costs a short wait and moves nothing back sooner than that cooldown.
  */
@@ -26,6 +27,11 @@ export const slowRoundsBeforeHandOffCount = 3;
  * stop hearing it and elect one of themselves.
  */
 export const slowLinkCampaignHoldElectionTimeouts = 4;
+/**
+ * Election timeouts after a slow-link transfer during which another slow-link hand-off steps
+ * down instead: that transfer did not move leadership, its target could not catch up.
+ */
+export const slowLinkTransferRetryElectionTimeouts = 4;
 
 export class SlowQuorumRounds {
   /** When the leader first saw its newest answered round too old, in this run of such ticks. */

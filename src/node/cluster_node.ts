@@ -8,11 +8,7 @@
 import { TickClock } from "./tick_clock.ts";
 import { EntryClock, snapshotEntryTimeMs } from "./entry_clock.ts";
 import { SlowLogSync } from "./slow_log_sync.ts";
-import {
-  slowLinkCampaignHoldElectionTimeouts,
-  slowLinkTransferRetryElectionTimeouts,
-  SlowQuorumRounds,
-} from "./slow_quorum_rounds.ts";
+import { slowLinkCampaignHoldElectionTimeouts, SlowQuorumRounds } from "./slow_quorum_rounds.ts";
 import { ChildBacklog } from "./child_backlog.ts";
 import type { Config, CrashPoint } from "../config/config_schema.ts";
 import { invalidTunables, quorumReadModeOf, raftTunables } from "./raft_settings.ts";
@@ -165,8 +161,6 @@ export class ClusterNode implements NodeApi {
   private readonly childBacklog: ChildBacklog;
   private readonly slowLogSync: SlowLogSync;
   private readonly slowQuorumRounds: SlowQuorumRounds;
-  /** When this node last handed leadership over for a slow link by a transfer. */
-  private slowLinkTransferAtMs = -Infinity;
   /**
    * While the Raft loop waits for the log sync of a Ready whose hard state is durable already:
    * when that sync began (undefined otherwise).
@@ -801,18 +795,13 @@ export class ClusterNode implements NodeApi {
   }
 
   /**
-   * A leader behind a slow link hands leadership to a voter that holds everything committed (it
-   * then needs only what is in flight to take over). If the last such transfer, within
-   * `slowLinkTransferRetryElectionTimeouts`, did not move leadership (its target could not catch
-   * up over that link), or no voter is that far, it steps down instead: an election would elect
-   * this node again (its log is the longest), so it starts none of its own for a while.
+   * A leader behind a slow link transfers leadership, or steps down (SlowQuorumRounds.exit): an
+   * election would elect it again (its log is the longest), so it starts none for a while.
    */
   private leaveSlowLink(raft: RaftNode, reason: string, nowMs: number): void {
-    const caughtUpId = raft.voterHolding(raft.commitIndex);
-    const retryAfterMs = slowLinkTransferRetryElectionTimeouts * this.config.electionTimeoutMs;
-    if (caughtUpId !== 0 && nowMs - this.slowLinkTransferAtMs >= retryAfterMs) {
-      this.slowLinkTransferAtMs = nowMs;
-      this.handLeadershipOver(raft, reason, caughtUpId);
+    const exit = this.slowQuorumRounds.exit(raft.voterHolding(raft.commitIndex), nowMs);
+    if (exit.kind === "transfer") {
+      this.handLeadershipOver(raft, reason, exit.targetId);
       return;
     }
     const holdMs = slowLinkCampaignHoldElectionTimeouts * this.config.electionTimeoutMs;
@@ -820,14 +809,11 @@ export class ClusterNode implements NodeApi {
     // What this node queued as leader (heartbeats above all) would reach the others late, for
     // seconds, and keep them from electing one of themselves.
     if (!error) this.peers?.restartLinks();
-    const why = caughtUpId === 0
-      ? "no other node holds what is committed"
-      : "the last transfer did not move leadership";
     this.log.warning(
       reason +
         (error
           ? `; could not step down: ${error.message}`
-          : `: ${why}; stepping down, and starting no election for ${holdMs} ms`),
+          : `: ${exit.why}; stepping down, and starting no election for ${holdMs} ms`),
     );
   }
 

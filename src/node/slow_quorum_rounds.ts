@@ -33,11 +33,18 @@ export const slowLinkCampaignHoldElectionTimeouts = 4;
  */
 export const slowLinkTransferRetryElectionTimeouts = 4;
 
+/** How a leader behind a slow link leaves: a transfer to `targetId`, or stepping down. */
+export type SlowLinkExit =
+  | { kind: "transfer"; targetId: number }
+  | { kind: "step-down"; why: string };
+
 export class SlowQuorumRounds {
   /** When the leader first saw its newest answered round too old, in this run of such ticks. */
   private slowSinceMs: number | undefined = undefined;
   /** When a leader may next hand leadership over for a slow link. */
   private nextHandOffMs = 0;
+  /** When this node last handed leadership over for a slow link by a transfer. */
+  private lastTransferAtMs = -Infinity;
 
   constructor(
     private readonly config: Pick<
@@ -68,5 +75,23 @@ export class SlowQuorumRounds {
     const limitMs = heartbeatMs + slowMs;
     return `the newest heartbeat round a quorum answered was older than ${limitMs} ms for ` +
       `${Math.round(slowForMs)} ms on end (now ${age}): this node's link is slow, lossy or cut`;
+  }
+
+  /**
+   * Once check() said to hand over: a transfer to the voter that holds everything committed
+   * (`caughtUpVoterId`; 0 for none), which then needs only what is in flight to take over; or,
+   * with none, or when the last transfer (within `slowLinkTransferRetryElectionTimeouts`) did
+   * not move leadership (its target could not catch up over the slow link), stepping down.
+   */
+  exit(caughtUpVoterId: number, nowMs: number): SlowLinkExit {
+    const retryAfterMs = slowLinkTransferRetryElectionTimeouts * this.config.electionTimeoutMs;
+    if (caughtUpVoterId === 0) {
+      return { kind: "step-down", why: "no other node holds what is committed" };
+    }
+    if (nowMs - this.lastTransferAtMs < retryAfterMs) {
+      return { kind: "step-down", why: "the last transfer did not move leadership" };
+    }
+    this.lastTransferAtMs = nowMs;
+    return { kind: "transfer", targetId: caughtUpVoterId };
   }
 }

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  slowLinkTransferRetryElectionTimeouts,
   SlowQuorumRounds,
   slowRoundsBeforeHandOffCount,
 } from "../../../src/node/slow_quorum_rounds.ts";
@@ -61,4 +62,24 @@ Deno.test("only a leader hands over; at most once per two election timeouts; 0 t
   for (let nowMs = 0; nowMs < 2_000; nowMs += 20) {
     assert.equal(off.check(Infinity, nowMs, true), null);
   }
+});
+
+Deno.test("exit: a transfer to a voter holding what is committed, else stepping down", () => {
+  const watch = new SlowQuorumRounds(config);
+  assert.deepEqual(watch.exit(0, 0), {
+    kind: "step-down",
+    why: "no other node holds what is committed",
+  });
+  assert.deepEqual(watch.exit(7, 1_000), { kind: "transfer", targetId: 7 });
+});
+
+Deno.test("exit: a second hand-off soon after a transfer steps down (the transfer did not move leadership)", () => {
+  assert.equal(slowLinkTransferRetryElectionTimeouts, 4);
+  const watch = new SlowQuorumRounds(config);
+  assert.deepEqual(watch.exit(7, 1_000), { kind: "transfer", targetId: 7 });
+  assert.deepEqual(watch.exit(7, 4_999), {
+    kind: "step-down",
+    why: "the last transfer did not move leadership",
+  });
+  assert.deepEqual(watch.exit(7, 5_000), { kind: "transfer", targetId: 7 }, "long after: again");
 });

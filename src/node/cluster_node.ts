@@ -778,8 +778,8 @@ export class ClusterNode implements NodeApi {
   }
 
   /**
-   * A leader whose child cannot keep up, or whose link is slow (see SlowQuorumRounds), hands
-   * leadership to the most up-to-date other node.
+   * A leader whose child cannot keep up hands leadership to the most up-to-date other node; one
+   * whose link is slow (see SlowQuorumRounds) transfers it or steps down (leaveSlowLink).
    */
   private maybeHandOffLeadership(raft: RaftNode, nowMs: number): void {
     const childReason = this.childBacklog.handOffReason(nowMs, this.role === "leader");

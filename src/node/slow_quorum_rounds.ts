@@ -13,9 +13,9 @@
  * `slowRoundsBeforeHandOffCount` heartbeat intervals on end, the leader hands leadership to a
  * voter that holds everything committed, or (with none, or when such a transfer just failed)
  * steps down and starts no election for `slowLinkCampaignHoldElectionTimeouts` (ClusterNode); at
- * most once per two election timeouts. A leader cannot tell its own
- * slow link from every follower's; one slow link is the likelier fault, and with every link slow
- * a hand-off costs a short wait and moves nothing back sooner than that cooldown.
+ * most once per two election timeouts. A leader cannot tell its own slow link from every
+ * follower's; one slow link is the likelier fault, and with every link slow a hand-off costs a
+ * short wait and moves nothing back sooner than that cooldown.
  */
 import type { Config } from "../config/config_schema.ts";
 

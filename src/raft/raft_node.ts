@@ -86,7 +86,7 @@ export class RaftNode {
   /** A TimeoutNow was sent this term: a lease can no longer be trusted. */
   private leaseRevoked = false;
   /** When the newest heartbeat round a quorum acknowledged was sent; leases count from it. */
-  private leaseStartTick = -Infinity;
+  private quorumRoundSentTick = -Infinity;
   private uncommittedBytes = 0;
   private needsFlush = false;
   /** With commitOnlyAppendsOnTick: a tick passed, so appends carrying only the commit go out. */
@@ -183,7 +183,7 @@ export class RaftNode {
    */
   quorumRoundAgeTicks(): number {
     if (this.role !== "leader") return Infinity;
-    return this.tickCount - this.leaseStartTick;
+    return this.tickCount - this.quorumRoundSentTick;
   }
 
   // ---------------------------------------------------------------- inputs
@@ -616,7 +616,7 @@ export class RaftNode {
     this.reads = new ReadIndexQueue();
     this.progress.clear();
     this.transferTargetId = 0;
-    this.leaseStartTick = -Infinity;
+    this.quorumRoundSentTick = -Infinity;
     this.uncommittedBytes = 0;
   }
 
@@ -636,7 +636,7 @@ export class RaftNode {
     this.heartbeatElapsed = 0;
     this.transferTargetId = 0;
     this.leaseRevoked = false;
-    this.leaseStartTick = -Infinity;
+    this.quorumRoundSentTick = -Infinity;
     this.uncommittedBytes = 0;
     this.reads = new ReadIndexQueue();
     this.progress.clear();
@@ -1352,7 +1352,7 @@ export class RaftNode {
 
   private leaseValid(): boolean {
     return this.config.leaseReads && !this.leaseRevoked && this.transferTargetId === 0 &&
-      this.tickCount < this.leaseStartTick + this.config.electionTicks -
+      this.tickCount < this.quorumRoundSentTick + this.config.electionTicks -
           this.config.leaseSafetyMarginTicks;
   }
 
@@ -1376,8 +1376,8 @@ export class RaftNode {
     }
     seqs.sort((a, b) => b - a);
     const { reads, roundSentTick } = this.reads.confirm(seqs[quorumOf(voters.length) - 1]);
-    if (roundSentTick >= 0 && roundSentTick > this.leaseStartTick) {
-      this.leaseStartTick = roundSentTick;
+    if (roundSentTick >= 0 && roundSentTick > this.quorumRoundSentTick) {
+      this.quorumRoundSentTick = roundSentTick;
     }
     for (const read of reads) {
       this.readStates.push({ requestId: read.requestId, index: read.index });

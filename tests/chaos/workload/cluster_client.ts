@@ -3,9 +3,9 @@
  * A workload client: one connection at a time to some node, following `-MOVED` to the leader
  * and retrying while an attempt surely did not execute (MOVED, CLUSTERDOWN, LOADING, NOCLUSTER,
  * connection refused), all within the operation's deadline; after a timeout the next operation
- * starts from any node. Anything else that leaves the outcome
- * open (TIMEOUT, a connection lost after sending, no reply in time, an unexpected error) is
- * indeterminate; it is never turned into a failure.
+ * starts from any node. Anything else that leaves the outcome open (TIMEOUT, a connection lost
+ * after sending, no reply in time, an unexpected error) is indeterminate; it is never turned
+ * into a failure.
  */
 import { ConnectionLost, type Reply, RespConnection, RespError } from "../resp_connection.ts";
 import { ReplicaReader } from "./replica_reader.ts";

@@ -10,7 +10,10 @@
  * the command runs. Commands without a prefix leave the clock as it is. RAFT_CLOCK_START_MS,
  * when set, holds the clock from start (an RDB loads at the time of its snapshot) until the
  * first prefix.
- * The monotonic clock (Redis's timers) is untouched.
+ * The monotonic clock (Redis's timers) is untouched, and only Redis's main thread, where commands
+ * run, sees the held clock: the others get the real one. jemalloc's background thread sleeps until
+ * a deadline it computes from gettimeofday, and the kernel compares that with the real clock; with
+ * the held one (behind, once writes stop) every sleep ended at once and the thread spun a core.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -18,21 +21,35 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Milliseconds since the epoch the clock is held at; 0 for the real clock. */
 static int64_t held_ms = 0;
 static int (*real_gettimeofday)(struct timeval *, void *);
 static int (*real_clock_gettime)(clockid_t, struct timespec *);
+/* The main thread's id: the process id (the constructor runs before any other thread). */
+static pid_t main_thread_id = 0;
+/* Per thread: 1 on the main thread, 0 on another, -1 until the first call there. */
+static __thread int on_main_thread __attribute__((tls_model("initial-exec"))) = -1;
+
+/* The clock is held, and the caller runs on the main thread. */
+static int held_here(void) {
+  if (!held_ms) return 0;
+  if (on_main_thread < 0) on_main_thread = (pid_t)syscall(SYS_gettid) == main_thread_id;
+  return on_main_thread;
+}
 
 __attribute__((constructor)) static void raftclock_init(void) {
+  main_thread_id = getpid();
   const char *start = getenv("RAFT_CLOCK_START_MS");
   if (start) held_ms = strtoll(start, NULL, 10);
 }
 
 int gettimeofday(struct timeval *tv, void *tz) {
-  if (held_ms) {
+  if (held_here()) {
     tv->tv_sec = held_ms / 1000;
     tv->tv_usec = (held_ms % 1000) * 1000;
     return 0;
@@ -42,7 +59,7 @@ int gettimeofday(struct timeval *tv, void *tz) {
 }
 
 int clock_gettime(clockid_t clock, struct timespec *ts) {
-  if (held_ms && (clock == CLOCK_REALTIME || clock == CLOCK_REALTIME_COARSE)) {
+  if ((clock == CLOCK_REALTIME || clock == CLOCK_REALTIME_COARSE) && held_here()) {
     ts->tv_sec = held_ms / 1000;
     ts->tv_nsec = (held_ms % 1000) * 1000000;
     return 0;

@@ -19,6 +19,9 @@ export const hostPortSchema = z.string().regex(
   return port >= 1 && port <= 65535;
 }, "port must be 1..65535");
 
+/** The least peer response timeout: well above how often peers acknowledge (100 ms). */
+export const peerResponseTimeoutMinMs = 300;
+
 const positiveInt = () => z.coerce.number().int().positive();
 const yesNo = () =>
   z.union([z.boolean(), z.enum(["yes", "no", "true", "false"])]).transform((value) =>
@@ -134,6 +137,12 @@ export const configSchema = z.object({
   peerQueueMaxBytes: positiveInt().default(64 * MIB),
   /** Peer connect timeout (RedisRaft's connection-timeout). */
   peerConnectTimeoutMs: positiveInt().default(3000),
+  /**
+   * A peer connection on which the peer has acknowledged nothing sent for this long is dropped
+   * and opened anew (RedisRaft's response-timeout). Peers acknowledge at least every 100 ms
+   * while bytes arrive, however slowly.
+   */
+  peerResponseTimeoutMs: positiveInt().min(peerResponseTimeoutMinMs).default(1000),
   /** First and largest delay between peer reconnect attempts (jittered, doubling). */
   peerReconnectMinMs: positiveInt().default(100),
   peerReconnectMaxMs: positiveInt().default(2000),

@@ -683,14 +683,17 @@ export class ClusterNode implements NodeApi {
     }
     this.membership = this.raft.status().membership;
     this.currentTerm = this.raft.status().term;
+    const config = this.config;
     this.peers = new PeerHub({
       selfId: identity.nodeId,
       selfAddr: identity.addr,
       password: this.clusterPassword,
-      queueMaxBytes: this.config.peerQueueMaxBytes,
-      connectTimeoutMs: this.config.peerConnectTimeoutMs,
-      reconnectMinMs: this.config.peerReconnectMinMs,
-      reconnectMaxMs: this.config.peerReconnectMaxMs,
+      queueMaxBytes: config.peerQueueMaxBytes,
+      get connectTimeoutMs() {
+        return config.peerConnectTimeoutMs; // CONFIG SET raft.connection-timeout
+      },
+      reconnectMinMs: config.peerReconnectMinMs,
+      reconnectMaxMs: config.peerReconnectMaxMs,
     });
     this.peers.updateMembership(this.membership);
     this.schedule();
@@ -771,10 +774,22 @@ export class ClusterNode implements NodeApi {
     this.replicaWaits.check(this.replicasHolding, now);
     this.maybeProposeClockTick();
     if (!this.raft) return;
+    this.dropSilentPeerLinks(now);
     this.maybeHandOffLeadership(this.raft, now);
     this.maybeSnapshot();
     this.advanceRaftClock();
     this.schedule();
+  }
+
+  /**
+   * A peer that acknowledged nothing for the response timeout gets a new connection: after a
+   * network fault the old one may wait minutes on TCP's retransmission backoff.
+   */
+  private dropSilentPeerLinks(nowMs: number): void {
+    const timeoutMs = this.config.peerResponseTimeoutMs;
+    for (const id of this.peers?.dropSilentLinks(nowMs, timeoutMs) ?? []) {
+      this.log.verbose(`peer ${id} acknowledged nothing for ${timeoutMs} ms: reconnecting`);
+    }
   }
 
   /**

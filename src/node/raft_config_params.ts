@@ -4,7 +4,7 @@
  * Init-only parameters are refused after init/join with RedisRaft's message; the others take
  * effect at once.
  */
-import type { Config } from "../config/config_schema.ts";
+import { type Config, peerResponseTimeoutMinMs } from "../config/config_schema.ts";
 
 type Kind = "ms" | "int" | "bool" | "string" | "loglevel" | "quorumReads";
 
@@ -13,6 +13,8 @@ interface Param {
   kind: Kind;
   initOnly?: boolean;
   hidden?: boolean;
+  /** Least value CONFIG SET takes (kind "ms"). */
+  minMs?: number;
 }
 
 /** RedisRaft name → our config key. */
@@ -25,6 +27,12 @@ export const raftParams: Record<string, Param> = {
   "election-timeout": { key: "electionTimeoutMs", kind: "ms" },
   "join-timeout": { key: "joinTimeoutMs", kind: "ms" },
   "proxy-response-timeout": { key: "proxyResponseTimeoutMs", kind: "ms" },
+  "connection-timeout": { key: "peerConnectTimeoutMs", kind: "ms" },
+  "response-timeout": {
+    key: "peerResponseTimeoutMs",
+    kind: "ms",
+    minMs: peerResponseTimeoutMinMs,
+  },
   "log-max-file-size": { key: "logMaxBytes", kind: "int" },
   "log-fsync": { key: "logFsync", kind: "bool" },
   "quorum-reads": { key: "readMode", kind: "quorumReads" },
@@ -85,6 +93,9 @@ export function configSet(
     case "int": {
       if (!/^\d+$/.test(value) || (param.kind === "ms" && Number(value) === 0)) {
         return "argument couldn't be parsed into an integer";
+      }
+      if (param.minMs !== undefined && Number(value) < param.minMs) {
+        return `argument must be at least ${param.minMs} (milliseconds)`;
       }
       target[param.key] = Number(value);
       return null;

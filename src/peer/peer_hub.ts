@@ -56,6 +56,20 @@ export class PeerHub {
     for (const link of this.links.values()) link.restart();
   }
 
+  /**
+   * Drop and reopen every connection whose peer has acknowledged nothing for longer than
+   * `responseTimeoutMs` (RedisRaft's response-timeout); returns those peers' ids.
+   */
+  dropSilentLinks(nowMs: number, responseTimeoutMs: number): number[] {
+    const dropped: number[] = [];
+    for (const [id, link] of this.links) {
+      if (link.silentForMs(nowMs) <= responseTimeoutMs) continue;
+      link.dropSilent();
+      dropped.push(id);
+    }
+    return dropped;
+  }
+
   close(): void {
     for (const link of this.links.values()) link.close();
     this.links.clear();

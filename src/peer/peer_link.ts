@@ -1,9 +1,12 @@
 /**
  * @module
  * The outbound link to one peer: a TCP connection to its `--addr`, a `RAFT.HELLO` handshake,
- * then pipelined `RAFT.MSG <binary>` commands, answered only on error (which ends the link). The
- * queue is bounded in bytes: when full, new messages are dropped (Raft retransmits). Reconnects
- * with exponential backoff and jitter; connection counters feed INFO raft's node lines.
+ * then pipelined `RAFT.MSG <binary>` commands, answered on error (which ends the link) and, now
+ * and then, with a `+OK` that says bytes arrive (PeerProgressAck). The queue is bounded in bytes:
+ * when full, new messages are dropped (Raft retransmits). Reconnects with exponential backoff and
+ * jitter; connection counters feed INFO raft's node lines. A connection whose peer acknowledged
+ * nothing of what it was sent for a while is dropped by the owner (`silentForMs`, `dropSilent`):
+ * after a network fault TCP resends on a backoff that grows to minutes, a new connection at once.
  */
 import { encodeCommand, ReplyScanner } from "../resp/mod.ts";
 import { writeAll } from "../resp/write_all.ts";
@@ -39,6 +42,8 @@ export class PeerLink {
   private closed = false;
   /** restart() dropped the connection: its read ends in an error that is no connection error. */
   private restarting = false;
+  /** performance.now() of the oldest write the peer has not acknowledged; null: none. */
+  private unackedSinceMs: number | null = null;
   private backoffMs: number;
   private wake: (() => void) | null = null;
 
@@ -89,6 +94,19 @@ export class PeerLink {
     this.dropConn();
   }
 
+  /** How long the peer has acknowledged none of what this connection sent it (0: all of it). */
+  silentForMs(nowMs: number): number {
+    if (this.state !== "connected" || this.unackedSinceMs === null) return 0;
+    return Math.max(0, nowMs - this.unackedSinceMs);
+  }
+
+  /** Drop a connection the peer has gone silent on (a connection error) and connect anew. */
+  dropSilent(): void {
+    if (this.state !== "connected") return;
+    this.connErrors++;
+    this.restart();
+  }
+
   close(): void {
     this.closed = true;
     this.dropConn();
@@ -124,6 +142,7 @@ export class PeerLink {
         }
         const hello = ["RAFT.HELLO", String(this.options.selfId), this.options.selfAddr];
         if (this.options.password) hello.push(this.options.password);
+        this.unackedSinceMs = performance.now();
         await writeAll(conn, encodeCommand(hello));
         this.state = "connected";
         this.connOks++;
@@ -170,6 +189,7 @@ export class PeerLink {
     while (true) {
       const n = await conn.read(buffer);
       if (n === null) return;
+      this.unackedSinceMs = null;
       scanner.push(buffer.subarray(0, n));
       for (let frame = scanner.next(); frame !== null; frame = scanner.next()) {
         if (frame[0] === 45 /* '-' */) throw new Error(new TextDecoder().decode(frame));
@@ -181,6 +201,7 @@ export class PeerLink {
     this.writing = true;
     try {
       while (this.queue.length > 0 && this.conn) {
+        this.unackedSinceMs ??= performance.now();
         const batch = this.queue;
         this.queue = [];
         this.queuedBytes = 0;

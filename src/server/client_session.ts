@@ -21,6 +21,8 @@ export interface SessionLimits {
 /** What a session hands each parsed request to. */
 export interface CommandHandler {
   handle(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void;
+  /** The requests of a read, if any, are handled. */
+  received(session: ClientSession, nowMs: number): void;
   closed(session: ClientSession): void;
 }
 
@@ -95,6 +97,7 @@ export class ClientSession {
         for (let args = parser.next(); args !== null && this.open; args = parser.next()) {
           this.handler.handle(this, args, this.replies.take());
         }
+        if (this.open) this.handler.received(this, this.lastRequestAtMs);
       }
     } catch (error) {
       if (error instanceof ProtocolError && error.replyExpected && this.open) {

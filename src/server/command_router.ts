@@ -42,6 +42,7 @@ import type { ClientRegistry } from "./client_registry.ts";
 import { Subscriptions } from "./subscriptions.ts";
 import { ClientTracking, type TrackingLimits } from "./client_tracking.ts";
 import { trackedKeys } from "./tracked_keys.ts";
+import { PeerProgressAck } from "./peer_progress_ack.ts";
 
 const decoder = new TextDecoder();
 const OK = encodeSimple("OK");
@@ -263,7 +264,13 @@ export class CommandRouter implements CommandHandler {
     slot.complete(OK);
   }
 
+  /** A peer's bytes arrived: say so (see PeerProgressAck). */
+  received(session: ClientSession, nowMs: number): void {
+    (session.state.peerAck as PeerProgressAck | undefined)?.received(nowMs);
+  }
+
   closed(session: ClientSession): void {
+    (session.state.peerAck as PeerProgressAck | undefined)?.close();
     this.tracking.closed(session);
     this.node.clientClosed(session);
   }
@@ -362,6 +369,9 @@ export class CommandRouter implements CommandHandler {
     const id = Number(decoder.decode(args[1]));
     if (!Number.isInteger(id) || id <= 0) return slot.complete(encodeError("ERR invalid source node id"));
     session.state.peerId = id;
+    session.state.peerAck ??= new PeerProgressAck(() => {
+      if (session.isOpen) session.replies.take().complete(OK);
+    });
     // A peer keeps one link to us: an older connection it said hello on is one it gave up, and
     // whatever it still carries (queued behind a slow link, resent by TCP) is stale by now.
     const older = [...this.sessions.all()].filter((other) =>

@@ -2,12 +2,17 @@
  * @module
  * Where the nodes live on the network. `NamespaceNetwork` puts each node in its own network
  * namespace with its own address on a bridge created for this run (the harness keeps an
- * address on the bridge in the root namespace, so clients reach every node); a one-way drop
- * from A to B is a blackhole route to B inside A's namespace. Every namespace, veth and bridge
- * is named after this process id and removed by `destroy()`. A slow link is a token-bucket
- * queue (tc tbf) on both ends of a node's veth: what it sends and what it receives go at that rate,
- * and what waits longer than the queue allows is dropped. `LoopbackNetwork` is the fallback
- * when namespaces are not available: all nodes on 127.0.0.1, no partitions, no slow links.
+ * address on the bridge in the root namespace, so clients reach every node). What a node
+ * receives leaves the bridge through the bridge's end of its veth, where a traffic-control tree
+ * (tc htb) sorts it: a one-way drop from A to B is a filter there, on B's end, sending A's packets
+ * to a class that discards them. So a drop is the network's, as when a switch or a firewall on
+ * the way loses them: A's kernel sends and waits for acknowledgements, backing off, as it would
+ * behind a real partition (a route in A's namespace would fail its sends at once instead, which
+ * TCP retries without backing off). Every namespace, veth and bridge is named after this process
+ * id and removed by `destroy()`. A slow link is a token-bucket queue (tc tbf) on both ends of a
+ * node's veth: what it sends and what it receives go at that rate, and what waits longer than the
+ * queue allows is dropped. `LoopbackNetwork` is the fallback when namespaces are not available:
+ * all nodes on 127.0.0.1, no partitions, no slow links.
  */
 
 const nodePort = 7000;
@@ -52,6 +57,14 @@ function ip(args: string[], check = true): Promise<string> {
 function tc(args: string[], check = true): Promise<string> {
   return run("tc", args, check);
 }
+
+/** A command line's words (none of them has a space). */
+function words(line: string): string[] {
+  return line.split(" ");
+}
+
+/** The class of the tree on a bridge end that passes traffic (1:2 drops it). */
+const passClass = "1:1";
 
 /** Bytes the token bucket may send in one burst: a few full frames. */
 const slowLinkBurstBytes = 16 * 1024;
@@ -133,11 +146,12 @@ export class NamespaceNetwork implements Network {
     if (this.slots.has(slot)) return;
     if (slot > 200) throw new Error("too many node slots");
     const ns = this.namespace(slot);
-    const veth = `${this.prefix}v${slot}`;
+    const veth = this.bridgeEnd(slot);
     this.slots.add(slot);
     await ip(["netns", "add", ns]);
     await ip(["link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns]);
     await ip(["link", "set", veth, "master", this.bridge, "up"]);
+    await this.sortingTree(veth);
     await ip(["-n", ns, "addr", "add", `${this.hostOf(slot)}/24`, "dev", "eth0"]);
     await ip(["-n", ns, "link", "set", "eth0", "up"]);
     await ip(["-n", ns, "link", "set", "lo", "up"]);
@@ -155,24 +169,25 @@ export class NamespaceNetwork implements Network {
     const key = `${from}>${to}`;
     if (this.drops.has(key)) return;
     this.drops.add(key);
-    await ip(["-n", this.namespace(from), "route", "add", "blackhole", `${this.hostOf(to)}/32`]);
+    const [dev, src] = [this.bridgeEnd(to), `${this.hostOf(from)}/32`];
+    await tc(
+      words(
+        `filter add dev ${dev} parent 1: protocol ip prio 1 u32 match ip src ${src} flowid 1:2`,
+      ),
+    );
   }
 
   async heal(): Promise<void> {
-    for (const key of [...this.drops]) {
-      const [from, to] = key.split(">").map(Number);
-      await ip(
-        ["-n", this.namespace(from), "route", "del", "blackhole", `${this.hostOf(to)}/32`],
-        false,
-      );
-      this.drops.delete(key);
+    const targets = new Set([...this.drops].map((key) => Number(key.split(">")[1])));
+    for (const to of targets) {
+      await tc(["filter", "del", "dev", this.bridgeEnd(to), "parent", "1:", "prio", "1"], false);
     }
+    this.drops.clear();
   }
 
   async slowLink(slot: number, rateKbit: number, queueMs: number): Promise<void> {
     if (!this.slots.has(slot)) throw new Error(`slot ${slot} has no link`);
     const tbf = [
-      "root",
       "tbf",
       "rate",
       `${rateKbit}kbit`,
@@ -182,21 +197,36 @@ export class NamespaceNetwork implements Network {
       `${queueMs}ms`,
     ];
     this.slowSlots.add(slot);
-    // The namespace's eth0 sends what the node sends; the bridge's end sends what it receives.
-    await tc(["-n", this.namespace(slot), "qdisc", "replace", "dev", "eth0", ...tbf]);
-    await tc(["qdisc", "replace", "dev", `${this.prefix}v${slot}`, ...tbf]);
+    // The namespace's eth0 sends what the node sends; the bridge's end sends what it receives
+    // (the default class's queue: drops stay drops).
+    await tc(["-n", this.namespace(slot), "qdisc", "replace", "dev", "eth0", "root", ...tbf]);
+    await tc(["qdisc", "replace", "dev", this.bridgeEnd(slot), "parent", passClass, ...tbf]);
   }
 
   async restoreLink(slot: number): Promise<void> {
     if (!this.slowSlots.delete(slot)) return;
     await tc(["-n", this.namespace(slot), "qdisc", "del", "dev", "eth0", "root"], false);
-    await tc(["qdisc", "del", "dev", `${this.prefix}v${slot}`, "root"], false);
+    await tc(["qdisc", "del", "dev", this.bridgeEnd(slot), "parent", passClass], false);
+  }
+
+  /** The bridge's end of the slot's veth: what the node receives leaves the bridge there. */
+  private bridgeEnd(slot: number): string {
+    return `${this.prefix}v${slot}`;
+  }
+
+  /** What leaves through `dev` goes to class 1:1, which passes it, unless a filter sends it to 1:2. */
+  private async sortingTree(dev: string): Promise<void> {
+    await tc(words(`qdisc add dev ${dev} root handle 1: htb default 1`));
+    await tc(words(`class add dev ${dev} parent 1: classid ${passClass} htb rate 10gbit`));
+    await tc(words(`class add dev ${dev} parent 1: classid 1:2 htb rate 8bit`));
+    // A bucket smaller than any packet, with no queue: nothing passes.
+    await tc(words(`qdisc add dev ${dev} parent 1:2 tbf rate 8bit burst 1 limit 1`));
   }
 
   async destroy(): Promise<void> {
     this.slowSlots.clear();
     for (const slot of this.slots) {
-      await ip(["link", "del", `${this.prefix}v${slot}`], false);
+      await ip(["link", "del", this.bridgeEnd(slot)], false);
       await ip(["netns", "del", this.namespace(slot)], false);
     }
     this.slots.clear();

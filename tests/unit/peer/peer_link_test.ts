@@ -1,6 +1,7 @@
 /**
  * PeerLink against a real listener on 127.0.0.1: the RAFT.HELLO handshake and messages in
- * order, `retryNow` cutting a grown reconnect backoff short, and `restart` connecting anew.
+ * order, `retryNow` cutting a grown reconnect backoff short, `restart` connecting anew, and the
+ * silence of a peer that acknowledges nothing.
  */
 import assert from "node:assert/strict";
 import { PeerLink, type PeerLinkOptions } from "../../../src/peer/peer_link.ts";
@@ -120,6 +121,35 @@ Deno.test("PeerLink.restart drops its connection and queue, and says hello on a 
     const commands = await acceptCommands(listener, 2);
     assert.deepEqual(commands, [["RAFT.HELLO", "7", "127.0.0.1:1"], ["RAFT.MSG", "after"]]);
     assert.equal(link.connErrors, 0, "a restart is no connection error");
+  } finally {
+    link.close();
+    listener.close();
+  }
+});
+
+Deno.test("PeerLink.silentForMs counts from the oldest write the peer has not acknowledged", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const link = new PeerLink(2, `127.0.0.1:${port}`, options(50));
+  const encoder = new TextEncoder();
+  try {
+    const first = await listener.accept();
+    await waitUntil(() => link.state === "connected", 2000);
+    // The hello is not answered: silence grows.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.ok(link.silentForMs(performance.now()) >= 100, "an unanswered hello");
+    await first.write(encoder.encode("+OK\r\n"));
+    await waitUntil(() => link.silentForMs(performance.now()) === 0, 2000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(link.silentForMs(performance.now()), 0, "nothing sent since the answer");
+    link.send(encoder.encode("unanswered"));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    assert.ok(link.silentForMs(performance.now()) >= 100, "an unanswered message");
+    link.dropSilent();
+    assert.equal(link.connErrors, 1, "a silent peer's connection counts as failed");
+    const commands = await acceptCommands(listener, 1);
+    assert.deepEqual(commands[0], ["RAFT.HELLO", "7", "127.0.0.1:1"]);
+    first.close();
   } finally {
     link.close();
     listener.close();

@@ -14,6 +14,8 @@ export interface PeerHubOptions extends PeerLinkOptions {
 export class PeerHub {
   readonly links = new Map<number, PeerLink>();
   private addrs = new Map<number, string>();
+  /** performance.now() of the latest dropSilentLinks. */
+  private silenceCheckedAtMs = -Infinity;
 
   constructor(private readonly options: PeerHubOptions) {}
 
@@ -58,9 +60,15 @@ export class PeerHub {
 
   /**
    * Drop and reopen every connection whose peer has acknowledged nothing for longer than
-   * `responseTimeoutMs` (RedisRaft's response-timeout); returns those peers' ids.
+   * `responseTimeoutMs` (RedisRaft's response-timeout); returns those peers' ids. Called often
+   * (every tick); after a gap of half the timeout or more, this node's loop was held up (a slow
+   * sync, a long command) and has not read the acknowledgements that came meanwhile: nothing is
+   * dropped until the next call.
    */
   dropSilentLinks(nowMs: number, responseTimeoutMs: number): number[] {
+    const sinceLastCheckMs = nowMs - this.silenceCheckedAtMs;
+    this.silenceCheckedAtMs = nowMs;
+    if (sinceLastCheckMs >= responseTimeoutMs / 2) return [];
     const dropped: number[] = [];
     for (const [id, link] of this.links) {
       if (link.silentForMs(nowMs) <= responseTimeoutMs) continue;

@@ -12,12 +12,13 @@
 export const peerProgressAckIntervalMs = 100;
 
 export class PeerProgressAck {
-  private lastAckAtMs = -Infinity;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly sendAck: () => void,
     private readonly intervalMs = peerProgressAckIntervalMs,
+    /** When the peer last heard from us (RAFT.HELLO's reply is an ack too). */
+    private lastAckAtMs = -Infinity,
   ) {}
 
   /** Bytes arrived from the peer. */

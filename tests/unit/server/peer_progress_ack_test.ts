@@ -27,3 +27,16 @@ Deno.test("PeerProgressAck answers at once, then at most once per interval, neve
     ack.close();
   }
 });
+
+Deno.test("PeerProgressAck counts RAFT.HELLO's reply as the first ack", async () => {
+  let acks = 0;
+  const ack = new PeerProgressAck(() => acks++, 100, performance.now());
+  try {
+    ack.received(performance.now());
+    assert.equal(acks, 0, "the hello was just answered");
+    await sleep(160);
+    assert.equal(acks, 1);
+  } finally {
+    ack.close();
+  }
+});

@@ -797,14 +797,14 @@ export class ClusterNode implements NodeApi {
    * whose link is slow (see SlowQuorumRounds) transfers it or steps down (leaveSlowLink).
    */
   private maybeHandOffLeadership(raft: RaftNode, nowMs: number): void {
-    const childReason = this.childBacklog.handOffReason(nowMs, this.role === "leader");
+    // The core's own role: the reported one lags while a Ready is out (a slow sync), and a core
+    // that no longer leads has nothing to hand over.
+    const childReason = this.childBacklog.handOffReason(nowMs, raft.isLeader);
     if (childReason) {
       this.handLeadershipOver(raft, childReason);
       return;
     }
     const roundAgeMs = raft.quorumRoundAgeTicks() * this.config.tickIntervalMs;
-    // The core's own role: the reported one lags while a Ready is out (a slow sync), and a core
-    // that no longer leads has nothing to hand over.
     const linkReason = this.slowQuorumRounds.check(roundAgeMs, nowMs, raft.isLeader);
     if (linkReason) this.leaveSlowLink(raft, linkReason, nowMs);
   }

@@ -692,7 +692,9 @@ export class ClusterNode implements NodeApi {
       get connectTimeoutMs() {
         return config.peerConnectTimeoutMs; // CONFIG SET raft.connection-timeout
       },
-      reconnectMinMs: config.peerReconnectMinMs,
+      get reconnectMinMs() {
+        return config.peerReconnectMinMs; // CONFIG SET raft.reconnect-interval
+      },
       reconnectMaxMs: config.peerReconnectMaxMs,
     });
     this.peers.updateMembership(this.membership);

@@ -28,6 +28,7 @@ export const raftParams: Record<string, Param> = {
   "join-timeout": { key: "joinTimeoutMs", kind: "ms" },
   "proxy-response-timeout": { key: "proxyResponseTimeoutMs", kind: "ms" },
   "connection-timeout": { key: "peerConnectTimeoutMs", kind: "ms" },
+  "reconnect-interval": { key: "peerReconnectMinMs", kind: "ms" },
   "response-timeout": {
     key: "peerResponseTimeoutMs",
     kind: "ms",

@@ -44,6 +44,11 @@ export class PeerLink {
   private restarting = false;
   /** performance.now() of the oldest write the peer has not acknowledged; null: none. */
   private unackedSinceMs: number | null = null;
+  /**
+   * The peer has sent a progress ack (a reply beyond the hello's), on any connection so far: a
+   * node of an older version sends none, and its links are never judged silent.
+   */
+  private peerAcknowledges = false;
   private backoffMs: number;
   private wake: (() => void) | null = null;
 
@@ -94,9 +99,14 @@ export class PeerLink {
     this.dropConn();
   }
 
-  /** How long the peer has acknowledged none of what this connection sent it (0: all of it). */
+  /**
+   * How long the peer has acknowledged none of what this connection sent it (0: all of it, or a
+   * peer that sends no progress acks).
+   */
   silentForMs(nowMs: number): number {
-    if (this.state !== "connected" || this.unackedSinceMs === null) return 0;
+    if (this.state !== "connected" || this.unackedSinceMs === null || !this.peerAcknowledges) {
+      return 0;
+    }
     return Math.max(0, nowMs - this.unackedSinceMs);
   }
 
@@ -186,6 +196,7 @@ export class PeerLink {
   private async readUntilClosed(conn: Deno.TcpConn): Promise<void> {
     const scanner = new ReplyScanner();
     const buffer = new Uint8Array(16 * 1024);
+    let helloAnswered = false;
     while (true) {
       const n = await conn.read(buffer);
       if (n === null) return;
@@ -193,6 +204,8 @@ export class PeerLink {
       scanner.push(buffer.subarray(0, n));
       for (let frame = scanner.next(); frame !== null; frame = scanner.next()) {
         if (frame[0] === 45 /* '-' */) throw new Error(new TextDecoder().decode(frame));
+        if (helloAnswered) this.peerAcknowledges = true;
+        helloAnswered = true;
       }
     }
   }

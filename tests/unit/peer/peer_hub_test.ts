@@ -1,9 +1,11 @@
 /**
- * PeerHub against a real listener on 127.0.0.1 that never answers: the link to it is dropped as
- * silent after the response timeout, but not right after this node's own loop was held up.
+ * PeerHub against a real listener on 127.0.0.1 that acknowledges once, then nothing: the link to it
+ * is dropped as silent after the response timeout, but not right after this node's own loop was
+ * held up.
  */
 import assert from "node:assert/strict";
 import { PeerHub } from "../../../src/peer/peer_hub.ts";
+import { MessageType } from "../../../src/raft/mod.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -21,7 +23,12 @@ Deno.test("PeerHub drops a link whose peer acknowledges nothing, unless its own 
   });
   const accepted: Deno.Conn[] = [];
   const accepting = (async () => {
-    for (let i = 0; i < 10; i++) accepted.push(await listener.accept());
+    for (let i = 0; i < 10; i++) {
+      const conn = await listener.accept();
+      accepted.push(conn);
+      // The hello's reply and one progress ack, then silence.
+      if (i === 0) await conn.write(new TextEncoder().encode("+OK\r\n+OK\r\n"));
+    }
   })().catch(() => {});
   try {
     hub.updateMembership({
@@ -34,8 +41,10 @@ Deno.test("PeerHub drops a link whose peer acknowledges nothing, unless its own 
     const timeoutMs = 300;
     // The first check has nothing to compare with: as after a stall, nothing is dropped.
     assert.deepEqual(hub.dropSilentLinks(performance.now(), timeoutMs), []);
+    await sleep(50);
+    hub.send({ type: MessageType.Heartbeat, from: 1, to: 2, term: 1, commit: 0, readSeq: 0 });
     await sleep(timeoutMs + 50);
-    assert.ok(link.silentForMs(performance.now()) > timeoutMs, "the hello is unanswered");
+    assert.ok(link.silentForMs(performance.now()) > timeoutMs, "the heartbeat is unacknowledged");
     assert.deepEqual(hub.dropSilentLinks(performance.now(), timeoutMs), [], "a gap: a stall");
     await sleep(20);
     assert.deepEqual(hub.dropSilentLinks(performance.now(), timeoutMs), [2]);

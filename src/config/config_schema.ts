@@ -6,6 +6,7 @@
  */
 import { resolve } from "node:path";
 import { z } from "zod";
+import { peerProgressAckIntervalMs } from "../server/peer_progress_ack.ts";
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -19,8 +20,8 @@ export const hostPortSchema = z.string().regex(
   return port >= 1 && port <= 65535;
 }, "port must be 1..65535");
 
-/** The least peer response timeout: well above how often peers acknowledge (100 ms). */
-export const peerResponseTimeoutMinMs = 300;
+/** The least peer response timeout: well above how often peers acknowledge what arrives. */
+export const peerResponseTimeoutMinMs = 3 * peerProgressAckIntervalMs;
 
 const positiveInt = () => z.coerce.number().int().positive();
 const yesNo = () =>

@@ -371,7 +371,7 @@ export class CommandRouter implements CommandHandler {
     session.state.peerId = id;
     session.state.peerAck ??= new PeerProgressAck(() => {
       if (session.isOpen) session.replies.take().complete(OK);
-    }, undefined, performance.now());
+    }, performance.now());
     // A peer keeps one link to us: an older connection it said hello on is one it gave up, and
     // whatever it still carries (queued behind a slow link, resent by TCP) is stale by now.
     const older = [...this.sessions.all()].filter((other) =>

@@ -16,9 +16,9 @@ export class PeerProgressAck {
 
   constructor(
     private readonly sendAck: () => void,
-    private readonly intervalMs = peerProgressAckIntervalMs,
     /** When the peer last heard from us (RAFT.HELLO's reply is an ack too). */
     private lastAckAtMs = -Infinity,
+    private readonly intervalMs = peerProgressAckIntervalMs,
   ) {}
 
   /** Bytes arrived from the peer. */

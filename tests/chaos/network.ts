@@ -63,8 +63,9 @@ function words(line: string): string[] {
   return line.split(" ");
 }
 
-/** The class of the tree on a bridge end that passes traffic (1:2 drops it). */
+/** The classes of the tree on a bridge end: one passes traffic, the other drops it. */
 const passClass = "1:1";
+const dropClass = "1:2";
 
 /** Bytes the token bucket may send in one burst: a few full frames. */
 const slowLinkBurstBytes = 16 * 1024;
@@ -172,7 +173,7 @@ export class NamespaceNetwork implements Network {
     const [dev, src] = [this.bridgeEnd(to), `${this.hostOf(from)}/32`];
     await tc(
       words(
-        `filter add dev ${dev} parent 1: protocol ip prio 1 u32 match ip src ${src} flowid 1:2`,
+        `filter add dev ${dev} parent 1: protocol ip prio 1 u32 match ip src ${src} flowid ${dropClass}`,
       ),
     );
   }
@@ -214,13 +215,13 @@ export class NamespaceNetwork implements Network {
     return `${this.prefix}v${slot}`;
   }
 
-  /** What leaves through `dev` goes to class 1:1, which passes it, unless a filter sends it to 1:2. */
+  /** What leaves through `dev` goes to `passClass`, unless a filter sends it to `dropClass`. */
   private async sortingTree(dev: string): Promise<void> {
     await tc(words(`qdisc add dev ${dev} root handle 1: htb default 1`));
     await tc(words(`class add dev ${dev} parent 1: classid ${passClass} htb rate 10gbit`));
-    await tc(words(`class add dev ${dev} parent 1: classid 1:2 htb rate 8bit`));
+    await tc(words(`class add dev ${dev} parent 1: classid ${dropClass} htb rate 8bit`));
     // A bucket smaller than any packet, with no queue: nothing passes.
-    await tc(words(`qdisc add dev ${dev} parent 1:2 tbf rate 8bit burst 1 limit 1`));
+    await tc(words(`qdisc add dev ${dev} parent ${dropClass} tbf rate 8bit burst 1 limit 1`));
   }
 
   async destroy(): Promise<void> {

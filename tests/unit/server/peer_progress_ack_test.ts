@@ -6,7 +6,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 Deno.test("PeerProgressAck answers at once, then at most once per interval, never leaving bytes unanswered", async () => {
   let acks = 0;
-  const ack = new PeerProgressAck(() => acks++, 100);
+  const ack = new PeerProgressAck(() => acks++, -Infinity, 100);
   try {
     ack.received(performance.now());
     assert.equal(acks, 1, "the first arrival at once");
@@ -30,7 +30,7 @@ Deno.test("PeerProgressAck answers at once, then at most once per interval, neve
 
 Deno.test("PeerProgressAck counts RAFT.HELLO's reply as the first ack", async () => {
   let acks = 0;
-  const ack = new PeerProgressAck(() => acks++, 100, performance.now());
+  const ack = new PeerProgressAck(() => acks++, performance.now(), 100);
   try {
     ack.received(performance.now());
     assert.equal(acks, 0, "the hello was just answered");

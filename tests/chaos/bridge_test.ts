@@ -20,12 +20,10 @@ Deno.test({
   name: "a bridge costs no election and no failed request; the cut-off follower catches up",
   sanitizeOps: false,
   sanitizeResources: false,
-  fn: async () => {
-    const root = await Deno.makeTempDir({ prefix: "redisraft-bridge-" });
-    const trio = await CutOffTrio.start(root, () => ({
+  fn: () =>
+    CutOffTrio.with("redisraft-bridge-", () => ({
       args: ["--election-timeout-ms", String(electionTimeoutMs), "--heartbeat-interval-ms", "50"],
-    }));
-    try {
+    }), async (trio) => {
       const [leader, cutOff, bridge] = trio.nodes;
       assert.equal(await callOnce(leader.addr, ["INCR", "n"]), 1);
       const term = await raftInfo(leader.addr, "raft_current_term");
@@ -64,9 +62,5 @@ Deno.test({
         10_000,
       );
       assert.equal(await raftInfo(leader.addr, "raft_current_term"), term);
-    } finally {
-      await trio.destroy();
-      await Deno.remove(root, { recursive: true }).catch(() => {});
-    }
-  },
+    }),
 });

@@ -63,6 +63,28 @@ export class CutOffTrio {
     }
   }
 
+  /**
+   * Starts a trio in a fresh temporary directory named by `prefix`, runs `body` on it, then stops
+   * the nodes and removes the directory, whatever `body` did.
+   */
+  static async with<T>(
+    prefix: string,
+    specOf: (slot: number) => SlotSpec,
+    body: (trio: CutOffTrio) => Promise<T>,
+  ): Promise<T> {
+    const root = await Deno.makeTempDir({ prefix });
+    try {
+      const trio = await CutOffTrio.start(root, specOf);
+      try {
+        return await body(trio);
+      } finally {
+        await trio.destroy();
+      }
+    } finally {
+      await Deno.remove(root, { recursive: true }).catch(() => {});
+    }
+  }
+
   /** The first node: the leader until it is cut off. */
   get old(): ChaosNode {
     return this.nodes[0];

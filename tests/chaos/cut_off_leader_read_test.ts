@@ -15,15 +15,13 @@ Deno.test({
     "a leader cut off from its followers never answers a read from before the new leader's write",
   sanitizeOps: false,
   sanitizeResources: false,
-  fn: async () => {
-    const root = await Deno.makeTempDir({ prefix: "redisraft-cutoff-" });
+  fn: () =>
     // The first node leads and must not notice the cut for the whole test.
-    const trio = await CutOffTrio.start(root, (slot) => ({
+    CutOffTrio.with("redisraft-cutoff-", (slot) => ({
       args: slot === 0
         ? ["--election-timeout-ms", "60000", "--request-timeout-ms", "2000"]
         : ["--election-timeout-ms", "500"],
-    }));
-    try {
+    }), async (trio) => {
       const old = trio.old;
       assert.equal(await callOnce(old.addr, ["SET", "k", "before"]), "OK");
       assert.equal(await callOnce(old.addr, ["GET", "k"]), "before");
@@ -37,9 +35,5 @@ Deno.test({
       const read: Reply = await callOnce(old.addr, ["GET", "k"], 10_000);
       assert.notEqual(read, "before", "stale read from a deposed leader");
       assert.ok(read instanceof RespError && /^TIMEOUT/.test(read.message), String(read));
-    } finally {
-      await trio.destroy();
-      await Deno.remove(root, { recursive: true }).catch(() => {});
-    }
-  },
+    }),
 });

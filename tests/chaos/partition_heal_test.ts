@@ -22,10 +22,8 @@ Deno.test({
   name: "after a partition heals, the cut-off node acknowledges writes again within seconds",
   sanitizeOps: false,
   sanitizeResources: false,
-  fn: async () => {
-    const root = await Deno.makeTempDir({ prefix: "redisraft-heal-" });
-    const trio = await CutOffTrio.start(root, () => ({ args: [] }));
-    try {
+  fn: () =>
+    CutOffTrio.with("redisraft-heal-", () => ({ args: [] }), async (trio) => {
       // Healthy links are acknowledged often enough that none is dropped as silent (a joining
       // node refuses messages until it is a member: counted before).
       const connErrors = () =>
@@ -58,9 +56,5 @@ Deno.test({
       }
       const rejoinedMs = performance.now() - healedAt;
       assert.ok(rejoinedMs < rejoinBudgetMs, `${Math.round(rejoinedMs)} ms after the heal`);
-    } finally {
-      await trio.destroy();
-      await Deno.remove(root, { recursive: true }).catch(() => {});
-    }
-  },
+    }),
 });

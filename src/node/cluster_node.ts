@@ -84,7 +84,8 @@ import { adminRequest } from "../peer/admin_client.ts";
 import { AppliedWaiters } from "./applied_waiters.ts";
 import { SessionOrder } from "./session_order.ts";
 import { PubSubSessions } from "./pubsub_sessions.ts";
-import { WatchHistory, type WatchHistoryState } from "./watch_history.ts";
+import { encodeWatchHistory, WatchHistory } from "./watch_history.ts";
+import { readTrailer, type TrailerContent } from "./snapshot_trailer.ts";
 import type { ClientRegistry } from "../server/client_registry.ts";
 
 /** What a client gets when the child has not answered its command within the request timeout. */
@@ -641,8 +642,11 @@ export class ClusterNode implements NodeApi {
       mode !== "restart",
       // A follower has nothing to overlap with its fsync (its ack waits for it): the thread
       // pool's round trip would only add two wakeups per batch (measured: -20% follower CPU).
-      // Unless its disk is slow: then its clients, heartbeats and read rounds would wait too.
-      () => this.role !== "leader" && !this.slowLogSync.recentlySlow(performance.now()),
+      // Unless its disk is slow: then its clients, heartbeats and read rounds would wait too;
+      // and while it takes or installs a snapshot, whose megabytes its sync would wait behind.
+      () =>
+        this.role !== "leader" && !this.snapshots.inProgress &&
+        !this.slowLogSync.recentlySlow(performance.now()),
     );
     const cut = this.storage.tailTruncation;
     if (cut) {
@@ -660,7 +664,11 @@ export class ClusterNode implements NodeApi {
     this.staleReadFloorIndex = persisted
       ? Math.max(persisted.hardState.commit, this.storage.lastIndex)
       : 0;
-    if (snapshot) this.restoreSnapshotState(snapshot.meta.index, snapshot.meta.extra);
+    if (snapshot) {
+      // The state is in the snapshot's metadata as well, but not the trailer's binary part.
+      const { binary } = await readTrailer(snapshot.rdbPath);
+      this.restoreSnapshotState(snapshot.meta.index, { extra: snapshot.meta.extra, binary });
+    }
     const tunables = raftTunables(this.config);
     this.quorumReadMode = quorumReadModeOf(this.config.readMode);
     this.tickClock = new TickClock(
@@ -1099,16 +1107,20 @@ export class ClusterNode implements NodeApi {
         this.lastSaveTimeSec = nowSec();
         return rdbPath;
       },
-      captureExtra: () => ({
-        scriptsBinary: this.scripts.toJSON(),
-        blocked: this.blocked.toJSON(),
-        childConfig: this.childConfig.toJSON(),
-        entryTimeMs: this.entryClock.appliedTimeMs,
-        watchHistory: this.watchHistory.toJSON(),
-      }),
+      captureState: () => {
+        const watchHistory = encodeWatchHistory(this.watchHistory.capture());
+        const extra = {
+          scriptsBinary: this.scripts.toJSON(),
+          blocked: this.blocked.toJSON(),
+          childConfig: this.childConfig.toJSON(),
+          entryTimeMs: this.entryClock.appliedTimeMs,
+          watchHistory: watchHistory.header,
+        };
+        return { extra, binary: watchHistory.binary };
+      },
       compact: (index, sizeBytes) => this.raft!.compact(index, sizeBytes),
       compactLog: (index) => this.storage!.compactPrefix(index),
-      install: (path, meta, extra) => this.installSnapshot(path, meta, extra),
+      install: (path, meta, trailer) => this.installSnapshot(path, meta, trailer),
       crashPoint: (point) => this.crashPoint(point),
     };
   }
@@ -1120,7 +1132,8 @@ export class ClusterNode implements NodeApi {
   }
 
   /** A received snapshot replaces the child's dataset and the log. */
-  private async installSnapshot(path: string, meta: SnapshotMeta, extra: Record<string, unknown>) {
+  private async installSnapshot(path: string, meta: SnapshotMeta, trailer: TrailerContent) {
+    const extra = trailer.extra;
     await this.applyLoop.whenIdle();
     await this.childConn.drained();
     this.childConn.close();
@@ -1140,18 +1153,22 @@ export class ClusterNode implements NodeApi {
     this.committedUnwritten = this.committedUnwritten.filter((entry) => entry.index > meta.index);
     this.staleReadFloorIndex = Math.min(this.staleReadFloorIndex, meta.index);
     this.crashPoint("install-after-log-reset");
-    this.restoreSnapshotState(meta.index, extra);
+    this.restoreSnapshotState(meta.index, trailer);
     this.reads.applied(this.appliedIndex);
     this.lastSaveTimeSec = nowSec();
   }
 
   /** Node-level replicated state as of a snapshot at `index`. */
-  private restoreSnapshotState(index: number, extra: Record<string, unknown>): void {
+  private restoreSnapshotState(index: number, { extra, binary }: TrailerContent): void {
     this.scripts.restore(snapshotScripts(extra));
     this.blocked.restore(
       (extra.blocked as Parameters<BlockedClients["restore"]>[0] | undefined) ?? [],
     );
-    this.watchHistory.restore(index, extra.watchHistory as WatchHistoryState | undefined);
+    this.watchHistory.restore(
+      index,
+      extra.watchHistory as Parameters<WatchHistory["restore"]>[1],
+      binary,
+    );
     // The child already runs with these: start arguments, in force before it loaded the snapshot.
     this.childConfig.restore(extra.childConfig);
     this.entryClock.restore(snapshotEntryTimeMs(extra) ?? 0);

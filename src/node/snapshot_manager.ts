@@ -12,7 +12,7 @@ import {
   SnapshotStore,
   StaleSnapshotError,
 } from "../storage/snapshot_store.ts";
-import { appendTrailer, readTrailer } from "./snapshot_trailer.ts";
+import { appendTrailer, readTrailer, type TrailerContent } from "./snapshot_trailer.ts";
 import type { Logger } from "./logger.ts";
 import type { CrashPoint } from "../config/config_schema.ts";
 
@@ -33,15 +33,18 @@ export interface SnapshotHost {
    * resolve with the finished RDB's path once the child wrote it.
    */
   bgsave(): Promise<string>;
-  /** Node-level replicated state to keep with a snapshot, captured now. */
-  captureExtra(): Record<string, unknown>;
+  /**
+   * Node-level replicated state to keep with a snapshot, captured now (cheaply: the binary part
+   * by reference, written later).
+   */
+  captureState(): { extra: Record<string, unknown>; binary: Iterable<Uint8Array> };
   /** Compact the core at `index` (it returns the metadata) and the stored log behind it. */
   compact(index: number, sizeBytes: number): SnapshotMeta;
   compactLog(index: number): Promise<void>;
   /** Test only: die here as kill -9 would, if configured to. */
   crashPoint(point: CrashPoint): void;
-  /** Replace the child's dataset with the RDB at `path`, restore `extra`, reset the log. */
-  install(path: string, meta: SnapshotMeta, extra: Record<string, unknown>): Promise<void>;
+  /** Replace the child's dataset with the RDB at `path`, restore its trailer, reset the log. */
+  install(path: string, meta: SnapshotMeta, trailer: TrailerContent): Promise<void>;
 }
 
 /** A take waits up to tries × pause for the core's applied index to catch up with the child. */
@@ -154,7 +157,7 @@ export class SnapshotManager {
     // BGSAVE goes down the ordered apply connection after entry `index` and before the next.
     const index = this.host.appliedIndex();
     if (index <= previous) return;
-    const extra = this.host.captureExtra();
+    const { extra, binary } = this.host.captureState();
     const saved = this.host.bgsave();
     this.stats.inProgressIndex = index;
     let path: string;
@@ -165,7 +168,7 @@ export class SnapshotManager {
       throw error;
     }
     this.host.crashPoint("snapshot-after-bgsave");
-    const sizeBytes = await appendTrailer(path, extra);
+    const sizeBytes = await appendTrailer(path, extra, binary);
     if (epoch !== this.installEpoch) return; // a received snapshot supersedes this one
     const meta = this.host.compact(index, sizeBytes);
     this.stats.inProgressTerm = meta.term;
@@ -258,10 +261,10 @@ export class SnapshotManager {
     if (!receiver || receiver.key.index !== meta.index) {
       throw new Error(`no complete received snapshot for index ${meta.index}`);
     }
-    const extra = await readTrailer(receiver.path);
-    const published = await receiver.complete({ ...meta, extra });
+    const trailer = await readTrailer(receiver.path);
+    const published = await receiver.complete({ ...meta, extra: trailer.extra });
     this.host.crashPoint("install-after-publish");
-    await this.host.install(published.rdbPath, meta, extra);
+    await this.host.install(published.rdbPath, meta, trailer);
     this.stats.received++;
     this.host.log.notice(
       `snapshot received and installed at index ${meta.index} (term ${meta.term})`,

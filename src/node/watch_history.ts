@@ -9,12 +9,14 @@
  * is not. Key expiry is per node and does not abort a watched EXEC (documented).
  *
  * Every node must hold the same history at the same index, or a watch could abort on one node
- * and commit on another. A snapshot therefore carries the history (the writes' bytes), and a
- * node restored from it continues exactly where the others are.
+ * and commit on another. A snapshot therefore carries the history (the writes' bytes, as binary
+ * beside the snapshot's JSON state: up to --watch-history-max-bytes of them), and a node
+ * restored from it continues exactly where the others are. Capturing it for a snapshot copies
+ * references only; the bytes are written later, in slices, so the event loop never stops for it.
  */
 import { RequestParser } from "../resp/mod.ts";
 import { commandKeys, type CommandTable } from "../redis/command_table.ts";
-import { concatBytes, keyString, lowerAscii } from "../resp/bytes.ts";
+import { keyString, lowerAscii } from "../resp/bytes.ts";
 import { Buffer } from "node:buffer";
 
 const touchesEverything = new Set(["flushall", "flushdb", "swapdb"]);
@@ -22,13 +24,29 @@ const touchesEverything = new Set(["flushall", "flushdb", "swapdb"]);
 /** Stands in for an evicted write so the history stops holding its payload. */
 const evicted = new Uint8Array(0);
 
-/** The history as a snapshot carries it: each write's index and size, and their bytes. */
-export interface WatchHistoryState {
+/**
+ * The history in a snapshot's JSON state: how many writes its binary part holds. That part is
+ * each write's index (f64), then each write's size (u32), then the writes' bytes one after
+ * another, all little-endian.
+ */
+export interface WatchHistoryHeader {
+  evictedIndex: number;
+  count: number;
+}
+
+/** The form snapshots of earlier versions carry: everything in the JSON, bytes in base64. */
+interface LegacyWatchHistoryState {
   evictedIndex: number;
   indexes: number[];
   sizes: number[];
-  /** Every write's command bytes, one after another, in base64. */
   payloads: string;
+}
+
+/** The history at one moment, by reference (the writes' bytes are never changed). */
+export interface WatchHistoryCapture {
+  evictedIndex: number;
+  indexes: number[];
+  writes: Uint8Array[];
 }
 
 export interface WatchHistoryLimits {
@@ -82,31 +100,33 @@ export class WatchHistory {
     this.evictedIndex = index;
   }
 
-  /** The history now, for a snapshot at the last recorded index. */
-  toJSON(): WatchHistoryState {
-    const writes = this.writes.slice(this.head);
+  /** The history now, for a snapshot at the last recorded index: references only. */
+  capture(): WatchHistoryCapture {
     return {
       evictedIndex: this.evictedIndex,
       indexes: this.indexes.slice(this.head),
-      sizes: writes.map((write) => write.byteLength),
-      payloads: base64Of(concatBytes(writes)),
+      writes: this.writes.slice(this.head),
     };
   }
 
-  /** The history a snapshot at `index` carried (none: reset, as snapshots before it had). */
-  restore(index: number, state: WatchHistoryState | undefined): void {
+  /**
+   * The history a snapshot at `index` carried: its header and binary part, a legacy JSON form,
+   * or nothing (a snapshot from before histories were kept: reset, as snapshots before it had).
+   */
+  restore(
+    index: number,
+    state: WatchHistoryHeader | LegacyWatchHistoryState | undefined,
+    binary: Uint8Array = new Uint8Array(0),
+  ): void {
     this.reset(index);
     if (!state) return;
     this.evictedIndex = state.evictedIndex;
-    const bytes = Buffer.from(state.payloads, "base64");
-    let offset = 0;
-    state.indexes.forEach((writeIndex, i) => {
-      const size = state.sizes[i];
+    const writes = "payloads" in state ? legacyWrites(state) : decodeWrites(state.count, binary);
+    for (const [writeIndex, bytes] of writes) {
       this.indexes.push(writeIndex);
-      this.writes.push(bytes.subarray(offset, offset + size));
-      this.bytes += size;
-      offset += size;
-    });
+      this.writes.push(bytes);
+      this.bytes += bytes.byteLength;
+    }
     this.evictBeyondLimits();
   }
 
@@ -139,6 +159,53 @@ export class WatchHistory {
   }
 }
 
-function base64Of(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+/**
+ * A capture as a snapshot stores it: the header now, and the binary part as slices made while
+ * they are written (the snapshot's synchronous step copies references only).
+ */
+export function encodeWatchHistory(
+  capture: WatchHistoryCapture,
+): { header: WatchHistoryHeader; binary: Iterable<Uint8Array> } {
+  return {
+    header: { evictedIndex: capture.evictedIndex, count: capture.indexes.length },
+    binary: watchHistoryBinary(capture),
+  };
+}
+
+function* watchHistoryBinary({ indexes, writes }: WatchHistoryCapture): Iterable<Uint8Array> {
+  const count = indexes.length;
+  const table = new DataView(new ArrayBuffer(count * 12));
+  for (let i = 0; i < count; i++) {
+    table.setFloat64(i * 8, indexes[i], true);
+    table.setUint32(count * 8 + i * 4, writes[i].byteLength, true);
+  }
+  yield new Uint8Array(table.buffer);
+  yield* writes;
+}
+
+function decodeWrites(count: number, binary: Uint8Array): [number, Uint8Array][] {
+  if (!Number.isSafeInteger(count) || count < 0 || count * 12 > binary.length) {
+    throw new Error(`watch history of ${count} writes does not fit ${binary.length} bytes`);
+  }
+  const table = new DataView(binary.buffer, binary.byteOffset, count * 12);
+  const writes: [number, Uint8Array][] = [];
+  let offset = count * 12;
+  for (let i = 0; i < count; i++) {
+    const size = table.getUint32(count * 8 + i * 4, true);
+    if (offset + size > binary.length) throw new Error("watch history writes end early");
+    writes.push([table.getFloat64(i * 8, true), binary.subarray(offset, offset + size)]);
+    offset += size;
+  }
+  return writes;
+}
+
+function legacyWrites(state: LegacyWatchHistoryState): [number, Uint8Array][] {
+  const decoded = Buffer.from(state.payloads, "base64");
+  const bytes = new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength);
+  let offset = 0;
+  return state.indexes.map((writeIndex, i) => {
+    const write = bytes.subarray(offset, offset + state.sizes[i]);
+    offset += state.sizes[i];
+    return [writeIndex, write];
+  });
 }

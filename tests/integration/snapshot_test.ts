@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { NodeProcess, waitFor } from "../helpers/node_process.ts";
 import { fastTimers, infoField, TestCluster } from "../helpers/test_cluster.ts";
+import { readTrailer } from "../../src/node/snapshot_trailer.ts";
 
 // Small appends too: the leader keeps probing a stopped follower, and an append it queued
 // before compacting, delivered once the follower is back, must not hold every entry it missed.
@@ -132,6 +133,32 @@ Deno.test("RAFT.DEBUG COMPACT snapshots now; a single node restarts from snapsho
       2,
       "scripts survive in the snapshot",
     );
+  } finally {
+    await cluster.destroy();
+  }
+});
+
+Deno.test("the WATCH history goes into the snapshot file as binary, not into JSON: the metadata stays small", async () => {
+  const cluster = await TestCluster.start(1);
+  try {
+    const node = cluster.nodes[0];
+    const client = await node.client();
+    const value = "w".repeat(2000);
+    for (let i = 0; i < 1000; i++) assert.equal(await client.call("SET", `k${i}`, value), "OK");
+    assert.equal(await client.call("RAFT.DEBUG", "COMPACT"), "OK");
+    client.close();
+    const dir = `${node.dir}/snapshot`;
+    const meta = await Deno.stat(`${dir}/snapshot.meta`);
+    assert.ok(meta.size < 16 * 1024, `snapshot.meta is ${meta.size} bytes`);
+    const [rdb] = [...Deno.readDirSync(dir)].filter((entry) => entry.name.endsWith(".rdb"));
+    const trailer = await readTrailer(`${dir}/${rdb.name}`);
+    const header = trailer.extra.watchHistory as { count: number };
+    assert.ok(header.count >= 1000, JSON.stringify(header));
+    assert.ok(trailer.binary.length >= 1000 * value.length, `${trailer.binary.length} bytes`);
+    // And a restart reads it back from there: the node comes up and serves.
+    await node.stop();
+    await node.spawn();
+    assert.equal(await cluster.call(["GET", "k999"], 20_000), value);
   } finally {
     await cluster.destroy();
   }

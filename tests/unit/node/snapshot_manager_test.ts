@@ -55,7 +55,7 @@ function fakeHost(
       events.push(`bgsave@${applied()}`);
       return host.bgsaveResult.promise;
     },
-    captureExtra: () => ({}),
+    captureState: () => ({ extra: {}, binary: [] }),
     compact: (index, sizeBytes) => {
       events.push(`compact@${index}`);
       return { index, term: 1, membership: { members: [], usedNodeIds: [] }, sizeBytes };

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { WatchHistory } from "../../../src/node/watch_history.ts";
+import { encodeWatchHistory, WatchHistory } from "../../../src/node/watch_history.ts";
 import { CommandTable } from "../../../src/redis/command_table.ts";
 import { PipelinedConnection } from "../../../src/redis/pipelined_connection.ts";
 import { decodeReply, encodeCommand } from "../../../src/resp/mod.ts";
@@ -42,29 +42,75 @@ Deno.test("watch history: bounded in bytes too; a watch older than what it holds
   assert.equal(history.modifiedSince(9, keys("k1")), false);
   assert.equal(history.modifiedSince(2, keys("nothing-wrote-this")), true);
   assert.equal(history.modifiedSince(7, keys("nothing-wrote-this")), false);
-  const state = history.toJSON();
-  assert.ok(state.sizes.reduce((a, b) => a + b, 0) <= 4096);
+  const state = history.capture();
+  assert.ok(state.writes.reduce((sum, write) => sum + write.byteLength, 0) <= 4096);
   assert.deepEqual(state.indexes, state.indexes.map((_, i) => 10 - state.indexes.length + 1 + i));
 });
 
-Deno.test("watch history: restored from a snapshot, it answers and evicts exactly as the original", () => {
-  const limits = { maxEntries: 50, maxBytes: 1 << 20 };
-  const original = new WatchHistory(limits, () => table);
-  for (let i = 1; i <= 80; i++) original.record(i, set(`k${i % 30}`, i));
-  const restored = new WatchHistory(limits, () => table);
-  restored.restore(80, JSON.parse(JSON.stringify(original.toJSON())));
-  const fresh = new WatchHistory(limits, () => table);
-  fresh.restore(80, undefined); // a snapshot from before histories were kept
-  for (let i = 81; i <= 120; i++) {
-    original.record(i, set(`k${i % 30}`, i));
-    restored.record(i, set(`k${i % 30}`, i));
+/** The binary part as a snapshot file holds it: the slices one after another. */
+function joined(parts: Iterable<Uint8Array>): Uint8Array {
+  const slices = [...parts];
+  const out = new Uint8Array(slices.reduce((sum, slice) => sum + slice.byteLength, 0));
+  let offset = 0;
+  for (const slice of slices) {
+    out.set(slice, offset);
+    offset += slice.byteLength;
   }
-  for (let watch = 60; watch <= 120; watch += 3) {
-    for (let k = 0; k < 30; k += 7) {
-      const watched = keys(`k${k}`);
-      assert.equal(restored.modifiedSince(watch, watched), original.modifiedSince(watch, watched));
+  return out;
+}
+
+/** What snapshots of earlier versions carried: the whole history in their JSON. */
+function legacyState(history: WatchHistory) {
+  const { evictedIndex, indexes, writes } = history.capture();
+  return {
+    evictedIndex,
+    indexes,
+    sizes: writes.map((write) => write.byteLength),
+    payloads: btoa(String.fromCharCode(...joined(writes))),
+  };
+}
+
+for (const form of ["binary", "legacy JSON"]) {
+  Deno.test(`watch history: restored from a snapshot (${form}), it answers and evicts exactly as the original`, () => {
+    const limits = { maxEntries: 50, maxBytes: 1 << 20 };
+    const original = new WatchHistory(limits, () => table);
+    for (let i = 1; i <= 80; i++) original.record(i, set(`k${i % 30}`, i));
+    const restored = new WatchHistory(limits, () => table);
+    if (form === "binary") {
+      const { header, binary } = encodeWatchHistory(original.capture());
+      restored.restore(80, JSON.parse(JSON.stringify(header)), joined(binary));
+    } else {
+      restored.restore(80, JSON.parse(JSON.stringify(legacyState(original))));
     }
-  }
-  assert.deepEqual(restored.toJSON(), original.toJSON());
-  assert.equal(fresh.modifiedSince(79, keys("nothing-wrote-this")), true, "no history: abort");
+    const fresh = new WatchHistory(limits, () => table);
+    fresh.restore(80, undefined); // a snapshot from before histories were kept
+    for (let i = 81; i <= 120; i++) {
+      original.record(i, set(`k${i % 30}`, i));
+      restored.record(i, set(`k${i % 30}`, i));
+    }
+    for (let watch = 60; watch <= 120; watch += 3) {
+      for (let k = 0; k < 30; k += 7) {
+        const watched = keys(`k${k}`);
+        assert.equal(
+          restored.modifiedSince(watch, watched),
+          original.modifiedSince(watch, watched),
+        );
+      }
+    }
+    assert.deepEqual(restored.capture(), original.capture());
+    assert.equal(fresh.modifiedSince(79, keys("nothing-wrote-this")), true, "no history: abort");
+  });
+}
+
+Deno.test("watch history: a binary part shorter than its header says is refused", () => {
+  const history = new WatchHistory({ maxEntries: 50, maxBytes: 1 << 20 }, () => table);
+  for (let i = 1; i <= 5; i++) history.record(i, set(`k${i}`, 10));
+  const { header, binary } = encodeWatchHistory(history.capture());
+  const bytes = joined(binary);
+  const restored = new WatchHistory({ maxEntries: 50, maxBytes: 1 << 20 }, () => table);
+  assert.throws(
+    () => restored.restore(5, header, bytes.subarray(0, bytes.length - 1)),
+    /end early/,
+  );
+  assert.throws(() => restored.restore(5, { ...header, count: 1000 }, bytes), /does not fit/);
 });

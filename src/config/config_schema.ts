@@ -118,8 +118,11 @@ export const configSchema = z.object({
   logSegmentMaxBytes: positiveInt().default(64 * MIB),
   /** Zeros written ahead of the log's records at a time (fdatasync then has no size to persist). */
   logPreallocateBytes: z.coerce.number().int().min(0).default(1 * MIB),
-  /** Log size at which a snapshot compacts it (RedisRaft's log-max-file-size). */
-  logMaxBytes: positiveInt().default(128 * 1000 * 1000),
+  /**
+   * Bytes of log entries since the last snapshot at which a new snapshot compacts them
+   * (RedisRaft's log-max-file-size). 0: never (the log grows without bound).
+   */
+  logMaxBytes: z.coerce.number().int().min(0).default(128 * 1000 * 1000),
   /** AppendEntries messages in flight per follower (RedisRaft's append-req-max-count). */
   appendReqMaxCount: positiveInt().default(2),
   /** Payload bytes per AppendEntries message (RedisRaft's append-req-max-size). */

@@ -1068,11 +1068,17 @@ export class ClusterNode implements NodeApi {
     }
   }
 
-  /** Take a snapshot when the log outgrows --log-max-bytes (and there is something new). */
+  /**
+   * Take a snapshot when the entries since the last one outgrow --log-max-bytes (0: never). Not
+   * the log's size on disk: a segment that holds the last snapshot's index stays until a later
+   * snapshot passes its end, and with segments larger than the limit (set lower at run time)
+   * the size alone would start a snapshot after every few entries.
+   */
   private maybeSnapshot(): void {
     if (this.state !== "up" || !this.storage || this.snapshots.inProgress) return;
-    if (this.storage.sizeBytes <= this.config.logMaxBytes) return;
     const snapshotIndex = this.snapshots.current()?.meta.index ?? 0;
+    const maxBytes = this.config.logMaxBytes;
+    if (maxBytes === 0 || this.storage.bytesAfter(snapshotIndex) <= maxBytes) return;
     if (this.appliedIndex - snapshotIndex < this.config.snapshotMinEntries) return;
     this.snapshots.take().catch((error) => {
       // Leaving the cluster (or stopping) drops the core, the log and the snapshot store under a

@@ -39,6 +39,11 @@ export class LogStorage {
   get sizeBytes(): number {
     return this.log.sizeBytes;
   }
+
+  /** Bytes of the entries after `index`: what a snapshot at `index` would leave. */
+  bytesAfter(index: number): number {
+    return this.log.bytesAfter(index);
+  }
   get syncCount(): number {
     return this.log.stats.syncCount;
   }
@@ -141,7 +146,7 @@ export async function openLogStorage(
     await Deno.remove(`${config.dir}/${HARD_STATE_FILE_NAME}`).catch(() => {});
   }
   // Segments well below --log-max-bytes, so that compaction behind a snapshot frees space.
-  const segmentMaxBytes = Math.max(
+  const segmentMaxBytes = config.logMaxBytes === 0 ? config.logSegmentMaxBytes : Math.max(
     4096,
     Math.min(config.logSegmentMaxBytes, Math.floor(config.logMaxBytes / 4)),
   );

@@ -4,9 +4,9 @@
  * Init-only parameters are refused after init/join with RedisRaft's message; the others take
  * effect at once.
  */
-import { type Config, peerResponseTimeoutMinMs } from "../config/config_schema.ts";
+import { type Config, configSchema, peerResponseTimeoutMinMs } from "../config/config_schema.ts";
 
-type Kind = "ms" | "int" | "bool" | "string" | "loglevel" | "quorumReads";
+type Kind = "ms" | "int" | "bytes" | "bool" | "string" | "loglevel" | "quorumReads";
 
 interface Param {
   key: keyof Config;
@@ -34,14 +34,14 @@ export const raftParams: Record<string, Param> = {
     kind: "ms",
     minMs: peerResponseTimeoutMinMs,
   },
-  "log-max-file-size": { key: "logMaxBytes", kind: "int" },
+  "log-max-file-size": { key: "logMaxBytes", kind: "bytes" },
   "log-fsync": { key: "logFsync", kind: "bool" },
   "quorum-reads": { key: "readMode", kind: "quorumReads" },
   "follower-proxy": { key: "followerProxy", kind: "bool" },
   "append-req-max-count": { key: "appendReqMaxCount", kind: "int" },
-  "append-req-max-size": { key: "appendReqMaxBytes", kind: "int" },
+  "append-req-max-size": { key: "appendReqMaxBytes", kind: "bytes" },
   "snapshot-req-max-count": { key: "snapshotReqMaxCount", kind: "int" },
-  "snapshot-req-max-size": { key: "snapshotReqMaxBytes", kind: "int" },
+  "snapshot-req-max-size": { key: "snapshotReqMaxBytes", kind: "bytes" },
   "loglevel": { key: "logLevel", kind: "loglevel" },
   "cluster-password": { key: "clusterPassword", kind: "string", hidden: true },
 };
@@ -98,8 +98,12 @@ export function configSet(
       if (param.minMs !== undefined && Number(value) < param.minMs) {
         return `argument must be at least ${param.minMs} (milliseconds)`;
       }
-      target[param.key] = Number(value);
-      return null;
+      return setNumber(target, param.key, Number(value));
+    }
+    case "bytes": {
+      const bytes = parseMemory(value);
+      if (bytes === null) return "argument must be a memory value";
+      return setNumber(target, param.key, bytes);
     }
     case "bool":
     case "quorumReads": {
@@ -120,4 +124,42 @@ export function configSet(
       target[param.key] = value;
       return null;
   }
+}
+
+/** Set a number the command line would take too (the same least value), or say why not. */
+function setNumber(
+  target: Record<string, unknown>,
+  key: keyof Config,
+  value: number,
+): string | null {
+  const checked = configSchema.shape[key].safeParse(value);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    if (issue.code !== "too_small") return "argument is out of range";
+    // Integers all: "greater than 0" is "at least 1".
+    return `argument must be at least ${Number(issue.minimum) + (issue.inclusive ? 0 : 1)}`;
+  }
+  target[key] = value;
+  return null;
+}
+
+/** Redis's units for memory values: `k` is 1000 bytes, `kb` 1024, and so on. */
+const memoryUnits: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1000,
+  kb: 1024,
+  m: 1000 ** 2,
+  mb: 1024 ** 2,
+  g: 1000 ** 3,
+  gb: 1024 ** 3,
+};
+
+/** A memory value as Redis reads one (`1048576`, `64mb`, `1KB`), or null. */
+export function parseMemory(value: string): number | null {
+  const match = /^(\d+)([a-z]*)$/i.exec(value);
+  const unit = match ? memoryUnits[match[2].toLowerCase()] : undefined;
+  if (!match || unit === undefined) return null;
+  const bytes = Number(match[1]) * unit;
+  return Number.isSafeInteger(bytes) ? bytes : null;
 }

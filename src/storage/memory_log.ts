@@ -65,6 +65,14 @@ export class MemoryLogStore implements LogStore {
     return total;
   }
 
+  bytesAfter(index: number): number {
+    let total = 0;
+    for (const record of this.#records) {
+      if (record.index > index) total += RECORD_HEADER_BYTES + record.data.byteLength;
+    }
+    return total;
+  }
+
   get stats(): SyncStats {
     return this.#syncStats.stats;
   }

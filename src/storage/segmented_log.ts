@@ -172,6 +172,15 @@ export class SegmentedLog implements LogStore {
     return total;
   }
 
+  bytesAfter(index: number): number {
+    let total = 0;
+    for (const segment of this.#segments) {
+      if (segment.count === 0 || segment.lastIndex <= index) continue;
+      total += segment.sizeBytes - (segment.firstIndex > index ? 0 : segment.endOf(index));
+    }
+    return total;
+  }
+
   get stats(): SyncStats {
     return this.#syncStats.stats;
   }

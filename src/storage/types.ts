@@ -52,6 +52,8 @@ export interface LogStore {
   readonly writtenIndex: number;
   /** Bytes the log occupies (on disk once synced, framing included). */
   readonly sizeBytes: number;
+  /** Bytes of the records after `index` (framing included): what a snapshot there leaves. */
+  bytesAfter(index: number): number;
   readonly stats: SyncStats;
   /**
    * Buffers records for the next sync. Indexes must continue the log contiguously

@@ -138,6 +138,49 @@ Deno.test("RAFT.DEBUG COMPACT snapshots now; a single node restarts from snapsho
   }
 });
 
+Deno.test("raft.log-max-file-size set at run time (with units) snapshots as the log grows past it, not after every few entries; 0 never", async () => {
+  // Started with the default limit: the log's segments are far larger than the limit set below,
+  // so the one holding the last snapshot's index stays on disk after the snapshot.
+  const cluster = await TestCluster.start(1);
+  try {
+    const client = await cluster.nodes[0].client();
+    const created = async () =>
+      Number(infoField(await client.call("INFO", "raft"), "raft_snapshots_created"));
+    assert.equal(await client.call("CONFIG", "SET", "raft.log-max-file-size", "64kb"), "OK");
+    assert.deepEqual(await client.call("CONFIG", "GET", "raft.log-max-file-size"), [
+      "raft.log-max-file-size",
+      "65536",
+    ]);
+    const value = "v".repeat(1000);
+    // One at a time: one entry each, about 1 KB, 400 KB in all, so about six snapshots.
+    for (let i = 0; i < 400; i++) assert.equal(await client.call("SET", `k${i}`, value), "OK");
+    await waitFor(async () => await created() >= 2, "snapshots as the log grows");
+    const settled = () =>
+      waitFor(async () => {
+        const info = await client.call("INFO", "raft");
+        return infoField(info, "raft_snapshot_in_progress") === "no";
+      }, "the snapshot in progress to end");
+    await settled();
+    assert.ok(await created() <= 12, `${await created()} snapshots for 400 KB at 64 KB each`);
+    // Right after a snapshot, 20 KB of entries are not 64 KB, however large the log's file.
+    assert.equal(await client.call("RAFT.DEBUG", "COMPACT"), "OK");
+    let taken = await created();
+    for (let i = 0; i < 20; i++) assert.equal(await client.call("SET", `y${i}`, value), "OK");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(await created(), taken, "20 KB since the last snapshot: none");
+
+    assert.equal(await client.call("CONFIG", "SET", "raft.log-max-file-size", "0"), "OK");
+    await settled();
+    taken = await created();
+    for (let i = 0; i < 300; i++) assert.equal(await client.call("SET", `z${i}`, value), "OK");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(await created(), taken, "0: no snapshot at all");
+    client.close();
+  } finally {
+    await cluster.destroy();
+  }
+});
+
 Deno.test("the WATCH history goes into the snapshot file as binary, not into JSON: the metadata stays small", async () => {
   const cluster = await TestCluster.start(1);
   try {

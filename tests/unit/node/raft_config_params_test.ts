@@ -32,3 +32,53 @@ Deno.test("raft.response-timeout, connection-timeout and reconnect-interval map 
     /300/,
   );
 });
+
+Deno.test("memory parameters take Redis's units; counts and sizes the command line refuses are refused", () => {
+  const config = parseConfig({ addr: "127.0.0.1:5001" });
+  const sizes = [
+    ["1kb", 1024],
+    ["1k", 1000],
+    ["64MB", 64 * 1024 * 1024],
+    ["2m", 2_000_000],
+    ["1gb", 1024 ** 3],
+    ["4096", 4096],
+    ["4096b", 4096],
+  ] as const;
+  for (const [value, bytes] of sizes) {
+    assert.equal(configSet(config, "raft.log-max-file-size", value, true), null, value);
+    assert.equal(config.logMaxBytes, bytes, value);
+    assert.deepEqual(configGet(config, "raft.log-max-file-size", 0), [
+      "raft.log-max-file-size",
+      String(bytes),
+    ]);
+  }
+  assert.equal(configSet(config, "raft.append-req-max-size", "512kb", true), null);
+  assert.equal(config.appendReqMaxBytes, 512 * 1024);
+  assert.equal(configSet(config, "raft.snapshot-req-max-size", "128", true), null);
+  assert.equal(config.snapshotReqMaxBytes, 128);
+  for (const bad of ["", "kb", "1.5mb", "-1", "1tb", "12 mb", "99999999999gb"]) {
+    assert.equal(
+      configSet(config, "raft.log-max-file-size", bad, true),
+      "argument must be a memory value",
+      bad,
+    );
+  }
+  assert.equal(config.logMaxBytes, 4096, "a refused value changes nothing");
+  // 0 means never for the log (as in RedisRaft); a chunk or a batch of 0 would move nothing.
+  assert.equal(configSet(config, "raft.log-max-file-size", "0", true), null);
+  assert.equal(config.logMaxBytes, 0);
+  assert.equal(
+    configSet(config, "raft.snapshot-req-max-size", "0", true),
+    "argument must be at least 1",
+  );
+  assert.equal(
+    configSet(config, "raft.append-req-max-size", "0kb", true),
+    "argument must be at least 1",
+  );
+  assert.equal(
+    configSet(config, "raft.append-req-max-count", "0", true),
+    "argument must be at least 1",
+  );
+  assert.equal(config.snapshotReqMaxBytes, 128);
+  assert.equal(config.appendReqMaxCount, 2);
+});

@@ -7,6 +7,7 @@
  */
 
 import assert from "node:assert/strict";
+import { RECORD_HEADER_BYTES } from "../../../src/storage/record_codec.ts";
 import type { LogRecord, LogStore } from "../../../src/storage/types.ts";
 
 export interface LogStoreHarness {
@@ -278,6 +279,25 @@ export function logStoreConformance(name: string, makeHarness: () => Promise<Log
     assert.equal(reopened.firstIndex, keptAfter);
     await assertContents(reopened, records(keptAfter, 70, 1));
     await reopened.close();
+  });
+
+  scenario("bytesAfter counts the records after an index, whatever compaction kept", async (h) => {
+    const log = await h.open();
+    const batch = records(1, 60, 1);
+    log.append(batch);
+    await log.sync();
+    const framed = (from: number) =>
+      batch.slice(from).reduce((sum, r) => sum + RECORD_HEADER_BYTES + r.data.byteLength, 0);
+    assert.equal(log.bytesAfter(0), framed(0));
+    assert.equal(log.bytesAfter(0), log.sizeBytes);
+    assert.equal(log.bytesAfter(25), framed(25));
+    assert.equal(log.bytesAfter(60), 0);
+    assert.equal(log.bytesAfter(100), 0);
+    await log.compactPrefix(40);
+    // Whatever stays on disk before index 41, only what follows 40 counts.
+    assert.equal(log.bytesAfter(40), framed(40));
+    assert.equal(log.bytesAfter(55), framed(55));
+    await log.close();
   });
 
   scenario("writtenIndex: records handed to the OS, lowered by truncation and reset", async (h) => {

@@ -32,11 +32,18 @@ Deno.test("before RAFT.CLUSTER INIT data commands get NOCLUSTER and INFO says un
     assert.equal(infoField(info, "raft_state"), "uninitialized");
     assert.equal(infoField(info, "raft_role"), "(none)");
     assert.equal(await client.call("PING"), "PONG");
-    // Settings the Raft core would refuse are refused before it exists, too; INIT still works.
+    // Settings the command line or the Raft core would refuse are refused before the core
+    // exists, too; INIT still works.
     assert.deepEqual(
       await client.call("CONFIG", "SET", "raft.append-req-max-count", "0"),
       new RespError(
-        "ERR CONFIG SET failed (possibly related to argument 'raft.append-req-max-count') - invalid raft config: maxInflightAppendsCount >= 1",
+        "ERR CONFIG SET failed (possibly related to argument 'raft.append-req-max-count') - argument must be at least 1",
+      ),
+    );
+    assert.deepEqual(
+      await client.call("CONFIG", "SET", "raft.request-timeout", "5000"),
+      new RespError(
+        "ERR CONFIG SET failed (possibly related to argument 'raft.request-timeout') - invalid raft config: electionTicks > heartbeatTicks",
       ),
     );
     assert.deepEqual(await client.call("CONFIG", "GET", "raft.append-req-max-count"), [

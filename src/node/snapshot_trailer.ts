@@ -9,6 +9,7 @@
  * RDB at its end marker and ignores the trailer, so the file loads as is, and a transfer of the
  * file carries everything a follower needs.
  */
+import { concatBytes } from "../resp/bytes.ts";
 import { writeAll } from "../resp/write_all.ts";
 
 const magic = new TextEncoder().encode("RRTR");
@@ -51,7 +52,7 @@ export async function appendTrailer(
     let slice: Uint8Array[] = [];
     let sliceBytes = 0;
     const writeSlice = async () => {
-      await writeAll(file, slice.length === 1 ? slice[0] : concat(slice, sliceBytes));
+      await writeAll(file, slice.length === 1 ? slice[0] : concatBytes(slice));
       binaryBytes += sliceBytes;
       slice = [];
       sliceBytes = 0;
@@ -68,16 +69,6 @@ export async function appendTrailer(
     file.close();
   }
   return (await Deno.stat(path)).size;
-}
-
-function concat(parts: readonly Uint8Array[], totalBytes: number): Uint8Array {
-  const out = new Uint8Array(totalBytes);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.byteLength;
-  }
-  return out;
 }
 
 /** The trailer at the end of the file at `path` (a snapshot or a received one). */

@@ -3,6 +3,7 @@ import { encodeWatchHistory, WatchHistory } from "../../../src/node/watch_histor
 import { CommandTable } from "../../../src/redis/command_table.ts";
 import { PipelinedConnection } from "../../../src/redis/pipelined_connection.ts";
 import { decodeReply, encodeCommand } from "../../../src/resp/mod.ts";
+import { concatBytes } from "../../../src/resp/bytes.ts";
 import { startPlainRedis } from "../../helpers/plain_redis.ts";
 
 /** The command table of a real redis-server, as the node builds it from its child. */
@@ -48,16 +49,7 @@ Deno.test("watch history: bounded in bytes too; a watch older than what it holds
 });
 
 /** The binary part as a snapshot file holds it: the slices one after another. */
-function joined(parts: Iterable<Uint8Array>): Uint8Array {
-  const slices = [...parts];
-  const out = new Uint8Array(slices.reduce((sum, slice) => sum + slice.byteLength, 0));
-  let offset = 0;
-  for (const slice of slices) {
-    out.set(slice, offset);
-    offset += slice.byteLength;
-  }
-  return out;
-}
+const joined = (parts: Iterable<Uint8Array>) => concatBytes([...parts]);
 
 /** What snapshots of earlier versions carried: the whole history in their JSON. */
 function legacyState(history: WatchHistory) {

@@ -26,6 +26,11 @@ export interface CommandHandler {
   closed(session: ClientSession): void;
 }
 
+/** A connection's first read buffer; a read that fills it makes the next one 4 × larger. */
+export const readBufferMinBytes = 4 * 1024;
+/** The largest read buffer a connection grows to. */
+export const readBufferMaxBytes = 64 * 1024;
+
 let nextClientId = 1;
 
 export class ClientSession {
@@ -77,7 +82,9 @@ export class ClientSession {
         queryBufferMaxBytes: this.limits.queryBufferMaxBytes,
       },
     });
-    const buffer = new Uint8Array(64 * 1024);
+    // Small until the client sends more at once: most send a command at a time, and a buffer
+    // per connection adds up over thousands of them (and costs its zeroing on every connect).
+    let buffer = new Uint8Array(readBufferMinBytes);
     try {
       while (this.open) {
         if (
@@ -94,6 +101,9 @@ export class ClientSession {
         if (n === null) break;
         this.lastRequestAtMs = performance.now();
         parser.push(buffer.subarray(0, n));
+        if (n === buffer.length && buffer.length < readBufferMaxBytes) {
+          buffer = new Uint8Array(Math.min(buffer.length * 4, readBufferMaxBytes));
+        }
         for (let args = parser.next(); args !== null && this.open; args = parser.next()) {
           this.handler.handle(this, args, this.replies.take());
         }

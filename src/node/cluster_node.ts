@@ -84,7 +84,7 @@ import { adminRequest } from "../peer/admin_client.ts";
 import { AppliedWaiters } from "./applied_waiters.ts";
 import { SessionOrder } from "./session_order.ts";
 import { PubSubSessions } from "./pubsub_sessions.ts";
-import { encodeWatchHistory, WatchHistory } from "./watch_history.ts";
+import { encodeWatchHistory, WatchHistory, type WatchHistoryState } from "./watch_history.ts";
 import { readTrailer, type TrailerContent } from "./snapshot_trailer.ts";
 import type { ClientRegistry } from "../server/client_registry.ts";
 
@@ -1170,11 +1170,7 @@ export class ClusterNode implements NodeApi {
     this.blocked.restore(
       (extra.blocked as Parameters<BlockedClients["restore"]>[0] | undefined) ?? [],
     );
-    this.watchHistory.restore(
-      index,
-      extra.watchHistory as Parameters<WatchHistory["restore"]>[1],
-      binary,
-    );
+    this.watchHistory.restore(index, extra.watchHistory as WatchHistoryState | undefined, binary);
     // The child already runs with these: start arguments, in force before it loaded the snapshot.
     this.childConfig.restore(extra.childConfig);
     this.entryClock.restore(snapshotEntryTimeMs(extra) ?? 0);

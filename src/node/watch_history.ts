@@ -34,6 +34,9 @@ export interface WatchHistoryHeader {
   count: number;
 }
 
+/** What a snapshot's JSON state holds for the history, in this version's form or the earlier one. */
+export type WatchHistoryState = WatchHistoryHeader | LegacyWatchHistoryState;
+
 /** The form snapshots of earlier versions carry: everything in the JSON, bytes in base64. */
 interface LegacyWatchHistoryState {
   evictedIndex: number;
@@ -115,7 +118,7 @@ export class WatchHistory {
    */
   restore(
     index: number,
-    state: WatchHistoryHeader | LegacyWatchHistoryState | undefined,
+    state: WatchHistoryState | undefined,
     binary: Uint8Array = new Uint8Array(0),
   ): void {
     this.reset(index);

@@ -60,9 +60,7 @@ export class MemoryLogStore implements LogStore {
   }
 
   get sizeBytes(): number {
-    let total = 0;
-    for (const record of this.#records) total += RECORD_HEADER_BYTES + record.data.byteLength;
-    return total;
+    return this.bytesAfter(0);
   }
 
   bytesAfter(index: number): number {

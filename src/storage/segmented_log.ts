@@ -167,9 +167,7 @@ export class SegmentedLog implements LogStore {
   }
 
   get sizeBytes(): number {
-    let total = 0;
-    for (const segment of this.#segments) total += segment.sizeBytes;
-    return total;
+    return this.bytesAfter(0);
   }
 
   bytesAfter(index: number): number {

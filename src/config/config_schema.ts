@@ -127,6 +127,12 @@ export const configSchema = z.object({
   appendReqMaxCount: positiveInt().default(2),
   /** Payload bytes per AppendEntries message (RedisRaft's append-req-max-size). */
   appendReqMaxBytes: positiveInt().default(2 * MIB),
+  /**
+   * How far below --log-max-bytes a node may start its snapshot, in percent of it: each snapshot
+   * starts at a point drawn at random in that range, so that the nodes do not all compact at
+   * once. 0: exactly at the limit, on every node (RedisRaft's behaviour).
+   */
+  snapshotSpreadPercent: z.coerce.number().int().min(0).max(90).default(25),
   /** Entries applied since the last snapshot before the log size may trigger another. */
   snapshotMinEntries: positiveInt().default(16),
   /** Longest a snapshot (the child's RDB write) may take before the node gives up loudly. */

@@ -59,6 +59,7 @@ import { ApplyLoop } from "./apply_loop.ts";
 import { startRdbSnapshot } from "../redis/rdb_snapshot.ts";
 import { installRdb, waitChildLoaded } from "../redis/rdb_install.ts";
 import { type SnapshotHost, SnapshotManager } from "./snapshot_manager.ts";
+import { SnapshotTrigger } from "./snapshot_trigger.ts";
 import { BlockedClients, encodeWaitEnd, type Waiter } from "./blocked_clients.ts";
 import { ScriptRegistry, snapshotScripts } from "./script_registry.ts";
 import { ScriptSandbox } from "../server/script_sandbox.ts";
@@ -173,6 +174,7 @@ export class ClusterNode implements NodeApi {
   private readonly childConfig = new ChildConfig();
   private readonly applyLoop: ApplyLoop;
   readonly snapshots: SnapshotManager;
+  private readonly snapshotTrigger = new SnapshotTrigger();
   /** Stale reads wait until this is applied: what the node may have served before a restart. */
   private staleReadFloorIndex = 0;
   /** Committed entries waiting for this node's log to write them (see applyCommitted). */
@@ -1069,17 +1071,20 @@ export class ClusterNode implements NodeApi {
   }
 
   /**
-   * Take a snapshot when the entries since the last one outgrow --log-max-bytes (0: never). Not
-   * the log's size on disk: a segment that holds the last snapshot's index stays until a later
-   * snapshot passes its end, and with segments larger than the limit (set lower at run time)
-   * the size alone would start a snapshot after every few entries.
+   * Take a snapshot when the entries since the last one outgrow --log-max-bytes (0: never), less
+   * this cycle's share of --snapshot-spread-percent (see SnapshotTrigger). Not the log's size on
+   * disk: a segment that holds the last snapshot's index stays until a later snapshot passes its
+   * end, and with segments larger than the limit (set lower at run time) the size alone would
+   * start a snapshot after every few entries.
    */
   private maybeSnapshot(): void {
     if (this.state !== "up" || !this.storage || this.snapshots.inProgress) return;
     const snapshotIndex = this.snapshots.current()?.meta.index ?? 0;
-    const maxBytes = this.config.logMaxBytes;
-    if (maxBytes === 0 || this.storage.bytesAfter(snapshotIndex) <= maxBytes) return;
+    const { logMaxBytes, snapshotSpreadPercent } = this.config;
+    const sinceBytes = this.storage.bytesAfter(snapshotIndex);
+    if (!this.snapshotTrigger.due(sinceBytes, logMaxBytes, snapshotSpreadPercent)) return;
     if (this.appliedIndex - snapshotIndex < this.config.snapshotMinEntries) return;
+    this.snapshotTrigger.redraw();
     this.snapshots.take().catch((error) => {
       // Leaving the cluster (or stopping) drops the core, the log and the snapshot store under a
       // take in flight: whichever it reached first fails, which says nothing more.

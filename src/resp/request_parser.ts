@@ -30,8 +30,11 @@ export const BIG_BULK_MIN_BYTES = 32 * 1024;
 
 /** Smallest input buffer allocated; buffers are replaced (never compacted) when full. */
 const BUFFER_MIN_BYTES = 4 * 1024;
-/** A drained input buffer larger than this is dropped so idle clients pin little memory. */
-const BUFFER_KEEP_MAX_BYTES = 64 * 1024;
+/**
+ * A drained input buffer larger than this is dropped, so that a client that once sent a large
+ * request and then idles pins little memory (Redis frees an idle client's query buffer).
+ */
+const BUFFER_KEEP_MAX_BYTES = BUFFER_MIN_BYTES;
 const INT_MAX = 2147483647;
 const CR = 13;
 const LF = 10;
@@ -78,6 +81,11 @@ export class RequestParser {
   /** Bytes this parser holds for the client, as counted against `queryBufferMaxBytes`. */
   get heldBytes(): number {
     return this.#end - this.#start + this.#argsBytes + (this.#bigBulk?.length ?? 0);
+  }
+
+  /** Bytes of input buffer this parser holds, used or not (CLIENT LIST's query buffer). */
+  get bufferBytes(): number {
+    return this.#buf.length + (this.#bigBulk?.length ?? 0);
   }
 
   /** The error that killed this parser, if any. */

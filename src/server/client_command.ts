@@ -134,10 +134,17 @@ export class ClientCommand {
     if (session.state.replicaReads) flags += "r";
     if (session.state.noEvict) flags += "e";
     const multi = txn ? txn.commands.length : -1;
+    // Memory as Redis counts it for a client: its query buffer (here the read buffer and the
+    // parser's), its unsent replies, and the two together.
+    const queryBytes = session.queryBytes;
+    const bufferBytes = session.queryBufferBytes;
+    const replyBytes = session.replies.unsentBytes;
     return `id=${session.id} addr=${session.remoteAddr} laddr=${session.localAddr} ` +
       `name=${session.name} age=${Math.floor((nowMs - session.createdAtMs) / 1000)} ` +
       `idle=${Math.floor((nowMs - session.lastRequestAtMs) / 1000)} flags=${flags || "N"} db=0 ` +
-      `multi=${multi} cmd=${session.lastCommand} user=default resp=${session.replies.protocol}\n`;
+      `multi=${multi} qbuf=${queryBytes} qbuf-free=${Math.max(0, bufferBytes - queryBytes)} ` +
+      `omem=${replyBytes} tot-mem=${bufferBytes + replyBytes} ` +
+      `cmd=${session.lastCommand} user=default resp=${session.replies.protocol}\n`;
   }
 
   private list(args: Uint8Array[], protocol: RespProtocol): Uint8Array {

@@ -5,6 +5,7 @@
  * the byte limit or too many requests are in flight, the socket is not read. A protocol error
  * gets Redis's error text and closes this connection only.
  */
+import { ReadBufferPool } from "./read_buffer_pool.ts";
 import { ProtocolError, RequestParser } from "../resp/mod.ts";
 import { ReplyQueue, type ReplySlot } from "./reply_queue.ts";
 import { writeAll } from "../resp/write_all.ts";
@@ -26,10 +27,14 @@ export interface CommandHandler {
   closed(session: ClientSession): void;
 }
 
-/** A connection's first read buffer; a read that fills it makes the next one 4 × larger. */
+/** The read buffer a connection holds while it waits for requests. */
 export const readBufferMinBytes = 4 * 1024;
-/** The largest read buffer a connection grows to. */
+/** The pooled buffer a connection reads into while its client sends more than that at once. */
 export const readBufferMaxBytes = 64 * 1024;
+/** Large read buffers kept for reuse between connections' bursts. */
+const pooledReadBuffersMaxCount = 64;
+
+const largeReadBuffers = new ReadBufferPool(readBufferMaxBytes, pooledReadBuffersMaxCount);
 
 let nextClientId = 1;
 
@@ -49,6 +54,9 @@ export class ClientSession {
   /** Name of the latest command, lower case (CLIENT LIST's cmd); set by the command handler. */
   lastCommand = "NULL";
   private open = true;
+  private readonly parser: RequestParser;
+  /** What the next (or pending) read reads into. */
+  private readBuffer: Uint8Array = new Uint8Array(readBufferMinBytes);
 
   constructor(
     private readonly conn: Deno.Conn,
@@ -56,6 +64,14 @@ export class ClientSession {
     private readonly limits: SessionLimits,
   ) {
     this.replies = new ReplyQueue((data) => this.writeAll(data), () => this.close(), this.id);
+    this.parser = new RequestParser({
+      limits: {
+        protoMaxBulkLenBytes: this.limits.protoMaxBulkLenBytes,
+        multibulkMaxCount: this.limits.multibulkMaxCount,
+        inlineMaxBytes: this.limits.inlineMaxBytes,
+        queryBufferMaxBytes: this.limits.queryBufferMaxBytes,
+      },
+    });
   }
 
   get isOpen(): boolean {
@@ -72,19 +88,24 @@ export class ClientSession {
     return `${addr.hostname}:${addr.port}`;
   }
 
+  /** Bytes received and not yet handled as commands (CLIENT LIST's qbuf). */
+  get queryBytes(): number {
+    return this.parser.heldBytes;
+  }
+
+  /** Bytes of buffer this connection reads into and parses from, used or not. */
+  get queryBufferBytes(): number {
+    return this.readBuffer.length + this.parser.bufferBytes;
+  }
+
   /** Serve until the client leaves or is closed. */
   async serve(): Promise<void> {
-    const parser = new RequestParser({
-      limits: {
-        protoMaxBulkLenBytes: this.limits.protoMaxBulkLenBytes,
-        multibulkMaxCount: this.limits.multibulkMaxCount,
-        inlineMaxBytes: this.limits.inlineMaxBytes,
-        queryBufferMaxBytes: this.limits.queryBufferMaxBytes,
-      },
-    });
-    // Small until the client sends more at once: most send a command at a time, and a buffer
-    // per connection adds up over thousands of them (and costs its zeroing on every connect).
-    let buffer = new Uint8Array(readBufferMinBytes);
+    const parser = this.parser;
+    // Small while waiting: most clients send a command at a time, and a buffer per connection
+    // adds up over thousands of them. A read that fills it means more is waiting: the reads after
+    // it borrow a large buffer until one comes back short (the socket is drained).
+    const small = this.readBuffer;
+    let buffer: Uint8Array = small;
     try {
       while (this.open) {
         if (
@@ -101,9 +122,8 @@ export class ClientSession {
         if (n === null) break;
         this.lastRequestAtMs = performance.now();
         parser.push(buffer.subarray(0, n));
-        if (n === buffer.length && buffer.length < readBufferMaxBytes) {
-          buffer = new Uint8Array(Math.min(buffer.length * 4, readBufferMaxBytes));
-        }
+        if (buffer !== small) largeReadBuffers.give(buffer);
+        buffer = this.readBuffer = n === buffer.length ? largeReadBuffers.take() : small;
         for (let args = parser.next(); args !== null && this.open; args = parser.next()) {
           this.handler.handle(this, args, this.replies.take());
         }

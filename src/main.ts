@@ -9,6 +9,7 @@ import { Logger } from "./node/logger.ts";
 import { ClientListener } from "./server/client_listener.ts";
 import { CommandRouter } from "./server/command_router.ts";
 import { ClientRegistry } from "./server/client_registry.ts";
+import { adjustOpenFilesLimit } from "./server/open_files_limit.ts";
 
 async function main(argv: string[]): Promise<number> {
   let cli;
@@ -27,6 +28,11 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = cli.config;
   const log = new Logger(config.logLevel);
+  config.clientsMaxCount = adjustOpenFilesLimit(
+    config.clientsMaxCount,
+    config.openFilesReservedCount,
+    log,
+  );
   const sessions = new ClientRegistry();
   const node = new ClusterNode(config, log, sessions);
   const colon = config.addr.lastIndexOf(":");
@@ -43,6 +49,7 @@ async function main(argv: string[]): Promise<number> {
       }),
       config,
       sessions,
+      log,
     );
   } catch (error) {
     log.warning(`cannot start: ${(error as Error).message}`);

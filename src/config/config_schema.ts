@@ -114,6 +114,12 @@ export const configSchema = z.object({
   clientPipelineMaxCount: positiveInt().default(1024),
   /** Most clients connected at once (Redis's maxclients). */
   clientsMaxCount: positiveInt().default(10_000),
+  /**
+   * Open files kept for the node's own use beyond its clients' connections (log segments,
+   * snapshots, peers, its redis child): at start the node raises its open-files limit to
+   * --clients-max-count plus this, or serves fewer clients where it cannot.
+   */
+  openFilesReservedCount: positiveInt().default(64),
   /** Log segment file size at which a new segment starts. */
   logSegmentMaxBytes: positiveInt().default(64 * MIB),
   /** Zeros written ahead of the log's records at a time (fdatasync then has no size to persist). */

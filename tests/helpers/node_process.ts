@@ -18,6 +18,8 @@ export interface NodeOptions {
   env?: Record<string, string>;
   /** Where the node's output goes; default `<dir>.log`. */
   logPath?: string;
+  /** The node's open-files limit (`ulimit -n`, soft and hard); default the test's own. */
+  openFilesMax?: number;
 }
 
 /** A free TCP port on 127.0.0.1 (bind to 0, read it, release it). */
@@ -105,9 +107,11 @@ export class NodeProcess {
     this.process = new Deno.Command("sh", {
       args: [
         "-c",
-        'log="$1"; shift; exec "$@" >>"$log" 2>&1',
+        'log="$1"; files="$2"; shift 2; [ -z "$files" ] || ulimit -n "$files" || exit 1; ' +
+        'exec "$@" >>"$log" 2>&1',
         "sh",
         this.logPath,
+        String(this.options.openFilesMax ?? ""),
         ...node,
         ...(this.options.args ?? []),
       ],

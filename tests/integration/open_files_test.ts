@@ -1,0 +1,98 @@
+/**
+ * Integration: a node under a low open-files limit. It serves the clients that fit beside the
+ * descriptors it keeps for itself (INFO's maxclients, reduced with Redis's warning), refuses
+ * the rest with Redis's max-clients error, and, where its descriptors do run out, keeps serving
+ * and accepts again once some are free. A node before this crashed on the first accept that
+ * failed (an uncaught "Too many open files"), leaving its redis child behind.
+ */
+import assert from "node:assert/strict";
+import { NodeProcess, waitFor } from "../helpers/node_process.ts";
+import { infoField, TestCluster } from "../helpers/test_cluster.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Opens `count` connections that each send PING; what each got within `waitMs` ("" if nothing). */
+async function flood(port: number, count: number, waitMs: number) {
+  const conns: Deno.TcpConn[] = [];
+  for (let i = 0; i < count; i++) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conns.push(conn);
+    await conn.write(encoder.encode("PING\r\n"));
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<string>((resolve) => timer = setTimeout(() => resolve(""), waitMs));
+  const replies = await Promise.all(conns.map((conn) => {
+    const buffer = new Uint8Array(64);
+    const reply = conn.read(buffer).then((n) => decoder.decode(buffer.subarray(0, n ?? 0)))
+      .catch(() => "");
+    return Promise.race([reply, deadline]);
+  }));
+  clearTimeout(timer);
+  return {
+    pong: replies.filter((reply) => reply === "+PONG\r\n").length,
+    refused: replies.filter((reply) => reply.startsWith("-ERR max number of clients reached"))
+      .length,
+    close: () => conns.forEach((conn) => conn.close()),
+  };
+}
+
+async function startNode(openFilesMax: number, args: string[]): Promise<TestCluster> {
+  const node = await NodeProcess.start({ openFilesMax, args });
+  return await TestCluster.form([node]);
+}
+
+Deno.test("under a low open-files limit a node reduces maxclients as Redis does and refuses the clients beyond it", async () => {
+  // Far beyond what any system allows a process: the limit stays at 200 even for root.
+  const cluster = await startNode(200, ["--clients-max-count", "2000000"]);
+  try {
+    const node = cluster.nodes[0];
+    const admin = await node.client();
+    assert.equal(infoField(await admin.call("INFO", "clients"), "maxclients"), "136");
+    assert.match(
+      await node.log(),
+      /maxclients has been reduced to 136 to compensate for low ulimit/,
+    );
+
+    const clients = await flood(node.port, 180, 10_000);
+    try {
+      assert.equal(clients.pong, 135, "136 clients with the admin connection");
+      assert.equal(clients.refused, 180 - 135);
+      assert.equal(await admin.call("SET", "k", "v"), "OK");
+    } finally {
+      clients.close();
+    }
+    const later = await waitFor(() => node.client().catch(() => null), "a connection once freed");
+    assert.equal(await later.call("GET", "k"), "v");
+    later.close();
+    admin.close();
+  } finally {
+    await cluster.destroy();
+  }
+});
+
+Deno.test("a node whose descriptors run out keeps serving and accepts again once some are free", async () => {
+  // With one descriptor kept for itself the clients exhaust them: accepts fail.
+  const cluster = await startNode(200, ["--open-files-reserved-count", "1"]);
+  try {
+    const node = cluster.nodes[0];
+    const admin = await node.client();
+    const clients = await flood(node.port, 250, 3000);
+    try {
+      assert.ok(clients.pong > 100 && clients.pong < 200, `${clients.pong} served`);
+      await waitFor(
+        async () => /Accepting client connection: Too many open files/.test(await node.log()),
+        "the failed accept logged",
+      );
+      assert.equal(await admin.call("SET", "k", "v"), "OK", "connected clients are served");
+    } finally {
+      clients.close();
+    }
+    const later = await waitFor(() => node.client().catch(() => null), "a connection once freed");
+    assert.equal(await later.call("GET", "k"), "v");
+    later.close();
+    admin.close();
+  } finally {
+    await cluster.destroy();
+  }
+});

@@ -25,6 +25,7 @@ import { encodeCommandPayload, encodePayload, PayloadKind } from "../node/entry_
 import { isReplicatedConfigSet } from "../node/child_config.ts";
 import type { ClientSession, CommandHandler } from "./client_session.ts";
 import { Errors } from "./errors.ts";
+import { refuseOverCapacity } from "./client_listener.ts";
 import type { NodeApi } from "./node_api.ts";
 import type { ReplySlot } from "./reply_queue.ts";
 import { parseInteger, rewriteForDeterminism } from "./command_rewrite.ts";
@@ -118,6 +119,7 @@ export class CommandRouter implements CommandHandler {
   private dispatch(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
     const name = lowerAscii(args[0]);
     session.lastCommand = name;
+    if (session.state.overCapacity) return this.overCapacity(session, name, args, slot);
     if (!session.authenticated) {
       if (!this.node.requirepass) session.authenticated = true;
       else if (!noAuthCommandNames.has(name)) return slot.complete(encodeError(Auth.required));
@@ -357,6 +359,25 @@ export class CommandRouter implements CommandHandler {
       if (queued) return slot.complete(encodeError(Errors.execAbort));
     }
     this.exec(session, txn, slot);
+  }
+
+  /**
+   * The first command on a connection accepted beyond maxclients: only a peer's RAFT.HELLO keeps
+   * it (see ClientListener); anything else gets Redis's max-clients error and the connection
+   * closes.
+   */
+  private overCapacity(
+    session: ClientSession,
+    name: string,
+    args: Uint8Array[],
+    slot: ReplySlot,
+  ): void {
+    delete session.state.overCapacity;
+    if (name !== "raft.hello") return refuseOverCapacity(session, slot);
+    // The reply is written in a later microtask: a hello that failed closes the connection too.
+    slot.closeAfter = true;
+    this.peerHello(session, args, slot);
+    if (session.state.peerId !== undefined) slot.closeAfter = false;
   }
 
   /** RAFT.HELLO <node id> <addr> [password]: this connection carries a peer's messages. */

@@ -13,6 +13,7 @@ export const Errors = {
   notCommitted: "TIMEOUT not committed yet",
   requestTimeout: "TIMEOUT request timed out; the outcome is unknown",
   notSupported: "ERR not supported by RedisRaft",
+  maxClients: "ERR max number of clients reached",
   entryTooLarge: "ERR write exceeds the maximum log entry size (entry-max-bytes)",
   transactionTooLarge: "ERR transaction exceeds the maximum log entry size (entry-max-bytes)",
   xreadBlock: "ERR XREAD BLOCK is not supported by RedisRaft: poll with XREAD without BLOCK",

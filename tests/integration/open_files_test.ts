@@ -96,3 +96,63 @@ Deno.test("a node whose descriptors run out keeps serving and accepts again once
     await cluster.destroy();
   }
 });
+
+/** Connects PING clients to `port` until one is refused as over maxclients; keeps them open. */
+async function fillUp(port: number, conns: Deno.TcpConn[]): Promise<number> {
+  for (let served = 0; served < 50; served++) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conns.push(conn);
+    await conn.write(encoder.encode("PING\r\n"));
+    const buffer = new Uint8Array(64);
+    const reply = decoder.decode(buffer.subarray(0, await conn.read(buffer) ?? 0));
+    if (reply.startsWith("-ERR max number of clients reached")) return served;
+    assert.equal(reply, "+PONG\r\n");
+  }
+  throw new Error("never full");
+}
+
+Deno.test("a node whose clients fill maxclients still takes its peers back: after both of its followers restarted, it is in the cluster again", async () => {
+  const cluster = await TestCluster.start(3, ["--clients-max-count", "12"]);
+  const fill: Deno.TcpConn[] = [];
+  try {
+    const full = await cluster.leader();
+    const admin = await full.client();
+    assert.ok(await fillUp(full.port, fill) > 0);
+    const connected = async () =>
+      Number(infoField(await admin.call("INFO", "clients"), "connected_clients"));
+    const before = await connected();
+    const others = cluster.nodes.filter((node) => node !== full);
+    for (const node of others) await node.stop();
+    await waitFor(async () => await connected() <= before - 2, "the followers' connections gone");
+    // The slots they held go to clients before they are back.
+    assert.ok(await fillUp(full.port, fill) >= 2);
+    for (const node of others) await node.spawn();
+
+    // Whoever leads now (the full node lost its quorum meanwhile), a write goes through...
+    await waitFor(
+      async () => {
+        if (await admin.call("SET", "after", "restarts") === "OK") return true;
+        for (const node of others) {
+          const client = await node.client().catch(() => null);
+          const reply = await client?.call("SET", "after", "restarts").catch(() => null);
+          client?.close();
+          if (reply === "OK") return true;
+        }
+        return false;
+      },
+      "a write after both followers restarted",
+      30_000,
+    );
+    // ... and reaches the full node: its peers' connections were let in beyond maxclients.
+    assert.equal(await admin.call("READONLY"), "OK");
+    await waitFor(
+      async () => await admin.call("GET", "after") === "restarts",
+      "the full node to apply the write",
+    );
+    assert.equal(await fillUp(full.port, fill), 0, "still full of clients");
+    admin.close();
+  } finally {
+    for (const conn of fill) conn.close();
+    await cluster.destroy();
+  }
+});

@@ -106,8 +106,10 @@ export class ClientSession {
     // it borrow a large buffer until one comes back short (the socket is drained).
     const small = this.readBuffer;
     let buffer: Uint8Array = small;
+    /** A command whose reply closes the connection (QUIT) was taken: nothing after it runs. */
+    let closing = false;
     try {
-      while (this.open) {
+      while (this.open && !closing) {
         if (
           this.replies.unsentBytes > this.limits.clientReplyBufferMaxBytes ||
           this.replies.inflightCount > this.limits.clientPipelineMaxCount
@@ -125,7 +127,13 @@ export class ClientSession {
         if (buffer !== small) largeReadBuffers.give(buffer);
         buffer = this.readBuffer = n === buffer.length ? largeReadBuffers.take() : small;
         for (let args = parser.next(); args !== null && this.open; args = parser.next()) {
-          this.handler.handle(this, args, this.replies.take());
+          const slot = this.replies.take();
+          this.handler.handle(this, args, slot);
+          // As Redis: commands pipelined after QUIT (or a refusal that closes) do not run.
+          if (slot.closeAfter) {
+            closing = true;
+            break;
+          }
         }
         if (this.open) this.handler.received(this, this.lastRequestAtMs);
       }
@@ -137,6 +145,7 @@ export class ClientSession {
         await this.replies.drained();
       }
     }
+    if (closing) await this.replies.drained();
     this.close();
   }
 

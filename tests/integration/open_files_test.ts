@@ -59,11 +59,21 @@ Deno.test("under a low open-files limit a node reduces maxclients as Redis does 
       assert.equal(clients.pong, 135, "136 clients with the admin connection");
       assert.equal(clients.refused, 180 - 135);
       assert.equal(await admin.call("SET", "k", "v"), "OK");
+      // One more, full: its pipelined writes do not run.
+      const over = await Deno.connect({ hostname: "127.0.0.1", port: node.port });
+      await over.write(encoder.encode("SET k over\r\nSET other over\r\n"));
+      const buffer = new Uint8Array(128);
+      assert.match(
+        decoder.decode(buffer.subarray(0, await over.read(buffer) ?? 0)),
+        /^-ERR max number of clients reached\r\n$/,
+      );
+      over.close();
     } finally {
       clients.close();
     }
     const later = await waitFor(() => node.client().catch(() => null), "a connection once freed");
     assert.equal(await later.call("GET", "k"), "v");
+    assert.equal(await later.call("GET", "other"), null);
     later.close();
     admin.close();
   } finally {

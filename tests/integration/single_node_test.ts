@@ -301,6 +301,23 @@ Deno.test("protocol errors close only the offending connection, with Redis's err
   }
 });
 
+Deno.test("QUIT closes the connection after its reply: as in Redis, commands pipelined after it do not run", async () => {
+  const node = await NodeProcess.start();
+  try {
+    const good = await initialised(node);
+    const quitting = await node.client();
+    await quitting.sendRaw("SET before 1\r\nQUIT\r\nSET after 1\r\nINCR before\r\n");
+    assert.equal(await quitting.read(), "OK");
+    assert.equal(await quitting.read(), "OK");
+    assert.ok(await quitting.waitClosed(), "closed after QUIT's reply");
+    assert.equal(await good.call("GET", "before"), "1");
+    assert.equal(await good.call("GET", "after"), null);
+    good.close();
+  } finally {
+    await node.destroy();
+  }
+});
+
 Deno.test("10,000 pipelined commands are answered in order; an 8 MiB value round-trips", async () => {
   const node = await NodeProcess.start();
   try {

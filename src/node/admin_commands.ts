@@ -130,9 +130,12 @@ async function config(node: ClusterNode, args: string[], slot: ReplySlot): Promi
         const raw = await node.childRequestRaw(["CONFIG", "GET", pattern], slot);
         if (raw[0] === 45 /* '-' */) return raw;
         const childPairs = decodeReply(raw) as string[];
-        // The child has no password: the node checks clients against its own.
+        // The child has no password and serves only the node: clients see the node's own.
         for (let i = 0; i + 1 < childPairs.length; i += 2) {
           if (childPairs[i] === "requirepass") childPairs[i + 1] = node.requirepass;
+          if (childPairs[i] === "maxclients") {
+            childPairs[i + 1] = String(node.config.clientsMaxCount);
+          }
         }
         pairs.push(...childPairs);
       }

@@ -49,6 +49,7 @@ Deno.test("under a low open-files limit a node reduces maxclients as Redis does 
     const node = cluster.nodes[0];
     const admin = await node.client();
     assert.equal(infoField(await admin.call("INFO", "clients"), "maxclients"), "136");
+    assert.deepEqual(await admin.call("CONFIG", "GET", "maxclients"), ["maxclients", "136"]);
     assert.match(
       await node.log(),
       /maxclients has been reduced to 136 to compensate for low ulimit/,

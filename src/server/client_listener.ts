@@ -53,6 +53,9 @@ export class ClientListener {
       }
       try {
         conn.setNoDelay(true);
+        // As Redis's tcp-keepalive: a client whose machine vanished (no FIN ever comes) is
+        // dropped after the system's keepalive time instead of holding its slot for good.
+        conn.setKeepAlive(true);
       } catch { /* not fatal */ }
       const full = this.sessions.size >= this.limits.clientsMaxCount;
       if (full && this.pendingOverCapacity() >= overCapacityPendingMaxCount) {

@@ -95,3 +95,35 @@ Deno.test("a connection idle after large requests holds kilobytes of buffer agai
     await cluster.destroy();
   }
 });
+
+/** The kernel's timer for the node's end of a client connection ("02": keepalive), by ports. */
+function serverSocketTimer(nodePort: number, clientPort: number): string | undefined {
+  const hex = (port: number) => port.toString(16).toUpperCase().padStart(4, "0");
+  for (const line of Deno.readTextFileSync("/proc/net/tcp").split("\n").slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 6) continue;
+    if (fields[1].endsWith(`:${hex(nodePort)}`) && fields[2].endsWith(`:${hex(clientPort)}`)) {
+      return fields[5].split(":")[0];
+    }
+  }
+  return undefined;
+}
+
+Deno.test("client connections have TCP keepalive on, as Redis's tcp-keepalive: a vanished client's slot is freed", async () => {
+  const cluster = await TestCluster.start(1);
+  try {
+    const node = cluster.nodes[0];
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: node.port });
+    await conn.write(new TextEncoder().encode("PING\r\n"));
+    const reply = new Uint8Array(16);
+    assert.equal(
+      new TextDecoder().decode(reply.subarray(0, await conn.read(reply) ?? 0)),
+      "+PONG\r\n",
+    );
+    const clientPort = (conn.localAddr as Deno.NetAddr).port;
+    assert.equal(serverSocketTimer(node.port, clientPort), "02", "the keepalive timer runs");
+    conn.close();
+  } finally {
+    await cluster.destroy();
+  }
+});

@@ -238,6 +238,8 @@ export class ClusterNode implements NodeApi {
       dir: `${config.dir}/redis`,
       startTimeoutMs: config.childStartTimeoutMs,
       clockLib: config.childClockLib || undefined,
+      // Subscribers each take a child connection, beside the node's own (a few, and peers').
+      clientsMaxCount: config.clientsMaxCount + config.openFilesReservedCount,
     }, log);
     this.reads = new ReadBarrier(
       (requestId) => {

@@ -14,6 +14,11 @@ export interface RedisChildOptions {
   startTimeoutMs: number;
   /** Path of the clock library; undefined or missing file: the child keeps the real clock. */
   clockLib?: string;
+  /**
+   * The child's maxclients: its connections are the node's own, plus one per client subscribed
+   * through the node (pub/sub), so it must take as many as the node does. Default Redis's.
+   */
+  clientsMaxCount?: number;
 }
 
 export class RedisChild {
@@ -87,6 +92,8 @@ export class RedisChild {
       "no",
       "--protected-mode",
       "no",
+      "--maxclients",
+      String(this.options.clientsMaxCount ?? 10_000),
       ...settings,
     ]; // deno-fmt-ignore
     const env: Record<string, string> = {};

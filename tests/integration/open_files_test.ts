@@ -128,6 +128,11 @@ Deno.test("a node whose clients fill maxclients still takes its peers back: afte
   try {
     const full = await cluster.leader();
     const admin = await full.client();
+    // Its child takes as many connections (one per subscriber) and the node's own beside them.
+    const childMaxClients = new Deno.Command("redis-cli", {
+      args: ["-s", `${full.dir}/redis/redis.sock`, "CONFIG", "GET", "maxclients"],
+    }).outputSync();
+    assert.equal(new TextDecoder().decode(childMaxClients.stdout), "maxclients\n76\n");
     assert.ok(await fillUp(full.port, fill) > 0);
     const connected = async () =>
       Number(infoField(await admin.call("INFO", "clients"), "connected_clients"));

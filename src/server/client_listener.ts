@@ -4,8 +4,9 @@
  * session. Beyond `clientsMaxCount` a new connection gets Redis's max-clients error and is
  * closed, unless its first command is a peer's RAFT.HELLO: peers share the clients' port, and a
  * node whose clients filled it must still hear from a peer that reconnects (a follower's
- * answers, a candidate's votes), or a full leader would lose its quorum. A failed accept (out of descriptors, say) is logged and tried again shortly: the
- * connection waits in the kernel's backlog meanwhile, and the node keeps serving the others.
+ * answers, a candidate's votes), or a full leader would lose its quorum. A failed accept (out of
+ * descriptors, say) is logged and tried again shortly: the connection waits in the kernel's
+ * backlog meanwhile, and the node keeps serving the others.
  */
 import { encodeError } from "./replies.ts";
 import { Errors } from "./errors.ts";
@@ -25,9 +26,9 @@ export class ClientListener {
   private readonly listener: Deno.TcpListener;
   private closed = false;
   private acceptErrorsUnlogged = 0;
+  private acceptErrorLoggedAtMs = -Infinity;
   /** Sessions beyond maxclients that have not yet said RAFT.HELLO. */
   private readonly overCapacity = new Set<ClientSession>();
-  private acceptErrorLoggedAtMs = -Infinity;
 
   constructor(
     hostname: string,

@@ -95,6 +95,13 @@ async function info(node: ClusterNode, args: string[], slot: ReplySlot): Promise
 function nodeView(node: ClusterNode, childInfo: string): string {
   const tracking = node.trackingStats();
   const uptimeSec = Math.floor((performance.now() - node.stats.startedAtMs) / 1000);
+  // The child's own are the node's internal links; clients' buffers are the node's.
+  let inputBufferMaxBytes = 0;
+  let outputBufferMaxBytes = 0;
+  for (const session of node.clients.all()) {
+    inputBufferMaxBytes = Math.max(inputBufferMaxBytes, session.queryBufferBytes);
+    outputBufferMaxBytes = Math.max(outputBufferMaxBytes, session.replies.unsentBytes);
+  }
   const fields: Record<string, string | number> = {
     server_time_usec: Date.now() * 1000,
     uptime_in_seconds: uptimeSec,
@@ -104,6 +111,8 @@ function nodeView(node: ClusterNode, childInfo: string): string {
     process_id: Deno.pid,
     connected_clients: node.clients.size,
     maxclients: node.config.clientsMaxCount,
+    client_recent_max_input_buffer: inputBufferMaxBytes,
+    client_recent_max_output_buffer: outputBufferMaxBytes,
     blocked_clients: node.blockedClientsCount,
     tracking_clients: tracking.clients,
     tracking_total_keys: tracking.keys,

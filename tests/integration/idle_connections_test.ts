@@ -89,6 +89,11 @@ Deno.test("a connection idle after large requests holds kilobytes of buffer agai
     assert.equal(after.get("omem"), "0");
     const afterBytes = Number(after.get("tot-mem"));
     assert.ok(afterBytes <= 8 * 1024, `after 1.1 MB of requests: ${[...after]}`);
+    // INFO's view of the same: the largest input buffer among the node's client connections.
+    const clients = await admin.call("INFO", "clients");
+    const largest = Number(infoField(clients, "client_recent_max_input_buffer"));
+    assert.ok(largest > 0 && largest <= 8 * 1024, String(clients));
+    assert.equal(infoField(clients, "client_recent_max_output_buffer"), "0");
     client.close();
     admin.close();
   } finally {

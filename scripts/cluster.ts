@@ -170,6 +170,7 @@ async function stopAll(code: number) {
 }
 Deno.addSignalListener("SIGINT", () => stopAll(0));
 Deno.addSignalListener("SIGTERM", () => stopAll(0));
+Deno.addSignalListener("SIGHUP", () => stopAll(0));
 
 /** True when nothing listens on 127.0.0.1:`port` (another run of this script, say). */
 function portFree(port: number): boolean {

@@ -1,7 +1,7 @@
 /**
  * @module
  * Entry point: parse flags, start the node (redis child, log, Raft) and serve clients and peers
- * on `--addr`. SIGINT/SIGTERM stop everything cleanly, child included.
+ * on `--addr`. SIGINT, SIGTERM and SIGHUP stop everything cleanly, child included.
  */
 import { FlagError, parseCli } from "./config/cli_flags.ts";
 import { ClusterNode } from "./node/cluster_node.ts";
@@ -67,6 +67,8 @@ async function main(argv: string[]): Promise<number> {
   node.shutdownProcess = stop;
   Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
   Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  // A closed terminal: stop as for SIGTERM, child included (the default would orphan it).
+  Deno.addSignalListener("SIGHUP", () => stop("SIGHUP"));
   log.notice(`redisraft listening on ${config.addr}, data in ${config.dir}, state ${node.state}`);
   await listener.serve();
   // Closing the listener ends serve() at once: the exit waits for the node's stop (its redis

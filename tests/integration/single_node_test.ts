@@ -318,6 +318,29 @@ Deno.test("QUIT closes the connection after its reply: as in Redis, commands pip
   }
 });
 
+Deno.test("SIGHUP (a closed terminal) stops the node cleanly, its redis child with it", async () => {
+  const node = await NodeProcess.start();
+  try {
+    (await initialised(node)).close();
+    const childPid = Number((await Deno.readTextFile(`${node.dir}/redis/redis.pid`)).trim());
+    assert.ok(Deno.statSync(`/proc/${childPid}`).isDirectory);
+    node.process!.kill("SIGHUP");
+    const status = await node.process!.status;
+    assert.equal(status.code, 0, `exit ${status.code} signal ${status.signal}`);
+    assert.match(await node.log(), /SIGHUP: shutting down/);
+    await waitFor(async () => {
+      try {
+        const stat = await Deno.readTextFile(`/proc/${childPid}/stat`);
+        return stat.split(" ")[2] === "Z"; // gone but for its parent's wait
+      } catch {
+        return true;
+      }
+    }, "the redis child to exit");
+  } finally {
+    await node.destroy();
+  }
+});
+
 Deno.test("10,000 pipelined commands are answered in order; an 8 MiB value round-trips", async () => {
   const node = await NodeProcess.start();
   try {

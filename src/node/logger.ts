@@ -8,6 +8,9 @@ import type { LogLevel } from "../config/config_schema.ts";
 const rank: Record<LogLevel, number> = { debug: 0, verbose: 1, notice: 2, warning: 3 };
 const encoder = new TextEncoder();
 
+/** Set once stderr failed (its reader went away): nothing is written after. */
+let outputLost = false;
+
 export class Logger {
   constructor(private level: LogLevel, private readonly prefix = "") {}
 
@@ -37,8 +40,15 @@ export class Logger {
   }
 
   private write(level: LogLevel, message: string): void {
-    if (!this.enabled(level)) return;
+    if (!this.enabled(level) || outputLost) return;
     const line = `${new Date().toISOString()} ${level} ${this.prefix}${message}\n`;
-    Deno.stderr.writeSync(encoder.encode(line));
+    let bytes = encoder.encode(line);
+    try {
+      while (bytes.length > 0) bytes = bytes.subarray(Deno.stderr.writeSync(bytes));
+    } catch {
+      // A broken pipe (the supervisor reading it died, journald restarted): the node serves on
+      // without a log, as redis-server does, rather than die of a log line and orphan its child.
+      outputLost = true;
+    }
   }
 }

@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { createClient } from "redis";
-import { NodeProcess, waitFor } from "../helpers/node_process.ts";
-import { type RespClient, RespError } from "../helpers/resp_client.ts";
+import { freePort, killChildOf, NodeProcess, waitFor } from "../helpers/node_process.ts";
+import { RespClient, RespError } from "../helpers/resp_client.ts";
 
 function infoField(info: unknown, field: string): string | undefined {
   return new RegExp(`^${field}:(.*)$`, "m").exec(String(info))?.[1]?.trim();
@@ -338,6 +338,36 @@ Deno.test("SIGHUP (a closed terminal) stops the node cleanly, its redis child wi
     }, "the redis child to exit");
   } finally {
     await node.destroy();
+  }
+});
+
+Deno.test("a node whose log output breaks (its reader gone) serves on without a log", async () => {
+  const port = freePort();
+  const dir = await Deno.makeTempDir({ prefix: "redisraft-test-" });
+  const mainPath = new URL("../../src/main.ts", import.meta.url).pathname;
+  const process = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", mainPath, "--addr", `127.0.0.1:${port}`, "--dir", dir],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  try {
+    const reader = process.stderr.getReader();
+    await reader.read(); // its first line: it is up
+    await reader.cancel(); // the pipe's reading end closes: the next line meets a broken pipe
+    const client = await waitFor(() => RespClient.connect(port).catch(() => null), "the node");
+    assert.match(String(await client.call("RAFT.CLUSTER", "INIT")), /^OK [0-9a-f]{32}$/);
+    await waitFor(async () => await client.call("SET", "k", "v") === "OK", "a write once leader");
+    assert.equal(await client.call("GET", "k"), "v");
+    client.close();
+    process.kill("SIGTERM");
+    assert.equal((await process.status).code, 0);
+  } finally {
+    try {
+      process.kill("SIGKILL");
+    } catch { /* exited */ }
+    killChildOf(dir); // a node that died of its log would have left its child behind
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
 

@@ -60,6 +60,7 @@ import { startRdbSnapshot } from "../redis/rdb_snapshot.ts";
 import { installRdb, waitChildLoaded } from "../redis/rdb_install.ts";
 import { type SnapshotHost, SnapshotManager } from "./snapshot_manager.ts";
 import { SnapshotTrigger } from "./snapshot_trigger.ts";
+import { lockDataDir } from "./dir_lock.ts";
 import { BlockedClients, encodeWaitEnd, type Waiter } from "./blocked_clients.ts";
 import { ScriptRegistry, snapshotScripts } from "./script_registry.ts";
 import { ScriptSandbox } from "../server/script_sandbox.ts";
@@ -175,6 +176,8 @@ export class ClusterNode implements NodeApi {
   private readonly applyLoop: ApplyLoop;
   readonly snapshots: SnapshotManager;
   private readonly snapshotTrigger = new SnapshotTrigger();
+  /** This node's lock on its data directory, held until it stops. */
+  private dirLock: Deno.FsFile | null = null;
   /** Stale reads wait until this is applied: what the node may have served before a restart. */
   private staleReadFloorIndex = 0;
   /** Committed entries waiting for this node's log to write them (see applyCommitted). */
@@ -262,6 +265,7 @@ export class ClusterNode implements NodeApi {
   /** Start the child, load identity and log, and start ticking. */
   async start(): Promise<void> {
     await makeDurableDir(this.config.dir);
+    this.dirLock = await lockDataDir(this.config.dir);
     this.identity = (await loadIdentity(this.config.dir)) ?? null;
     if (this.identity) await this.snapshots.open();
     // After a restart the child starts from the snapshot; the log tail is replayed on top.
@@ -301,6 +305,8 @@ export class ClusterNode implements NodeApi {
     await this.child.stop();
     await this.storage?.close();
     await this.snapshots.close().catch(() => {});
+    this.dirLock?.close(); // the next node on this directory may start
+    this.dirLock = null;
   }
 
   /** (Re)start the redis child, empty or loading `rdbPath`, and connect once it has loaded. */

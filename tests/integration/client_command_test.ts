@@ -5,24 +5,10 @@
  * replies as Redis does, byte for byte.
  */
 import assert from "node:assert/strict";
-import { type Reply, RespClient, RespError } from "../helpers/resp_client.ts";
+import { RespClient, RespError } from "../helpers/resp_client.ts";
 import { infoField, TestCluster } from "../helpers/test_cluster.ts";
 import { startPlainRedis } from "../helpers/plain_redis.ts";
-
-/** CLIENT LIST / INFO text: one `key=value ...` map per line. */
-function parseClients(reply: Reply): Map<string, string>[] {
-  assert.equal(typeof reply, "string", `a bulk string, got ${reply}`);
-  const text = reply as string;
-  assert.ok(text === "" || text.endsWith("\n"), "every line ends with a newline");
-  return text.split("\n").filter((line) => line !== "").map((line) =>
-    new Map(
-      line.split(" ").map((field) => {
-        const eq = field.indexOf("=");
-        return [field.slice(0, eq), field.slice(eq + 1)] as [string, string];
-      }),
-    )
-  );
-}
+import { parseClients } from "../helpers/client_list.ts";
 
 async function info(client: RespClient): Promise<Map<string, string>> {
   const lines = parseClients(await client.call("CLIENT", "INFO"));

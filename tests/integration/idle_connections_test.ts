@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { infoField, TestCluster } from "../helpers/test_cluster.ts";
-import type { RespClient } from "../helpers/resp_client.ts";
+import { parseClients } from "../helpers/client_list.ts";
 
 const connectionCount = 800;
 /** Measured about 18 KB each; 64 KB read buffers made it 66. */
@@ -52,17 +52,6 @@ Deno.test("an idle client connection costs the node kilobytes, not a 64 KB read 
   }
 });
 
-/** CLIENT LIST's fields for one connection, by name. */
-async function clientFields(admin: RespClient, id: number): Promise<Map<string, string>> {
-  const line = String(await admin.call("CLIENT", "LIST", "ID", String(id))).trim();
-  return new Map(
-    line.split(" ").map((field) => {
-      const eq = field.indexOf("=");
-      return [field.slice(0, eq), field.slice(eq + 1)];
-    }),
-  );
-}
-
 Deno.test("a connection idle after large requests holds kilobytes of buffer again (CLIENT LIST tot-mem), not the 64 KB it read them into", async () => {
   const cluster = await TestCluster.start(1);
   try {
@@ -70,7 +59,7 @@ Deno.test("a connection idle after large requests holds kilobytes of buffer agai
     const admin = await node.client();
     const client = await node.client();
     const id = Number(await client.call("CLIENT", "ID"));
-    const idle = await clientFields(admin, id);
+    const [idle] = parseClients(await admin.call("CLIENT", "LIST", "ID", String(id)));
     const idleBytes = Number(idle.get("tot-mem"));
     assert.ok(idleBytes > 0 && idleBytes <= 8 * 1024, `a fresh connection: ${[...idle]}`);
 
@@ -84,7 +73,7 @@ Deno.test("a connection idle after large requests holds kilobytes of buffer agai
     // Read in pieces a parser would gather into a buffer of about 60 KB.
     assert.equal(await client.call("ECHO", value.slice(0, 30_000)), value.slice(0, 30_000));
 
-    const after = await clientFields(admin, id);
+    const [after] = parseClients(await admin.call("CLIENT", "LIST", "ID", String(id)));
     assert.equal(after.get("qbuf"), "0");
     assert.equal(after.get("omem"), "0");
     const afterBytes = Number(after.get("tot-mem"));

@@ -52,12 +52,10 @@ function setOpenFilesLimit(soft: number, hard: number): boolean {
 }
 
 /**
- * Raises the soft limit to `wanted` if it is lower: with the hard limit too where the process
+ * Raises the soft limit from `current` to `wanted`: with the hard limit too where the process
  * may (root), else up to the hard limit. Returns the limit in force afterwards.
  */
-export function raiseOpenFilesLimit(wanted: number): OpenFilesLimit | null {
-  const current = readOpenFilesLimit();
-  if (current === null || current.soft >= wanted) return current;
+function raiseOpenFilesLimit(current: OpenFilesLimit, wanted: number): OpenFilesLimit | null {
   if (!setOpenFilesLimit(wanted, Math.max(wanted, current.hard)) && current.hard > current.soft) {
     setOpenFilesLimit(Math.min(wanted, current.hard), current.hard);
   }
@@ -85,7 +83,7 @@ export function adjustOpenFilesLimit(
   const wanted = clientsMaxCount + reservedCount;
   const before = readOpenFilesLimit();
   if (before === null || before.soft >= wanted) return clientsMaxCount;
-  const after = raiseOpenFilesLimit(wanted) ?? before;
+  const after = raiseOpenFilesLimit(before, wanted) ?? before;
   if (after.soft >= wanted) {
     log.notice(
       `Increased maximum number of open files to ${wanted} (it was originally set to ${before.soft}).`,

@@ -285,18 +285,20 @@ async function snapshotSetNumbers(spreadPercent: number, snapshots: number): Pro
 }
 
 Deno.test("each snapshot starts at a point drawn below log-max-file-size (--snapshot-spread-percent), so nodes do not all compact at once; 0 is the limit every time", async () => {
-  // The node's own small entries (clock ticks) add a few bytes between SETs: gaps vary by one or two.
+  // The trigger is checked at each tick (20 ms), so a snapshot starts up to a tick's worth of SETs
+  // after its point: a gap is its point plus that lag, which grows on a slow machine. The node's
+  // own small entries (clock ticks) move the point by a SET or so.
   const gaps = (setNumbers: number[]) => setNumbers.slice(1).map((n, i) => n - setNumbers[i]);
   const exact = gaps(await snapshotSetNumbers(0, 4));
   assert.equal(exact.length, 3, `${exact}`);
-  assert.ok(exact.every((gap) => gap >= 56 && gap <= 64), `spread 0: ~62 SETs of 1 KB: ${exact}`);
-  const atLimit = exact.reduce((sum, gap) => sum + gap, 0) / exact.length;
+  assert.ok(exact.every((gap) => gap >= 56 && gap <= 80), `spread 0: ~62 SETs of 1 KB: ${exact}`);
+  const atLimit = Math.min(...exact);
 
-  const spread = gaps(await snapshotSetNumbers(50, 13));
-  assert.equal(spread.length, 12, `${spread}`);
+  const spread = gaps(await snapshotSetNumbers(50, 17));
+  assert.equal(spread.length, 16, `${spread}`);
   for (const gap of spread) {
-    assert.ok(gap >= atLimit / 2 - 3 && gap <= atLimit + 3, `${gap} in ${spread}`);
+    assert.ok(gap >= atLimit / 2 - 3 && gap <= Math.max(...exact) + 10, `${gap} in ${spread}`);
   }
-  // Twelve draws all in the top 42% of the range: one chance in 30,000.
+  // Sixteen draws all in the top 42% of the range (less with lag): about one chance in 6,000.
   assert.ok(Math.min(...spread) < atLimit - 10, `no early snapshot: ${spread}`);
 });

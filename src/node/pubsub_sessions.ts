@@ -46,7 +46,15 @@ export class PubSubSessions {
         this.sessions.add(opened);
         if (!session.isOpen) opened.close(); // the client left while it opened
         return opened;
-      }, () => null);
+      }, () => {
+        // Out of descriptors, or the child away: the commands sent meanwhile fail, a later one
+        // tries again.
+        if (session.state.pubsub === pending) {
+          delete session.state.pubsub;
+          delete session.state.subscriptions;
+        }
+        return null;
+      });
       session.state.pubsub = pending;
     }
     // The slot gets the frames the child answers the command with (see PubSubSession).

@@ -1,10 +1,11 @@
 /**
  * @module
  * The process's open-files limit against the clients it may serve, as redis-server's
- * `adjustOpenFilesLimit` does: every client connection takes a descriptor, and the node needs
- * some of its own (log segments, snapshots, peers, its redis child). At start the node raises its
- * limit to cover `--clients-max-count` plus that reserve where the system allows; where it does
- * not, it serves fewer clients (INFO's `maxclients`) and says so, rather than fail to accept a
+ * `adjustOpenFilesLimit` does: every client may take two descriptors (its connection and, once it
+ * subscribes, its own connection to the redis child), and the node needs some of its own (log
+ * segments, snapshots, peers, its redis child). At start the node raises its limit to cover
+ * `--clients-max-count` clients plus that reserve where the system allows; where it does not, it
+ * serves fewer clients (INFO's `maxclients`) and says so, rather than fail to accept a
  * connection, or to open its log, once the descriptors run out.
  */
 
@@ -12,6 +13,9 @@ export interface OpenFilesLimit {
   soft: number;
   hard: number;
 }
+
+/** A client's connection, and its connection to the redis child while it is subscribed. */
+export const DESCRIPTORS_PER_CLIENT = 2;
 
 /** Linux's RLIMIT_NOFILE. */
 const rlimitNofile = 7;
@@ -68,7 +72,8 @@ export function clientsUnderLimit(
   softLimit: number,
   reservedCount: number,
 ): number {
-  return Math.max(1, Math.min(clientsMaxCount, softLimit - reservedCount));
+  const fitting = Math.floor((softLimit - reservedCount) / DESCRIPTORS_PER_CLIENT);
+  return Math.max(1, Math.min(clientsMaxCount, fitting));
 }
 
 /**
@@ -80,7 +85,7 @@ export function adjustOpenFilesLimit(
   reservedCount: number,
   log: { notice(message: string): void; warning(message: string): void },
 ): number {
-  const wanted = clientsMaxCount + reservedCount;
+  const wanted = clientsMaxCount * DESCRIPTORS_PER_CLIENT + reservedCount;
   const before = readOpenFilesLimit();
   if (before === null || before.soft >= wanted) return clientsMaxCount;
   const after = raiseOpenFilesLimit(before, wanted) ?? before;

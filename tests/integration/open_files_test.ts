@@ -1,8 +1,9 @@
 /**
- * Integration: a node under a low open-files limit. It serves the clients that fit beside the
- * descriptors it keeps for itself (INFO's maxclients, reduced with Redis's warning), refuses
- * the rest with Redis's max-clients error, and, where its descriptors do run out, keeps serving
- * and accepts again once some are free. A node before this crashed on the first accept that
+ * Integration: a node under a low open-files limit. It serves the clients that fit, at two
+ * descriptors each (a subscriber has its own connection to the child), beside the descriptors it
+ * keeps for itself (INFO's maxclients, reduced with Redis's warning), refuses the rest with
+ * Redis's max-clients error, and, where its descriptors do run out, keeps serving, and accepts
+ * and subscribes again once some are free. A node before this crashed on the first accept that
  * failed (an uncaught "Too many open files"), leaving its redis child behind.
  */
 import assert from "node:assert/strict";
@@ -12,27 +13,39 @@ import { infoField, TestCluster } from "../helpers/test_cluster.ts";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Opens `count` connections that each send PING; what each got within `waitMs` ("" if nothing). */
-async function flood(port: number, count: number, waitMs: number) {
-  const conns: Deno.TcpConn[] = [];
-  for (let i = 0; i < count; i++) {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    conns.push(conn);
-    await conn.write(encoder.encode("PING\r\n"));
-  }
+/** The first reply on each of `conns` within `waitMs` ("" if nothing came). */
+async function firstReplies(conns: Deno.TcpConn[], waitMs: number): Promise<string[]> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<string>((resolve) => timer = setTimeout(() => resolve(""), waitMs));
   const replies = await Promise.all(conns.map((conn) => {
-    const buffer = new Uint8Array(64);
+    const buffer = new Uint8Array(128);
     const reply = conn.read(buffer).then((n) => decoder.decode(buffer.subarray(0, n ?? 0)))
       .catch(() => "");
     return Promise.race([reply, deadline]);
   }));
   clearTimeout(timer);
+  return replies;
+}
+
+/**
+ * Opens `count` connections that each send `command` (PING by default); what each got within
+ * `waitMs`.
+ */
+async function flood(port: number, count: number, waitMs: number, command = "PING") {
+  const conns: Deno.TcpConn[] = [];
+  for (let i = 0; i < count; i++) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conns.push(conn);
+    await conn.write(encoder.encode(`${command}\r\n`));
+  }
+  const replies = await firstReplies(conns, waitMs);
+  const count_ = (start: string) => replies.filter((reply) => reply.startsWith(start)).length;
   return {
-    pong: replies.filter((reply) => reply === "+PONG\r\n").length,
-    refused: replies.filter((reply) => reply.startsWith("-ERR max number of clients reached"))
-      .length,
+    pong: count_("+PONG\r\n"),
+    subscribed: count_("*3\r\n$9\r\nsubscribe\r\n"),
+    refused: count_("-ERR max number of clients reached"),
+    conns,
+    replies,
     close: () => conns.forEach((conn) => conn.close()),
   };
 }
@@ -48,17 +61,18 @@ Deno.test("under a low open-files limit a node reduces maxclients as Redis does 
   try {
     const node = cluster.nodes[0];
     const admin = await node.client();
-    assert.equal(infoField(await admin.call("INFO", "clients"), "maxclients"), "136");
-    assert.deepEqual(await admin.call("CONFIG", "GET", "maxclients"), ["maxclients", "136"]);
+    // (200 - 64 reserved) / 2 descriptors per client.
+    assert.equal(infoField(await admin.call("INFO", "clients"), "maxclients"), "68");
+    assert.deepEqual(await admin.call("CONFIG", "GET", "maxclients"), ["maxclients", "68"]);
     assert.match(
       await node.log(),
-      /maxclients has been reduced to 136 to compensate for low ulimit/,
+      /maxclients has been reduced to 68 to compensate for low ulimit/,
     );
 
-    const clients = await flood(node.port, 180, 10_000);
+    const clients = await flood(node.port, 120, 10_000);
     try {
-      assert.equal(clients.pong, 135, "136 clients with the admin connection");
-      assert.equal(clients.refused, 180 - 135);
+      assert.equal(clients.pong, 67, "68 clients with the admin connection");
+      assert.equal(clients.refused, 120 - 67);
       assert.equal(await admin.call("SET", "k", "v"), "OK");
       // One more, full: its pipelined writes do not run.
       const over = await Deno.connect({ hostname: "127.0.0.1", port: node.port });
@@ -82,28 +96,74 @@ Deno.test("under a low open-files limit a node reduces maxclients as Redis does 
   }
 });
 
-Deno.test("a node whose descriptors run out keeps serving and accepts again once some are free", async () => {
-  // With one descriptor kept for itself the clients exhaust them: accepts fail.
-  const cluster = await startNode(200, ["--open-files-reserved-count", "1"]);
+Deno.test("as many subscribers as maxclients allows leave the node the descriptors it needs: each subscribes, and the node snapshots and writes", async () => {
+  const cluster = await startNode(200, []);
+  const subscribers: Deno.TcpConn[] = [];
   try {
     const node = cluster.nodes[0];
     const admin = await node.client();
-    const clients = await flood(node.port, 250, 3000);
-    try {
-      assert.ok(clients.pong > 100 && clients.pong < 200, `${clients.pong} served`);
-      await waitFor(
-        async () => /Accepting client connection: Too many open files/.test(await node.log()),
-        "the failed accept logged",
-      );
-      assert.equal(await admin.call("SET", "k", "v"), "OK", "connected clients are served");
-    } finally {
-      clients.close();
+    const maxClients = Number(infoField(await admin.call("INFO", "clients"), "maxclients"));
+    // Fills the node's clients with subscribers (the admin connection is the last one).
+    const clients = await flood(node.port, maxClients - 1, 10_000, "SUBSCRIBE news");
+    subscribers.push(...clients.conns);
+    assert.equal(clients.subscribed, maxClients - 1, JSON.stringify([...new Set(clients.replies)]));
+    assert.equal(await admin.call("RAFT.DEBUG", "COMPACT"), "OK");
+    assert.equal(await admin.call("SET", "k", "v"), "OK");
+    assert.equal(await admin.call("PUBLISH", "news", "hello"), maxClients - 1);
+    assert.doesNotMatch(await node.log(), /Too many open files/);
+    admin.close();
+  } finally {
+    for (const conn of subscribers) conn.close();
+    await cluster.destroy();
+  }
+});
+
+Deno.test("a node whose descriptors run out keeps serving, and accepts and subscribes again once some are free", async () => {
+  // With one descriptor kept for itself its subscribers exhaust them: a subscriber's connection
+  // to the child fails, and so does an accept.
+  const cluster = await startNode(200, ["--open-files-reserved-count", "1"]);
+  const subscribers: Deno.TcpConn[] = [];
+  try {
+    const node = cluster.nodes[0];
+    const admin = await node.client();
+    const probe = await Deno.connect({ hostname: "127.0.0.1", port: node.port });
+    await probe.write(encoder.encode("PING\r\n"));
+    assert.deepEqual(await firstReplies([probe], 5000), ["+PONG\r\n"]);
+    // One at a time until one fails: then no descriptor is free.
+    let failed: string | undefined;
+    for (let i = 0; i < 100 && failed === undefined; i++) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: node.port });
+      subscribers.push(conn);
+      await conn.write(encoder.encode("SUBSCRIBE news\r\n"));
+      const [reply] = await firstReplies([conn], 2000);
+      if (!reply.startsWith("*3\r\n$9\r\nsubscribe\r\n")) failed = reply;
     }
+    assert.ok(subscribers.length > 50, `${subscribers.length} subscribers`);
+    assert.ok(failed === "-ERR pub/sub is unavailable\r\n" || failed === "", `failed: ${failed}`);
+    const waiting = await Deno.connect({ hostname: "127.0.0.1", port: node.port });
+    subscribers.push(waiting);
+    await waitFor(
+      async () => /Accepting client connection: Too many open files/.test(await node.log()),
+      "the failed accept logged",
+    );
+    assert.equal(await admin.call("SET", "k", "v"), "OK", "connected clients are served");
+    await probe.write(encoder.encode("SUBSCRIBE news\r\n"));
+    assert.deepEqual(await firstReplies([probe], 5000), ["-ERR pub/sub is unavailable\r\n"]);
+
+    // The descriptors back: the same client subscribes, a new one connects.
+    for (const conn of subscribers.splice(0)) conn.close();
+    await waitFor(async () => {
+      await probe.write(encoder.encode("SUBSCRIBE news\r\n"));
+      const [reply] = await firstReplies([probe], 5000);
+      return reply.startsWith("*3\r\n$9\r\nsubscribe\r\n");
+    }, "the probe subscribed");
+    probe.close();
     const later = await waitFor(() => node.client().catch(() => null), "a connection once freed");
     assert.equal(await later.call("GET", "k"), "v");
     later.close();
     admin.close();
   } finally {
+    for (const conn of subscribers) conn.close();
     await cluster.destroy();
   }
 });

@@ -23,9 +23,11 @@ Deno.test("the open-files line of /proc/<pid>/limits, unlimited included", () =>
   assert.ok(own !== null && own.soft > 0 && own.soft <= own.hard, JSON.stringify(own));
 });
 
-Deno.test("clients fit beside the reserve, never more than asked and at least one", () => {
-  assert.equal(clientsUnderLimit(10_000, 1024, 64), 960);
+Deno.test("clients fit beside the reserve at two descriptors each, never more than asked and at least one", () => {
+  assert.equal(clientsUnderLimit(10_000, 1024, 64), 480);
+  assert.equal(clientsUnderLimit(10_000, 1025, 64), 480);
   assert.equal(clientsUnderLimit(100, 1024, 64), 100);
+  assert.equal(clientsUnderLimit(480, 1024, 64), 480);
   assert.equal(clientsUnderLimit(10_000, Infinity, 64), 10_000);
   assert.equal(clientsUnderLimit(10_000, 50, 64), 1);
 });

@@ -28,12 +28,13 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = cli.config;
   const log = new Logger(config.logLevel);
-  config.clientsMaxCount = adjustOpenFilesLimit(
+  const descriptors = adjustOpenFilesLimit(
     config.clientsMaxCount,
     config.openFilesReservedCount,
     log,
   );
-  const sessions = new ClientRegistry();
+  config.clientsMaxCount = descriptors.clientsMaxCount;
+  const sessions = new ClientRegistry(descriptors.descriptorsMaxCount);
   const node = new ClusterNode(config, log, sessions);
   const colon = config.addr.lastIndexOf(":");
   let listener: ClientListener;

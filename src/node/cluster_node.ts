@@ -143,10 +143,7 @@ export class ClusterNode implements NodeApi {
     (writes) => this.proposeBatched(writes),
   );
   /** Subscribers on this node's child; closed when it stops leading. */
-  private readonly pubsubSessions = new PubSubSessions(
-    () => this.child.socketPath,
-    () => this.config.clientReplyBufferMaxBytes,
-  );
+  private readonly pubsubSessions: PubSubSessions;
   /**
    * `--requirepass` as the node started: the cluster password when none is set, and it stays
    * so when CONFIG SET changes the clients' password (peers would otherwise be locked out).
@@ -207,6 +204,11 @@ export class ClusterNode implements NodeApi {
     readonly clients: ClientRegistry,
   ) {
     this.quorumReadMode = quorumReadModeOf(config.readMode);
+    this.pubsubSessions = new PubSubSessions(
+      () => this.child.socketPath,
+      () => this.config.clientReplyBufferMaxBytes,
+      clients,
+    );
     this.startRequirepass = config.requirepass;
     this.scripts = new ScriptRegistry(config.scriptsMaxCount);
     this.watchHistory = new WatchHistory(

@@ -4,7 +4,9 @@
  * client's first SUBSCRIBE-family command, ended when the client leaves pub/sub mode or
  * disconnects, and all closed, their clients disconnected, when the node stops leading.
  */
+import type { ClientRegistry } from "../server/client_registry.ts";
 import type { ClientSession } from "../server/client_session.ts";
+import { Errors } from "../server/errors.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
 import { encodeError } from "../server/replies.ts";
 import { PubSubSession } from "./pubsub_session.ts";
@@ -15,6 +17,8 @@ export class PubSubSessions {
   constructor(
     private readonly socketPath: () => string,
     private readonly replyBufferMaxBytes: () => number,
+    /** The client connections, whose descriptors the subscribers' connections share. */
+    private readonly clients: ClientRegistry,
   ) {}
 
   /** The client already has a session (opened or opening). */
@@ -31,11 +35,20 @@ export class PubSubSessions {
   ): void {
     let pending = session.state.pubsub as Promise<PubSubSession | null> | undefined;
     if (!pending) {
+      // Its connection to the child takes a descriptor, as a client's connection does.
+      if (!this.clients.hasDescriptorFor()) return slot.complete(encodeError(Errors.maxClients));
+      this.clients.subscribedCount++;
+      let counted = true;
+      const release = () => {
+        if (counted) this.clients.subscribedCount--;
+        counted = false;
+      };
       pending = PubSubSession.open(
         this.socketPath(),
         session,
         this.replyBufferMaxBytes(),
         (ended) => {
+          release();
           this.sessions.delete(ended);
           if (session.state.pubsub === pending) {
             delete session.state.pubsub;
@@ -49,6 +62,7 @@ export class PubSubSessions {
       }, () => {
         // Out of descriptors, or the child away: the commands sent meanwhile fail, a later one
         // tries again.
+        release();
         if (session.state.pubsub === pending) {
           delete session.state.pubsub;
           delete session.state.subscriptions;

@@ -58,7 +58,8 @@ export class ClientListener {
         // dropped after the system's keepalive time instead of holding its slot for good.
         conn.setKeepAlive(true);
       } catch { /* not fatal */ }
-      const full = this.sessions.size >= this.limits.clientsMaxCount;
+      const full = this.sessions.size >= this.limits.clientsMaxCount ||
+        !this.sessions.hasDescriptorFor();
       if (full && this.pendingOverCapacity() >= overCapacityPendingMaxCount) {
         conn.write(encodeError(Errors.maxClients)).catch(() => {}).finally(() => conn.close());
         continue;

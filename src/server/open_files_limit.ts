@@ -1,21 +1,19 @@
 /**
  * @module
  * The process's open-files limit against the clients it may serve, as redis-server's
- * `adjustOpenFilesLimit` does: every client may take two descriptors (its connection and, once it
- * subscribes, its own connection to the redis child), and the node needs some of its own (log
+ * `adjustOpenFilesLimit` does: every client connection takes a descriptor, a subscribed one a
+ * second (its own connection to the redis child), and the node needs some of its own (log
  * segments, snapshots, peers, its redis child). At start the node raises its limit to cover
- * `--clients-max-count` clients plus that reserve where the system allows; where it does not, it
- * serves fewer clients (INFO's `maxclients`) and says so, rather than fail to accept a
- * connection, or to open its log, once the descriptors run out.
+ * `--clients-max-count` clients, all subscribed, plus that reserve where the system allows; where
+ * it does not, it serves fewer clients (INFO's `maxclients`) and says so, as Redis does, and
+ * keeps its clients' connections and subscriptions together within what the limit leaves
+ * (see ClientRegistry), rather than fail to open its log once the descriptors run out.
  */
 
 export interface OpenFilesLimit {
   soft: number;
   hard: number;
 }
-
-/** A client's connection, and its connection to the redis child while it is subscribed. */
-export const DESCRIPTORS_PER_CLIENT = 2;
 
 /** Linux's RLIMIT_NOFILE. */
 const rlimitNofile = 7;
@@ -72,34 +70,58 @@ export function clientsUnderLimit(
   softLimit: number,
   reservedCount: number,
 ): number {
-  const fitting = Math.floor((softLimit - reservedCount) / DESCRIPTORS_PER_CLIENT);
-  return Math.max(1, Math.min(clientsMaxCount, fitting));
+  return Math.max(1, Math.min(clientsMaxCount, softLimit - reservedCount));
+}
+
+/** What the open-files limit leaves the node's clients. */
+export interface ClientDescriptors {
+  /** INFO's maxclients: connections at once. */
+  clientsMaxCount: number;
+  /** Connections and subscribed clients' connections to the child together. */
+  descriptorsMaxCount: number;
 }
 
 /**
- * Raises the limit for `clientsMaxCount` clients and `reservedCount` descriptors of the node's
- * own; returns how many clients it can serve, after saying (as Redis does) what it changed.
+ * Raises the limit for `clientsMaxCount` clients, each of them subscribed, and `reservedCount`
+ * descriptors of the node's own; returns what it leaves the clients, after saying (as Redis does)
+ * what it changed.
  */
 export function adjustOpenFilesLimit(
   clientsMaxCount: number,
   reservedCount: number,
-  log: { notice(message: string): void; warning(message: string): void },
-): number {
-  const wanted = clientsMaxCount * DESCRIPTORS_PER_CLIENT + reservedCount;
+  log: {
+    verbose(message: string): void;
+    notice(message: string): void;
+    warning(message: string): void;
+  },
+): ClientDescriptors {
+  const wanted = 2 * clientsMaxCount + reservedCount;
   const before = readOpenFilesLimit();
-  if (before === null || before.soft >= wanted) return clientsMaxCount;
+  if (before === null || before.soft >= wanted) {
+    return { clientsMaxCount, descriptorsMaxCount: Infinity };
+  }
   const after = raiseOpenFilesLimit(before, wanted) ?? before;
   if (after.soft >= wanted) {
     log.notice(
       `Increased maximum number of open files to ${wanted} (it was originally set to ${before.soft}).`,
     );
-    return clientsMaxCount;
+    return { clientsMaxCount, descriptorsMaxCount: Infinity };
   }
   const clients = clientsUnderLimit(clientsMaxCount, after.soft, reservedCount);
-  log.warning(
-    `You requested maxclients of ${clientsMaxCount} requiring at least ${wanted} max file ` +
-      `descriptors. Current maximum open files is ${after.soft}. maxclients has been reduced to ` +
-      `${clients} to compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'.`,
+  const descriptorsMaxCount = Math.max(clients, after.soft - reservedCount);
+  if (clients < clientsMaxCount) {
+    log.warning(
+      `You requested maxclients of ${clientsMaxCount} requiring at least ` +
+        `${clientsMaxCount + reservedCount} max file descriptors. Current maximum open files is ` +
+        `${after.soft}. maxclients has been reduced to ${clients} to compensate for low ulimit. ` +
+        "If you need higher maxclients increase 'ulimit -n'.",
+    );
+  }
+  // Said aloud only with the warning: a limit short of all clients subscribed is the common case.
+  (clients < clientsMaxCount ? log.notice : log.verbose).call(
+    log,
+    `Maximum open files is ${after.soft}: the ${clients} clients' connections and subscriptions ` +
+      `share ${descriptorsMaxCount} descriptors (a subscribed client holds two)`,
   );
-  return clients;
+  return { clientsMaxCount: clients, descriptorsMaxCount };
 }

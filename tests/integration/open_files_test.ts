@@ -1,7 +1,7 @@
 /**
- * Integration: a node under a low open-files limit. It serves the clients that fit, at two
- * descriptors each (a subscriber has its own connection to the child), beside the descriptors it
- * keeps for itself (INFO's maxclients, reduced with Redis's warning), refuses the rest with
+ * Integration: a node under a low open-files limit. It serves the clients that fit beside the
+ * descriptors it keeps for itself (INFO's maxclients, reduced with Redis's warning), counting a
+ * subscribed client's own connection to the child as a second descriptor, refuses the rest with
  * Redis's max-clients error, and, where its descriptors do run out, keeps serving, and accepts
  * and subscribes again once some are free. A node before this crashed on the first accept that
  * failed (an uncaught "Too many open files"), leaving its redis child behind.
@@ -27,27 +27,39 @@ async function firstReplies(conns: Deno.TcpConn[], waitMs: number): Promise<stri
   return replies;
 }
 
-/**
- * Opens `count` connections that each send `command` (PING by default); what each got within
- * `waitMs`.
- */
-async function flood(port: number, count: number, waitMs: number, command = "PING") {
+/** Opens `count` connections that each send PING; what each got within `waitMs`. */
+async function flood(port: number, count: number, waitMs: number) {
   const conns: Deno.TcpConn[] = [];
   for (let i = 0; i < count; i++) {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port });
     conns.push(conn);
-    await conn.write(encoder.encode(`${command}\r\n`));
+    await conn.write(encoder.encode("PING\r\n"));
   }
   const replies = await firstReplies(conns, waitMs);
-  const count_ = (start: string) => replies.filter((reply) => reply.startsWith(start)).length;
   return {
-    pong: count_("+PONG\r\n"),
-    subscribed: count_("*3\r\n$9\r\nsubscribe\r\n"),
-    refused: count_("-ERR max number of clients reached"),
-    conns,
+    pong: replies.filter((reply) => reply === "+PONG\r\n").length,
+    refused: replies.filter((reply) => reply.startsWith("-ERR max number of clients reached"))
+      .length,
     replies,
     close: () => conns.forEach((conn) => conn.close()),
   };
+}
+
+const subscribed = "*3\r\n$9\r\nsubscribe\r\n";
+
+/**
+ * Connects clients that SUBSCRIBE, one at a time, into `conns` until one is not subscribed (at
+ * most `maxCount`): what that one got ("" if nothing within 3 s), undefined if none failed.
+ */
+async function subscribeUntilRefused(port: number, maxCount: number, conns: Deno.TcpConn[]) {
+  for (let i = 0; i < maxCount; i++) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conns.push(conn);
+    await conn.write(encoder.encode("SUBSCRIBE news\r\n"));
+    const [reply] = await firstReplies([conn], 3000);
+    if (!reply.startsWith(subscribed)) return reply;
+  }
+  return undefined;
 }
 
 async function startNode(openFilesMax: number, args: string[]): Promise<TestCluster> {
@@ -61,18 +73,17 @@ Deno.test("under a low open-files limit a node reduces maxclients as Redis does 
   try {
     const node = cluster.nodes[0];
     const admin = await node.client();
-    // (200 - 64 reserved) / 2 descriptors per client.
-    assert.equal(infoField(await admin.call("INFO", "clients"), "maxclients"), "68");
-    assert.deepEqual(await admin.call("CONFIG", "GET", "maxclients"), ["maxclients", "68"]);
+    assert.equal(infoField(await admin.call("INFO", "clients"), "maxclients"), "136");
+    assert.deepEqual(await admin.call("CONFIG", "GET", "maxclients"), ["maxclients", "136"]);
     assert.match(
       await node.log(),
-      /maxclients has been reduced to 68 to compensate for low ulimit/,
+      /maxclients has been reduced to 136 to compensate for low ulimit/,
     );
 
-    const clients = await flood(node.port, 120, 10_000);
+    const clients = await flood(node.port, 180, 10_000);
     try {
-      assert.equal(clients.pong, 67, "68 clients with the admin connection");
-      assert.equal(clients.refused, 120 - 67);
+      assert.equal(clients.pong, 135, "136 clients with the admin connection");
+      assert.equal(clients.refused, 180 - 135);
       assert.equal(await admin.call("SET", "k", "v"), "OK");
       // One more, full: its pipelined writes do not run.
       const over = await Deno.connect({ hostname: "127.0.0.1", port: node.port });
@@ -96,20 +107,36 @@ Deno.test("under a low open-files limit a node reduces maxclients as Redis does 
   }
 });
 
-Deno.test("as many subscribers as maxclients allows leave the node the descriptors it needs: each subscribes, and the node snapshots and writes", async () => {
+Deno.test("subscribers' connections to the child share the clients' descriptors: beyond them SUBSCRIBE gets the max-clients error, and the node keeps enough to snapshot", async () => {
   const cluster = await startNode(200, []);
   const subscribers: Deno.TcpConn[] = [];
   try {
     const node = cluster.nodes[0];
     const admin = await node.client();
-    const maxClients = Number(infoField(await admin.call("INFO", "clients"), "maxclients"));
-    // Fills the node's clients with subscribers (the admin connection is the last one).
-    const clients = await flood(node.port, maxClients - 1, 10_000, "SUBSCRIBE news");
-    subscribers.push(...clients.conns);
-    assert.equal(clients.subscribed, maxClients - 1, JSON.stringify([...new Set(clients.replies)]));
+    // 200 less the 64 reserved: 136 descriptors for connections and subscriptions together.
+    assert.equal(infoField(await admin.call("INFO", "clients"), "maxclients"), "136");
+    const refused = await subscribeUntilRefused(node.port, 136, subscribers);
+    // The admin connection and 67 subscribers with two each: 135; the 68th's subscription is
+    // one too many, its connection is not.
+    assert.equal(refused, "-ERR max number of clients reached\r\n");
+    assert.equal(subscribers.length, 68);
+    const last = subscribers.at(-1)!;
+    await last.write(encoder.encode("PING\r\n"));
+    assert.deepEqual(await firstReplies([last], 5000), ["+PONG\r\n"]);
+    // Now every descriptor is taken: a new connection is refused too.
+    const over = await flood(node.port, 1, 5000);
+    over.close();
+    assert.equal(over.refused, 1, JSON.stringify(over.replies));
     assert.equal(await admin.call("RAFT.DEBUG", "COMPACT"), "OK");
     assert.equal(await admin.call("SET", "k", "v"), "OK");
-    assert.equal(await admin.call("PUBLISH", "news", "hello"), maxClients - 1);
+    assert.equal(await admin.call("PUBLISH", "news", "hello"), 67);
+    // One subscriber gone: its place is free again.
+    subscribers.shift()!.close();
+    await waitFor(async () => {
+      await last.write(encoder.encode("SUBSCRIBE news\r\n"));
+      const [reply] = await firstReplies([last], 5000);
+      return reply.startsWith(subscribed);
+    }, "a subscription once one ended");
     assert.doesNotMatch(await node.log(), /Too many open files/);
     admin.close();
   } finally {
@@ -130,14 +157,7 @@ Deno.test("a node whose descriptors run out keeps serving, and accepts and subsc
     await probe.write(encoder.encode("PING\r\n"));
     assert.deepEqual(await firstReplies([probe], 5000), ["+PONG\r\n"]);
     // One at a time until one fails: then no descriptor is free.
-    let failed: string | undefined;
-    for (let i = 0; i < 100 && failed === undefined; i++) {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port: node.port });
-      subscribers.push(conn);
-      await conn.write(encoder.encode("SUBSCRIBE news\r\n"));
-      const [reply] = await firstReplies([conn], 2000);
-      if (!reply.startsWith("*3\r\n$9\r\nsubscribe\r\n")) failed = reply;
-    }
+    const failed = await subscribeUntilRefused(node.port, 100, subscribers);
     assert.ok(subscribers.length > 50, `${subscribers.length} subscribers`);
     assert.ok(failed === "-ERR pub/sub is unavailable\r\n" || failed === "", `failed: ${failed}`);
     const waiting = await Deno.connect({ hostname: "127.0.0.1", port: node.port });
@@ -155,7 +175,7 @@ Deno.test("a node whose descriptors run out keeps serving, and accepts and subsc
     await waitFor(async () => {
       await probe.write(encoder.encode("SUBSCRIBE news\r\n"));
       const [reply] = await firstReplies([probe], 5000);
-      return reply.startsWith("*3\r\n$9\r\nsubscribe\r\n");
+      return reply.startsWith(subscribed);
     }, "the probe subscribed");
     probe.close();
     const later = await waitFor(() => node.client().catch(() => null), "a connection once freed");

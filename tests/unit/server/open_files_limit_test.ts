@@ -4,6 +4,8 @@ import {
   parseOpenFilesLimit,
   readOpenFilesLimit,
 } from "../../../src/server/open_files_limit.ts";
+import { ClientRegistry } from "../../../src/server/client_registry.ts";
+import type { ClientSession } from "../../../src/server/client_session.ts";
 
 Deno.test("the open-files line of /proc/<pid>/limits, unlimited included", () => {
   const text = [
@@ -23,11 +25,22 @@ Deno.test("the open-files line of /proc/<pid>/limits, unlimited included", () =>
   assert.ok(own !== null && own.soft > 0 && own.soft <= own.hard, JSON.stringify(own));
 });
 
-Deno.test("clients fit beside the reserve at two descriptors each, never more than asked and at least one", () => {
-  assert.equal(clientsUnderLimit(10_000, 1024, 64), 480);
-  assert.equal(clientsUnderLimit(10_000, 1025, 64), 480);
+Deno.test("clients fit beside the reserve, never more than asked and at least one", () => {
+  assert.equal(clientsUnderLimit(10_000, 1024, 64), 960);
   assert.equal(clientsUnderLimit(100, 1024, 64), 100);
-  assert.equal(clientsUnderLimit(480, 1024, 64), 480);
   assert.equal(clientsUnderLimit(10_000, Infinity, 64), 10_000);
   assert.equal(clientsUnderLimit(10_000, 50, 64), 1);
+});
+
+Deno.test("connections and subscriptions share the descriptors the limit leaves the clients", () => {
+  const registry = new ClientRegistry(3);
+  const session = (id: number) => ({ id }) as unknown as ClientSession;
+  registry.add(session(1));
+  registry.subscribedCount++;
+  assert.ok(registry.hasDescriptorFor());
+  registry.add(session(2));
+  assert.ok(!registry.hasDescriptorFor(), "two connections and a subscription");
+  registry.subscribedCount--;
+  assert.ok(registry.hasDescriptorFor());
+  assert.ok(new ClientRegistry().hasDescriptorFor(), "no bound by default");
 });

@@ -214,6 +214,11 @@ export const configSchema = z.object({
   /** Scripts remembered for EVALSHA (Redis keeps every script; we bound the count). */
   scriptsMaxCount: positiveInt().default(10_000),
   /**
+   * Their bytes together: each node holds them in memory and writes them whole into every
+   * snapshot (a trailer that must fit in one JavaScript string).
+   */
+  scriptsMaxBytes: positiveInt().default(64 * MIB),
+  /**
    * Test only: exit abruptly (as kill -9 would) at this named point of taking or installing a
    * snapshot, to prove recovery from a crash there. Empty: never.
    */

@@ -210,7 +210,7 @@ export class ClusterNode implements NodeApi {
       clients,
     );
     this.startRequirepass = config.requirepass;
-    this.scripts = new ScriptRegistry(config.scriptsMaxCount);
+    this.scripts = new ScriptRegistry(config.scriptsMaxCount, config.scriptsMaxBytes);
     this.watchHistory = new WatchHistory(
       { maxEntries: config.watchHistoryMaxEntries, maxBytes: config.watchHistoryMaxBytes },
       () => this.commands,

@@ -2,8 +2,9 @@
  * @module
  * The scripts known to the cluster, by the SHA1 of their original text: filled when EVAL and
  * SCRIPT LOAD entries are applied (identically on every node), so EVALSHA can be turned into a
- * replicated EVAL of the sandboxed text on whichever node leads. Bounded in count: beyond the
- * limit new scripts are not remembered (EVALSHA of them answers NOSCRIPT), on every node alike.
+ * replicated EVAL of the sandboxed text on whichever node leads. Bounded in count and in bytes
+ * (they are held in memory and written whole into every snapshot's trailer): beyond either limit
+ * new scripts are not remembered (EVALSHA of them answers NOSCRIPT), on every node alike.
  * Scripts are binary strings (one char per byte, see `keyString`): a script need not be UTF-8.
  */
 import { createHash } from "node:crypto";
@@ -18,17 +19,25 @@ export function sha1Hex(text: string): string {
 
 export class ScriptRegistry {
   private readonly scripts = new Map<string, string>();
+  /** The bodies' bytes (one char per byte). */
+  private bytes = 0;
 
-  constructor(private readonly maxCount: number) {}
+  constructor(private readonly maxCount: number, private readonly maxBytes = Infinity) {}
 
   get size(): number {
     return this.scripts.size;
   }
 
-  /** Remember `body`; returns its SHA1. */
+  /** Remember `body` if it fits; returns its SHA1. */
   add(body: string): string {
     const sha = sha1Hex(body);
-    if (!this.scripts.has(sha) && this.scripts.size < this.maxCount) this.scripts.set(sha, body);
+    if (
+      !this.scripts.has(sha) && this.scripts.size < this.maxCount &&
+      this.bytes + body.length <= this.maxBytes
+    ) {
+      this.scripts.set(sha, body);
+      this.bytes += body.length;
+    }
     return sha;
   }
 
@@ -38,6 +47,7 @@ export class ScriptRegistry {
 
   clear(): void {
     this.scripts.clear();
+    this.bytes = 0;
   }
 
   /** For snapshots. */
@@ -46,7 +56,7 @@ export class ScriptRegistry {
   }
 
   restore(bodies: readonly string[]): void {
-    this.scripts.clear();
+    this.clear();
     for (const body of bodies) this.add(body);
   }
 }

@@ -356,3 +356,23 @@ Deno.test("a script cannot step around the sandbox: globals, compiled code, memo
     await cluster.destroy();
   }
 });
+
+Deno.test("scripts beyond --scripts-max-bytes still run by EVAL, but EVALSHA does not find them", async () => {
+  const cluster = await TestCluster.start(1, ["--scripts-max-bytes", "100"]);
+  try {
+    const c = await cluster.nodes[0].client();
+    const first = `return '${"a".repeat(50)}'`; // 60 bytes
+    const second = `return '${"b".repeat(50)}'`;
+    const firstSha = String(await c.call("SCRIPT", "LOAD", first));
+    assert.equal(await c.call("EVALSHA", firstSha, "0"), "a".repeat(50));
+    assert.equal(await c.call("EVAL", second, "0"), "b".repeat(50));
+    const secondSha = createHash("sha1").update(second).digest("hex");
+    assert.deepEqual(
+      await c.call("EVALSHA", secondSha, "0"),
+      new RespError("NOSCRIPT No matching script. Please use EVAL."),
+    );
+    c.close();
+  } finally {
+    await cluster.destroy();
+  }
+});

@@ -20,3 +20,19 @@ Deno.test("snapshotScripts: binary scripts are taken as they are, and win over t
   assert.deepEqual(snapshotScripts({ scriptsBinary: [binary], scripts: ["ignored"] }), [binary]);
   assert.deepEqual(snapshotScripts({}), []);
 });
+
+Deno.test("scripts beyond the count or the bytes are not remembered; a restore counts afresh", () => {
+  const registry = new ScriptRegistry(3, 20);
+  const long = registry.add("return 1234567890"); // 17 bytes
+  assert.equal(registry.add("return 1234567890"), long, "the same script again takes nothing");
+  assert.equal(registry.get(registry.add("return 12")), undefined, "17 + 9 bytes: over 20");
+  assert.equal(registry.get(registry.add("ret")), "ret", "17 + 3: at the limit");
+  assert.equal(registry.size, 2);
+  registry.restore(["return 1234567890"]);
+  assert.equal(registry.get(registry.add("ret")), "ret", "the restored bytes alone count");
+
+  const counted = new ScriptRegistry(2, 1000);
+  counted.add("return 1");
+  counted.add("return 2");
+  assert.equal(counted.get(counted.add("return 3")), undefined, "a third of two");
+});

@@ -100,10 +100,14 @@ export class ReplyQueue {
     }
   }
 
-  /** Resolves when nothing is left to write, or the queue is closed. */
-  drained(): Promise<void> {
-    if (this.inflightCount === 0 || this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  /**
+   * Resolves when every reply taken so far is written, or the queue is closed: waiters wake at
+   * each write, and replies still awaited (from the log, the child) may follow the first one.
+   */
+  async drained(): Promise<void> {
+    while (this.inflightCount > 0 && !this.closed) {
+      await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    }
   }
 
   /** Resolves when unsent bytes are at most `limitBytes` and in-flight requests fit `limitCount`. */

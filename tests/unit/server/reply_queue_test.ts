@@ -94,3 +94,17 @@ Deno.test("a waiting reply does not keep alive the larger buffer it is a view of
   assert.equal(await survivorCount(refs), 1);
   assert.equal(writing.length, 1);
 });
+
+Deno.test("drained waits for every reply taken, not only the first write", async () => {
+  const { queue, writes } = collectingQueue();
+  const [first, later] = [queue.take(), queue.take()];
+  first.complete(text("+first\r\n"));
+  let drained = false;
+  const done = queue.drained().then(() => drained = true);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(writes, ["+first\r\n"]);
+  assert.equal(drained, false, "one reply still awaited");
+  later.complete(text("+later\r\n"));
+  await done;
+  assert.deepEqual(writes, ["+first\r\n", "+later\r\n"]);
+});

@@ -17,6 +17,11 @@ export interface SessionLimits {
   queryBufferMaxBytes: number;
   clientReplyBufferMaxBytes: number;
   clientPipelineMaxCount: number;
+  /**
+   * The clients' password (Redis's requirepass), read as each request arrives: while it is set a
+   * connection that has not authenticated is held to Redis's 10 arguments and 16 KiB bulks.
+   */
+  requirepass?: string;
 }
 
 /** What a session hands each parsed request to. */
@@ -49,8 +54,8 @@ export class ClientSession {
   readonly createdAtMs = performance.now();
   /** performance.now() when the latest request bytes arrived (CLIENT LIST's idle). */
   lastRequestAtMs = this.createdAtMs;
-  /** Gave the password (AUTH or HELLO ... AUTH), or none is required; set by the handler. */
-  authenticated = false;
+  #authenticated = false;
+  #peer = false;
   /** Name of the latest command, lower case (CLIENT LIST's cmd); set by the command handler. */
   lastCommand = "NULL";
   private open = true;
@@ -76,6 +81,31 @@ export class ClientSession {
 
   get isOpen(): boolean {
     return this.open;
+  }
+
+  /** Gave the password (AUTH or HELLO ... AUTH), or none is required; set by the handler. */
+  get authenticated(): boolean {
+    return this.#authenticated;
+  }
+
+  set authenticated(value: boolean) {
+    this.#authenticated = value;
+    this.applyAuthLimits();
+  }
+
+  /** A peer's link (RAFT.HELLO with the cluster password): its messages exceed the pre-auth limits. */
+  get peer(): boolean {
+    return this.#peer;
+  }
+
+  set peer(value: boolean) {
+    this.#peer = value;
+    this.applyAuthLimits();
+  }
+
+  /** Redis's `authRequired(c)`: the parser's limits for a connection that has not authenticated. */
+  private applyAuthLimits(): void {
+    this.parser.authRequired = !this.#authenticated && !this.#peer && !!this.limits.requirepass;
   }
 
   get remoteAddr(): string {
@@ -123,6 +153,7 @@ export class ClientSession {
         const n = await this.conn.read(buffer);
         if (n === null) break;
         this.lastRequestAtMs = performance.now();
+        if (!this.#authenticated) this.applyAuthLimits(); // the password may have changed
         parser.push(buffer.subarray(0, n));
         if (buffer !== small) largeReadBuffers.give(buffer);
         buffer = this.readBuffer = n === buffer.length ? largeReadBuffers.take() : small;

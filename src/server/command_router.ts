@@ -390,6 +390,7 @@ export class CommandRouter implements CommandHandler {
     const id = Number(decoder.decode(args[1]));
     if (!Number.isInteger(id) || id <= 0) return slot.complete(encodeError("ERR invalid source node id"));
     session.state.peerId = id;
+    session.peer = true;
     session.state.peerAck ??= new PeerProgressAck(() => {
       if (session.isOpen) session.replies.take().complete(OK);
     }, performance.now());

@@ -96,6 +96,10 @@ Deno.test("--requirepass: NOAUTH until AUTH; a cluster whose JOIN, proxy and pee
     assert.equal(await redisCli(n1.port, "SET", "greeting", "hello"), "OK");
     assert.equal(await redisCli(n2.port, "GET", "greeting"), "hello");
     assert.equal(await redisCli(n3.port, "INCR", "visits"), "1");
+    // Values beyond the pre-auth 16 KiB: through a follower's proxy, and to the peers.
+    const big = "v".repeat(100_000);
+    assert.equal(await (await connect(n2)).call("SET", "big", big), "OK");
+    assert.equal(await (await connect(n1)).call("GET", "big"), big);
     // RESP3 with the password in HELLO, through a follower's authenticated proxy connection.
     const resp3 = await connect(n2, false);
     assert.match(await resp3.callRaw("HELLO", "3", "AUTH", "default", password), /^%7\r\n/);
@@ -156,5 +160,63 @@ Deno.test("--requirepass: NOAUTH until AUTH; a cluster whose JOIN, proxy and pee
   } finally {
     for (const client of clients) client.close();
     await Promise.all(nodes.map((node) => node.destroy()));
+  }
+});
+
+/** What a connection that sends `bytes` gets back within 5 s, "<closed>" once the node closes it. */
+async function exchange(port: number, bytes: Uint8Array): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<"late">((resolve) =>
+    timer = setTimeout(() => resolve("late"), 5000)
+  );
+  try {
+    await conn.write(bytes);
+    const chunks: string[] = [];
+    const buffer = new Uint8Array(64 * 1024);
+    for (let reads = 0; reads < 100; reads++) {
+      const n = await Promise.race([conn.read(buffer).catch(() => null), deadline]);
+      if (n === "late") break;
+      if (n === null) return chunks.join("") + "<closed>";
+      chunks.push(new TextDecoder().decode(buffer.subarray(0, n)));
+    }
+    return chunks.join("");
+  } finally {
+    clearTimeout(timer);
+    conn.close();
+  }
+}
+
+Deno.test("--requirepass: a connection that has not authenticated gets Redis's 10 arguments and 16 KiB bulks", async () => {
+  const node = await NodeProcess.start({ args: ["--requirepass", password] });
+  try {
+    const encode = (...args: string[]) =>
+      new TextEncoder().encode(
+        `*${args.length}\r\n` + args.map((arg) => `$${arg.length}\r\n${arg}\r\n`).join(""),
+      );
+    const many = ["COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2", "c", "3", "d", "4"];
+    assert.equal(
+      await exchange(node.port, encode(...many)),
+      "-ERR Protocol error: unauthenticated multibulk length\r\n<closed>",
+    );
+    assert.equal(
+      await exchange(node.port, encode("AUTH", "x".repeat(16_385))),
+      "-ERR Protocol error: unauthenticated bulk length\r\n<closed>",
+    );
+    // Authenticated in the same write, the next command is held to the usual limits only.
+    const authThen = new Uint8Array([
+      ...encode("AUTH", password),
+      ...encode(...many),
+      ...encode("ECHO", "y".repeat(20_000)),
+      ...encode("QUIT"),
+    ]);
+    assert.equal(
+      await exchange(node.port, authThen),
+      `+OK\r\n*4\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n$20000\r\n${
+        "y".repeat(20_000)
+      }\r\n+OK\r\n<closed>`,
+    );
+  } finally {
+    await node.destroy();
   }
 });

@@ -505,6 +505,7 @@ export class ClusterNode implements NodeApi {
       const nowMs = performance.now();
       this.replicaWaits.add(
         {
+          clientId: session.id,
           targetIndex: Math.max(this.lastWriteIndexOf(order), 1),
           numReplicas,
           deadlineMs: nowMs + (timeoutMs > 0 ? timeoutMs : this.config.requestTimeoutMs),
@@ -1220,13 +1221,14 @@ export class ClusterNode implements NodeApi {
     return this.trackingStatsSource?.() ?? { clients: 0, keys: 0, items: 0, prefixes: 0 };
   }
 
-  /** Clients waiting in a blocking command here (INFO's blocked_clients). */
+  /** Clients waiting in a blocking command or in WAIT here (INFO's blocked_clients, as Redis). */
   get blockedClientsCount(): number {
-    return this.blocked.all().filter((w) => w.slot !== undefined).length;
+    return this.blocked.all().filter((w) => w.slot !== undefined).length + this.replicaWaits.size;
   }
 
   clientClosed(session: ClientSession): void {
     this.pubsubSessions.closeOf(session);
+    this.replicaWaits.dropClient(session.id);
     // Its waiter leaves through the log before anything proposed after this moment, so a push
     // right after the disconnect is not handed to a client that is gone (as in Redis).
     if (this.isBlocked(session.id)) this.expireBlockedClients(performance.now());

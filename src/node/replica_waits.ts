@@ -7,6 +7,8 @@
  */
 
 export interface ReplicaWait {
+  /** CLIENT ID of the connection waiting. */
+  clientId: number;
   /** The log index the client's writes reach (its last proposed write). */
   targetIndex: number;
   numReplicas: number;
@@ -42,6 +44,13 @@ export class ReplicaWaits {
       const done = entry.lastCount >= entry.wait.numReplicas || nowMs >= entry.wait.deadlineMs;
       if (done) entry.wait.answer(entry.lastCount);
       else this.waits.push(entry);
+    }
+  }
+
+  /** The client left: nothing is left to answer, and its wait would hold the connection. */
+  dropClient(clientId: number): void {
+    if (this.waits.some((entry) => entry.wait.clientId === clientId)) {
+      this.waits = this.waits.filter((entry) => entry.wait.clientId !== clientId);
     }
   }
 

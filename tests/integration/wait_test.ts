@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { RespClient, RespError } from "../helpers/resp_client.ts";
-import { TestCluster } from "../helpers/test_cluster.ts";
+import { infoField, TestCluster } from "../helpers/test_cluster.ts";
+import { waitFor } from "../helpers/node_process.ts";
 
 Deno.test("WAIT counts the members holding the connection's writes, with Redis's syntax", async () => {
   const cluster = await TestCluster.start(3);
@@ -67,6 +68,30 @@ Deno.test("WAIT counts the members holding the connection's writes, with Redis's
     assert.ok(moved instanceof RespError && moved.message.startsWith("MOVED 0 "), String(moved));
   } finally {
     for (const client of clients) client.close();
+    await cluster.destroy();
+  }
+});
+
+Deno.test("a client in WAIT counts in blocked_clients, and leaving ends its wait", async () => {
+  const cluster = await TestCluster.start(1);
+  try {
+    const node = cluster.nodes[0];
+    const admin = await node.client();
+    const blocked = () =>
+      admin.call("INFO", "clients").then((info) => infoField(info, "blocked_clients"));
+    // A single node has no replica to wait for: each WAIT holds until its minute is up.
+    const waiters: RespClient[] = [];
+    for (let i = 0; i < 3; i++) {
+      const waiter = await RespClient.connect(node.port);
+      waiters.push(waiter);
+      await waiter.sendRaw("SET k v\r\nWAIT 1 60000\r\n");
+      assert.equal(await waiter.read(), "OK");
+    }
+    await waitFor(async () => await blocked() === "3", "three clients in WAIT");
+    for (const waiter of waiters) waiter.close();
+    await waitFor(async () => await blocked() === "0", "their waits gone with them");
+    admin.close();
+  } finally {
     await cluster.destroy();
   }
 });

@@ -9,7 +9,13 @@ Deno.test("ReplicaWaits: met, timed out, and answered with the last count on ste
   const count = (index: number) => matches.filter((m) => m >= index).length;
   const wait = (name: string, targetIndex: number, numReplicas: number, deadlineMs: number) =>
     waits.add(
-      { targetIndex, numReplicas, deadlineMs, answer: (n) => answers.push(`${name}=${n}`) },
+      {
+        clientId: 1,
+        targetIndex,
+        numReplicas,
+        deadlineMs,
+        answer: (n) => answers.push(`${name}=${n}`),
+      },
       count,
       0,
     );
@@ -40,6 +46,7 @@ Deno.test("ReplicaWaits: a wait added while answering (the client's next WAIT) i
   const count = () => held;
   waits.add(
     {
+      clientId: 1,
       targetIndex: 1,
       numReplicas: 1,
       deadlineMs: 100,
@@ -47,6 +54,7 @@ Deno.test("ReplicaWaits: a wait added while answering (the client's next WAIT) i
         answers.push(n);
         waits.add(
           {
+            clientId: 1,
             targetIndex: 1,
             numReplicas: 2,
             deadlineMs: 100,
@@ -67,4 +75,28 @@ Deno.test("ReplicaWaits: a wait added while answering (the client's next WAIT) i
   held = 2;
   waits.check(count, 2);
   assert.deepEqual(answers, [1, 2]);
+});
+
+Deno.test("ReplicaWaits: a client that leaves takes its waits with it, unanswered", () => {
+  const waits = new ReplicaWaits();
+  const answers: number[] = [];
+  const wait = (clientId: number) =>
+    waits.add(
+      {
+        clientId,
+        targetIndex: 9,
+        numReplicas: 2,
+        deadlineMs: 1e15,
+        answer: () => answers.push(clientId),
+      },
+      () => 0,
+      0,
+    );
+  wait(7);
+  wait(7);
+  wait(8);
+  waits.dropClient(7);
+  assert.equal(waits.size, 1);
+  waits.answerAll();
+  assert.deepEqual(answers, [8]);
 });

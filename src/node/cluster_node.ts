@@ -723,6 +723,10 @@ export class ClusterNode implements NodeApi {
   }
 
   /** A peer announced itself on an inbound connection (RAFT.HELLO). */
+  isMember(nodeId: number): boolean {
+    return this.membership.members.some((member) => member.id === nodeId);
+  }
+
   peerHello(peerId: number, addr: string): void {
     this.peers?.learnAddr(peerId, addr);
     this.peers?.peerConnected(peerId);

@@ -120,6 +120,9 @@ export class CommandRouter implements CommandHandler {
     const name = lowerAscii(args[0]);
     session.lastCommand = name;
     if (session.state.overCapacity) return this.overCapacity(session, name, args, slot);
+    if (session.state.peerOnly && name !== "raft.msg" && name !== "raft.hello") {
+      return refuseOverCapacity(session, slot);
+    }
     if (!session.authenticated) {
       if (!this.node.requirepass) session.authenticated = true;
       else if (!noAuthCommandNames.has(name)) return slot.complete(encodeError(Auth.required));
@@ -373,11 +376,17 @@ export class CommandRouter implements CommandHandler {
     slot: ReplySlot,
   ): void {
     delete session.state.overCapacity;
-    if (name !== "raft.hello") return refuseOverCapacity(session, slot);
+    // Only a member's link: anyone may say RAFT.HELLO, and a connection let in here carries
+    // peer messages only.
+    const id = args.length >= 3 ? Number(decoder.decode(args[1])) : NaN;
+    if (name !== "raft.hello" || !this.node.isMember(id)) return refuseOverCapacity(session, slot);
     // The reply is written in a later microtask: a hello that failed closes the connection too.
     slot.closeAfter = true;
     this.peerHello(session, args, slot);
-    if (session.state.peerId !== undefined) slot.closeAfter = false;
+    if (session.state.peerId !== undefined) {
+      slot.closeAfter = false;
+      session.state.peerOnly = true;
+    }
   }
 
   /** RAFT.HELLO <node id> <addr> [password]: this connection carries a peer's messages. */

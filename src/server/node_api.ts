@@ -59,6 +59,8 @@ export interface NodeApi {
   readonly lastSaveTimeSec: number;
   /** A peer announced its id and address on an inbound connection. */
   peerHello(peerId: number, addr: string): void;
+  /** Whether `nodeId` is in the cluster's configuration as this node knows it. */
+  isMember(nodeId: number): boolean;
   /** A peer's RAFT.MSG payload; throws on malformed input. */
   peerMessage(bytes: Uint8Array): void;
   /**

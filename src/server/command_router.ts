@@ -555,7 +555,7 @@ export class CommandRouter implements CommandHandler {
       // As in Redis, an unknown script fails at EXEC, not the whole transaction: the children
       // know no script by its original SHA1, so each answers NOSCRIPT.
       txn.readOnly = false;
-      txn.commands.push(args);
+      txn.commands.push(ownedArgs(args));
       return null;
     }
     if (typeof sandboxed === "string") return fail(sandboxed);
@@ -568,7 +568,7 @@ export class CommandRouter implements CommandHandler {
       }
     }
     if (check.route !== "read" && name !== "ping" && name !== "echo") txn.readOnly = false;
-    txn.commands.push(rewritten);
+    txn.commands.push(ownedArgs(rewritten));
     return null;
   }
 
@@ -647,4 +647,13 @@ function timeReply(): Uint8Array {
   const micros = Date.now() * 1000 + Math.floor((performance.now() % 1) * 1000);
   const seconds = Math.floor(micros / 1_000_000);
   return encodeStringArray([String(seconds), String(micros - seconds * 1_000_000)]);
+}
+
+/**
+ * A queued command's own copy of its arguments: they are views into the read that brought them,
+ * and a transaction holds them until EXEC, so a read padded with blank lines around one small
+ * command would keep its whole buffer alive while the transaction counts a few bytes.
+ */
+function ownedArgs(args: Uint8Array[]): Uint8Array[] {
+  return args.map((arg) => arg.slice());
 }

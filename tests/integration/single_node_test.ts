@@ -427,6 +427,32 @@ Deno.test("large replies do not pile up in the node's memory once they are sent"
   }
 });
 
+Deno.test("a transaction holds its commands, not the reads they came in: blank-line padding does not pile up", async () => {
+  const node = await NodeProcess.start();
+  try {
+    const client = await initialised(node);
+    const rssMiB = async () => {
+      const status = await Deno.readTextFile(`/proc/${node.process!.pid}/status`);
+      return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024;
+    };
+    assert.equal(await client.call("MULTI"), "OK");
+    const before = await rssMiB();
+    // 2,000 writes of 64 KiB of empty lines and a PING each: 125 MiB sent, 2,000 commands
+    // queued; the node kept each write's read buffer (about 90 KiB) for its PING before.
+    const padded = new TextEncoder().encode("\r\n".repeat(32 * 1024) + "PING\r\n");
+    for (let batch = 0; batch < 20; batch++) {
+      for (let i = 0; i < 100; i++) await client.sendRaw(padded);
+      for (let i = 0; i < 100; i++) assert.equal(await client.read(), "QUEUED");
+    }
+    const grownMiB = await rssMiB() - before;
+    assert.ok(grownMiB < 80, `node RSS grew ${grownMiB.toFixed(0)} MiB for 2,000 queued PINGs`);
+    assert.deepEqual((await client.call("EXEC") as unknown[]).length, 2000);
+    client.close();
+  } finally {
+    await node.destroy();
+  }
+});
+
 Deno.test("restart replays the log: data, TTLs fixed at proposal time, and the same identity", async () => {
   const node = await NodeProcess.start();
   try {

@@ -106,6 +106,11 @@ export const configSchema = z.object({
   multibulkMaxCount: positiveInt().default(1024 * 1024),
   /** Largest inline command (Redis's PROTO_INLINE_MAX_SIZE). */
   inlineMaxBytes: positiveInt().default(64 * KIB),
+  /**
+   * Largest reply of the redis child the node relays: it holds each reply whole before passing
+   * it on, and answers a larger one with `-ERR reply too large` (Redis has no such limit).
+   */
+  replyMaxBytes: positiveInt().default(1024 * MIB),
   /** Largest unparsed input held for one client (Redis's client-query-buffer-limit). */
   queryBufferMaxBytes: positiveInt().default(1024 * MIB),
   /** A client whose unsent replies exceed this is not read from until they drain. */

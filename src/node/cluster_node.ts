@@ -90,6 +90,9 @@ import { encodeWatchHistory, WatchHistory, type WatchHistoryState } from "./watc
 import { readTrailer, type TrailerContent } from "./snapshot_trailer.ts";
 import type { ClientRegistry } from "../server/client_registry.ts";
 
+/** How long a lost connection to the child waits for the child's exit to be the reason given. */
+const childExitGraceMs = 500;
+
 /** What a client gets when the child has not answered its command within the request timeout. */
 const requestTimeoutReply = encodeError(Errors.requestTimeout);
 
@@ -320,8 +323,31 @@ export class ClusterNode implements NodeApi {
     await this.child.start(rdbPath, settings, clockStartMs);
     // While loading, the child answers -LOADING: nothing may be applied before it is done.
     if (rdbPath) await waitChildLoaded(this.child.socketPath, this.config.snapshotTimeoutMs);
-    this.childConn = await PipelinedConnection.connect(this.child.socketPath);
+    await this.connectChild();
     this.watchChild();
+  }
+
+  /**
+   * Opens the ordered connection entries are applied on. One that ends while the child runs (a
+   * reply it could not read, a reset) is fatal, as the child's death is: the entries after it
+   * would reach no child, and this node's data would fall behind the log unseen.
+   */
+  private async connectChild(): Promise<void> {
+    const conn = await PipelinedConnection.connect(
+      this.child.socketPath,
+      this.config.replyMaxBytes,
+    );
+    this.childConn = conn;
+    conn.ended.then(async (byOwner) => {
+      if (byOwner || this.stopped) return;
+      // The child's own death says more (watchChild): give its exit a moment to show.
+      const exited = await Promise.race([
+        this.child.exited.then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), childExitGraceMs)),
+      ]);
+      if (exited || this.stopped || this.childConn !== conn) return;
+      this.fatal("the connection to the redis child was lost; restart the node to rebuild it");
+    });
   }
 
   // ---- NodeApi ----
@@ -1171,7 +1197,7 @@ export class ClusterNode implements NodeApi {
       settings: ChildConfig.startArgsOf(extra.childConfig),
       clockStartMs: snapshotEntryTimeMs(extra),
     });
-    this.childConn = await PipelinedConnection.connect(this.child.socketPath);
+    await this.connectChild();
     this.watchChild();
     this.crashPoint("install-after-child-restart");
     await this.storage!.reset(meta.index + 1);

@@ -55,6 +55,8 @@ export class PipelinedConnection {
   /** Bytes flushed to the write chain that the socket has not taken yet. */
   private unwritten = 0;
   private closed = false;
+  /** Closed by its owner (`close()`), not by the server, a failed write or a malformed reply. */
+  private closedByOwner = false;
   /** The server sends no replies (CLIENT REPLY OFF) until the next `send`. */
   private repliesOff = false;
   /** Commands without replies were sent since the last `drained()` check. */
@@ -63,19 +65,29 @@ export class PipelinedConnection {
   clockMs = -1;
   /** The RESP version the server answers in on this connection, as of the last queued command. */
   private protocol: RespProtocol = 2;
-  private readonly scanner = new ReplyScanner();
-  /** Resolves when the connection ends (child died or close()); rejects never. */
-  readonly ended: Promise<void>;
+  private readonly scanner: ReplyScanner;
+  /**
+   * Resolves when the connection ends (child died or close()); rejects never. True if it ended
+   * by its owner's `close()`.
+   */
+  readonly ended: Promise<boolean>;
 
-  private constructor(private readonly conn: Deno.Conn, private readonly lostReply: Uint8Array) {
+  private constructor(
+    private readonly conn: Deno.Conn,
+    private readonly lostReply: Uint8Array,
+    replyMaxBytes?: number,
+  ) {
+    this.scanner = new ReplyScanner(replyMaxBytes ? { frameMaxBytes: replyMaxBytes } : {});
     this.ended = this.readLoop();
   }
 
-  static async connect(socketPath: string): Promise<PipelinedConnection> {
+  /** A connection to the redis child; a reply over `replyMaxBytes` comes as an error instead. */
+  static async connect(socketPath: string, replyMaxBytes?: number): Promise<PipelinedConnection> {
     const conn = await Deno.connect({ transport: "unix", path: socketPath });
     return new PipelinedConnection(
       conn,
       encoder.encode("-ERR redis child connection lost\r\n"),
+      replyMaxBytes,
     );
   }
 
@@ -230,6 +242,12 @@ export class PipelinedConnection {
   }
 
   close(): void {
+    if (!this.closed) this.closedByOwner = true;
+    this.end();
+  }
+
+  /** Ends the connection: whatever still awaits a reply gets the lost-connection reply. */
+  private end(): void {
     if (this.closed) return;
     this.closed = true;
     try {
@@ -267,11 +285,11 @@ export class PipelinedConnection {
     try {
       await writeAll(this.conn, data);
     } catch {
-      this.close();
+      this.end();
     }
   }
 
-  private async readLoop(): Promise<void> {
+  private async readLoop(): Promise<boolean> {
     const buffer = new Uint8Array(256 * 1024);
     try {
       while (true) {
@@ -294,6 +312,7 @@ export class PipelinedConnection {
     } catch {
       // connection reset: treated as the end
     }
-    this.close();
+    this.end();
+    return this.closedByOwner;
   }
 }

@@ -4,7 +4,9 @@
  * where each top-level reply ends, across nesting and chunk boundaries, and
  * hands the reply back as raw bytes to forward without decoding. An attribute
  * (`|`) is returned together with the reply it annotates; a push (`>`) is
- * returned as its own frame.
+ * returned as its own frame. A reply larger than `frameMaxBytes` is scanned to
+ * its end without being kept and returned as an error in its place, so that the
+ * connection it came on (the node's ordered one to its child) stays in step.
  */
 
 import { ReplyProtocolError } from "./reply_protocol_error.ts";
@@ -19,6 +21,7 @@ export const DEFAULT_REPLY_SCANNER_LIMITS: Readonly<ReplyScannerLimits> = Object
 });
 
 const BUFFER_INITIAL_BYTES = 64 * 1024;
+const encoder = new TextEncoder();
 const CR = 13;
 const LF = 10;
 
@@ -43,9 +46,18 @@ export class ReplyScanner {
   /** Whether each open aggregate is an attribute (which is not an element itself). */
   #isAttribute: boolean[] = [];
   #failure: ReplyProtocolError | null = null;
+  /** The frame being scanned outgrew frameMaxBytes: its bytes are dropped as they are scanned. */
+  #discarding = false;
+  /** Bytes of a dropped frame's bulk string still to arrive (dropped by `push`). */
+  #skipBytes = 0;
+  /** What a reply too large to keep is answered with. */
+  readonly #tooLargeReply: Uint8Array;
 
   constructor(limits: Partial<ReplyScannerLimits> = {}) {
     this.limits = Object.freeze({ ...DEFAULT_REPLY_SCANNER_LIMITS, ...limits });
+    this.#tooLargeReply = encoder.encode(
+      `-ERR reply too large: more than ${this.limits.frameMaxBytes} bytes\r\n`,
+    );
   }
 
   /** Bytes received and not yet returned as frames. */
@@ -55,7 +67,13 @@ export class ReplyScanner {
 
   push(chunk: Uint8Array): void {
     if (this.#failure !== null) return;
+    if (this.#skipBytes > 0) {
+      const skipped = Math.min(this.#skipBytes, chunk.length);
+      this.#skipBytes -= skipped;
+      chunk = chunk.subarray(skipped);
+    }
     const bytes = chunk.length;
+    if (bytes === 0) return;
     if (this.#end + bytes > this.#buf.length) this.#moveToNewBuffer(bytes);
     this.#buf.set(chunk, this.#end);
     this.#end += bytes;
@@ -106,8 +124,14 @@ export class ReplyScanner {
           }
           if (len < 0) throw malformed(buf, pos, cr);
           const after = cr + 2 + len + 2;
-          if (after - this.#frameStart > this.limits.frameMaxBytes) throw tooBig();
+          if (after - this.#frameStart > this.limits.frameMaxBytes) this.#discarding = true;
           if (after > end) {
+            if (this.#discarding) {
+              // What has not arrived yet is dropped as it comes; the element ends here.
+              this.#skipBytes = after - end;
+              pos = end;
+              break;
+            }
             this.#neededBytes = after - this.#frameStart;
             this.#pos = pos;
             return null;
@@ -140,7 +164,8 @@ export class ReplyScanner {
         default:
           throw malformed(buf, pos, cr);
       }
-      if (pos - this.#frameStart > this.limits.frameMaxBytes) throw tooBig();
+      if (pos - this.#frameStart > this.limits.frameMaxBytes) this.#discarding = true;
+      if (this.#discarding) this.#frameStart = pos; // scanned: no longer kept
       if (!elementDone) continue;
       // Close every aggregate this element completes.
       let frameDone = true;
@@ -158,13 +183,15 @@ export class ReplyScanner {
         }
       }
       if (frameDone) {
-        const frame = buf.subarray(this.#frameStart, pos);
+        const frame = this.#discarding ? this.#tooLargeReply : buf.subarray(this.#frameStart, pos);
         this.#frameStart = this.#pos = pos;
         this.#neededBytes = 0;
+        this.#discarding = false;
         return frame;
       }
     }
     this.#pos = pos;
+    // Only a header line can be left unscanned here, and redis-server's are short.
     if (end - this.#frameStart > this.limits.frameMaxBytes) throw tooBig();
     return null;
   }

@@ -453,6 +453,53 @@ Deno.test("a transaction holds its commands, not the reads they came in: blank-l
   }
 });
 
+Deno.test("a reply over --reply-max-bytes is answered with an error, and the node applies on", async () => {
+  const node = await NodeProcess.start({ args: ["--reply-max-bytes", "1000000"] });
+  try {
+    const client = await initialised(node);
+    const value = "v".repeat(600_000);
+    assert.equal(await client.call("SET", "big", value), "OK");
+    assert.equal(await client.call("GET", "big"), value);
+    const [tooLarge, , afterWrite] = await client.pipeline([
+      ["MGET", "big", "big"],
+      ["SET", "after", "1"],
+      ["INCR", "after"],
+    ]);
+    assert.deepEqual(tooLarge, new RespError("ERR reply too large: more than 1000000 bytes"));
+    assert.equal(afterWrite, 2, "the writes after it applied in order");
+    assert.deepEqual(await client.call("MGET", "after", "missing"), ["2", null]);
+    assert.doesNotMatch(await node.log(), /FATAL/);
+    client.close();
+  } finally {
+    await node.destroy();
+  }
+});
+
+Deno.test("a node whose connection to its child is cut stops (FATAL) rather than apply nothing", async () => {
+  const node = await NodeProcess.start();
+  try {
+    const client = await initialised(node);
+    assert.equal(await client.call("SET", "k", "1"), "OK");
+    // The child's side closes every client connection, the node's ordered one among them.
+    const kill = await new Deno.Command("redis-cli", {
+      args: ["-s", `${node.dir}/redis/redis.sock`, "CLIENT", "KILL", "TYPE", "normal"],
+      stdout: "piped",
+    }).output();
+    assert.ok(Number(new TextDecoder().decode(kill.stdout)) >= 1);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const code = await Promise.race([
+      node.process!.status.then((status) => status.code),
+      new Promise<string>((resolve) => timer = setTimeout(() => resolve("still running"), 10_000)),
+    ]);
+    clearTimeout(timer);
+    assert.equal(code, 1);
+    assert.match(await node.log(), /FATAL: the connection to the redis child was lost/);
+    client.close();
+  } finally {
+    await node.destroy();
+  }
+});
+
 Deno.test("restart replays the log: data, TTLs fixed at proposal time, and the same identity", async () => {
   const node = await NodeProcess.start();
   try {

@@ -119,14 +119,36 @@ Deno.test("fuzz: scanner throws only ReplyProtocolError on random and mutated in
   }
 });
 
-Deno.test("scanner refuses a reply larger than frameMaxBytes as soon as its header says so", () => {
-  const scanner = new ReplyScanner({ frameMaxBytes: 100 });
-  scanner.push(bytes("*2\r\n$90\r\n"));
-  assert.throws(() => scanner.next(), /frameMaxBytes/);
+Deno.test("a reply larger than frameMaxBytes is scanned to its end unkept and answered with an error; the next is intact", () => {
+  const tooLarge = "-ERR reply too large: more than 100 bytes\r\n";
   const exact = new ReplyScanner({ frameMaxBytes: 100 });
   const frame = `$93\r\n${"a".repeat(93)}\r\n`;
   assert.equal(frame.length, 100);
   assert.deepEqual(scanAll([bytes(frame)], exact), [frame]);
+
+  const big = `*3\r\n$60\r\n${"a".repeat(60)}\r\n:1\r\n*2\r\n$500\r\n${"b".repeat(500)}\r\n+x\r\n`;
+  const stream = bytes(big + "+OK\r\n" + big + `$3\r\nend\r\n`);
+  const expected = [tooLarge, "+OK\r\n", tooLarge, "$3\r\nend\r\n"];
+  // Whole, byte by byte, and in every two-piece split.
+  assert.deepEqual(scanAll([stream], new ReplyScanner({ frameMaxBytes: 100 })), expected);
+  const single = Array.from(stream, (byte) => new Uint8Array([byte]));
+  const scanner = new ReplyScanner({ frameMaxBytes: 100 });
+  let mostBuffered = 0;
+  const frames: string[] = [];
+  for (const chunk of single) {
+    scanner.push(chunk);
+    mostBuffered = Math.max(mostBuffered, scanner.bufferedBytes);
+    for (let f = scanner.next(); f !== null; f = scanner.next()) frames.push(latin1(f));
+  }
+  assert.deepEqual(frames, expected);
+  assert.ok(mostBuffered <= 101, `kept ${mostBuffered} bytes of a frame it drops`);
+  for (let cut = 1; cut < stream.length; cut++) {
+    assert.deepEqual(
+      scanAll(splitAt(stream, [cut]), new ReplyScanner({ frameMaxBytes: 100 })),
+      expected,
+      `split at ${cut}`,
+    );
+  }
 });
 
 Deno.test("scanner and decoder handle real redis-server RESP2 and RESP3 replies", async () => {

@@ -748,11 +748,11 @@ export class ClusterNode implements NodeApi {
     this.schedule();
   }
 
-  /** A peer announced itself on an inbound connection (RAFT.HELLO). */
   isMember(nodeId: number): boolean {
     return this.membership.members.some((member) => member.id === nodeId);
   }
 
+  /** A peer announced itself on an inbound connection (RAFT.HELLO). */
   peerHello(peerId: number, addr: string): void {
     this.peers?.learnAddr(peerId, addr);
     this.peers?.peerConnected(peerId);

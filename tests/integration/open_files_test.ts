@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { NodeProcess, waitFor } from "../helpers/node_process.ts";
+import { RespClient } from "../helpers/resp_client.ts";
 import { infoField, TestCluster } from "../helpers/test_cluster.ts";
 
 const encoder = new TextEncoder();
@@ -247,24 +248,19 @@ Deno.test("a node whose clients fill maxclients still takes its peers back: afte
     );
     assert.equal(await fillUp(full.port, fill), 0, "still full of clients");
     // Only a member's RAFT.HELLO is let in beyond maxclients, and only for peer messages.
-    const stranger = await Deno.connect({ hostname: "127.0.0.1", port: full.port });
-    await stranger.write(encoder.encode("RAFT.HELLO 424242 127.0.0.1:1\r\n"));
-    assert.deepEqual(await firstReplies([stranger], 5000), [
-      "-ERR max number of clients reached\r\n",
-    ]);
+    const stranger = await RespClient.connect(full.port);
+    await stranger.sendRaw("RAFT.HELLO 424242 127.0.0.1:1\r\n");
+    assert.equal(await stranger.readRaw(5000), "-ERR max number of clients reached\r\n");
+    assert.ok(await stranger.waitClosed());
     stranger.close();
     const followerClient = await others[0].client();
     const followerId = infoField(await followerClient.call("INFO", "raft"), "raft_node_id");
     followerClient.close();
-    const posing = await Deno.connect({ hostname: "127.0.0.1", port: full.port });
-    await posing.write(encoder.encode(`RAFT.HELLO ${followerId} 127.0.0.1:1\r\nGET after\r\n`));
-    let heard = "";
-    for (let reads = 0; reads < 10; reads++) {
-      const [reply] = await firstReplies([posing], 5000);
-      if (reply === "") break;
-      heard += reply;
-    }
-    assert.equal(heard, "+OK\r\n-ERR max number of clients reached\r\n");
+    const posing = await RespClient.connect(full.port);
+    await posing.sendRaw(`RAFT.HELLO ${followerId} 127.0.0.1:1\r\nGET after\r\n`);
+    assert.equal(await posing.readRaw(5000), "+OK\r\n");
+    assert.equal(await posing.readRaw(5000), "-ERR max number of clients reached\r\n");
+    assert.ok(await posing.waitClosed());
     posing.close();
     admin.close();
   } finally {

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { createClient } from "redis";
-import { freePort, killChildOf, NodeProcess, waitFor } from "../helpers/node_process.ts";
+import { freePort, killChildOf, NodeProcess, waitFor, within } from "../helpers/node_process.ts";
 import { RespClient, RespError } from "../helpers/resp_client.ts";
 
 function infoField(info: unknown, field: string): string | undefined {
@@ -486,13 +486,9 @@ Deno.test("a node whose connection to its child is cut stops (FATAL) rather than
       stdout: "piped",
     }).output();
     assert.ok(Number(new TextDecoder().decode(kill.stdout)) >= 1);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const code = await Promise.race([
-      node.process!.status.then((status) => status.code),
-      new Promise<string>((resolve) => timer = setTimeout(() => resolve("still running"), 10_000)),
-    ]);
-    clearTimeout(timer);
-    assert.equal(code, 1);
+    const status = await within(node.process!.status, 10_000);
+    assert.ok(status !== "timed out", "the node stopped");
+    assert.equal(status.code, 1);
     assert.match(await node.log(), /FATAL: the connection to the redis child was lost/);
     client.close();
   } finally {

@@ -24,6 +24,15 @@ export const hostPortSchema = z.string().regex(
 export const peerResponseTimeoutMinMs = 3 * peerProgressAckIntervalMs;
 
 const positiveInt = () => z.coerce.number().int().positive();
+/**
+ * The longest a timer can wait: JavaScript's timers take a signed 32-bit delay and fire at once
+ * beyond it (Redis's and RedisRaft's millisecond settings stop at INT_MAX too).
+ */
+export const durationMaxMs = 2 ** 31 - 1;
+/** A duration in milliseconds, at least 1. */
+const durationMs = () => positiveInt().max(durationMaxMs);
+/** A duration in milliseconds where 0 turns the check off. */
+const durationOrOffMs = () => z.coerce.number().int().min(0).max(durationMaxMs);
 const yesNo = () =>
   z.union([z.boolean(), z.enum(["yes", "no", "true", "false"])]).transform((value) =>
     value === true || value === "yes" || value === "true"
@@ -62,7 +71,7 @@ export const configSchema = z.object({
     new URL("../../.tools/raftclock.so", import.meta.url).pathname,
   ),
   /** A leader with keys that have deadlines proposes its time alone after this long idle. */
-  childClockTickMs: positiveInt().default(100),
+  childClockTickMs: durationMs().default(100),
   logLevel: z.enum(logLevels).default("notice"),
   /** Node id to use on init/join (RedisRaft's raft.id); 0 picks a random unused id. */
   nodeId: z.coerce.number().int().min(0).max(2 ** 31 - 1).default(0),
@@ -81,17 +90,17 @@ export const configSchema = z.object({
   logFsync: yesNo().default(true),
 
   /** Raft timer granularity. */
-  tickIntervalMs: positiveInt().default(20),
+  tickIntervalMs: durationMs().default(20),
   /** Base election timeout (randomised up to twice this). RedisRaft's election-timeout. */
-  electionTimeoutMs: positiveInt().default(1000),
+  electionTimeoutMs: durationMs().default(1000),
   /** Leader heartbeat / AppendEntries retransmit interval. RedisRaft's request-timeout. */
-  heartbeatIntervalMs: positiveInt().default(100),
+  heartbeatIntervalMs: durationMs().default(100),
   /** A client request that waits longer than this gets -TIMEOUT (the outcome is unknown). */
-  requestTimeoutMs: positiveInt().default(10_000),
+  requestTimeoutMs: durationMs().default(10_000),
   /** How long RAFT.CLUSTER JOIN keeps trying. */
-  joinTimeoutMs: positiveInt().default(120_000),
+  joinTimeoutMs: durationMs().default(120_000),
   /** Follower proxy: how long to wait for the leader's reply. */
-  proxyResponseTimeoutMs: positiveInt().default(10_000),
+  proxyResponseTimeoutMs: durationMs().default(10_000),
 
   /** Largest bulk string a client may send (Redis's proto-max-bulk-len). */
   protoMaxBulkLenBytes: positiveInt().default(512 * MIB),
@@ -147,7 +156,7 @@ export const configSchema = z.object({
   /** Entries applied since the last snapshot before the log size may trigger another. */
   snapshotMinEntries: positiveInt().default(16),
   /** Longest a snapshot (the child's RDB write) may take before the node gives up loudly. */
-  snapshotTimeoutMs: positiveInt().default(600_000),
+  snapshotTimeoutMs: durationMs().default(600_000),
   /** Largest snapshot accepted from a leader (disk used while receiving). */
   snapshotReceiveMaxBytes: positiveInt().default(64 * 1024 * MIB),
   /** Snapshot chunk size (RedisRaft's snapshot-req-max-size). */
@@ -157,16 +166,16 @@ export const configSchema = z.object({
   /** Bytes of messages queued for one peer; beyond this new messages are dropped (Raft resends). */
   peerQueueMaxBytes: positiveInt().default(64 * MIB),
   /** Peer connect timeout (RedisRaft's connection-timeout). */
-  peerConnectTimeoutMs: positiveInt().default(3000),
+  peerConnectTimeoutMs: durationMs().default(3000),
   /**
    * A peer connection on which the peer has acknowledged nothing sent for this long is dropped
    * and opened anew (RedisRaft's response-timeout). Peers acknowledge at least every 100 ms
    * while bytes arrive, however slowly.
    */
-  peerResponseTimeoutMs: positiveInt().min(peerResponseTimeoutMinMs).default(1000),
+  peerResponseTimeoutMs: durationMs().min(peerResponseTimeoutMinMs).default(1000),
   /** First and largest delay between peer reconnect attempts (jittered, doubling). */
-  peerReconnectMinMs: positiveInt().default(100),
-  peerReconnectMaxMs: positiveInt().default(2000),
+  peerReconnectMinMs: durationMs().default(100),
+  peerReconnectMaxMs: durationMs().default(2000),
   /** Most entries accepted in one AppendEntries from a peer. */
   peerEntriesMaxCount: positiveInt().default(65_536),
   /** One-command writes proposed together go in one log entry up to this many bytes (0: off). */
@@ -178,7 +187,7 @@ export const configSchema = z.object({
   /** Keys remembered for CLIENT TRACKING's default mode (Redis's tracking-table-max-keys). */
   trackingTableMaxKeys: positiveInt().default(1_000_000),
   /** Wait before reopening the child's invalidation stream after it ended (a child restart). */
-  trackingReopenDelayMs: positiveInt().default(100),
+  trackingReopenDelayMs: durationMs().default(100),
   /**
    * Loop iterations and function calls one script run may take before it fails (the same on
    * every node: a timer could not stop a script at the same point everywhere).
@@ -197,7 +206,7 @@ export const configSchema = z.object({
    * the others can serve while it cannot. Above the longest command expected (a script's step
    * budget is about two seconds).
    */
-  childStallTimeoutMs: positiveInt().default(5_000),
+  childStallTimeoutMs: durationMs().default(5_000),
   /**
    * A leader whose own log syncs take longer than this, several in a row, while another voter
    * had persisted the same entries first, hands leadership to that voter (a slow disk on the
@@ -205,7 +214,7 @@ export const configSchema = z.object({
    * millisecond; under a loaded chaos run (three nodes with the power-cut journal on two cores)
    * syncs of 50-120 ms came in threes now and then. 0: never.
    */
-  logSyncSlowMs: z.coerce.number().int().min(0).default(100),
+  logSyncSlowMs: durationOrOffMs().default(100),
   /**
    * A leader whose newest heartbeat round answered by a quorum stays older than a heartbeat
    * interval plus this for three heartbeat intervals on end hands leadership over (see
@@ -215,7 +224,7 @@ export const configSchema = z.object({
    * `redis-benchmark` SET and GET at 36-290k requests a second, with peaks of 200 ms for 100 KB
    * values and 260 ms for 1 MB ones. 0: never.
    */
-  linkSlowMs: z.coerce.number().int().min(0).default(200),
+  linkSlowMs: durationOrOffMs().default(200),
   /** Scripts remembered for EVALSHA (Redis keeps every script; we bound the count). */
   scriptsMaxCount: positiveInt().default(10_000),
   /**
@@ -229,7 +238,7 @@ export const configSchema = z.object({
    */
   crashAt: z.enum(["", ...crashPoints]).default(""),
   /** How long the node waits for the redis child to start answering. */
-  childStartTimeoutMs: positiveInt().default(10_000),
+  childStartTimeoutMs: durationMs().default(10_000),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

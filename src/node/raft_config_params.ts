@@ -135,9 +135,18 @@ function setNumber(
   const checked = configSchema.shape[key].safeParse(value);
   if (!checked.success) {
     const issue = checked.error.issues[0];
-    if (issue.code !== "too_small") return "argument is out of range";
     // Integers all: "greater than 0" is "at least 1".
-    return `argument must be at least ${Number(issue.minimum) + (issue.inclusive ? 0 : 1)}`;
+    if (issue.code === "too_small") {
+      return `argument must be at least ${Number(issue.minimum) + (issue.inclusive ? 0 : 1)}`;
+    }
+    if (issue.code === "too_big") {
+      // A value past 2^53 breaks the safe-integer bound as well as the setting's own.
+      const maximums = checked.error.issues.flatMap((i) =>
+        i.code === "too_big" ? [Number(i.maximum)] : []
+      );
+      return `argument must be at most ${Math.min(...maximums)}`;
+    }
+    return "argument is out of range";
   }
   target[key] = value;
   return null;

@@ -1,7 +1,7 @@
 /** Unit: CONFIG GET/SET of the peer connection settings under RedisRaft's names. */
 import assert from "node:assert/strict";
-import { parseConfig } from "../../../src/config/config_schema.ts";
-import { configGet, configSet } from "../../../src/node/raft_config_params.ts";
+import { durationMaxMs, parseConfig } from "../../../src/config/config_schema.ts";
+import { configGet, configSet, raftParams } from "../../../src/node/raft_config_params.ts";
 
 Deno.test("raft.response-timeout, connection-timeout and reconnect-interval map onto the peer settings", () => {
   const config = parseConfig({ addr: "127.0.0.1:5001" });
@@ -81,4 +81,32 @@ Deno.test("memory parameters take Redis's units; counts and sizes the command li
   );
   assert.equal(config.snapshotReqMaxBytes, 128);
   assert.equal(config.appendReqMaxCount, 2);
+});
+
+Deno.test("millisecond parameters stop at the longest delay a timer takes", () => {
+  const config = parseConfig({ addr: "127.0.0.1:5001" });
+  const msParams = Object.entries(raftParams).filter(([, param]) => param.kind === "ms");
+  assert.ok(msParams.length >= 8, "every timeout RedisRaft names");
+  for (const [name, param] of msParams) {
+    const before = config[param.key];
+    // (Before init, so that init-only ones are settable too.) A timer given 2^31 ms or more fires at once: a connect timeout of 3000000000 made every
+    // peer connection fail after 1 ms.
+    for (const tooLong of ["2147483648", "3000000000", "99999999999999999999"]) {
+      assert.equal(
+        configSet(config, `raft.${name}`, tooLong, false),
+        "argument must be at most 2147483647",
+        `${name} ${tooLong}`,
+      );
+      assert.equal(config[param.key], before, name);
+    }
+    assert.equal(configSet(config, `raft.${name}`, String(durationMaxMs), false), null, name);
+    assert.equal(config[param.key], durationMaxMs, name);
+  }
+  for (const key of ["peerConnectTimeoutMs", "electionTimeoutMs", "logSyncSlowMs"]) {
+    assert.throws(
+      () => parseConfig({ addr: "127.0.0.1:5001", [key]: 2 ** 31 }),
+      /2147483647/,
+      key,
+    );
+  }
 });

@@ -23,6 +23,7 @@ import {
   nullArrayFor,
 } from "./replies.ts";
 import { concatBytes, keyString } from "../resp/bytes.ts";
+import { durationMaxMs } from "../config/config_schema.ts";
 import {
   applyCaching,
   encodeTrackingInfo,
@@ -253,7 +254,7 @@ export class ClientTracking {
         const at = this.readyWaiters.indexOf(wake);
         if (at >= 0) this.readyWaiters.splice(at, 1);
         resolve();
-      }, this.limits.reopenDelayMs * 10);
+      }, Math.min(this.limits.reopenDelayMs * 10, durationMaxMs));
       this.readyWaiters.push(wake);
     });
   }

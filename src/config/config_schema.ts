@@ -247,28 +247,60 @@ export type Config = z.output<typeof configSchema> & { dir: string };
 /** Room in a peer message (a bulk string, at most proto-max-bulk-len) besides its entry. */
 export const peerMessageHeadroomBytes = 64 * KIB;
 
-/** A value the schema accepts alone but not beside another: the flag's error, as zod's. */
-function refuse(raw: Record<string, unknown>, key: keyof ConfigInput, message: string): never {
-  throw new z.ZodError([{ code: "custom", path: [key], message, input: raw[key] }]);
+/** A value the schema accepts alone but not beside another: which, and why. */
+export interface CrossFieldError {
+  key: keyof ConfigInput;
+  message: string;
+  /** The largest value the others allow for it. */
+  maximum: number;
+}
+
+/** The first value that does not fit beside the others, or undefined. */
+export function crossFieldError(
+  config: z.output<typeof configSchema>,
+): CrossFieldError | undefined {
+  const entryRoomBytes = config.protoMaxBulkLenBytes - peerMessageHeadroomBytes;
+  if (config.entryMaxBytes > entryRoomBytes) {
+    return {
+      key: "entryMaxBytes",
+      maximum: entryRoomBytes,
+      message: `must leave ${peerMessageHeadroomBytes} bytes below --proto-max-bulk-len-bytes ` +
+        `(${config.protoMaxBulkLenBytes}) for a peer message's header`,
+    };
+  }
+  if (config.writeBatchMaxBytes > config.entryMaxBytes) {
+    return {
+      key: "writeBatchMaxBytes",
+      maximum: config.entryMaxBytes,
+      message: `must not exceed --entry-max-bytes (${config.entryMaxBytes})`,
+    };
+  }
+  // An AppendEntries message must fit in one bulk string at the follower, headers of up to
+  // thousands of entries included; beyond, the follower refuses it and the leader resends it
+  // for ever.
+  const appendMaxBytes = Math.floor(config.protoMaxBulkLenBytes / 2);
+  if (config.appendReqMaxBytes > appendMaxBytes) {
+    return {
+      key: "appendReqMaxBytes",
+      maximum: appendMaxBytes,
+      message: `must not exceed half of --proto-max-bulk-len-bytes (${appendMaxBytes})`,
+    };
+  }
+  return undefined;
 }
 
 /** Parse and validate raw values; fill the port-derived default of `dir`. */
 export function parseConfig(raw: Record<string, unknown>): Config {
   const parsed = configSchema.parse(raw);
-  if (parsed.entryMaxBytes > parsed.protoMaxBulkLenBytes - peerMessageHeadroomBytes) {
-    refuse(
-      raw,
-      "entryMaxBytes",
-      `must leave ${peerMessageHeadroomBytes} bytes below --proto-max-bulk-len-bytes ` +
-        `(${parsed.protoMaxBulkLenBytes}) for a peer message's header`,
-    );
-  }
-  if (parsed.writeBatchMaxBytes > parsed.entryMaxBytes) {
-    refuse(
-      raw,
-      "writeBatchMaxBytes",
-      `must not exceed --entry-max-bytes (${parsed.entryMaxBytes})`,
-    );
+  const error = crossFieldError(parsed);
+  if (error) {
+    // The flag's error, as zod's.
+    throw new z.ZodError([{
+      code: "custom",
+      path: [error.key],
+      message: error.message,
+      input: raw[error.key],
+    }]);
   }
   const port = parsed.addr.slice(parsed.addr.lastIndexOf(":") + 1);
   // Absolute: the redis child resolves its socket path after changing into its own directory.

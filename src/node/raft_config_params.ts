@@ -4,7 +4,12 @@
  * Init-only parameters are refused after init/join with RedisRaft's message; the others take
  * effect at once.
  */
-import { type Config, configSchema, peerResponseTimeoutMinMs } from "../config/config_schema.ts";
+import {
+  type Config,
+  configSchema,
+  crossFieldError,
+  peerResponseTimeoutMinMs,
+} from "../config/config_schema.ts";
 
 type Kind = "ms" | "int" | "bytes" | "bool" | "string" | "loglevel" | "quorumReads";
 
@@ -126,7 +131,7 @@ export function configSet(
   }
 }
 
-/** Set a number the command line would take too (the same least value), or say why not. */
+/** Set a number the command line would take too (the same bounds), or say why not. */
 function setNumber(
   target: Record<string, unknown>,
   key: keyof Config,
@@ -147,6 +152,12 @@ function setNumber(
       return `argument must be at most ${Math.min(...maximums)}`;
     }
     return "argument is out of range";
+  }
+  const crossError = crossFieldError({ ...target, [key]: value } as Config);
+  if (crossError) {
+    return crossError.key === key
+      ? `argument must be at most ${crossError.maximum}`
+      : `argument would leave ${crossError.key} out of range: ${crossError.message}`;
   }
   target[key] = value;
   return null;

@@ -15,6 +15,8 @@ const limits = [
   String(entryMaxBytes),
   "--write-batch-max-bytes",
   String(64 * 1024),
+  "--append-req-max-bytes",
+  String(entryMaxBytes),
 ];
 const entryTooLarge = "ERR write exceeds the maximum log entry size (entry-max-bytes)";
 const transactionTooLarge = "ERR transaction exceeds the maximum log entry size (entry-max-bytes)";

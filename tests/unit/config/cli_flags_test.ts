@@ -33,7 +33,7 @@ Deno.test("numeric limits reject words, zero and negatives, naming the flag", ()
   );
 });
 
-Deno.test("a log entry must fit in a peer message, and a write batch in an entry", () => {
+Deno.test("a log entry and an append must fit in a peer message, and a write batch in an entry", () => {
   const addr = ["--addr", "127.0.0.1:5001"];
   assert.match(
     flagError([...addr, "--proto-max-bulk-len-bytes", "1048576"]),
@@ -51,8 +51,15 @@ Deno.test("a log entry must fit in a peer message, and a write batch in an entry
     String(1048576 - 65536),
     "--write-batch-max-bytes",
     "0",
+    "--append-req-max-bytes",
+    "524288",
   ]);
   assert.equal(fits.kind === "run" && fits.config.entryMaxBytes, 1048576 - 65536);
+  // An AppendEntries of that many bytes of entries, with their headers, fits the bulk string.
+  assert.match(
+    flagError([...addr, "--append-req-max-bytes", String(256 * 1024 * 1024 + 1)]),
+    /^--append-req-max-bytes must not exceed half of --proto-max-bulk-len-bytes \(268435456\)/,
+  );
 });
 
 Deno.test("unknown flags are refused", () => {

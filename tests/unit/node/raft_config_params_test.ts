@@ -110,3 +110,32 @@ Deno.test("millisecond parameters stop at the longest delay a timer takes", () =
     );
   }
 });
+
+Deno.test("append-req-max-size stays within half of proto-max-bulk-len, so that an append fits a follower's bulk string", () => {
+  const config = parseConfig({ addr: "127.0.0.1:5001" });
+  const halfBytes = config.protoMaxBulkLenBytes / 2;
+  assert.equal(
+    configSet(config, "raft.append-req-max-size", "1gb", true),
+    `argument must be at most ${halfBytes}`,
+  );
+  assert.equal(config.appendReqMaxBytes, 2 * 1024 * 1024, "a refused value changes nothing");
+  assert.equal(configSet(config, "raft.append-req-max-size", String(halfBytes), true), null);
+  assert.equal(config.appendReqMaxBytes, halfBytes);
+  assert.throws(
+    () =>
+      parseConfig({
+        addr: "127.0.0.1:5001",
+        protoMaxBulkLenBytes: 1_000_000,
+        entryMaxBytes: 100_000,
+        writeBatchMaxBytes: 100_000,
+      }),
+    /appendReqMaxBytes|half of --proto-max-bulk-len-bytes \(500000\)/,
+  );
+  parseConfig({
+    addr: "127.0.0.1:5001",
+    protoMaxBulkLenBytes: 1_000_000,
+    entryMaxBytes: 100_000,
+    writeBatchMaxBytes: 100_000,
+    appendReqMaxBytes: 500_000,
+  });
+});

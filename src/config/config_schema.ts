@@ -286,6 +286,14 @@ export function crossFieldError(
       message: `must not exceed half of --proto-max-bulk-len-bytes (${appendMaxBytes})`,
     };
   }
+  if (config.snapshotReqMaxBytes > entryRoomBytes) {
+    return {
+      key: "snapshotReqMaxBytes",
+      maximum: entryRoomBytes,
+      message: `must leave ${peerMessageHeadroomBytes} bytes below --proto-max-bulk-len-bytes ` +
+        `(${config.protoMaxBulkLenBytes}) for a peer message's header`,
+    };
+  }
   return undefined;
 }
 

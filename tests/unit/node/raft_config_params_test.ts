@@ -111,7 +111,7 @@ Deno.test("millisecond parameters stop at the longest delay a timer takes", () =
   }
 });
 
-Deno.test("append-req-max-size stays within half of proto-max-bulk-len, so that an append fits a follower's bulk string", () => {
+Deno.test("append-req-max-size and snapshot-req-max-size stay within what fits a follower's bulk string", () => {
   const config = parseConfig({ addr: "127.0.0.1:5001" });
   const halfBytes = config.protoMaxBulkLenBytes / 2;
   assert.equal(
@@ -121,6 +121,14 @@ Deno.test("append-req-max-size stays within half of proto-max-bulk-len, so that 
   assert.equal(config.appendReqMaxBytes, 2 * 1024 * 1024, "a refused value changes nothing");
   assert.equal(configSet(config, "raft.append-req-max-size", String(halfBytes), true), null);
   assert.equal(config.appendReqMaxBytes, halfBytes);
+  // A snapshot chunk goes as one bulk string too.
+  const chunkRoomBytes = config.protoMaxBulkLenBytes - 64 * 1024;
+  assert.equal(
+    configSet(config, "raft.snapshot-req-max-size", "1gb", true),
+    `argument must be at most ${chunkRoomBytes}`,
+  );
+  assert.equal(configSet(config, "raft.snapshot-req-max-size", String(chunkRoomBytes), true), null);
+  assert.equal(config.snapshotReqMaxBytes, chunkRoomBytes);
   assert.throws(
     () =>
       parseConfig({

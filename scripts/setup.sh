@@ -5,9 +5,18 @@
 # everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Registries fail now and then: a few tries, a pause between them.
+retry() {
+  local attempt
+  for attempt in 1 2 3; do
+    "$@" && return 0
+    [ "$attempt" = 3 ] || { echo "setup: '$*' failed; trying again in 5 s" >&2; sleep 5; }
+  done
+  return 1
+}
 if ! command -v deno >/dev/null 2>&1 && [ ! -x .tools/node_modules/.bin/deno ]; then
   echo "setup: installing deno into .tools/ (npm)"
-  npm install --silent --prefix .tools deno@2 >/dev/null
+  retry npm install --silent --prefix .tools deno@2 >/dev/null
 fi
 DENO=$(command -v deno 2>/dev/null || echo .tools/node_modules/.bin/deno)
 missing=()
@@ -26,11 +35,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
   echo "setup: installing ${packages}(apt)"
-  apt-get update -qq >/dev/null
+  retry apt-get update -qq >/dev/null
   # shellcheck disable=SC2086
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${packages} >/dev/null
+  DEBIAN_FRONTEND=noninteractive retry apt-get install -y -qq ${packages} >/dev/null
 fi
-"$DENO" install --frozen --quiet >/dev/null
+retry "$DENO" install --frozen --quiet >/dev/null
 if [ ! -f .tools/raftclock.so ] || [ native/raftclock.c -nt .tools/raftclock.so ]; then
   mkdir -p .tools
   cc -O2 -shared -fPIC -Wall -Wextra -o .tools/raftclock.so native/raftclock.c -ldl

@@ -20,6 +20,7 @@ import {
 } from "./replies.ts";
 import { Errors } from "./errors.ts";
 import { lowerAscii } from "../resp/bytes.ts";
+import { parseRedisInteger } from "../resp/resp_integer.ts";
 import type { RespProtocol } from "../resp/resp_protocol.ts";
 import type { ClientTracking } from "./client_tracking.ts";
 
@@ -248,9 +249,10 @@ export class ClientCommand {
 
   private unblock(args: Uint8Array[], slot: ReplySlot): void {
     if (args.length !== 3 && args.length !== 4) return slot.complete(syntaxError);
-    const id = Number(decoder.decode(args[2]));
+    // Redis's string2ll: "0x10", "1e3" or a value past 64 bits is an error, not an id.
+    const id = parseRedisInteger(args[2], 0, args[2].length);
     const mode = args.length === 4 ? lowerAscii(args[3]) : "timeout";
-    if (!Number.isInteger(id)) {
+    if (Number.isNaN(id)) {
       return slot.complete(encodeError("ERR value is not an integer or out of range"));
     }
     if (mode !== "timeout" && mode !== "error") {

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { RespClient, RespError } from "../helpers/resp_client.ts";
 import { encodeCommands } from "../helpers/reply_frames.ts";
-import { TestCluster, waitBlockedClients } from "../helpers/test_cluster.ts";
+import { infoField, TestCluster, waitBlockedClients } from "../helpers/test_cluster.ts";
 
 Deno.test("BLPOP waiters are served FIFO, identically on every node; timeouts and bad timeouts", async () => {
   const cluster = await TestCluster.start(3);
@@ -105,6 +105,12 @@ Deno.test("CLIENT UNBLOCK ends a replicated wait with nil (TIMEOUT) or an error 
     const id = await blocked.call("CLIENT", "ID") as number;
     const waiting = blocked.call("BLPOP", "never", "0");
     await waitBlockedClients(admin, 1);
+    // Redis's integer rules: another spelling of the id is an error, and the client waits on.
+    const notInteger = new RespError("ERR value is not an integer or out of range");
+    for (const spelling of [`0x${id.toString(16)}`, `${id}e0`, ` ${id}`, `+${id}`]) {
+      assert.deepEqual(await admin.call("CLIENT", "UNBLOCK", spelling), notInteger, spelling);
+    }
+    assert.equal(infoField(String(await admin.call("INFO", "clients")), "blocked_clients"), "1");
     assert.equal(await admin.call("CLIENT", "UNBLOCK", String(id)), 1);
     assert.equal(await waiting, null);
     const again = blocked.call("BLPOP", "never", "0");

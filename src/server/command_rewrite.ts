@@ -9,14 +9,19 @@
  * every node.
  */
 
+import { parseRedisInteger } from "../resp/resp_integer.ts";
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Whole number in Redis's long long range, or null. */
+/**
+ * A whole number as Redis's string2ll reads it (no `+`, no leading zero, no space), or null:
+ * what Redis would refuse is passed on unchanged, for its own error. Past 2^53 it is approximate,
+ * and every caller bounds it well below that.
+ */
 export function parseInteger(bytes: Uint8Array): number | null {
-  const text = decoder.decode(bytes);
-  if (!/^-?\d{1,18}$/.test(text)) return null;
-  return Number(text);
+  const value = parseRedisInteger(bytes, 0, bytes.length);
+  return Number.isNaN(value) ? null : value;
 }
 
 function lower(bytes: Uint8Array): string {
@@ -110,7 +115,10 @@ export function rewriteForDeterminism(
       return rewriteExpiryOption(args, 2, nowMs);
     case "restore": {
       const ttl = parseInteger(args[2]);
-      if (ttl === null || ttl <= 0 || args.slice(4).some((a) => lower(a) === "absttl")) return args;
+      if (
+        ttl === null || ttl <= 0 || ttl >= expiryMaxMs ||
+        args.slice(4).some((a) => lower(a) === "absttl")
+      ) return args;
       return [args[0], args[1], b(ttl + nowMs), ...args.slice(3), b("ABSTTL")];
     }
     case "xadd":

@@ -55,6 +55,16 @@ Deno.test("WAIT counts the members holding the connection's writes, with Redis's
       await client.call("WAIT", "1", "-1"),
       new RespError("ERR timeout is negative"),
     );
+    // Redis's integer rules (no leading zero, no sign +), and its whole 64-bit range.
+    assert.deepEqual(
+      await client.call("WAIT", "01", "0"),
+      new RespError("ERR value is not an integer or out of range"),
+    );
+    assert.deepEqual(
+      await client.call("WAIT", "0", "+5"),
+      new RespError("ERR timeout is not an integer or out of range"),
+    );
+    assert.equal(await client.call("WAIT", "0", "9223372036854775807"), 2);
     assert.equal(await client.call("MULTI"), "OK");
     assert.deepEqual(
       await client.call("WAIT", "1", "0"),

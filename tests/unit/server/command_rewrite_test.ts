@@ -57,6 +57,15 @@ Deno.test("invalid expiry arguments are left for the child to reject identically
   assert.deepEqual(rewrite("SETEX", "k", "0", "v"), ["SETEX", "k", "0", "v"]);
   assert.deepEqual(rewrite("SET", "k", "v", "EX", "-1"), ["SET", "k", "v", "EX", "-1"]);
   assert.deepEqual(rewrite("SET", "k", "v", "KEEPTTL"), ["SET", "k", "v", "KEEPTTL"]);
+  // Spellings Redis's string2ll refuses: Redis answers "not an integer", so they pass unchanged
+  // ("010" became a 10-second expiry where Redis refuses it).
+  for (const spelling of ["010", "+10", "-0", " 10", "10 ", "0x10", "1e3", "10.0"]) {
+    assert.deepEqual(rewrite("EXPIRE", "k", spelling), ["EXPIRE", "k", spelling], spelling);
+    assert.deepEqual(rewrite("SET", "k", "v", "EX", spelling), ["SET", "k", "v", "EX", spelling]);
+    assert.deepEqual(rewrite("SETEX", "k", spelling, "v"), ["SETEX", "k", spelling, "v"]);
+    assert.deepEqual(rewrite("RESTORE", "k", spelling, "p"), ["RESTORE", "k", spelling, "p"]);
+    assert.equal(rewrite("SPOP", "s", spelling), "ERR value is out of range, must be positive");
+  }
 });
 
 Deno.test("SPOP carries a seed chosen at proposal, so replay picks the same members", () => {

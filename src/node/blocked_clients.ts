@@ -14,6 +14,7 @@ import type { ReplySlot } from "../server/reply_queue.ts";
 import type { RespProtocol } from "../resp/resp_protocol.ts";
 import { encodeArrayHeader, encodeBulk } from "../server/replies.ts";
 import { concatBytes, keyString } from "../resp/bytes.ts";
+import { parseRedisInteger } from "../resp/resp_integer.ts";
 
 const decoder = new TextDecoder();
 
@@ -151,8 +152,8 @@ export function parseBlocking(name: string, args: Uint8Array[]): BlockingCall | 
     case "bzmpop": {
       timeout = parseTimeout(text(1));
       if (typeof timeout === "string") return timeout;
-      const count = Number(text(2));
-      if (!Number.isInteger(count) || count <= 0) return "ERR numkeys should be greater than 0";
+      const count = parseRedisInteger(args[2], 0, args[2].length);
+      if (!(count > 0)) return "ERR numkeys should be greater than 0";
       if (3 + count > args.length) return "ERR syntax error";
       return {
         mode: name.slice(1),

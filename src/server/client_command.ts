@@ -62,11 +62,9 @@ function typeOf(session: ClientSession): ClientType {
   return session.state.pubsub ? "pubsub" : "normal";
 }
 
-/** A positive integer id, or null (Redis: 1..LONG_MAX). */
+/** A positive integer id as Redis's string2ll reads it ("01" is not one), or null. */
 function parseId(bytes: Uint8Array): number | null {
-  const text = decoder.decode(bytes);
-  if (!/^[0-9]+$/.test(text)) return null;
-  const id = Number(text);
+  const id = parseRedisInteger(bytes, 0, bytes.length);
   return Number.isSafeInteger(id) && id > 0 ? id : null;
 }
 

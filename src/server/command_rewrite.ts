@@ -85,13 +85,13 @@ function rewriteStreamId(args: Uint8Array[], nowMs: number): Uint8Array[] {
   return out;
 }
 
-/** The command to propose instead of `args`, or an error text for the client. */
+/** The command to propose instead of `args` (`args` itself when nothing needs fixing). */
 export function rewriteForDeterminism(
   name: string,
   args: Uint8Array[],
   nowMs = Date.now(),
   random = Math.random,
-): Uint8Array[] | string {
+): Uint8Array[] {
   switch (name) {
     case "expire":
     case "pexpire": {
@@ -128,7 +128,8 @@ export function rewriteForDeterminism(
       let count = 1;
       if (args.length === 3) {
         const parsed = parseInteger(args[2]);
-        if (parsed === null || parsed < 0) return "ERR value is out of range, must be positive";
+        // The child's own error, at EXEC inside a transaction, as in Redis.
+        if (parsed === null || parsed < 0) return args;
         count = parsed;
       }
       const seed = Math.floor(random() * 2147483647);

@@ -129,6 +129,20 @@ export class CommandRouter implements CommandHandler {
     }
     const txn = session.state.txn as Transaction | undefined;
     switch (name) {
+      // Redis checks arity first: a wrong one inside MULTI flags the transaction, and EXEC's
+      // ends it (EXECABORT with the reason).
+      case "multi":
+      case "discard":
+        if (args.length === 1) break;
+        if (txn) txn.failed = true;
+        return slot.complete(encodeError(arityError(name)));
+      case "exec":
+        if (args.length === 1) break;
+        delete session.state.txn;
+        delete session.state.watch;
+        return slot.complete(encodeError(`EXECABORT Transaction discarded because of: ${arityError("exec").slice(4)}`));
+    }
+    switch (name) {
       case "multi":
         if (txn) return slot.complete(encodeError(Errors.nestedMulti));
         session.state.txn = { commands: [], failed: false, readOnly: true, scripts: [], bytes: 0 } satisfies Transaction;
@@ -239,7 +253,6 @@ export class CommandRouter implements CommandHandler {
     switch (info.route) {
       case "write": {
         let rewritten = rewriteForDeterminism(name, args);
-        if (typeof rewritten === "string") return slot.complete(encodeError(rewritten));
         const sandboxed = this.sandboxed(info.name, args);
         if (typeof sandboxed === "string") return slot.complete(encodeError(sandboxed));
         if (sandboxed) rewritten = sandboxed.args;
@@ -549,7 +562,6 @@ export class CommandRouter implements CommandHandler {
     const local = check.route === "local" && name !== "ping" && name !== "echo" && name !== "time";
     if (local || check.route === "pubsub") return fail(`${Errors.notSupported} inside MULTI/EXEC`);
     let rewritten = check.route === "write" ? rewriteForDeterminism(name, args) : args;
-    if (typeof rewritten === "string") return fail(rewritten);
     const sandboxed = this.sandboxed(check.name, args);
     if (sandboxed === Errors.noScript) {
       // As in Redis, an unknown script fails at EXEC, not the whole transaction: the children

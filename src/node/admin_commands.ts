@@ -19,7 +19,7 @@ import type { ClientSession } from "../server/client_session.ts";
 import { Errors } from "../server/errors.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
 import type { ClusterNode } from "./cluster_node.ts";
-import { configGet, configSet } from "./raft_config_params.ts";
+import { configGet, configSet, isRaftParam } from "./raft_config_params.ts";
 import { infoRaft } from "./info_raft.ts";
 import { commandSpec } from "./command_spec.ts";
 import { clusterJoin, raftNode, timeoutNow, transferLeader } from "./membership_commands.ts";
@@ -152,7 +152,8 @@ async function config(node: ClusterNode, args: string[], slot: ReplySlot): Promi
     return encodeStringPairs(pairs, protocol);
   }
   if (sub === "set") {
-    if (args.length < 4 || args.length % 2 !== 0) return arity("config|set");
+    if (args.length < 4) return arity("config|set");
+    if (args.length % 2 !== 0) return encodeError("ERR syntax error");
     for (let i = 2; i < args.length; i += 2) {
       const name = args[i].toLowerCase();
       if (!name.startsWith("raft.") && name !== "requirepass") {
@@ -163,6 +164,17 @@ async function config(node: ClusterNode, args: string[], slot: ReplySlot): Promi
     const next = { ...node.config };
     const failed = (arg: string, why: string) =>
       encodeError(`ERR CONFIG SET failed (possibly related to argument '${arg}') - ${why}`);
+    const seen = new Set<string>();
+    for (let i = 2; i < args.length; i += 2) {
+      const name = args[i].toLowerCase();
+      if (seen.has(name)) return failed(args[i], "duplicate parameter");
+      seen.add(name);
+      if (name !== "requirepass" && !isRaftParam(name)) {
+        return encodeError(
+          `ERR Unknown option or number of arguments for CONFIG SET - '${args[i].slice(0, 128)}'`,
+        );
+      }
+    }
     for (let i = 2; i < args.length; i += 2) {
       // This node's client password, as Redis's: new AUTHs need it, signed-in clients stay.
       if (args[i].toLowerCase() === "requirepass") {

@@ -83,6 +83,12 @@ export function configGet(config: Config, pattern: string, nodeId: number): stri
   return out;
 }
 
+/** `raft.<name>` (any case) is one of RedisRaft's parameters we have. */
+export function isRaftParam(fullName: string): boolean {
+  const lower = fullName.toLowerCase();
+  return lower.startsWith("raft.") && Object.hasOwn(raftParams, lower.slice("raft.".length));
+}
+
 /** Set raft.<name>; returns an error text or null. */
 export function configSet(
   config: Config,
@@ -90,8 +96,9 @@ export function configSet(
   value: string,
   initialized: boolean,
 ): string | null {
+  // Own names only: "raft.constructor" is not a parameter.
+  if (!isRaftParam(fullName)) return "Unknown option or number of arguments";
   const param = raftParams[fullName.toLowerCase().slice("raft.".length)];
-  if (!param) return "Unknown option or number of arguments";
   if (param.initOnly && initialized) return initOnlyMessage;
   const target = config as Record<string, unknown>;
   switch (param.kind) {

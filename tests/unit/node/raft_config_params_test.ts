@@ -1,7 +1,12 @@
 /** Unit: CONFIG GET/SET of the peer connection settings under RedisRaft's names. */
 import assert from "node:assert/strict";
 import { durationMaxMs, parseConfig } from "../../../src/config/config_schema.ts";
-import { configGet, configSet, raftParams } from "../../../src/node/raft_config_params.ts";
+import {
+  configGet,
+  configSet,
+  isRaftParam,
+  raftParams,
+} from "../../../src/node/raft_config_params.ts";
 
 Deno.test("raft.response-timeout, connection-timeout and reconnect-interval map onto the peer settings", () => {
   const config = parseConfig({ addr: "127.0.0.1:5001" });
@@ -146,4 +151,14 @@ Deno.test("append-req-max-size and snapshot-req-max-size stay within what fits a
     writeBatchMaxBytes: 100_000,
     appendReqMaxBytes: 500_000,
   });
+});
+
+Deno.test("only RedisRaft's parameter names are parameters: not the object's own properties", () => {
+  const config = parseConfig({ addr: "127.0.0.1:5001" });
+  for (const name of ["raft.constructor", "raft.__proto__", "raft.hasownproperty", "raft.nosuch"]) {
+    assert.equal(isRaftParam(name), false, name);
+    assert.equal(configSet(config, name, "5", true), "Unknown option or number of arguments", name);
+    assert.deepEqual(configGet(config, name, 0), [], name);
+  }
+  assert.ok(isRaftParam("RAFT.LogLevel"));
 });

@@ -74,6 +74,19 @@ Deno.test("data commands answer as plain Redis 7.0 does (RESP2, RESP3, in MULTI)
       sessionCorpus.map((command) => [command]),
       "session",
     );
+    // The same in RESP3, on new connections (the corpus sets a name, tracking and more).
+    const reference3 = await RespClient.connect(plain.port);
+    const client3 = await (await cluster.leader()).client();
+    differences.push(
+      ...await compare(
+        reference3,
+        client3,
+        [[["HELLO", "3"]], ...sessionCorpus.map((command) => [command])],
+        "session RESP3",
+      ),
+    );
+    reference3.close();
+    client3.close();
     differences.push(...await compare(reference, client, [reset], "reset"));
     differences.push(
       ...await compare(reference, client, differentialCorpus.map((command) => [command]), "RESP2"),

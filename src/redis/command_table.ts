@@ -51,6 +51,9 @@ const refusedNames = new Set([
   "config|set",
   "config|rewrite",
   "script|kill",
+  // Would put the connection that applies the log in Lua debugging: each later EVAL on it runs
+  // in a forked debugger that never answers, on every node, from the log, for good.
+  "script|debug",
   "function|kill",
   "function|restore",
   "function|dump",

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { concatBytes } from "../../src/resp/bytes.ts";
 import { RespError } from "../helpers/resp_client.ts";
-import { waitFor } from "../helpers/node_process.ts";
+import { waitFor, within } from "../helpers/node_process.ts";
 import { infoField, TestCluster } from "../helpers/test_cluster.ts";
 
 Deno.test("EVAL/EVALSHA/SCRIPT LOAD/FCALL are deterministic on every node", async () => {
@@ -272,6 +272,26 @@ Deno.test("a script that would never end fails at the same step on every node, a
     }
     assert.equal(await c.call("SET", "after", "yes"), "OK");
     await cluster.waitConverged();
+  } finally {
+    await cluster.destroy();
+  }
+});
+
+Deno.test("SCRIPT DEBUG is refused: it would stop every node's child from answering", async () => {
+  const cluster = await TestCluster.start(3);
+  try {
+    const c = await (await cluster.leader()).client();
+    for (const mode of ["YES", "SYNC", "NO"]) {
+      assert.deepEqual(
+        await c.call("SCRIPT", "DEBUG", mode),
+        new RespError("ERR not supported by RedisRaft"),
+        mode,
+      );
+    }
+    // Before, SCRIPT DEBUG YES went through the log, and the EVAL after it (this one, or the
+    // digest's own) ran in a debugger forked on each child, which never answered.
+    assert.equal(await c.call("EVAL", "return redis.call('SET', KEYS[1], 'v')", "1", "k"), "OK");
+    assert.notEqual(await within(cluster.waitConverged(), 20_000), "timed out");
   } finally {
     await cluster.destroy();
   }

@@ -1,12 +1,13 @@
 /**
  * Integration: no command of Redis's table, with any of a few simple argument lists, can stop a
  * cluster from serving. Each command and subcommand the child lists (`COMMAND`) is sent with
- * each argument list on a connection of its own; whatever it answers, a script write and a read
+ * each argument list on a connection of its own, alone and inside MULTI/EXEC; whatever it answers, a script write and a read
  * must still work right after, and every node must end with the same data. (`SCRIPT DEBUG yes`
  * once went through the log and left every child unable to answer the next EVAL.)
  */
 import assert from "node:assert/strict";
 import { encodeCommand } from "../../src/resp/mod.ts";
+import { concatBytes } from "../../src/resp/bytes.ts";
 import { type Reply, RespClient } from "../helpers/resp_client.ts";
 import { TestCluster } from "../helpers/test_cluster.ts";
 
@@ -35,12 +36,15 @@ function commandNames(table: Reply): string[][] {
   return names;
 }
 
-/** Sends `command`; its reply, "closed" or "no reply". */
-async function tryCommand(port: number, command: string[]): Promise<string> {
+/** Sends `command`, alone or inside MULTI/EXEC; its last reply, "closed" or "no reply". */
+async function tryCommand(port: number, command: string[], inMulti: boolean): Promise<string> {
   const client = await RespClient.connect(port);
   try {
-    await client.sendRaw(encodeCommand(command));
-    return await client.readRaw(replyWaitMs);
+    const commands = inMulti ? [["MULTI"], command, ["EXEC"]] : [command];
+    await client.sendRaw(concatBytes(commands.map((c) => encodeCommand(c))));
+    let reply = "";
+    for (let i = 0; i < commands.length; i++) reply = await client.readRaw(replyWaitMs);
+    return reply;
   } catch (error) {
     return /closed/.test((error as Error).message) ? "closed" : "no reply";
   } finally {
@@ -60,10 +64,12 @@ Deno.test("no command, with simple arguments, stops the cluster serving", async 
     // SHUTDOWN stops the node, as in Redis: the one command meant to.
     for (const name of names.filter(([first]) => first !== "SHUTDOWN")) {
       for (const args of argumentLists) {
-        const command = [...name, ...args];
-        const leader = await cluster.leader();
-        if ((await tryCommand(leader.port, command)) === "no reply") {
-          silent.push(command.join(" "));
+        for (const inMulti of [false, true]) {
+          const command = [...name, ...args];
+          const leader = await cluster.leader();
+          if ((await tryCommand(leader.port, command, inMulti)) === "no reply") {
+            silent.push(`${inMulti ? "in MULTI: " : ""}${command.join(" ")}`);
+          }
         }
       }
       // The cluster still writes through a script, and reads, whatever the command did.

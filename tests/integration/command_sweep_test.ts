@@ -10,6 +10,7 @@ import { encodeCommand } from "../../src/resp/mod.ts";
 import { concatBytes } from "../../src/resp/bytes.ts";
 import { type Reply, RespClient } from "../helpers/resp_client.ts";
 import { TestCluster } from "../helpers/test_cluster.ts";
+import type { NodeProcess } from "../helpers/node_process.ts";
 
 /** Argument lists tried for every command (a blocking one waits a second at most). */
 const argumentLists: string[][] = [[], ["x"], ["yes"], ["sync"], ["x", "y"], ["x", "1"], [
@@ -52,45 +53,62 @@ async function tryCommand(port: number, command: string[], inMulti: boolean): Pr
   }
 }
 
+/**
+ * Sends every command (but SHUTDOWN, which stops the node as in Redis) with every argument list
+ * to the node `target` picks, then writes and reads through it; throws on the first failure.
+ */
+async function sweep(cluster: TestCluster, target: () => Promise<NodeProcess>): Promise<void> {
+  const admin = await (await cluster.leader()).client();
+  const names = commandNames(await admin.call("COMMAND"));
+  admin.close();
+  assert.ok(names.length > 300, `${names.length} commands and subcommands`);
+  const silent: string[] = [];
+  let marks = 0;
+  for (const name of names.filter(([first]) => first !== "SHUTDOWN")) {
+    for (const args of argumentLists) {
+      for (const inMulti of [false, true]) {
+        const command = [...name, ...args];
+        if ((await tryCommand((await target()).port, command, inMulti)) === "no reply") {
+          silent.push(`${inMulti ? "in MULTI: " : ""}${command.join(" ")}`);
+        }
+      }
+    }
+    // The cluster still writes through a script, and reads, whatever the command did.
+    const client = await (await target()).client();
+    const mark = String(++marks);
+    try {
+      await client.sendRaw(
+        encodeCommand(["EVAL", "return redis.call('SET', KEYS[1], ARGV[1])", "1", "sweep", mark]),
+      );
+      const wrote = await client.read(healthWaitMs).catch((error) => String(error));
+      assert.equal(wrote, "OK", `the write after ${name.join(" ")}`);
+      await client.sendRaw(encodeCommand(["GET", "sweep"]));
+      assert.equal(await client.read(healthWaitMs), mark, `the read after ${name.join(" ")}`);
+    } finally {
+      client.close();
+    }
+  }
+  // Only a subscription may keep a client waiting (a blocking command's second is within).
+  assert.deepEqual(silent.filter((c) => !/^(SUBSCRIBE|PSUBSCRIBE|SSUBSCRIBE)/.test(c)), []);
+  for (const node of cluster.nodes) assert.doesNotMatch(await node.log(), /FATAL/);
+  await cluster.waitConverged();
+}
+
 Deno.test("no command, with simple arguments, stops the cluster serving", async () => {
   const cluster = await TestCluster.start(3);
   try {
-    const admin = await (await cluster.leader()).client();
-    const names = commandNames(await admin.call("COMMAND"));
-    admin.close();
-    assert.ok(names.length > 300, `${names.length} commands and subcommands`);
-    const silent: string[] = [];
-    let marks = 0;
-    // SHUTDOWN stops the node, as in Redis: the one command meant to.
-    for (const name of names.filter(([first]) => first !== "SHUTDOWN")) {
-      for (const args of argumentLists) {
-        for (const inMulti of [false, true]) {
-          const command = [...name, ...args];
-          const leader = await cluster.leader();
-          if ((await tryCommand(leader.port, command, inMulti)) === "no reply") {
-            silent.push(`${inMulti ? "in MULTI: " : ""}${command.join(" ")}`);
-          }
-        }
-      }
-      // The cluster still writes through a script, and reads, whatever the command did.
-      const client = await (await cluster.leader()).client();
-      const mark = String(++marks);
-      try {
-        await client.sendRaw(
-          encodeCommand(["EVAL", "return redis.call('SET', KEYS[1], ARGV[1])", "1", "sweep", mark]),
-        );
-        const wrote = await client.read(healthWaitMs).catch((error) => String(error));
-        assert.equal(wrote, "OK", `the write after ${name.join(" ")}`);
-        await client.sendRaw(encodeCommand(["GET", "sweep"]));
-        assert.equal(await client.read(healthWaitMs), mark, `the read after ${name.join(" ")}`);
-      } finally {
-        client.close();
-      }
-    }
-    // Only blocking commands may keep a client waiting past their own timeout's second.
-    assert.deepEqual(silent.filter((c) => !/^(SUBSCRIBE|PSUBSCRIBE|SSUBSCRIBE)/.test(c)), []);
-    for (const node of cluster.nodes) assert.doesNotMatch(await node.log(), /FATAL/);
-    await cluster.waitConverged();
+    await sweep(cluster, () => cluster.leader());
+  } finally {
+    await cluster.destroy();
+  }
+});
+
+Deno.test("no command sent through a follower's proxy stops the cluster serving", async () => {
+  const cluster = await TestCluster.start(3, ["--follower-proxy"]);
+  try {
+    const leader = await cluster.leader();
+    const follower = cluster.nodes.find((node) => node !== leader)!;
+    await sweep(cluster, () => Promise.resolve(follower));
   } finally {
     await cluster.destroy();
   }

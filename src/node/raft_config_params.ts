@@ -10,6 +10,7 @@ import {
   crossFieldError,
   peerResponseTimeoutMinMs,
 } from "../config/config_schema.ts";
+import { globMatch } from "./glob_match.ts";
 
 type Kind = "ms" | "int" | "bytes" | "bool" | "string" | "loglevel" | "quorumReads";
 
@@ -60,24 +61,14 @@ function show(config: Config, param: Param): string {
   return String(value);
 }
 
-/** Glob match as Redis does for CONFIG GET (`*` and `?`). */
-function globMatch(pattern: string, text: string): boolean {
-  const re = new RegExp(
-    "^" + pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") +
-      "$",
-  );
-  return re.test(text);
-}
-
 /**
  * Name/value pairs of raft.* parameters matching `pattern`. `raft.id` is the node's id once it
  * has one (`nodeId`, from init or join, as RedisRaft sets its id then), else the configured one.
  */
 export function configGet(config: Config, pattern: string, nodeId: number): string[] {
   const out: string[] = [];
-  const lower = pattern.toLowerCase();
   for (const [name, param] of Object.entries(raftParams)) {
-    if (param.hidden || !globMatch(lower, `raft.${name}`)) continue;
+    if (param.hidden || !globMatch(pattern, `raft.${name}`, true)) continue;
     out.push(`raft.${name}`, name === "id" && nodeId ? String(nodeId) : show(config, param));
   }
   return out;

@@ -437,6 +437,10 @@ export const sessionCorpus: string[][] = [
   ["COMMAND", "GETKEYSANDFLAGS", "LMOVE", "a", "b", "LEFT", "LEFT"],
   ["CONFIG", "GET", "maxmemory"],
   ["CONFIG", "GET", "nosuch*"],
+  // Stars that a regular expression would backtrack over for minutes on every raft.* name (one
+  // match each: Redis orders several matches by its hash, which differs between processes).
+  ["CONFIG", "GET", `${"*".repeat(30)}dynamic-hz`],
+  ["CONFIG", "GET", "[m]axmemory"],
   ["CONFIG", "GET"],
   ["CONFIG", "SET", "maxmemory"],
   ["CONFIG", "SET", "raft.nosuch", "1"],

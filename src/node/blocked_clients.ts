@@ -82,13 +82,19 @@ export interface Waiter {
   timeoutProposed?: boolean;
 }
 
+/** Redis's MAX_LONG_DOUBLE_CHARS: a longer text is not a number to it. */
+const longDoubleMaxChars = 5 * 1024;
+
 /**
  * A number as C's `strtold` reads the whole of `text` (decimal or hexadecimal, `inf`, `nan`), or
  * undefined where Redis refuses it: leading space, trailing characters, NaN, overflow.
  */
 export function parseLongDouble(text: string): number | undefined {
+  // Redis refuses longer ones unread (MAX_LONG_DOUBLE_CHARS).
+  if (text.length >= longDoubleMaxChars) return undefined;
+  // Each part can match in one way only: no backtracking over long digit runs.
   const match =
-    /^([+-]?)(?:(inf(?:inity)?)|(nan)|0x([0-9a-f]*)(?:\.([0-9a-f]*))?(?:p([+-]?\d+))?|(\d+\.?\d*(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?))$/i
+    /^([+-]?)(?:(inf(?:inity)?)|(nan)|0x([0-9a-f]*)(?:\.([0-9a-f]*))?(?:p([+-]?\d+))?|(\d+(?:\.\d*)?(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?))$/i
       .exec(text);
   if (!match) return undefined;
   const [, sign, inf, nan, hexInt, hexFraction, binaryExponent, decimal] = match;

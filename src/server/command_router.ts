@@ -29,6 +29,7 @@ import { refuseOverCapacity } from "./client_listener.ts";
 import type { NodeApi } from "./node_api.ts";
 import type { ReplySlot } from "./reply_queue.ts";
 import { parseInteger, rewriteForDeterminism } from "./command_rewrite.ts";
+import { parseRedisInteger } from "../resp/resp_integer.ts";
 import { parseBlocking } from "../node/blocked_clients.ts";
 import { binaryBytes, concatBytes, keyString, lowerAscii } from "../resp/bytes.ts";
 import { ClientCommand, invalidClientName, validClientName } from "./client_command.ts";
@@ -463,18 +464,18 @@ export class CommandRouter implements CommandHandler {
 
   private local(session: ClientSession, name: string, args: Uint8Array[], slot: ReplySlot): void {
     if (name === "select") {
-      const db = decoder.decode(args[1]);
-      // Redis's strict integer syntax (no sign on 0, no leading zeros), then its int range.
-      const index = /^(0|-?[1-9]\d*)$/.test(db) ? BigInt(db) : undefined;
-      if (index === undefined || index < -(2n ** 63n) || index >= 2n ** 63n) {
+      // Redis's string2ll (at most 20 characters: a huge argument is not parsed), then its int
+      // range.
+      const index = parseRedisInteger(args[1], 0, args[1].length);
+      if (Number.isNaN(index)) {
         return slot.complete(encodeError("ERR value is not an integer or out of range"));
       }
-      if (index < -(2n ** 31n) || index >= 2n ** 31n) {
+      if (index < -(2 ** 31) || index >= 2 ** 31) {
         return slot.complete(encodeError(
           "ERR value is out of range, value must between -2147483648 and 2147483647",
         ));
       }
-      return slot.complete(index === 0n ? OK : encodeError(Errors.dbIndexOutOfRange));
+      return slot.complete(index === 0 ? OK : encodeError(Errors.dbIndexOutOfRange));
     }
     if (name === "client") return this.clientCommand.handle(session, args, slot);
     if (name === "auth" && this.node.requirepass) {

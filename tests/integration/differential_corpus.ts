@@ -356,6 +356,8 @@ export const differentialCorpus: string[][] = [
   ["EXISTS", "t9"],
   ["SPOP", "nosuch", "01"],
   ["BLMPOP", "0.01", "01", "nosuch", "LEFT"],
+  ["BLPOP", "nosuch", `${"0".repeat(5000)}.01`],
+  ["BLPOP", "nosuch", `${"0".repeat(6000)}.01`],
   ["BZMPOP", "0.01", "01", "nosuch", "MIN"],
   // Arity and unknown commands
   ["GET"],
@@ -381,6 +383,7 @@ export const sessionCorpus: string[][] = [
   ["SELECT", "9223372036854775808"],
   ["SELECT", "-2147483649"],
   ["SELECT", "00"],
+  ["SELECT", "1".repeat(100_000)],
   ["SELECT", "-0"],
   ["SELECT", "2147483648"],
   ["SELECT", "-1"],

@@ -50,8 +50,17 @@ Deno.test("blocking timeouts are Redis 7.0's: truncated milliseconds and its err
     ["0x10", 16_000],
     ["nan", notAFloat],
     [" 1", notAFloat],
+    // Redis reads at most 5119 characters (MAX_LONG_DOUBLE_CHARS) and refuses more unread.
+    [`${"0".repeat(5118)}2`, 2000],
+    [`${"0".repeat(5119)}2`, notAFloat],
   ];
   for (const [text, expected] of cases) assert.equal(parseTimeout(text), expected, text);
+  // A long run of digits that fails at its end is read once: the pattern took quadratic time
+  // (40,000 digits, a second; a megabyte would hold the node for hours).
+  for (const text of [`${"1".repeat(5000)}x`, `${"1".repeat(2500)}e${"1".repeat(2500)}x`]) {
+    assert.equal(parseTimeout(text), notAFloat);
+  }
+  assert.equal(parseTimeout(`${"1".repeat(1 << 20)}x`), notAFloat);
 });
 
 Deno.test("the entry that ends a wait names the waiter, and whether it ends with an error", () => {

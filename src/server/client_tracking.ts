@@ -29,9 +29,9 @@ import {
   encodeTrackingInfo,
   OK,
   parseTracking,
-  startsWith,
   type TrackingState,
 } from "./tracking_options.ts";
+import { prefixOf } from "./prefix_overlap.ts";
 
 /** Receives what the child reports once the node opened the invalidation stream. */
 export interface InvalidationSink {
@@ -315,7 +315,7 @@ export class ClientTracking {
     for (const [id, state] of this.states) {
       if (!state.bcast) continue;
       for (const key of keys) {
-        if (state.prefixes.some((prefix) => startsWith(key, prefix))) add(id, key);
+        if (prefixOf(state.prefixes, key)) add(id, key);
       }
     }
     for (const [id, list] of perClient) this.send(id, list);

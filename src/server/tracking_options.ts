@@ -15,11 +15,13 @@ import {
 import { concatBytes, lowerAscii } from "../resp/bytes.ts";
 import { parseRedisInteger } from "../resp/resp_integer.ts";
 import type { RespProtocol } from "../resp/resp_protocol.ts";
+import { compareBytes, firstOverlap } from "./prefix_overlap.ts";
 
 /** One client's tracking settings. */
 export interface TrackingState {
   redirect: number;
   bcast: boolean;
+  /** BCAST prefixes, sorted by bytes; no two overlap. */
   prefixes: Uint8Array[];
   optin: boolean;
   optout: boolean;
@@ -32,13 +34,6 @@ export interface TrackingState {
 export const OK = encodeSimple("OK");
 const syntaxError = encodeError("ERR syntax error");
 const decoder = new TextDecoder();
-
-/** True when `key` begins with `prefix` (byte for byte). */
-export function startsWith(key: Uint8Array, prefix: Uint8Array): boolean {
-  if (prefix.length > key.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (key[i] !== prefix[i]) return false;
-  return true;
-}
 
 /**
  * CLIENT TRACKING ON|OFF [options]: the client's new state (null: off), or the error reply.
@@ -104,7 +99,8 @@ export function parseTracking(
   return {
     redirect,
     bcast,
-    prefixes: [...(old?.prefixes ?? []), ...prefixes],
+    // Sorted, for lookups by binary search (see prefix_overlap.ts).
+    prefixes: [...(old?.prefixes ?? []), ...prefixes].sort(compareBytes),
     optin,
     optout,
     noloop,
@@ -173,34 +169,17 @@ export function encodeTrackingInfo(
   ]);
 }
 
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const length = Math.min(a.length, b.length);
-  for (let i = 0; i < length; i++) if (a[i] !== b[i]) return a[i] - b[i];
-  return a.length - b.length;
-}
-
-function overlaps(a: Uint8Array, b: Uint8Array): boolean {
-  return startsWith(a, b) || startsWith(b, a);
-}
-
 /** Redis's error for a new prefix that starts or extends another one; null if none does. */
-function prefixOverlap(existing: Uint8Array[], added: Uint8Array[]): string | null {
+function prefixOverlap(existingSorted: Uint8Array[], added: Uint8Array[]): string | null {
+  const overlap = firstOverlap(existingSorted, added);
+  if (!overlap) return null;
+  const prefix = decoder.decode(overlap.prefix);
   const rule = "Prefixes for a single client must not overlap.";
-  for (let i = 0; i < added.length; i++) {
-    const prefix = decoder.decode(added[i]);
-    const taken = existing.find((other) => overlaps(other, added[i]));
-    if (taken) {
-      return `ERR Prefix '${prefix}' overlaps with an existing prefix '${
-        decoder.decode(taken)
-      }'. ${rule}`;
-    }
-    for (let j = i + 1; j < added.length; j++) {
-      if (overlaps(added[i], added[j])) {
-        return `ERR Prefix '${prefix}' overlaps with another provided prefix '${
-          decoder.decode(added[j])
-        }'. ${rule}`;
-      }
-    }
-  }
-  return null;
+  return "existing" in overlap
+    ? `ERR Prefix '${prefix}' overlaps with an existing prefix '${
+      decoder.decode(overlap.existing)
+    }'. ${rule}`
+    : `ERR Prefix '${prefix}' overlaps with another provided prefix '${
+      decoder.decode(overlap.provided)
+    }'. ${rule}`;
 }

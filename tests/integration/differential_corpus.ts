@@ -399,6 +399,10 @@ export const sessionCorpus: string[][] = [
   ["CLIENT", "NOSUCH"],
   ["CLIENT", "REPLY", "BOGUS"],
   ["CLIENT", "TRACKING", "maybe"],
+  // Overlapping BCAST prefixes: Redis names the first new one that overlaps, and what it overlaps.
+  ["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "ab", "PREFIX", "b", "PREFIX", "a"],
+  ["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "x", "PREFIX", "y", "PREFIX", "x"],
+  ["CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "c", "PREFIX", "", "PREFIX", "d"],
   ["CLIENT", "LIST", "TYPE", "bogus"],
   ["CLIENT", "KILL", "1.2.3.4:5"],
   ["CLIENT", "UNBLOCK", "999999"],

@@ -259,11 +259,13 @@ export interface CrossFieldError {
 export function crossFieldError(
   config: z.output<typeof configSchema>,
 ): CrossFieldError | undefined {
-  const entryRoomBytes = config.protoMaxBulkLenBytes - peerMessageHeadroomBytes;
-  if (config.entryMaxBytes > entryRoomBytes) {
+  // A log entry or a snapshot chunk travels as one bulk string, beside a peer message's header.
+  const roomBytes = config.protoMaxBulkLenBytes - peerMessageHeadroomBytes;
+  for (const key of ["entryMaxBytes", "snapshotReqMaxBytes"] as const) {
+    if (config[key] <= roomBytes) continue;
     return {
-      key: "entryMaxBytes",
-      maximum: entryRoomBytes,
+      key,
+      maximum: roomBytes,
       message: `must leave ${peerMessageHeadroomBytes} bytes below --proto-max-bulk-len-bytes ` +
         `(${config.protoMaxBulkLenBytes}) for a peer message's header`,
     };
@@ -284,14 +286,6 @@ export function crossFieldError(
       key: "appendReqMaxBytes",
       maximum: appendMaxBytes,
       message: `must not exceed half of --proto-max-bulk-len-bytes (${appendMaxBytes})`,
-    };
-  }
-  if (config.snapshotReqMaxBytes > entryRoomBytes) {
-    return {
-      key: "snapshotReqMaxBytes",
-      maximum: entryRoomBytes,
-      message: `must leave ${peerMessageHeadroomBytes} bytes below --proto-max-bulk-len-bytes ` +
-        `(${config.protoMaxBulkLenBytes}) for a peer message's header`,
     };
   }
   return undefined;

@@ -18,8 +18,9 @@ function arity(name: string): Uint8Array {
   return encodeError(`ERR wrong number of arguments for '${name}' command`);
 }
 
+/** A node id as RedisRaft reads one (string2ll: no sign, no leading zero), or null. */
 function parseNodeId(text: string): number | null {
-  if (!/^\d{1,10}$/.test(text)) return null;
+  if (!/^(0|[1-9]\d{0,9})$/.test(text)) return null;
   const id = Number(text);
   return id <= 0x7fffffff ? id : null;
 }

@@ -161,6 +161,19 @@ Deno.test("CONFIG raft.*, CLUSTER SLOTS/NODES, INFO and leadership commands answ
       new RespError("ERR invalid node id"),
     );
     const followerId = infoField(await cluster.info(follower), "raft_node_id")!;
+    // Ids as RedisRaft reads them (string2ll): another spelling of the follower's is no id.
+    for (const spelling of [`0${followerId}`, `+${followerId}`, ` ${followerId}`]) {
+      assert.deepEqual(
+        await c.call("RAFT.TRANSFER_LEADER", spelling),
+        new RespError("ERR invalid target node id"),
+        spelling,
+      );
+      assert.deepEqual(
+        await c.call("RAFT.NODE", "REMOVE", spelling),
+        new RespError("ERR invalid node id"),
+        spelling,
+      );
+    }
     assert.equal(await c.call("RAFT.TRANSFER_LEADER", followerId), "OK");
     assert.equal(infoField(await cluster.info(follower), "raft_role"), "leader");
     assert.equal(await c.call("RAFT.TIMEOUT_NOW"), "OK");

@@ -159,8 +159,9 @@ export class ClientCommand {
     } else if (args.length > 3 && lowerAscii(args[2]) === "id") {
       selected = [];
       for (const arg of args.slice(3)) {
-        const id = parseId(arg);
-        if (id === null) return encodeError("ERR Invalid client ID");
+        // Any integer (0 or a negative one lists nothing), as Redis.
+        const id = parseRedisInteger(arg, 0, arg.length);
+        if (Number.isNaN(id)) return encodeError("ERR Invalid client ID");
         const found = this.sessions.get(id);
         if (found) selected.push(found);
       }

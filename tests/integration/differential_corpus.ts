@@ -422,6 +422,7 @@ export const sessionCorpus: string[][] = [
   ["WAIT", "0", "+1"],
   ["CLIENT", "KILL", "ID", "01"],
   ["CLIENT", "LIST", "ID", "01"],
+  ["CLIENT", "LIST", "ID", "0", "-1"],
   ["CLIENT", "UNBLOCK", "01"],
   ["CLIENT", "UNBLOCK", "0x10"],
   ["MULTI", "x"],

@@ -128,6 +128,16 @@ export class CommandRouter implements CommandHandler {
       if (!this.node.requirepass) session.authenticated = true;
       else if (!noAuthCommandNames.has(name)) return slot.complete(encodeError(Auth.required));
     }
+    // RESP3 lets a subscribed client run any command: messages arrive as push frames.
+    if (session.state.pubsub !== undefined && session.replies.protocol === 2) {
+      const refused = this.subscribedContextError(name, args);
+      if (refused && name === "exec") {
+        delete session.state.txn;
+        delete session.state.watch;
+        return slot.complete(encodeError(`EXECABORT Transaction discarded because of: ${refused}`));
+      }
+      if (refused) return slot.complete(encodeError(`ERR ${refused}`));
+    }
     const txn = session.state.txn as Transaction | undefined;
     switch (name) {
       // Redis checks arity first: a wrong one inside MULTI flags the transaction, and EXEC's
@@ -196,12 +206,6 @@ export class CommandRouter implements CommandHandler {
     if (name === "raft.hello") return this.peerHello(session, args, slot);
     if (txn) return this.queue(session, txn, name, args, slot);
     const subscribed = session.state.pubsub !== undefined;
-    // RESP3 lets a subscribed client run any command: messages arrive as push frames.
-    if (subscribed && session.replies.protocol === 2 && !subscribeNames.has(name) && name !== "ping") {
-      return slot.complete(encodeError(
-        `ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
-      ));
-    }
     if (subscribeNames.has(name) || (subscribed && (name === "ping" || name === "hello"))) {
       if (name === "hello") return this.hello(session, args, slot);
       const check = this.check(name, args);
@@ -460,6 +464,18 @@ export class CommandRouter implements CommandHandler {
     if (info.name === "xreadgroup" && hasBlockOption(args)) return Errors.xreadgroupBlock;
     if (deliveryClockNames.has(info.name) && !this.node.childHasClock) return Errors.noChildClock;
     return info;
+  }
+
+  /**
+   * Why a RESP2 subscriber may not run `name` (Redis names a subcommand in full, `client|id`),
+   * or null if it may.
+   */
+  private subscribedContextError(name: string, args: Uint8Array[]): string | null {
+    if (subscribeNames.has(name) || name === "ping" || name === "quit" || name === "reset") {
+      return null;
+    }
+    const info = this.node.commands.lookup(name, args.length > 1 ? lowerAscii(args[1]) : undefined);
+    return `Can't execute '${info?.name ?? name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`;
   }
 
   private local(session: ClientSession, name: string, args: Uint8Array[], slot: ReplySlot): void {

@@ -25,6 +25,29 @@ Deno.test("SUBSCRIBE on the leader receives PUBLISH; followers redirect; leader 
         "ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
       ),
     );
+    // The node's own commands too, by their full names, as Redis; EXEC also ends a transaction.
+    const context =
+      "only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context";
+    for (
+      const [command, name] of [
+        [["MULTI"], "multi"],
+        [["WATCH", "x"], "watch"],
+        [["UNWATCH"], "unwatch"],
+        [["DISCARD"], "discard"],
+        [["CLIENT", "ID"], "client|id"],
+        [["CONFIG", "GET", "x"], "config|get"],
+      ] as const
+    ) {
+      assert.deepEqual(
+        await subscriber.call(...command),
+        new RespError(`ERR Can't execute '${name}': ${context}`),
+        name,
+      );
+    }
+    assert.deepEqual(
+      await subscriber.call("EXEC"),
+      new RespError(`EXECABORT Transaction discarded because of: Can't execute 'exec': ${context}`),
+    );
     const publisher = await leader.client();
     assert.equal(await publisher.call("PUBLISH", "news", "hello"), 1);
     assert.deepEqual(await subscriber.read(), ["message", "news", "hello"]);

@@ -108,7 +108,11 @@ export class CommandRouter implements CommandHandler {
     // CLIENT REPLY OFF / SKIP: this command's reply is dropped (CLIENT REPLY ON undoes it).
     const replyMode = session.state.replyMode;
     if (replyMode !== undefined) {
-      slot.silent = true;
+      // Pub/sub confirmations are pushes, which Redis 7.0 sends whatever CLIENT REPLY says
+      // (an arity error is not one).
+      const name = lowerAscii(args[0]);
+      const pushes = subscribeNames.has(name) && (args.length > 1 || name.includes("unsub"));
+      if (!pushes) slot.silent = true;
       if (replyMode === "skip") delete session.state.replyMode;
     }
     this.dispatch(session, args, slot);

@@ -182,6 +182,17 @@ Deno.test("CLIENT REPLY OFF, SKIP and ON drop replies exactly as Redis", async (
       "CLIENT REPLY OFF",
       "RESET",
       "GET a",
+      // Pub/sub confirmations are pushes: sent whatever CLIENT REPLY says (an error is not).
+      "CLIENT REPLY OFF",
+      "SUBSCRIBE ch1 ch2",
+      "PING",
+      "UNSUBSCRIBE ch2",
+      "SUBSCRIBE",
+      "RESET",
+      "CLIENT REPLY SKIP",
+      "PSUBSCRIBE p*",
+      "PING",
+      "RESET",
     ];
     const ours = await replyStream(leader.port, commands);
     assert.equal(ours, await replyStream(plain.port, commands));

@@ -74,10 +74,17 @@ export function configGet(config: Config, pattern: string, nodeId: number): stri
   return out;
 }
 
+/** The parameter `raft.<name>` (any case) names, if we have it: own names only. */
+function raftParamOf(fullName: string): Param | undefined {
+  const lower = fullName.toLowerCase();
+  if (!lower.startsWith("raft.")) return undefined;
+  const name = lower.slice("raft.".length);
+  return Object.hasOwn(raftParams, name) ? raftParams[name] : undefined;
+}
+
 /** `raft.<name>` (any case) is one of RedisRaft's parameters we have. */
 export function isRaftParam(fullName: string): boolean {
-  const lower = fullName.toLowerCase();
-  return lower.startsWith("raft.") && Object.hasOwn(raftParams, lower.slice("raft.".length));
+  return raftParamOf(fullName) !== undefined;
 }
 
 /** Set raft.<name>; returns an error text or null. */
@@ -88,8 +95,8 @@ export function configSet(
   initialized: boolean,
 ): string | null {
   // Own names only: "raft.constructor" is not a parameter.
-  if (!isRaftParam(fullName)) return "Unknown option or number of arguments";
-  const param = raftParams[fullName.toLowerCase().slice("raft.".length)];
+  const param = raftParamOf(fullName);
+  if (!param) return "Unknown option or number of arguments";
   if (param.initOnly && initialized) return initOnlyMessage;
   const target = config as Record<string, unknown>;
   switch (param.kind) {

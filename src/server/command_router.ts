@@ -89,6 +89,13 @@ export const nodeCommands = new Set([
   "shutdown",
 ]); // deno-fmt-ignore
 
+/** Redis's execCommandAbort: the transaction and its watches end; EXEC answers why. */
+function execAbort(session: ClientSession, slot: ReplySlot, reason: string): void {
+  delete session.state.txn;
+  delete session.state.watch;
+  slot.complete(encodeError(`EXECABORT Transaction discarded because of: ${reason}`));
+}
+
 export class CommandRouter implements CommandHandler {
   private readonly clientCommand: ClientCommand;
   /** CLIENT TRACKING: which client read which key, and the invalidations. */
@@ -99,7 +106,11 @@ export class CommandRouter implements CommandHandler {
     private readonly sessions: ClientRegistry,
     trackingLimits: TrackingLimits,
   ) {
-    this.tracking = new ClientTracking(sessions, (sink) => node.openInvalidations(sink), trackingLimits);
+    this.tracking = new ClientTracking(
+      sessions,
+      (sink) => node.openInvalidations(sink),
+      trackingLimits,
+    );
     node.useTrackingStats(() => this.tracking.stats());
     this.clientCommand = new ClientCommand(sessions, node, this.tracking);
   }
@@ -135,11 +146,7 @@ export class CommandRouter implements CommandHandler {
     // RESP3 lets a subscribed client run any command: messages arrive as push frames.
     if (session.state.pubsub !== undefined && session.replies.protocol === 2) {
       const refused = this.subscribedContextError(name, args);
-      if (refused && name === "exec") {
-        delete session.state.txn;
-        delete session.state.watch;
-        return slot.complete(encodeError(`EXECABORT Transaction discarded because of: ${refused}`));
-      }
+      if (refused && name === "exec") return execAbort(session, slot, refused);
       if (refused) return slot.complete(encodeError(`ERR ${refused}`));
     }
     const txn = session.state.txn as Transaction | undefined;
@@ -153,14 +160,18 @@ export class CommandRouter implements CommandHandler {
         return slot.complete(encodeError(arityError(name)));
       case "exec":
         if (args.length === 1) break;
-        delete session.state.txn;
-        delete session.state.watch;
-        return slot.complete(encodeError(`EXECABORT Transaction discarded because of: ${arityError("exec").slice(4)}`));
+        return execAbort(session, slot, arityError("exec").slice("ERR ".length));
     }
     switch (name) {
       case "multi":
         if (txn) return slot.complete(encodeError(Errors.nestedMulti));
-        session.state.txn = { commands: [], failed: false, readOnly: true, scripts: [], bytes: 0 } satisfies Transaction;
+        session.state.txn = {
+          commands: [],
+          failed: false,
+          readOnly: true,
+          scripts: [],
+          bytes: 0,
+        } satisfies Transaction;
         return slot.complete(OK);
       case "exec": {
         if (!txn) return slot.complete(encodeError(Errors.execWithoutMulti));
@@ -216,7 +227,8 @@ export class CommandRouter implements CommandHandler {
       if (typeof check === "string") return slot.complete(encodeError(check));
       this.node.pubsub(session, encodeCommand(args), slot);
       if (session.state.pubsub && subscribeNames.has(name)) {
-        const subscriptions = (session.state.subscriptions ??= new Subscriptions()) as Subscriptions;
+        const subscriptions =
+          (session.state.subscriptions ??= new Subscriptions()) as Subscriptions;
         subscriptions.apply(name, args);
         // The last subscription gone: the commands after this one run in normal mode.
         if (subscriptions.total === 0) delete session.state.pubsub;
@@ -229,8 +241,12 @@ export class CommandRouter implements CommandHandler {
     // The node's clock: the child's follows the log's entries (see native/raftclock.c).
     if (name === "time" && args.length === 1) return slot.complete(timeReply());
     if (name === "wait") return this.wait(session, args, slot);
-    if (name === "readonly" || name === "readwrite") return this.replicaReads(session, name, args, slot);
-    if (name === "config" && isReplicatedConfigSet(args)) return this.childConfigSet(session, args, slot);
+    if (name === "readonly" || name === "readwrite") {
+      return this.replicaReads(session, name, args, slot);
+    }
+    if (name === "config" && isReplicatedConfigSet(args)) {
+      return this.childConfigSet(session, args, slot);
+    }
     if (nodeCommands.has(name)) {
       return this.node.admin(session, name, args.map((a) => decoder.decode(a)), slot);
     }
@@ -284,7 +300,12 @@ export class CommandRouter implements CommandHandler {
    * reads the follower's own state (the guarantee of `--read-mode stale`) instead of being sent
    * to the leader; writes still are. On the leader it changes nothing.
    */
-  private replicaReads(session: ClientSession, name: string, args: Uint8Array[], slot: ReplySlot): void {
+  private replicaReads(
+    session: ClientSession,
+    name: string,
+    args: Uint8Array[],
+    slot: ReplySlot,
+  ): void {
     if (args.length !== 1) return slot.complete(encodeError(arityError(name)));
     if (name === "readonly") session.state.replicaReads = true;
     else delete session.state.replicaReads;
@@ -307,9 +328,14 @@ export class CommandRouter implements CommandHandler {
    * (remembered for EVALSHA), FUNCTION LOAD gets the sandbox prologue. Returns the original
    * text too (EVAL entries carry it), an error, or null for other commands.
    */
-  private sandboxed(fullName: string, args: Uint8Array[]): { args: Uint8Array[]; text?: string } | string | null {
+  private sandboxed(
+    fullName: string,
+    args: Uint8Array[],
+  ): { args: Uint8Array[]; text?: string } | string | null {
     if (fullName === "eval" || fullName === "evalsha") {
-      const text = fullName === "eval" ? keyString(args[1]) : this.node.scripts.get(decoder.decode(args[1]));
+      const text = fullName === "eval"
+        ? keyString(args[1])
+        : this.node.scripts.get(decoder.decode(args[1]));
       if (text === undefined) return Errors.noScript;
       this.node.scripts.add(text);
       return { args: [EVAL, binaryBytes(this.node.sandbox.wrap(text)), ...args.slice(2)], text };
@@ -342,7 +368,13 @@ export class CommandRouter implements CommandHandler {
         if (typeof sandboxed === "string") return sandboxed;
         const command = encodeCommand(sandboxed.args);
         return {
-          payload: encodePayload(PayloadKind.Script, 1, command, undefined, binaryBytes(sandboxed.text!)),
+          payload: encodePayload(
+            PayloadKind.Script,
+            1,
+            command,
+            undefined,
+            binaryBytes(sandboxed.text!),
+          ),
         };
       }
       case "eval_ro":
@@ -353,12 +385,16 @@ export class CommandRouter implements CommandHandler {
       }
       case "script|load": {
         scripts.add(keyString(args[2]));
-        return { payload: encodePayload(PayloadKind.Script, 1, new Uint8Array(0), undefined, args[2]) };
+        return {
+          payload: encodePayload(PayloadKind.Script, 1, new Uint8Array(0), undefined, args[2]),
+        };
       }
       case "script|flush":
         return { payload: encodePayload(PayloadKind.ScriptFlush, 1, encodeCommand(args)) };
       case "script|exists": {
-        const found = args.slice(2).map((sha) => encodeInteger(scripts.get(decoder.decode(sha)) ? 1 : 0));
+        const found = args.slice(2).map((sha) =>
+          encodeInteger(scripts.get(decoder.decode(sha)) ? 1 : 0)
+        );
         return { bulk: concatBytes([encodeArrayHeader(found.length), ...found]) };
       }
     }
@@ -379,7 +415,9 @@ export class CommandRouter implements CommandHandler {
       try {
         command = parser.next();
       } catch { /* malformed: refused below */ }
-      if (!command || parser.next() !== null) return slot.complete(encodeError("ERR invalid argument"));
+      if (!command || parser.next() !== null) {
+        return slot.complete(encodeError("ERR invalid argument"));
+      }
       const queued = this.queueCheck(txn, lowerAscii(command[0]), command);
       if (queued) return slot.complete(encodeError(Errors.execAbort));
     }
@@ -413,13 +451,17 @@ export class CommandRouter implements CommandHandler {
 
   /** RAFT.HELLO <node id> <addr> [password]: this connection carries a peer's messages. */
   private peerHello(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
-    if (args.length < 3 || args.length > 4) return slot.complete(encodeError("ERR wrong number of arguments for 'raft.hello' command"));
+    if (args.length < 3 || args.length > 4) {
+      return slot.complete(encodeError("ERR wrong number of arguments for 'raft.hello' command"));
+    }
     const password = this.node.clusterPassword;
     if (password && (args.length < 4 || decoder.decode(args[3]) !== password)) {
       return slot.complete(encodeError("WRONGPASS invalid cluster password"));
     }
     const id = Number(decoder.decode(args[1]));
-    if (!Number.isInteger(id) || id <= 0) return slot.complete(encodeError("ERR invalid source node id"));
+    if (!Number.isInteger(id) || id <= 0) {
+      return slot.complete(encodeError("ERR invalid source node id"));
+    }
     session.state.peerId = id;
     session.peer = true;
     session.state.peerAck ??= new PeerProgressAck(() => {
@@ -438,9 +480,13 @@ export class CommandRouter implements CommandHandler {
   /** RAFT.MSG <binary message>: only on a connection that said RAFT.HELLO; answered only on error. */
   private peerMessage(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
     if (session.state.peerId === undefined) {
-      return slot.complete(encodeError("ERR RAFT.MSG is only accepted from peers after RAFT.HELLO"));
+      return slot.complete(
+        encodeError("ERR RAFT.MSG is only accepted from peers after RAFT.HELLO"),
+      );
     }
-    if (args.length !== 2) return slot.complete(encodeError("ERR wrong number of arguments for 'raft.msg' command"));
+    if (args.length !== 2) {
+      return slot.complete(encodeError("ERR wrong number of arguments for 'raft.msg' command"));
+    }
     try {
       this.node.peerMessage(args[1]);
       slot.complete(NO_REPLY); // peers only read replies to learn of errors
@@ -458,7 +504,9 @@ export class CommandRouter implements CommandHandler {
     if (base.subcommands && args.length > 1) {
       const found = base.subcommands.get(lowerAscii(args[1]));
       if (!found) {
-        return `ERR unknown subcommand '${decoder.decode(args[1]).slice(0, 128)}'. Try ${name.toUpperCase()} HELP.`;
+        return `ERR unknown subcommand '${
+          decoder.decode(args[1]).slice(0, 128)
+        }'. Try ${name.toUpperCase()} HELP.`;
       }
       if (!arityOk(found.arity, args.length)) return arityError(found.name);
       info = found;
@@ -479,7 +527,9 @@ export class CommandRouter implements CommandHandler {
       return null;
     }
     const info = this.node.commands.lookup(name, args.length > 1 ? lowerAscii(args[1]) : undefined);
-    return `Can't execute '${info?.name ?? name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`;
+    return `Can't execute '${
+      info?.name ?? name
+    }': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`;
   }
 
   private local(session: ClientSession, name: string, args: Uint8Array[], slot: ReplySlot): void {
@@ -617,9 +667,13 @@ export class CommandRouter implements CommandHandler {
   private wait(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
     if (args.length !== 3) return slot.complete(encodeError(arityError("wait")));
     const numReplicas = parseInteger(args[1]);
-    if (numReplicas === null) return slot.complete(encodeError("ERR value is not an integer or out of range"));
+    if (numReplicas === null) {
+      return slot.complete(encodeError("ERR value is not an integer or out of range"));
+    }
     const timeoutMs = parseInteger(args[2]);
-    if (timeoutMs === null) return slot.complete(encodeError("ERR timeout is not an integer or out of range"));
+    if (timeoutMs === null) {
+      return slot.complete(encodeError("ERR timeout is not an integer or out of range"));
+    }
     if (timeoutMs < 0) return slot.complete(encodeError("ERR timeout is negative"));
     const route = this.node.dataCommandRoute("write");
     if (typeof route === "string") return slot.complete(encodeError(route));
@@ -633,12 +687,20 @@ export class CommandRouter implements CommandHandler {
     const route = this.node.dataCommandRoute("write");
     if (typeof route === "string") return slot.complete(encodeError(route));
     if (route) return slot.complete(encodeError(Errors.watchThroughProxy));
-    const watch = (session.state.watch ??= { index: this.node.watchIndex(session), keys: new Map() }) as SessionWatch;
+    const watch = (session.state.watch ??= {
+      index: this.node.watchIndex(session),
+      keys: new Map(),
+    }) as SessionWatch;
     for (const key of args.slice(1)) watch.keys.set(keyString(key), key.slice());
     slot.complete(OK);
   }
 
-  private exec(session: ClientSession, txn: Transaction, slot: ReplySlot, watch?: SessionWatch): void {
+  private exec(
+    session: ClientSession,
+    txn: Transaction,
+    slot: ReplySlot,
+    watch?: SessionWatch,
+  ): void {
     if (txn.failed) return slot.complete(encodeError(Errors.execAbort));
     const route = this.node.dataCommandRoute(txn.readOnly && !watch ? "read" : "write", session);
     if (typeof route === "string") return slot.complete(encodeError(route));
@@ -646,12 +708,23 @@ export class CommandRouter implements CommandHandler {
       const commands = txn.commands.map((c) => encodeCommand(c));
       return this.node.proxy(route.proxyTo, encodeCommand([RAFT_TXN, ...commands]), slot);
     }
-    const parts = [encodeCommand(["MULTI"]), ...txn.commands.map((c) => encodeCommand(c)), encodeCommand(["EXEC"])];
+    const parts = [
+      encodeCommand(["MULTI"]),
+      ...txn.commands.map((c) => encodeCommand(c)),
+      encodeCommand(["EXEC"]),
+    ];
     const bytes = concatBytes(parts);
     const replyCount = txn.commands.length + 2;
     if (txn.readOnly && !watch) return this.node.read(session, bytes, replyCount, slot);
     const watched = watch ? { index: watch.index, keys: [...watch.keys.values()] } : undefined;
-    const payload = encodePayload(PayloadKind.Transaction, replyCount, bytes, watched, undefined, txn.scripts);
+    const payload = encodePayload(
+      PayloadKind.Transaction,
+      replyCount,
+      bytes,
+      watched,
+      undefined,
+      txn.scripts,
+    );
     this.node.write(session, payload, slot);
   }
 }

@@ -154,8 +154,8 @@ export function encodeTrackingInfo(
     if (state.noloop) flags.push("noloop");
     if (state.redirectBroken) flags.push("broken_redirect");
   }
-  // In byte order, as Redis's radix tree lists them.
-  const prefixes = [...(state?.prefixes ?? [])].sort(compareBytes);
+  // In byte order, as Redis's radix tree lists them (the state keeps them so).
+  const prefixes = state?.prefixes ?? [];
   return concatBytes([
     encodeMapHeader(3, protocol),
     encodeBulk("flags"),

@@ -40,7 +40,6 @@ const refusedNames = new Set([
   "save",
   "bgsave",
   "bgrewriteaof",
-  "monitor",
   "migrate",
   "module",
   "failover",

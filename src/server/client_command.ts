@@ -125,7 +125,7 @@ export class ClientCommand {
   describe(session: ClientSession): string {
     const nowMs = performance.now();
     const txn = session.state.txn as { commands: unknown[] } | undefined;
-    let flags = "";
+    let flags = session.state.monitor ? "O" : "";
     if (session.state.pubsub) flags += "P";
     if (txn) flags += "x";
     if (this.node.isBlocked(session.id)) flags += "b";

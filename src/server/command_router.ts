@@ -45,6 +45,7 @@ import { Subscriptions } from "./subscriptions.ts";
 import { ClientTracking, type TrackingLimits } from "./client_tracking.ts";
 import { trackedKeys } from "./tracked_keys.ts";
 import { PeerProgressAck } from "./peer_progress_ack.ts";
+import { monitorArgs, MonitorFeed } from "./monitor_feed.ts";
 
 const decoder = new TextDecoder();
 const OK = encodeSimple("OK");
@@ -73,6 +74,8 @@ interface Transaction {
   scripts: Uint8Array[];
   /** About what the queued commands take in its log entry. */
   bytes: number;
+  /** The queued commands as monitors are shown them at EXEC (while some client monitors). */
+  monitored?: string[];
 }
 
 /** Commands the router or the node answers without consulting the command table. */
@@ -89,6 +92,9 @@ export const nodeCommands = new Set([
   "shutdown",
 ]); // deno-fmt-ignore
 
+/** Commands that run at once inside MULTI rather than being queued. */
+const runInMulti = new Set(["multi", "exec", "discard", "watch", "quit", "reset"]);
+
 /** Redis's execCommandAbort: the transaction and its watches end; EXEC answers why. */
 function execAbort(session: ClientSession, slot: ReplySlot, reason: string): void {
   delete session.state.txn;
@@ -100,6 +106,7 @@ export class CommandRouter implements CommandHandler {
   private readonly clientCommand: ClientCommand;
   /** CLIENT TRACKING: which client read which key, and the invalidations. */
   readonly tracking: ClientTracking;
+  private readonly monitors: MonitorFeed;
 
   constructor(
     private readonly node: NodeApi,
@@ -113,6 +120,7 @@ export class CommandRouter implements CommandHandler {
     );
     node.useTrackingStats(() => this.tracking.stats());
     this.clientCommand = new ClientCommand(sessions, node, this.tracking);
+    this.monitors = new MonitorFeed(trackingLimits.clientReplyBufferMaxBytes);
   }
 
   handle(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
@@ -126,10 +134,59 @@ export class CommandRouter implements CommandHandler {
       if (!pushes) slot.silent = true;
       if (replyMode === "skip") delete session.state.replyMode;
     }
-    this.dispatch(session, args, slot);
+    if (this.monitors.active) this.dispatchMonitored(session, args, slot);
+    else this.dispatch(session, args, slot);
     if (this.tracking.isTracking(session)) {
       this.tracking.commandDone(session, session.lastCommand, session.state.txn !== undefined);
     }
+  }
+
+  /**
+   * Dispatch, then show the command to the monitors, as Redis does once a command has run: not
+   * one refused before running (unknown, wrong arity, NOAUTH, ...), nor an admin command, nor a
+   * queued one until its EXEC; internal RAFT.* traffic is not shown either.
+   */
+  private dispatchMonitored(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
+    const name = lowerAscii(args[0]);
+    const txn = session.state.txn as Transaction | undefined;
+    const shown = this.monitorShows(session, name, args);
+    this.dispatch(session, args, slot);
+    if (!shown || (txn && !runInMulti.has(name))) return;
+    if (name === "exec" && txn && !txn.failed) {
+      for (const queued of txn.monitored ?? []) this.monitors.feed(session.remoteAddr, queued);
+    }
+    this.monitors.feed(session.remoteAddr, monitorArgs(args));
+  }
+
+  /** Whether a monitor sees this command if it runs (decided before it does). */
+  private monitorShows(session: ClientSession, name: string, args: Uint8Array[]): boolean {
+    if (session.state.overCapacity) return false; // refused: max number of clients
+    if (!session.authenticated && this.node.requirepass && !noAuthCommandNames.has(name)) {
+      return false;
+    }
+    if (
+      session.state.pubsub !== undefined && session.replies.protocol === 2 &&
+      this.subscribedContextError(name, args) !== null
+    ) return false;
+    const info = this.monitorable(name, args);
+    return info !== null && !(session.state.monitor && touchesKeyspace(info));
+  }
+
+  /**
+   * The command's table entry if a monitor may see it: known, right arity, not admin. The node's
+   * own RAFT.* commands (the peers' messages among them) are not in Redis's table: not shown.
+   */
+  private monitorable(name: string, args: Uint8Array[]): CommandInfo | null {
+    const base = this.node.commands.lookup(name);
+    if (!base || !arityOk(base.arity, args.length)) return null;
+    let info = base;
+    if (base.subcommands && args.length > 1) {
+      const found = base.subcommands.get(lowerAscii(args[1]));
+      if (!found || !arityOk(found.arity, args.length)) return null;
+      info = found;
+    }
+    if (info.flags.has("admin")) return null;
+    return info.route !== "refused" || name === "wait" ? info : null;
   }
 
   private dispatch(session: ClientSession, args: Uint8Array[], slot: ReplySlot): void {
@@ -196,6 +253,13 @@ export class CommandRouter implements CommandHandler {
       case "quit":
         slot.closeAfter = true;
         return slot.complete(OK);
+      case "monitor":
+        if (txn) break; // refused when queued: a transaction's client expects a reply each
+        if (args.length !== 1) return slot.complete(encodeError(arityError(name)));
+        if (session.state.monitor) return slot.complete(NO_REPLY); // as Redis: ignored
+        session.state.monitor = true;
+        this.monitors.add(session);
+        return slot.complete(OK);
       case "reset":
         if (args.length !== 1) return slot.complete(encodeError(arityError("reset")));
         delete session.state.txn;
@@ -206,6 +270,8 @@ export class CommandRouter implements CommandHandler {
         this.tracking.closed(session); // tracking off
         delete session.state.replyMode; // CLIENT REPLY ON, and RESET's own reply is sent
         delete session.state.replicaReads; // READWRITE
+        delete session.state.monitor;
+        this.monitors.delete(session);
         slot.silent = false;
         session.replies.protocol = 2;
         // A subscriber's RESET goes down its pub/sub connection, after the replies still due
@@ -253,6 +319,9 @@ export class CommandRouter implements CommandHandler {
     const check = this.check(name, args);
     if (typeof check === "string") return slot.complete(encodeError(check));
     const info = check;
+    if (session.state.monitor && touchesKeyspace(info)) {
+      return slot.complete(encodeError(Errors.monitorKeyspace));
+    }
     if (info.route === "local") return this.local(session, name, args, slot);
     const route = this.node.dataCommandRoute(info.route === "read" ? "read" : "write", session);
     if (typeof route === "string") return slot.complete(encodeError(route));
@@ -320,6 +389,7 @@ export class CommandRouter implements CommandHandler {
   closed(session: ClientSession): void {
     (session.state.peerAck as PeerProgressAck | undefined)?.close();
     this.tracking.closed(session);
+    this.monitors.delete(session);
     this.node.clientClosed(session);
   }
 
@@ -601,7 +671,16 @@ export class CommandRouter implements CommandHandler {
     args: Uint8Array[],
     slot: ReplySlot,
   ): void {
-    const error = this.queueCheck(txn, name, args);
+    let error: string | null;
+    if (session.state.monitor && isKeyspaceCommand(this.check(name, args))) {
+      txn.failed = true;
+      error = Errors.monitorKeyspace;
+    } else {
+      error = this.queueCheck(txn, name, args);
+    }
+    if (error === null && this.monitors.active && this.monitorable(name, args)) {
+      (txn.monitored ??= []).push(monitorArgs(args));
+    }
     if (error === null && this.tracking.isTracking(session)) {
       const info = this.check(name, args);
       if (typeof info !== "string" && info.flags.has("readonly")) {
@@ -626,6 +705,7 @@ export class CommandRouter implements CommandHandler {
       return fail(Errors.transactionTooLarge);
     }
     if (nodeCommands.has(name)) return fail(Errors.notSupported);
+    if (name === "monitor" && args.length === 1) return fail(Errors.monitorInMulti);
     if (name === "wait") return fail(`${Errors.notSupported} inside MULTI/EXEC`);
     const check = this.check(name, args);
     if (typeof check === "string") return fail(check);
@@ -762,4 +842,19 @@ function timeReply(): Uint8Array {
  */
 function ownedArgs(args: Uint8Array[]): Uint8Array[] {
   return args.map((arg) => arg.slice());
+}
+
+/** Flagged may_replicate in Redis 7.0, which COMMAND does not show. */
+const mayReplicateNames = new Set(["eval", "evalsha", "fcall", "publish", "spublish"]);
+
+/**
+ * Redis refuses a monitor (a replica, to it) the commands that read or change keys, or may be
+ * replicated: `Replica can't interact with the keyspace`.
+ */
+function touchesKeyspace(info: CommandInfo): boolean {
+  return info.flags.has("write") || info.flags.has("readonly") || mayReplicateNames.has(info.name);
+}
+
+function isKeyspaceCommand(check: CommandInfo | string): boolean {
+  return typeof check !== "string" && touchesKeyspace(check);
 }

@@ -13,6 +13,8 @@ export const Errors = {
   notCommitted: "TIMEOUT not committed yet",
   requestTimeout: "TIMEOUT request timed out; the outcome is unknown",
   notSupported: "ERR not supported by RedisRaft",
+  monitorKeyspace: "ERR Replica can't interact with the keyspace",
+  monitorInMulti: "ERR MONITOR isn't allowed for DENY BLOCKING client",
   maxClients: "ERR max number of clients reached",
   entryTooLarge: "ERR write exceeds the maximum log entry size (entry-max-bytes)",
   transactionTooLarge: "ERR transaction exceeds the maximum log entry size (entry-max-bytes)",

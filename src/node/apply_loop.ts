@@ -9,7 +9,7 @@
 import { decodeMembershipChange, type Entry, EntryType } from "../raft/mod.ts";
 import { RequestParser } from "../resp/mod.ts";
 import { commandKeys, type CommandTable } from "../redis/command_table.ts";
-import type { PipelinedConnection } from "../redis/pipelined_connection.ts";
+import type { CommandParts, PipelinedConnection } from "../redis/pipelined_connection.ts";
 import { encodeBulk, encodeError, nullArrayFor } from "../server/replies.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
 import { BatchSlot } from "./write_batch.ts";
@@ -24,7 +24,7 @@ import {
 } from "./blocked_clients.ts";
 import { decodePayload, type EntryPayload, PayloadKind } from "./entry_payload.ts";
 import type { ChildConfig } from "./child_config.ts";
-import { atTime } from "./child_clock.ts";
+import { atTime, atTimeParts } from "./child_clock.ts";
 
 const clockPing = new TextEncoder().encode("*1\r\n$4\r\nPING\r\n");
 import type { PendingWrites } from "./pending_requests.ts";
@@ -250,9 +250,9 @@ export class ApplyLoop {
   }
 
   /** An entry's commands as the child runs them at the entry's `timeMs` (when it has a clock). */
-  private timed(commandBytes: Uint8Array, timeMs: number | undefined) {
+  private timed(commandBytes: Uint8Array, timeMs: number | undefined): CommandParts {
     if (timeMs === undefined || !this.ctx.childClock()) return commandBytes;
-    return atTime(commandBytes, timeMs, this.ctx.child());
+    return atTimeParts(commandBytes, timeMs, this.ctx.child());
   }
 
   /** A replicated CONFIG SET: the apply waits for the child's answer to record what it took. */

@@ -8,7 +8,7 @@
  */
 import { allocBytes } from "../resp/byte_slab.ts";
 import { encodeCommand, RequestParser } from "../resp/mod.ts";
-import { concatBytes } from "../resp/bytes.ts";
+import { concatBytes, WRITE_COPY_MAX_BYTES } from "../resp/bytes.ts";
 
 const encoder = new TextEncoder();
 
@@ -35,19 +35,39 @@ export function atTime(
   timeMs: number,
   child: ChildClockState = { clockMs: -1 },
 ): Uint8Array {
+  const parts = atTimeParts(commandBytes, timeMs, child);
+  return parts.length === 1 ? parts[0] : concatBytes(parts);
+}
+
+/**
+ * `atTime` as the buffers to write in order: a large command is not copied behind its prefix
+ * (copying megabytes into fresh memory stalls the node for a tenth of a second and more).
+ */
+export function atTimeParts(
+  commandBytes: Uint8Array,
+  timeMs: number,
+  child: ChildClockState = { clockMs: -1 },
+): Uint8Array[] {
   const ms = Math.trunc(timeMs);
-  if (child.clockMs === ms) return commandBytes;
+  if (child.clockMs === ms) return [commandBytes];
   child.clockMs = ms;
   if (ms !== cachedMs) {
     const digits = String(ms);
     cachedPrefix = encoder.encode(`$7\r\nRAFT.AT\r\n$${digits.length}\r\n${digits}\r\n`);
     cachedMs = ms;
   }
-  return spliceFirst(commandBytes, cachedPrefix, 2) ?? reencodeFirst(commandBytes, ms);
+  return spliceFirst(commandBytes, cachedPrefix, 2) ?? [reencodeFirst(commandBytes, ms)];
 }
 
-/** `*N\r\n<rest>` becomes `*(N+k)\r\n<prefix><rest>`; null if the header is not that form. */
-function spliceFirst(bytes: Uint8Array, prefix: Uint8Array, prefixArgs: number): Uint8Array | null {
+/**
+ * `*N\r\n<rest>` becomes `*(N+k)\r\n<prefix><rest>` (one buffer, or the new header and prefix
+ * then `rest` itself when it is large); null if the header is not that form.
+ */
+function spliceFirst(
+  bytes: Uint8Array,
+  prefix: Uint8Array,
+  prefixArgs: number,
+): Uint8Array[] | null {
   if (bytes[0] !== 42 /* '*' */) return null;
   let count = 0;
   let i = 1;
@@ -60,11 +80,13 @@ function spliceFirst(bytes: Uint8Array, prefix: Uint8Array, prefixArgs: number):
     ? arrayHeaders[total]
     : encoder.encode(`*${total}\r\n`);
   const rest = bytes.subarray(i + 2);
-  const out = allocBytes(header.length + prefix.length + rest.length);
+  const large = rest.length >= WRITE_COPY_MAX_BYTES;
+  const out = allocBytes(header.length + prefix.length + (large ? 0 : rest.length));
   out.set(header);
   out.set(prefix, header.length);
+  if (large) return [out, rest];
   out.set(rest, header.length + prefix.length);
-  return out;
+  return [out];
 }
 
 /** The first command not in the `*N\r\n` form (an inline one): parsed and re-encoded. */

@@ -3,6 +3,8 @@
  * Growable big-endian binary writer and bounds-checked reader for peer messages. Integers up to
  * 2^53 (indexes, terms, byte offsets) travel as two u32 halves.
  */
+import { concatBytes } from "../resp/bytes.ts";
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const TWO_32 = 2 ** 32;
@@ -10,11 +12,19 @@ const TWO_32 = 2 ** 32;
 export class BinaryWriter {
   private bytes: Uint8Array;
   private view: DataView;
-  length = 0;
+  /** The end of what was written (the headroom included). */
+  length: number;
+  /** Byte strings written by reference: where in `bytes` each belongs, and its bytes. */
+  private readonly references: { at: number; data: Uint8Array }[] = [];
 
-  constructor(initialBytes = 256) {
-    this.bytes = new Uint8Array(initialBytes);
+  /**
+   * `headroomBytes` are left free before the first byte written, for a frame header that
+   * `framedParts` puts there once the length is known: the message is never copied into a frame.
+   */
+  constructor(initialBytes = 256, private readonly headroomBytes = 0) {
+    this.bytes = new Uint8Array(headroomBytes + initialBytes);
     this.view = new DataView(this.bytes.buffer);
+    this.length = headroomBytes;
   }
 
   private reserve(n: number): void {
@@ -53,12 +63,51 @@ export class BinaryWriter {
     this.length += value.length;
   }
 
+  /**
+   * As `bytesWithLength`, but `value` is not copied: `framedParts` hands it out as a part of its
+   * own (the caller keeps it unchanged until those parts are written).
+   */
+  bytesWithLengthByReference(value: Uint8Array): void {
+    this.u32(value.length);
+    this.references.push({ at: this.length, data: value });
+  }
+
   string(value: string): void {
     this.bytesWithLength(encoder.encode(value));
   }
 
+  /** What was written, as one buffer. */
   finish(): Uint8Array {
-    return this.bytes.subarray(0, this.length);
+    if (this.references.length === 0) return this.bytes.subarray(this.headroomBytes, this.length);
+    return concatBytes(this.parts(this.headroomBytes, this.length));
+  }
+
+  /**
+   * What was written, between the header `headerOf(its length)` (at most the headroom) and
+   * `trailer`: the written bytes in place, each byte string written by reference as a part of
+   * its own. Written one after the other, the parts are the frame.
+   */
+  framedParts(headerOf: (length: number) => Uint8Array, trailer: Uint8Array): Uint8Array[] {
+    let length = this.length - this.headroomBytes;
+    for (const reference of this.references) length += reference.data.length;
+    const header = headerOf(length);
+    if (header.length > this.headroomBytes) throw new RangeError("frame header exceeds headroom");
+    const start = this.headroomBytes - header.length;
+    this.bytes.set(header, start);
+    this.reserve(trailer.length);
+    this.bytes.set(trailer, this.length);
+    return this.parts(start, this.length + trailer.length);
+  }
+
+  private parts(start: number, end: number): Uint8Array[] {
+    const parts: Uint8Array[] = [];
+    let from = start;
+    for (const { at, data } of this.references) {
+      parts.push(this.bytes.subarray(from, at), data);
+      from = at;
+    }
+    parts.push(this.bytes.subarray(from, end));
+    return parts;
   }
 }
 

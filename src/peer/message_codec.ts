@@ -14,6 +14,7 @@ import {
   type SnapshotMeta,
 } from "../raft/mod.ts";
 import { allocBytes } from "../resp/byte_slab.ts";
+import { WRITE_COPY_MAX_BYTES } from "../resp/bytes.ts";
 import { BinaryReader, BinaryWriter, DecodeError } from "./binary_buffer.ts";
 
 export { DecodeError };
@@ -70,8 +71,44 @@ function readMeta(r: BinaryReader): SnapshotMeta {
   return { index, term, sizeBytes, membership };
 }
 
+/** An entry's index, term, type and length fields in an AppendEntries message. */
+const entryFramingBytes = 8 + 8 + 1 + 4;
+
+/** Bytes of `data` a writer holds: none when it goes by reference. */
+function copiedBytes(data: Uint8Array, referenceMinBytes: number): number {
+  return data.length < referenceMinBytes ? data.length : 0;
+}
+
+function writeBytes(w: BinaryWriter, data: Uint8Array, referenceMinBytes: number): void {
+  if (data.length < referenceMinBytes) w.bytesWithLength(data);
+  else w.bytesWithLengthByReference(data);
+}
+
 export function encodeMessage(message: Message, chunk?: Uint8Array): Uint8Array {
-  const w = new BinaryWriter(message.type === MessageType.AppendEntries ? 1024 : 64);
+  return writeMessage(message, chunk).finish();
+}
+
+/**
+ * `message` (with a snapshot's `chunk`) in a writer that leaves `headroomBytes` free before it,
+ * for a caller that frames it in place; entries (and a chunk) of `referenceMinBytes` or more are
+ * written by reference, not copied.
+ */
+export function writeMessage(
+  message: Message,
+  chunk?: Uint8Array,
+  headroomBytes = 0,
+  referenceMinBytes = Infinity,
+): BinaryWriter {
+  // Sized to hold the whole message and a frame's trailer: growing would copy the entries.
+  let initialBytes = 80;
+  if (message.type === MessageType.AppendEntries) {
+    for (const entry of message.entries) {
+      initialBytes += entryFramingBytes + copiedBytes(entry.data, referenceMinBytes);
+    }
+  } else if (message.type === MessageType.InstallSnapshot && chunk) {
+    initialBytes += 1024 + copiedBytes(chunk, referenceMinBytes);
+  }
+  const w = new BinaryWriter(initialBytes, headroomBytes);
   w.u8(message.type);
   w.u32(message.from);
   w.u32(message.to);
@@ -86,7 +123,7 @@ export function encodeMessage(message: Message, chunk?: Uint8Array): Uint8Array 
         w.u53(entry.index);
         w.u53(entry.term);
         w.u8(entry.type);
-        w.bytesWithLength(entry.data);
+        writeBytes(w, entry.data, referenceMinBytes);
       }
       break;
     case MessageType.AppendEntriesResponse:
@@ -121,7 +158,7 @@ export function encodeMessage(message: Message, chunk?: Uint8Array): Uint8Array 
       w.u53(message.offsetBytes);
       w.u53(message.lengthBytes);
       w.u8(message.last ? 1 : 0);
-      w.bytesWithLength(chunk ?? new Uint8Array(0));
+      writeBytes(w, chunk ?? new Uint8Array(0), referenceMinBytes);
       break;
     case MessageType.InstallSnapshotResponse:
       w.u53(message.snapshotIndex);
@@ -130,7 +167,23 @@ export function encodeMessage(message: Message, chunk?: Uint8Array): Uint8Array 
       w.u8(message.done ? 1 : 0);
       break;
   }
-  return w.finish();
+  return w;
+}
+
+/**
+ * An entry's bytes to keep: entries outlive the network buffer (they go to the log and the
+ * core), which is never written again once parsed. A small entry is copied (into a shared slab:
+ * one backing store per entry showed up in followers' profiles), or it would pin the whole
+ * buffer; a large one that fills most of its buffer is kept as it is (copying megabytes into
+ * fresh memory stalls the node far longer than the few bytes it pins).
+ */
+function ownedEntryData(view: Uint8Array): Uint8Array {
+  if (view.length >= WRITE_COPY_MAX_BYTES && view.length * 2 >= view.buffer.byteLength) {
+    return view;
+  }
+  const data = allocBytes(view.length);
+  data.set(view);
+  return data;
 }
 
 export function decodeMessage(bytes: Uint8Array, limits: CodecLimits): WireMessage {
@@ -153,11 +206,7 @@ export function decodeMessage(bytes: Uint8Array, limits: CodecLimits): WireMessa
         const entryTerm = r.u53();
         const entryType = r.u8();
         if (entryType > 4) throw new DecodeError(`unknown entry type ${entryType}`);
-        // Copy: entries outlive the network buffer (they go to the log and the core). Small
-        // ones share slabs: one backing store per entry showed up in followers' profiles.
-        const view = r.bytesWithLength(limits.entryMaxBytes);
-        const data = allocBytes(view.length);
-        data.set(view);
+        const data = ownedEntryData(r.bytesWithLength(limits.entryMaxBytes));
         entries.push({ index, term: entryTerm, type: entryType as EntryType, data });
       }
       result = { message: { type, from, to, term, prevIndex, prevTerm, commit, entries } };

@@ -4,8 +4,7 @@
  * member, created on first use or membership change, closed when the member leaves.
  */
 import type { Membership, Message } from "../raft/mod.ts";
-import { encodeMessage } from "./message_codec.ts";
-import { PeerLink, type PeerLinkOptions } from "./peer_link.ts";
+import { messageCommand, PeerLink, type PeerLinkOptions } from "./peer_link.ts";
 
 export interface PeerHubOptions extends PeerLinkOptions {
   selfAddr: string;
@@ -45,7 +44,7 @@ export class PeerHub {
   send(message: Message, chunk?: Uint8Array): void {
     const link = this.link(message.to);
     if (!link) return;
-    link.send(encodeMessage(message, chunk));
+    link.send(messageCommand(message, chunk));
   }
 
   /** Peer `id` connected to this node: our link to it, if down, tries again now. */

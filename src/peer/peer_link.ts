@@ -10,7 +10,9 @@
  */
 import { encodeCommand, ReplyScanner } from "../resp/mod.ts";
 import { writeAll } from "../resp/write_all.ts";
-import { concatBytes } from "../resp/bytes.ts";
+import { coalesceForWrite, WRITE_COPY_MAX_BYTES } from "../resp/bytes.ts";
+import type { Message } from "../raft/mod.ts";
+import { writeMessage } from "./message_codec.ts";
 import { withConnectTimeout } from "./connect_timeout.ts";
 
 export type LinkState = "disconnected" | "connecting" | "connected" | "connect_error";
@@ -26,7 +28,22 @@ export interface PeerLinkOptions {
   reconnectMaxMs: number;
 }
 
-const msgName = new TextEncoder().encode("RAFT.MSG");
+const encoder = new TextEncoder();
+const CRLF = encoder.encode("\r\n");
+/** Room for `*2\r\n$8\r\nRAFT.MSG\r\n$<up to 10 digits>\r\n`. */
+const commandHeadroomBytes = 32;
+
+/**
+ * `message` as the `RAFT.MSG <binary>` command a peer reads, as the parts to write one after the
+ * other: the message encoded in place behind the command's header, except for large entries
+ * (and snapshot chunks), which are written as they are, never copied.
+ */
+export function messageCommand(message: Message, chunk?: Uint8Array): Uint8Array[] {
+  return writeMessage(message, chunk, commandHeadroomBytes, WRITE_COPY_MAX_BYTES).framedParts(
+    (length) => encoder.encode(`*2\r\n$8\r\nRAFT.MSG\r\n$${length}\r\n`),
+    CRLF,
+  );
+}
 
 export class PeerLink {
   state: LinkState = "disconnected";
@@ -61,18 +78,17 @@ export class PeerLink {
     this.run();
   }
 
-  /** Queue one encoded message; false when dropped because the queue is full. */
-  send(messageBytes: Uint8Array): boolean {
+  /** Queue one message (its parts: see `messageCommand`); false when dropped (queue full). */
+  send(parts: readonly Uint8Array[]): boolean {
     if (this.closed) return false;
-    if (
-      this.queuedBytes + messageBytes.length > this.options.queueMaxBytes && this.queue.length > 0
-    ) {
+    let bytes = 0;
+    for (const part of parts) bytes += part.length;
+    if (this.queuedBytes + bytes > this.options.queueMaxBytes && this.queue.length > 0) {
       this.droppedCount++;
       return false;
     }
-    const frame = encodeCommand([msgName, messageBytes]);
-    this.queue.push(frame);
-    this.queuedBytes += frame.length;
+    this.queue.push(...parts);
+    this.queuedBytes += bytes;
     if (this.state === "connected" && !this.writing) this.flush();
     return true;
   }
@@ -218,7 +234,7 @@ export class PeerLink {
         const batch = this.queue;
         this.queue = [];
         this.queuedBytes = 0;
-        await writeAll(this.conn, concatBytes(batch));
+        for (const part of coalesceForWrite(batch)) await writeAll(this.conn, part);
       }
     } catch {
       this.dropConn();

@@ -13,8 +13,11 @@
  */
 import { ReplyScanner } from "../resp/reply_scanner.ts";
 import { writeAll } from "../resp/write_all.ts";
-import { concatBytes } from "../resp/bytes.ts";
+import { coalesceForWrite } from "../resp/bytes.ts";
 import type { RespProtocol } from "../resp/resp_protocol.ts";
+
+/** One command's encoded bytes: a buffer, or buffers to write one after the other. */
+export type CommandParts = Uint8Array | readonly Uint8Array[];
 
 /** Receives the raw bytes of one reply frame. */
 export type ReplyCallback = (frame: Uint8Array) => void;
@@ -136,7 +139,7 @@ export class PipelinedConnection {
    * silently). `waiter`, if given, is who the reply is for (see `answerOverdue`).
    */
   send(
-    commandBytes: Uint8Array,
+    commandBytes: CommandParts,
     replyCount: number,
     onReply: ReplyCallback,
     protocol: RespProtocol = 2,
@@ -213,7 +216,7 @@ export class PipelinedConnection {
    * told not to send them (CLIENT REPLY OFF, until the next `send`), which saves it the writes
    * and this side the wakeups to read them. Errors are not reported either.
    */
-  sendWithoutReply(commandBytes: Uint8Array): void {
+  sendWithoutReply(commandBytes: CommandParts): void {
     if (this.closed) return;
     this.sentWithoutReply = true;
     if (!this.repliesOff) {
@@ -223,8 +226,9 @@ export class PipelinedConnection {
     this.queue(commandBytes);
   }
 
-  private queue(commandBytes: Uint8Array): void {
-    this.pendingChunks.push(commandBytes);
+  private queue(commandBytes: CommandParts): void {
+    if (commandBytes instanceof Uint8Array) this.pendingChunks.push(commandBytes);
+    else this.pendingChunks.push(...commandBytes);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(() => this.flush());
@@ -267,10 +271,12 @@ export class PipelinedConnection {
     if (this.pendingChunks.length === 0 || this.closed) return;
     const chunks = this.pendingChunks;
     this.pendingChunks = [];
-    const data = chunks.length === 1 ? chunks[0] : concatBytes(chunks);
-    this.unwritten += data.length;
-    this.writing = this.writing.then(() => this.writeAll(data)).finally(() => {
-      this.unwritten -= data.length;
+    const parts = coalesceForWrite(chunks);
+    let bytes = 0;
+    for (const part of parts) bytes += part.length;
+    this.unwritten += bytes;
+    this.writing = this.writing.then(() => this.writeAll(parts)).finally(() => {
+      this.unwritten -= bytes;
     });
   }
 
@@ -281,9 +287,9 @@ export class PipelinedConnection {
     return this.unwritten + queued;
   }
 
-  private async writeAll(data: Uint8Array): Promise<void> {
+  private async writeAll(parts: Uint8Array[]): Promise<void> {
     try {
-      await writeAll(this.conn, data);
+      for (const part of parts) await writeAll(this.conn, part);
     } catch {
       this.end();
     }

@@ -17,6 +17,37 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/**
+ * Parts of at least this size are written as they are rather than copied together with their
+ * neighbours: copying megabytes into fresh memory (page faults first) costs far more than a
+ * write call.
+ */
+export const WRITE_COPY_MAX_BYTES = 64 * 1024;
+
+/**
+ * `parts` as few buffers to write, in order: each run of parts smaller than `copyMaxBytes`
+ * joined into one (a lone part as it is), each larger part as it is.
+ */
+export function coalesceForWrite(
+  parts: readonly Uint8Array[],
+  copyMaxBytes = WRITE_COPY_MAX_BYTES,
+): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let runStart = 0;
+  const endRun = (end: number) => {
+    if (end - runStart === 1) out.push(parts[runStart]);
+    else if (end > runStart) out.push(concatBytes(parts.slice(runStart, end)));
+  };
+  for (let i = 0; i < parts.length; i++) {
+    if (parts[i].length < copyMaxBytes) continue;
+    endRun(i);
+    out.push(parts[i]);
+    runStart = i + 1;
+  }
+  endRun(parts.length);
+  return out;
+}
+
 /** Longest input turned into a string with one `String.fromCharCode` call. */
 const FROM_CHAR_CODE_MAX_BYTES = 4096;
 

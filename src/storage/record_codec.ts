@@ -31,6 +31,16 @@ export function recordBytes(record: LogRecord): number {
 
 /** Writes the frame of `record` into `out` at `offset`; returns the offset after it. */
 export function encodeRecord(out: Uint8Array, offset: number, record: LogRecord): number {
+  const payloadAt = encodeRecordHeader(out, offset, record);
+  out.set(record.data, payloadAt);
+  return payloadAt + record.data.byteLength;
+}
+
+/**
+ * Writes the header of `record`'s frame into `out` at `offset` (its checksum covers the payload,
+ * which the caller writes after it); returns the offset after the header.
+ */
+export function encodeRecordHeader(out: Uint8Array, offset: number, record: LogRecord): number {
   const { term, index, type, data } = record;
   assert(Number.isSafeInteger(term) && term >= 0, `record term ${term} out of range`);
   assert(Number.isSafeInteger(index) && index >= 1, `record index ${index} out of range`);
@@ -39,9 +49,8 @@ export function encodeRecord(out: Uint8Array, offset: number, record: LogRecord)
   writeU64(out, offset + 8, term);
   writeU64(out, offset + 16, index);
   out[offset + 24] = type;
-  out.set(data, offset + RECORD_HEADER_BYTES);
-  const end = offset + RECORD_HEADER_BYTES + data.byteLength;
-  writeU32(out, offset + 4, crc32c(out, 0, offset + CRC_START, end));
+  const end = offset + RECORD_HEADER_BYTES;
+  writeU32(out, offset + 4, crc32c(data, crc32c(out, 0, offset + CRC_START, end)));
   return end;
 }
 

@@ -1,7 +1,8 @@
 /** Unit: the RAFT.AT prefix put in front of each command for the child's clock. */
 import assert from "node:assert/strict";
-import { atTime } from "../../../src/node/child_clock.ts";
+import { atTime, atTimeParts } from "../../../src/node/child_clock.ts";
 import { encodeCommand, RequestParser } from "../../../src/resp/mod.ts";
+import { concatBytes } from "../../../src/resp/bytes.ts";
 
 function commands(bytes: Uint8Array): string[][] {
   const parser = new RequestParser();
@@ -46,4 +47,16 @@ Deno.test("atTime leaves out the prefix when the connection's child clock alread
     [["RAFT.AT", "100", "GET", "k"]],
     "a new connection (a new child) starts unknown",
   );
+});
+
+Deno.test("atTimeParts: a large command follows its prefix as it is, not copied", () => {
+  const value = "v".repeat(100 * 1024);
+  const big = encodeCommand(["SET", "k", value]);
+  const parts = atTimeParts(big, 42);
+  assert.equal(parts.length, 2);
+  assert.equal(parts[1].buffer, big.buffer, "a view into the command itself");
+  assert.deepEqual(commands(concatBytes(parts)), [["RAFT.AT", "42", "SET", "k", value]]);
+  const small = atTimeParts(encodeCommand(["SET", "k", "v"]), 42);
+  assert.equal(small.length, 1, "a small command is one buffer with its prefix");
+  assert.deepEqual(commands(small[0]), [["RAFT.AT", "42", "SET", "k", "v"]]);
 });

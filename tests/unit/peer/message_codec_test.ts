@@ -1,7 +1,12 @@
 /** Unit: peer message encoding round-trips every message type and rejects hostile bytes. */
 import assert from "node:assert/strict";
 import { type Message, MessageType } from "../../../src/raft/mod.ts";
-import { DecodeError, decodeMessage, encodeMessage } from "../../../src/peer/message_codec.ts";
+import {
+  DecodeError,
+  decodeMessage,
+  encodeMessage,
+  writeMessage,
+} from "../../../src/peer/message_codec.ts";
 
 const limits = { entryMaxBytes: 1 << 20, entriesMaxCount: 1000, chunkMaxBytes: 1 << 16 };
 const meta = {
@@ -143,4 +148,27 @@ Deno.test("a heartbeat response's last index is range-checked", () => {
   const bytes = encodeMessage(response);
   bytes[bytes.length - 8] = 0xff; // high word of lastIndex beyond 2^53
   assert.throws(() => decodeMessage(bytes, limits), /out of range/);
+});
+
+Deno.test("large entries: written by reference, decoded as views of the message", () => {
+  const big = new Uint8Array(100 * 1024).map((_, i) => i % 253);
+  const message: Message = {
+    type: MessageType.AppendEntries,
+    from: 1,
+    to: 2,
+    term: 5,
+    prevIndex: 1,
+    prevTerm: 1,
+    commit: 1,
+    entries: [
+      { index: 2, term: 5, type: 0, data: big },
+      { index: 3, term: 5, type: 0, data: new Uint8Array([7, 7]) },
+    ],
+  }; // deno-fmt-ignore
+  const bytes = writeMessage(message, undefined, 0, 1024).finish();
+  assert.deepEqual(bytes, encodeMessage(message), "the same bytes as copying");
+  const decoded = decodeMessage(bytes, limits).message as typeof message;
+  assert.deepEqual(decoded, message);
+  assert.equal(decoded.entries[0].data.buffer, bytes.buffer, "a large entry is a view");
+  assert.notEqual(decoded.entries[1].data.buffer, bytes.buffer, "a small one is copied out");
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { keyString, lowerAscii } from "../../../src/resp/bytes.ts";
+import { coalesceForWrite, concatBytes, keyString, lowerAscii } from "../../../src/resp/bytes.ts";
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 
@@ -25,4 +25,20 @@ Deno.test("keyString and lowerAscii keep every byte of long inputs", () => {
       if (lowered.charCodeAt(i) !== (c >= 65 && c <= 90 ? c + 32 : c)) assert.fail(`byte ${i}`);
     }
   }
+});
+
+Deno.test("coalesceForWrite joins runs of small parts and leaves large ones as they are", () => {
+  const small = (n: number) => new Uint8Array(n).fill(n);
+  const large = new Uint8Array(10).fill(9);
+  const parts = [small(1), small(2), large, small(3), large, large, small(4)];
+  const out = coalesceForWrite(parts, 10);
+  assert.equal(out.length, 6);
+  assert.deepEqual(out[0], concatBytes([small(1), small(2)]));
+  assert.equal(out[1], large);
+  assert.equal(out[2], parts[3], "a lone small part is not copied");
+  assert.equal(out[3], large);
+  assert.equal(out[4], large);
+  assert.equal(out[5], parts[6]);
+  assert.deepEqual(concatBytes(out), concatBytes(parts));
+  assert.deepEqual(coalesceForWrite([], 10), []);
 });

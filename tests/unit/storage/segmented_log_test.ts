@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { RECORD_HEADER_BYTES } from "../../../src/storage/record_codec.ts";
+import {
+  encodeRecord,
+  RECORD_HEADER_BYTES,
+  recordBytes,
+} from "../../../src/storage/record_codec.ts";
 import { segmentFileName } from "../../../src/storage/segment_index.ts";
 import { LogCorruptionError } from "../../../src/storage/segment_scan.ts";
 import { SegmentedLog, type SegmentedLogOptions } from "../../../src/storage/segmented_log.ts";
@@ -215,6 +219,33 @@ Deno.test("segmented log: a record larger than segmentMaxBytes gets a segment of
     await log.close();
     const reopened = await openLog(dir, options);
     await assertContents(reopened, [record(1, 1), record(2, 1), big, record(4, 1)]);
+    await reopened.close();
+  });
+});
+
+Deno.test("segmented log: large payloads, written from their own buffers, frame as small ones do", async () => {
+  await withDir(async (dir) => {
+    const large = (index: number, size: number) => ({
+      index,
+      term: 2,
+      type: 1,
+      data: new Uint8Array(size).map((_, i) => (i * 31 + index) % 256),
+    });
+    const written = [record(1, 2), large(2, 64 * 1024), large(3, 300 * 1024), record(4, 2)];
+    const log = await openLog(dir);
+    log.append(written.slice(0, 3));
+    await log.sync();
+    log.append(written.slice(3));
+    await log.sync();
+    await log.close();
+    // The file holds exactly the frames encodeRecord makes, one after the other.
+    const expected = new Uint8Array(written.reduce((n, r) => n + recordBytes(r), 0));
+    let offset = 0;
+    for (const r of written) offset = encodeRecord(expected, offset, r);
+    const file = await Deno.readFile(segmentPath(dir, 1));
+    assert.deepEqual(file.subarray(0, expected.length), expected);
+    const reopened = await openLog(dir);
+    await assertContents(reopened, written);
     await reopened.close();
   });
 });

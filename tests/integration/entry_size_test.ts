@@ -97,3 +97,41 @@ Deno.test("writes of 15 MiB keep the leader: their bytes are not copied on the w
     await cluster.destroy();
   }
 });
+
+Deno.test("large entries reach a restarted follower from the leader's log and in a snapshot", async () => {
+  const cluster = await TestCluster.start(3);
+  const clients = new OpenClients();
+  try {
+    const leader = await cluster.leader();
+    const follower = cluster.nodes.find((node) => node !== leader)!;
+    const client = await clients.connect(leader.port);
+    // Entries, log records and snapshot chunks of 64 KiB and more are sent and written from
+    // their own buffers (and kept as views of the message they arrived in): every byte must
+    // still land where it belongs.
+    const value = (i: number) => `${i}:`.padEnd(300 * 1024, String.fromCharCode(97 + (i % 26)));
+    const write = async (from: number, to: number) => {
+      for (let i = from; i < to; i++) {
+        assert.equal(await client.call("SET", `big${i}`, value(i)), "OK");
+      }
+    };
+    await follower.crash();
+    await write(0, 10);
+    await follower.spawn(); // catches up by appends
+    await cluster.waitConverged();
+    await follower.crash();
+    await write(10, 20);
+    assert.equal(await client.call("RAFT.DEBUG", "COMPACT"), "OK");
+    await write(20, 25);
+    const compacted = Number(infoField(await cluster.info(leader), "raft_snapshot_last_idx"));
+    await follower.spawn(); // catches up by a snapshot, then appends
+    await cluster.waitConverged();
+    const installed = Number(infoField(await cluster.info(follower), "raft_snapshot_last_idx"));
+    assert.ok(installed >= compacted, `the follower holds the leader's snapshot (${installed})`);
+    const onFollower = await clients.connect(follower.port);
+    assert.equal(await onFollower.call("READONLY"), "OK");
+    for (let i = 0; i < 25; i++) assert.equal(await onFollower.call("GET", `big${i}`), value(i));
+  } finally {
+    clients.closeAll();
+    await cluster.destroy();
+  }
+});

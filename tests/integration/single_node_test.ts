@@ -192,7 +192,6 @@ Deno.test("commands that control the child or break replication are refused; err
         ["SLAVEOF", "NO", "ONE"],
         ["SAVE"],
         ["BGSAVE"],
-        ["MONITOR"],
         ["MODULE", "LIST"],
         ["MIGRATE", "127.0.0.1", "1", "k", "0", "10"],
         ["BGREWRITEAOF"],

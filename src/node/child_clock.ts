@@ -7,6 +7,7 @@
  * one the child's clock already holds goes without the prefix (most do, at many per millisecond).
  */
 import { allocBytes } from "../resp/byte_slab.ts";
+import type { CommandParts } from "../redis/pipelined_connection.ts";
 import { encodeCommand, RequestParser } from "../resp/mod.ts";
 import { concatBytes, WRITE_COPY_MAX_BYTES } from "../resp/bytes.ts";
 
@@ -44,10 +45,16 @@ export function atTime(
  * (copying megabytes into fresh memory stalls the node for a tenth of a second and more).
  */
 export function atTimeParts(
-  commandBytes: Uint8Array,
+  command: CommandParts,
   timeMs: number,
   child: ChildClockState = { clockMs: -1 },
 ): Uint8Array[] {
+  if (!(command instanceof Uint8Array)) {
+    // Encoded in parts (a large argument): the prefix goes into the first, which starts `*N`.
+    const [first, ...rest] = command;
+    return [...atTimeParts(first, timeMs, child), ...rest];
+  }
+  const commandBytes = command;
   const ms = Math.trunc(timeMs);
   if (child.clockMs === ms) return [commandBytes];
   child.clockMs = ms;

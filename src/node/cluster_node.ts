@@ -12,7 +12,11 @@ import { slowLinkCampaignHoldElectionTimeouts, SlowQuorumRounds } from "./slow_q
 import { ChildBacklog } from "./child_backlog.ts";
 import type { Config, CrashPoint } from "../config/config_schema.ts";
 import { invalidTunables, quorumReadModeOf, raftTunables } from "./raft_settings.ts";
-import { type Answerable, PipelinedConnection } from "../redis/pipelined_connection.ts";
+import {
+  type Answerable,
+  type CommandParts,
+  PipelinedConnection,
+} from "../redis/pipelined_connection.ts";
 import { CommandTable } from "../redis/command_table.ts";
 import { RedisChild } from "../redis/redis_child.ts";
 import {
@@ -76,7 +80,7 @@ import { PendingWrites } from "./pending_requests.ts";
 import { type PendingRead, ReadBarrier } from "./read_barrier.ts";
 import { ReplicaWaits } from "./replica_waits.ts";
 import { ChildConfig } from "./child_config.ts";
-import { atTime } from "./child_clock.ts";
+import { atTimeParts } from "./child_clock.ts";
 import { handleAdminCommand } from "./admin_commands.ts";
 import { openChildInvalidations } from "./child_invalidations.ts";
 import type { InvalidationSink, TrackingStats } from "../server/client_tracking.ts";
@@ -411,7 +415,7 @@ export class ClusterNode implements NodeApi {
     return openChildInvalidations(this.child.socketPath, sink);
   }
 
-  proxy(addr: string, commandBytes: Uint8Array, slot: ReplySlot): void {
+  proxy(addr: string, commandBytes: CommandParts, slot: ReplySlot): void {
     this.leaderProxy.forward(addr, commandBytes, slot);
   }
 
@@ -510,7 +514,7 @@ export class ClusterNode implements NodeApi {
 
   read(
     session: ClientSession,
-    commandBytes: Uint8Array,
+    commandBytes: CommandParts,
     replyCount: number,
     slot: ReplySlot,
   ): void {
@@ -554,15 +558,15 @@ export class ClusterNode implements NodeApi {
    * held there, so its background expiry agrees with the log too. Elsewhere (stale reads) the
    * child's clock is the last applied entry's.
    */
-  private readClock(commandBytes: Uint8Array): Uint8Array {
+  private readClock(commandBytes: CommandParts): CommandParts {
     if (!this.child.hasClock || this.role !== "leader" || !this.raft) return commandBytes;
     const timeMs = this.entryClock.readTimeMs(this.appliedIndex < this.raft.lastIndex);
-    return atTime(commandBytes, timeMs, this.childConn);
+    return atTimeParts(commandBytes, timeMs, this.childConn);
   }
 
   private registerRead(
     order: SessionOrder,
-    commandBytes: Uint8Array,
+    commandBytes: CommandParts,
     replyCount: number,
     slot: ReplySlot,
     local: boolean,

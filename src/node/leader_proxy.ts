@@ -6,7 +6,7 @@
  * closed and every request still waiting gets an error (its outcome is unknown), so replies can
  * never cross to the wrong request, also across reconnects.
  */
-import { PipelinedConnection } from "../redis/pipelined_connection.ts";
+import { type CommandParts, PipelinedConnection } from "../redis/pipelined_connection.ts";
 import type { ReplySlot } from "../server/reply_queue.ts";
 import { encodeError } from "../server/replies.ts";
 import { encodeCommand } from "../resp/mod.ts";
@@ -34,7 +34,7 @@ export class LeaderProxy {
   }
 
   /** Forward `commandBytes` (one command) to the leader at `addr`. */
-  forward(addr: string, commandBytes: Uint8Array, slot: ReplySlot): void {
+  forward(addr: string, commandBytes: CommandParts, slot: ReplySlot): void {
     this.stats.requests++;
     if (addr !== this.addr) this.reset(addr);
     const send = (conn: PipelinedConnection) => {

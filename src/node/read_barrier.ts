@@ -14,11 +14,12 @@
  * round fails, the held reply is dropped and the client gets the round's error.
  */
 import type { ReplySlot } from "../server/reply_queue.ts";
+import type { CommandParts } from "../redis/pipelined_connection.ts";
 import { encodeError } from "../server/replies.ts";
 import { Errors } from "../server/errors.ts";
 
 export interface PendingRead {
-  commandBytes: Uint8Array;
+  commandBytes: CommandParts;
   replyCount: number;
   slot: ReplySlot;
   deadlineMs: number;

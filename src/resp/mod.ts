@@ -16,6 +16,7 @@ export { splitInlineArgs } from "./inline_args.ts";
 export { parseRedisInteger } from "./resp_integer.ts";
 export {
   encodeCommand,
+  encodeCommandParts,
   REPLY_NULL_ARRAY,
   REPLY_NULL_BULK,
   REPLY_OK,

@@ -5,6 +5,7 @@
  */
 
 import { allocBytes } from "./byte_slab.ts";
+import { concatBytes, WRITE_COPY_MAX_BYTES } from "./bytes.ts";
 
 const CR = 13;
 const LF = 10;
@@ -17,6 +18,7 @@ const HEADER_TABLE_SIZE = 1024;
 const ASCII_LOOP_MAX_CHARS = 64;
 
 const encoder = new TextEncoder();
+const CRLF_BYTES = encoder.encode("\r\n");
 
 function headerTable(prefix: string): Uint8Array[] {
   const table: Uint8Array[] = [];
@@ -224,6 +226,30 @@ export function encodeCommand(args: readonly (Uint8Array | string)[]): Uint8Arra
   const out = allocBytes(encodedCommandBytes(args));
   writeCommandAt(out, 0, args);
   return out;
+}
+
+/**
+ * `args` as a RESP multibulk request, as the buffers to write one after the other: arguments of
+ * `WRITE_COPY_MAX_BYTES` or more are parts of their own (not copied; unchanged until written),
+ * the rest is encoded around them. One buffer when no argument is that large.
+ */
+export function encodeCommandParts(args: readonly Uint8Array[]): Uint8Array | Uint8Array[] {
+  let largeCount = 0;
+  for (const arg of args) if (arg.length >= WRITE_COPY_MAX_BYTES) largeCount++;
+  if (largeCount === 0) return encodeCommand(args);
+  const parts: Uint8Array[] = [];
+  let run: Uint8Array[] = [encoder.encode(`*${args.length}\r\n`)];
+  for (const arg of args) {
+    if (arg.length < WRITE_COPY_MAX_BYTES) {
+      run.push(encodeCommand([arg]).subarray(4)); // its `$<n>\r\n<bytes>\r\n`, without `*1\r\n`
+      continue;
+    }
+    run.push(encoder.encode(`$${arg.length}\r\n`));
+    parts.push(concatBytes(run), arg);
+    run = [CRLF_BYTES];
+  }
+  parts.push(concatBytes(run));
+  return parts;
 }
 
 /** Size of `args` encoded as a RESP multibulk request. */

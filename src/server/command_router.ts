@@ -12,7 +12,7 @@ import {
   subscribeNames,
   unknownCommandError,
 } from "../redis/command_table.ts";
-import { encodeCommand, RequestParser } from "../resp/mod.ts";
+import { encodeCommand, encodeCommandParts, RequestParser } from "../resp/mod.ts";
 import {
   encodeArrayHeader,
   encodeBulk,
@@ -333,7 +333,7 @@ export class CommandRouter implements CommandHandler {
       // A wait on the one pipelined connection to the leader would hold every proxied reply
       // behind it (and outlast the proxy's response timeout).
       if (info.route === "blocking") return slot.complete(encodeError(Errors.blockingThroughProxy));
-      return this.node.proxy(route.proxyTo, encodeCommand(args), slot);
+      return this.node.proxy(route.proxyTo, encodeCommandParts(args), slot);
     }
     if (info.name.startsWith("script|") || name.startsWith("eval")) {
       const script = this.scriptCommand(info.name, args);
@@ -353,7 +353,7 @@ export class CommandRouter implements CommandHandler {
         return this.node.write(session, encodeCommandPayload(PayloadKind.Command, rewritten), slot);
       }
       case "read":
-        return this.node.read(session, encodeCommand(args), 1, slot);
+        return this.node.read(session, encodeCommandParts(args), 1, slot);
       case "blocking": {
         const call = parseBlocking(name, args);
         if (typeof call === "string") return slot.complete(encodeError(call));

@@ -3,6 +3,7 @@
  * What the client-facing server needs from the node: its state, the command table, and the
  * three paths a command can take (replicated write, read behind a barrier, local).
  */
+import type { CommandParts } from "../redis/pipelined_connection.ts";
 import type { CommandTable } from "../redis/command_table.ts";
 import type { ClientSession } from "./client_session.ts";
 import type { ReplySlot } from "./reply_queue.ts";
@@ -25,7 +26,12 @@ export interface NodeApi {
   /** Propose an entry payload; the slot gets the child's reply once applied, or an error. */
   write(session: ClientSession, payload: Uint8Array, slot: ReplySlot): void;
   /** A read (per the read mode): the slot gets the child's reply after the barrier. */
-  read(session: ClientSession, commandBytes: Uint8Array, replyCount: number, slot: ReplySlot): void;
+  read(
+    session: ClientSession,
+    commandBytes: CommandParts,
+    replyCount: number,
+    slot: ReplySlot,
+  ): void;
   /** WAIT: the slot gets how many other members hold this connection's last write. */
   waitReplicas(
     session: ClientSession,
@@ -93,5 +99,5 @@ export interface NodeApi {
   /** The stream of keys this node's child changes (client-side caching). */
   openInvalidations(sink: InvalidationSink): { close(): void };
   /** Forward one encoded command to the leader (follower proxy). */
-  proxy(addr: string, commandBytes: Uint8Array, slot: ReplySlot): void;
+  proxy(addr: string, commandBytes: CommandParts, slot: ReplySlot): void;
 }

@@ -135,3 +135,31 @@ Deno.test("large entries reach a restarted follower from the leader's log and in
     await cluster.destroy();
   }
 });
+
+Deno.test("reads with large arguments reach the child as sent, also through a follower's proxy", async () => {
+  const cluster = await TestCluster.start(3, ["--follower-proxy"]);
+  const clients = new OpenClients();
+  try {
+    const leader = await cluster.leader();
+    const follower = cluster.nodes.find((node) => node !== leader)!;
+    const onLeader = await clients.connect(leader.port);
+    const onFollower = await clients.connect(follower.port);
+    // Arguments of 64 KiB and more are written to the child (and the leader) as they are,
+    // after the rest of the command is encoded around them.
+    const key = "k".repeat(100 * 1024);
+    const message = "m".repeat(200 * 1024);
+    assert.equal(await onLeader.call("SET", key, "v"), "OK");
+    assert.equal(await onLeader.call("GET", key), "v");
+    assert.equal(await onLeader.call("EXISTS", key, "other", key), 2);
+    assert.equal(await onFollower.call("GET", key), "v");
+    const subscriber = await clients.connect(leader.port);
+    assert.deepEqual(await subscriber.call("SUBSCRIBE", "channel"), ["subscribe", "channel", 1]);
+    assert.equal(await onFollower.call("PUBLISH", "channel", message), 1);
+    assert.deepEqual(await subscriber.read(), ["message", "channel", message]);
+    assert.equal(await onLeader.call("PUBLISH", "channel", message), 1);
+    assert.deepEqual(await subscriber.read(), ["message", "channel", message]);
+  } finally {
+    clients.closeAll();
+    await cluster.destroy();
+  }
+});

@@ -56,6 +56,15 @@ Deno.test("atTimeParts: a large command follows its prefix as it is, not copied"
   assert.equal(parts.length, 2);
   assert.equal(parts[1].buffer, big.buffer, "a view into the command itself");
   assert.deepEqual(commands(concatBytes(parts)), [["RAFT.AT", "42", "SET", "k", value]]);
+  // A command already in parts (a read with a large argument): the prefix joins the first.
+  const key = new Uint8Array(80 * 1024).fill(107);
+  const header = new TextEncoder().encode(`*2\r\n$3\r\nGET\r\n$${key.length}\r\n`);
+  const inParts = [header, key, new Uint8Array([13, 10])];
+  const timed = atTimeParts(inParts, 43);
+  assert.equal(timed.at(-2), key);
+  assert.deepEqual(commands(concatBytes(timed)), [
+    ["RAFT.AT", "43", "GET", new TextDecoder().decode(key)],
+  ]);
   const small = atTimeParts(encodeCommand(["SET", "k", "v"]), 42);
   assert.equal(small.length, 1, "a small command is one buffer with its prefix");
   assert.deepEqual(commands(small[0]), [["RAFT.AT", "42", "SET", "k", "v"]]);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { encodeCommand, ReplyWriter } from "../../../src/resp/reply_writer.ts";
+import { encodeCommand, encodeCommandParts, ReplyWriter } from "../../../src/resp/reply_writer.ts";
+import { concatBytes } from "../../../src/resp/bytes.ts";
 import { bytes, latin1 } from "./resp_test_helpers.ts";
 
 function written(write: (w: ReplyWriter) => void): string {
@@ -67,4 +68,20 @@ Deno.test("writeCommand and encodeCommand produce the same multibulk request", (
     latin1(encoded).startsWith("*4\r\n$3\r\nSET\r\n$2\r\nk\x00\r\n$6\r\nv\xc3\xa4lue\r\n$2000\r\n"),
   );
   assert.equal(encoded.buffer.byteLength, encoded.length);
+});
+
+Deno.test("encodeCommandParts: large arguments are parts of their own, the bytes as encodeCommand's", () => {
+  const enc = (text: string) => new TextEncoder().encode(text);
+  const small = [enc("GET"), enc("k")];
+  assert.deepEqual(
+    encodeCommandParts(small),
+    encodeCommand(small),
+    "no large argument: one buffer",
+  );
+  const large = new Uint8Array(70 * 1024).fill(120);
+  const args = [enc("PUBLISH"), enc("channel"), large, enc(""), large];
+  const parts = encodeCommandParts(args) as Uint8Array[];
+  assert.ok(Array.isArray(parts));
+  assert.deepEqual(parts.filter((part) => part === large).length, 2, "not copied");
+  assert.deepEqual(concatBytes(parts), encodeCommand(args));
 });

@@ -1,10 +1,17 @@
 import assert from "node:assert/strict";
 import { type PendingRead, ReadBarrier } from "../../../src/node/read_barrier.ts";
 import { ReplyQueue, type ReplySlot } from "../../../src/server/reply_queue.ts";
+import type { CommandParts } from "../../../src/redis/pipelined_connection.ts";
+import { concatBytes } from "../../../src/resp/bytes.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (slot: ReplySlot) => slot.reply ? new TextDecoder().decode(slot.reply) : undefined;
 const microtasks = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/** A command's bytes, whether in one buffer or in parts. */
+function concatParts(command: CommandParts): Uint8Array {
+  return command instanceof Uint8Array ? command : concatBytes(command);
+}
 
 /** A barrier whose child replies are held in `sent` until the test answers them. */
 function harness() {
@@ -12,7 +19,8 @@ function harness() {
   const sent: { command: string; reply: (frame: Uint8Array) => void }[] = [];
   const barrier = new ReadBarrier(
     (requestId) => rounds.push(requestId),
-    (read, reply) => sent.push({ command: new TextDecoder().decode(read.commandBytes), reply }),
+    (read, reply) =>
+      sent.push({ command: new TextDecoder().decode(concatParts(read.commandBytes)), reply }),
   );
   const queue = new ReplyQueue(() => Promise.resolve(), () => {});
   let dispatchedCount = 0;

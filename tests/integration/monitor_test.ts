@@ -5,7 +5,8 @@
  * traffic, and disconnects a monitor that does not read.
  */
 import assert from "node:assert/strict";
-import { type Reply, RespClient, RespError } from "../helpers/resp_client.ts";
+import { OpenClients, type Reply, RespClient, RespError } from "../helpers/resp_client.ts";
+import { NodeProcess } from "../helpers/node_process.ts";
 import { encodeCommands } from "../helpers/reply_frames.ts";
 import { TestCluster } from "../helpers/test_cluster.ts";
 import { startPlainRedis } from "../helpers/plain_redis.ts";
@@ -230,5 +231,33 @@ Deno.test("MONITOR: a monitor that does not read is disconnected at the reply bu
     silent.close();
     writer.close();
     await cluster.destroy();
+  }
+});
+
+Deno.test("MONITOR with a password: the monitor must AUTH; NOAUTH refusals are not shown, AUTH is", async () => {
+  const password = "monitor-secret";
+  const node = await NodeProcess.start({ args: ["--requirepass", password] });
+  const clients = new OpenClients();
+  try {
+    const stranger = await clients.connect(node.port);
+    assert.match(String(await stranger.call("MONITOR")), /^NOAUTH /);
+    const monitor = await clients.connect(node.port);
+    assert.equal(await monitor.call("AUTH", password), "OK");
+    assert.equal(await monitor.call("MONITOR"), "OK");
+    const lines = linesUntilEnd(monitor);
+    const other = await clients.connect(node.port);
+    // As plain Redis with requirepass: a command refused for NOAUTH never ran, AUTH did.
+    assert.match(String(await other.call("GET", "k")), /^NOAUTH /);
+    assert.match(String(await other.call("AUTH", "wrong")), /^WRONGPASS /);
+    assert.equal(await other.call("AUTH", password), "OK");
+    assert.equal(await other.call("ECHO", endMarker), endMarker);
+    assert.deepEqual((await lines).map((line) => linePattern.exec(line)![4]), [
+      `"AUTH" "(redacted)"`,
+      `"AUTH" "(redacted)"`,
+      `"ECHO" "${endMarker}"`,
+    ]);
+  } finally {
+    clients.closeAll();
+    await node.destroy();
   }
 });

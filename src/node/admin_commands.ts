@@ -156,9 +156,12 @@ async function config(node: ClusterNode, args: string[], slot: ReplySlot): Promi
     if (args.length % 2 !== 0) return encodeError("ERR syntax error");
     for (let i = 2; i < args.length; i += 2) {
       const name = args[i].toLowerCase();
-      if (!name.startsWith("raft.") && name !== "requirepass") {
-        return encodeError(Errors.notSupported);
-      }
+      if (name.startsWith("raft.") || name === "requirepass") continue;
+      // Redis's own parameters the node does not take; a name Redis does not know either
+      // gets Redis's error, so that a typo is not taken for a parameter refused here.
+      return encodeError(
+        await childKnowsParam(node, name, slot) ? Errors.notSupported : unknownOption(args[i]),
+      );
     }
     // All or nothing, as Redis does: the values go into a copy, applied once all are valid.
     const next = { ...node.config };
@@ -169,11 +172,7 @@ async function config(node: ClusterNode, args: string[], slot: ReplySlot): Promi
       const name = args[i].toLowerCase();
       if (seen.has(name)) return failed(args[i], "duplicate parameter");
       seen.add(name);
-      if (name !== "requirepass" && !isRaftParam(name)) {
-        return encodeError(
-          `ERR Unknown option or number of arguments for CONFIG SET - '${args[i].slice(0, 128)}'`,
-        );
-      }
+      if (name !== "requirepass" && !isRaftParam(name)) return encodeError(unknownOption(args[i]));
     }
     for (let i = 2; i < args.length; i += 2) {
       // This node's client password, as Redis's: new AUTHs need it, signed-in clients stay.
@@ -366,4 +365,23 @@ async function raftDebug(
     return concatBytes([encodeArrayHeader(ids.length), ...ids.map((id) => encodeInteger(id))]);
   }
   return encodeError(Errors.debugSubcommand);
+}
+
+/**
+ * Whether the child (Redis) has a parameter of this name or alias. CONFIG GET takes a pattern,
+ * so a name with a pattern's characters (never a parameter's) is not asked about.
+ */
+async function childKnowsParam(
+  node: ClusterNode,
+  name: string,
+  slot: ReplySlot,
+): Promise<boolean> {
+  if (/[*?[\\]/.test(name)) return false;
+  const reply = decodeReply(await node.childRequestRaw(["CONFIG", "GET", name], slot));
+  return Array.isArray(reply) && reply.length > 0;
+}
+
+/** Redis's CONFIG SET error for a parameter name it does not know. */
+function unknownOption(name: string): string {
+  return `ERR Unknown option or number of arguments for CONFIG SET - '${name.slice(0, 128)}'`;
 }

@@ -39,6 +39,11 @@ Deno.test("CONFIG SET notify-keyspace-events & co reach every child and survive 
       new RespError("ERR not supported by RedisRaft"),
       "parameters that could make nodes decide differently stay refused",
     );
+    assert.deepEqual(
+      await onLeader.call("CONFIG", "SET", "maxmemroy", "1"),
+      new RespError("ERR Unknown option or number of arguments for CONFIG SET - 'maxmemroy'"),
+      "a name Redis does not know either gets Redis's error",
+    );
 
     const subscriber = await connect(leader.port);
     assert.deepEqual(await subscriber.call("SUBSCRIBE", "__keyevent@0__:hset"), [

@@ -453,6 +453,10 @@ export const sessionCorpus: string[][] = [
   ["CONFIG", "SET", "maxmemory"],
   ["CONFIG", "SET", "raft.nosuch", "1"],
   ["CONFIG", "SET", "raft.constructor", "1"],
+  // A name Redis does not know either (a typo, a pattern): Redis's error, not "not supported".
+  ["CONFIG", "SET", "maxmemroy", "1"],
+  ["CONFIG", "SET", "max*", "1"],
+  ["CONFIG", "SET", "requirepass", "", "nosuch", "1"],
   ["CONFIG", "SET", "requirepass", "", "raft.nosuch", "1"],
   ["CONFIG", "SET", "requirepass", "a", "requirepass", "b"],
   ["CONFIG", "SET", "requirepass", "a", "b"],

@@ -377,7 +377,9 @@ async function childKnowsParam(
   slot: ReplySlot,
 ): Promise<boolean> {
   if (/[*?[\\]/.test(name)) return false;
-  const reply = decodeReply(await node.childRequestRaw(["CONFIG", "GET", name], slot));
+  const raw = await node.childRequestRaw(["CONFIG", "GET", name], slot);
+  if (raw[0] === 45 /* '-' */) return true; // no answer (a child restarting): say "not supported"
+  const reply = decodeReply(raw);
   return Array.isArray(reply) && reply.length > 0;
 }
 

@@ -177,15 +177,8 @@ export class CommandRouter implements CommandHandler {
    * own RAFT.* commands (the peers' messages among them) are not in Redis's table: not shown.
    */
   private monitorable(name: string, args: Uint8Array[]): CommandInfo | null {
-    const base = this.node.commands.lookup(name);
-    if (!base || !arityOk(base.arity, args.length)) return null;
-    let info = base;
-    if (base.subcommands && args.length > 1) {
-      const found = base.subcommands.get(lowerAscii(args[1]));
-      if (!found || !arityOk(found.arity, args.length)) return null;
-      info = found;
-    }
-    if (info.flags.has("admin")) return null;
+    const info = this.resolve(name, args);
+    if (typeof info === "string" || info.flags.has("admin")) return null;
     return info.route !== "refused" || name === "wait" ? info : null;
   }
 
@@ -567,6 +560,20 @@ export class CommandRouter implements CommandHandler {
 
   /** Unknown command, arity and refused checks; returns the error text or the command. */
   private check(name: string, args: Uint8Array[]): CommandInfo | string {
+    const info = this.resolve(name, args);
+    if (typeof info === "string") return info;
+    if (info.route === "refused") return Errors.notSupported;
+    if (info.name === "xread" && hasBlockOption(args)) return Errors.xreadBlock;
+    if (info.name === "xreadgroup" && hasBlockOption(args)) return Errors.xreadgroupBlock;
+    if (deliveryClockNames.has(info.name) && !this.node.childHasClock) return Errors.noChildClock;
+    return info;
+  }
+
+  /**
+   * The command's table entry (its subcommand's), or Redis's error for an unknown command or
+   * subcommand or a wrong number of arguments.
+   */
+  private resolve(name: string, args: Uint8Array[]): CommandInfo | string {
     const base = this.node.commands.lookup(name);
     if (!base) return unknownCommandError(args.map((a) => decoder.decode(a)));
     if (!arityOk(base.arity, args.length)) return arityError(name);
@@ -581,10 +588,6 @@ export class CommandRouter implements CommandHandler {
       if (!arityOk(found.arity, args.length)) return arityError(found.name);
       info = found;
     }
-    if (info.route === "refused") return Errors.notSupported;
-    if (info.name === "xread" && hasBlockOption(args)) return Errors.xreadBlock;
-    if (info.name === "xreadgroup" && hasBlockOption(args)) return Errors.xreadgroupBlock;
-    if (deliveryClockNames.has(info.name) && !this.node.childHasClock) return Errors.noChildClock;
     return info;
   }
 

@@ -630,7 +630,6 @@ export class SegmentedLog implements LogStore {
     const parts: Uint8Array[] = [];
     let partStart = 0;
     let offset = 0;
-    let written = 0;
     for (const record of records) {
       if (!isLarge(record)) {
         offset = encodeRecord(buffer, offset, record);
@@ -638,11 +637,11 @@ export class SegmentedLog implements LogStore {
       }
       offset = encodeRecordHeader(buffer, offset, record);
       parts.push(buffer.subarray(partStart, offset), record.data);
-      written += offset - partStart + record.data.byteLength;
       partStart = offset;
     }
     if (offset > partStart || parts.length === 0) parts.push(buffer.subarray(partStart, offset));
-    written += offset - partStart;
+    let written = 0;
+    for (const part of parts) written += part.length;
     assert(written === totalBytes, "encoded size matches the index");
     return parts;
   }
